@@ -1,0 +1,42 @@
+# kafka-sim: `make demo` and `make test` set everything up from a fresh clone (Python 3.11+ and make).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_FLAGS ?=
+
+.PHONY: setup demo test test-fast lint format bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "kafka-sim needs Python 3.11 or newer: run make PYTHON=python3.11 (or newer)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/kafkasim validate scenarios/default.py > /dev/null
+	$(BIN)/kafkasim validate scenarios/default.py
+	@echo "The default scenario is valid (printed above, normalised). Running it arrives with the data path."
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_FLAGS)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_FLAGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check sim tests benchmarks scenarios
+	$(BIN)/ruff format --check sim tests benchmarks scenarios
+
+format: $(STAMP)
+	$(BIN)/ruff format sim tests benchmarks scenarios
+	$(BIN)/ruff check --fix sim tests benchmarks scenarios
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_murmur2.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

@@ -1,0 +1,14 @@
+"""kafka-sim: a discrete-event simulator of an Apache Kafka cluster (Kafka 3.9 semantics).
+
+Stable public API (DESIGN.md §4)::
+
+    import sim
+    scenario = sim.Scenario.from_dict(d)          # or sim.load_scenario("scenarios/default.py")
+    results = sim.Results.load("results/default")
+"""
+
+from sim.errors import NotSimulatedError, ScenarioError
+from sim.results import Results
+from sim.scenario import Scenario, load_scenario
+
+__all__ = ["NotSimulatedError", "Results", "Scenario", "ScenarioError", "load_scenario"]

@@ -1,0 +1,1 @@
+"""Broker-side components: partition log, replication, controller, election, placement."""

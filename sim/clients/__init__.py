@@ -1,0 +1,1 @@
+"""Kafka client components: partitioner, assignors, producer, consumer."""

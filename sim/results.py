@@ -1,0 +1,259 @@
+"""Results of one run: named DataFrames with documented columns, a summary, warnings; save/load.
+
+Tables (one row per batch or event, times in simulated seconds) and their columns are declared
+once in :data:`TABLES`; a run must hand over exactly these columns, so this file is the reference
+for what each column means. ``summary()`` gives the fields of DESIGN.md §6: counts and latencies
+are computed from the tables; the fields that need the audit or the control plane come from the
+run's ``metrics``. A field the run did not measure is NaN, never a made-up 0: ``measured`` lists
+the fields the run's model measures.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import ScenarioError
+from sim.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class Column:
+    """One documented column: its name, pandas dtype and meaning (with unit)."""
+
+    name: str
+    dtype: str
+    doc: str
+
+
+def _cols(*spec: tuple[str, str, str]) -> tuple[Column, ...]:
+    return tuple(Column(*s) for s in spec)
+
+
+#: The tables of a run and their columns. Strings are pandas' "string" dtype.
+TABLES: dict[str, tuple[Column, ...]] = {
+    "produced": _cols(
+        ("batch_id", "int64", "unique id of the batch in this run"),
+        ("producer", "string", "producer node name, e.g. app-0"),
+        ("topic", "string", "topic"),
+        ("partition", "int32", "partition number"),
+        ("producer_id", "int64", "idempotent producer id, -1 without idempotence"),
+        ("base_sequence", "int64", "sequence number of the first record, -1 without idempotence"),
+        ("count", "int32", "records in the batch"),
+        ("bytes", "int64", "batch size on the wire after compression, bytes"),
+        ("first_arrival_s", "float64", "when the batch's first record was handed to send(), s"),
+        ("closed_s", "float64", "when the batch was closed for sending, s"),
+    ),
+    "acked": _cols(
+        ("batch_id", "int64", "the batch (see produced)"),
+        ("attempt", "int32", "send attempt that got this answer, from 1"),
+        ("base_offset", "int64", "offset of the first record in the log; -1 for acks=0 or errors"),
+        ("done_s", "float64", "when the producer got the final answer, s"),
+        ("latency_s", "float64", "mean record latency, send() to answer, s"),
+        ("error", "string", "Kafka error name of the final answer, '' on success"),
+    ),
+    "consumed": _cols(
+        ("group", "string", "consumer group id"),
+        ("member", "string", "consumer node name, e.g. billing-1"),
+        ("topic", "string", "topic"),
+        ("partition", "int32", "partition number"),
+        ("base_offset", "int64", "offset of the first record delivered"),
+        ("count", "int32", "records delivered by one poll for this partition"),
+        ("batch_id", "int64", "the produced batch these records came from"),
+        ("polled_s", "float64", "when poll() returned the records, s"),
+        ("e2e_latency_s", "float64", "mean record latency, send() to poll(), s"),
+    ),
+    "events": _cols(
+        ("time_s", "float64", "when it happened, s"),
+        ("kind", "string", "event kind (fault, leader_election, isr_shrink, rebalance, ...)"),
+        ("node", "string", "node where it happened, '' for the cluster"),
+        ("topic", "string", "topic, '' when not about a partition"),
+        ("partition", "int32", "partition, -1 when not about a partition"),
+        ("detail", "string", "what happened, human-readable"),
+    ),
+    "timeseries": _cols(
+        ("time_s", "float64", "end of the interval, s"),
+        ("produced_msgs_s", "float64", "records handed to producers per second"),
+        ("acked_msgs_s", "float64", "records acknowledged per second"),
+        ("consumed_msgs_s", "float64", "records polled by consumers per second (all groups)"),
+        ("produce_latency_p99_ms", "float64", "p99 produce latency of batches acked, ms"),
+        ("max_consumer_lag", "int64", "largest lag of any group on any partition, records"),
+        ("under_replicated_partitions", "int32", "partitions whose ISR is smaller than RF"),
+    ),
+}
+
+#: Summary fields (DESIGN.md §6) and what each means.
+SUMMARY_FIELDS: dict[str, str] = {
+    "produced_messages": "records handed to producers (from produced)",
+    "acked_messages": "records acknowledged without error (from acked)",
+    "consumed_messages": "records polled by consumers, all groups (from consumed)",
+    "lost_acked_messages": "acknowledged records missing from the final logs (audit)",
+    "duplicate_deliveries": "records stored more than once in a log (audit)",
+    "out_of_order": "per-partition order violations seen by consumers (audit)",
+    "produce_latency_p50_ms": "median record latency, send() to ack, ms (from acked)",
+    "produce_latency_p99_ms": "99th percentile record latency, send() to ack, ms (from acked)",
+    "e2e_latency_p99_ms": "99th percentile record latency, send() to poll(), ms (from consumed)",
+    "throughput_msgs_s": "acknowledged records per simulated second over the run",
+    "leader_elections": "partition leader elections (events)",
+    "unclean_elections": "elections of a leader outside the ISR (events)",
+    "unavailable_partition_s": "partition-seconds without a leader (control plane)",
+    "rebalances": "consumer group rebalances, all groups (events)",
+    "rebalance_time_s": "total time groups spent rebalancing, s (events)",
+    "max_consumer_lag": "largest lag of any group on any partition, records (timeseries)",
+}
+#: Fields computed from the tables; the others come from the run's ``metrics``.
+FROM_TABLES = frozenset(
+    {
+        "produced_messages",
+        "acked_messages",
+        "consumed_messages",
+        "produce_latency_p50_ms",
+        "produce_latency_p99_ms",
+        "e2e_latency_p99_ms",
+        "throughput_msgs_s",
+        "max_consumer_lag",
+    }
+)
+
+
+def empty_table(name: str) -> pd.DataFrame:
+    """An empty table with the documented columns and dtypes."""
+    return pd.DataFrame({c.name: pd.Series([], dtype=c.dtype) for c in TABLES[name]})
+
+
+def _conform(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Check a run's table against TABLES and cast to the documented dtypes."""
+    expected = [c.name for c in TABLES[name]]
+    if list(frame.columns) != expected:
+        raise ValueError(f"table {name!r}: columns {list(frame.columns)} != documented {expected}")
+    return frame.astype({c.name: c.dtype for c in TABLES[name]}).reset_index(drop=True)
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """The q-quantile of ``values`` where each value stands for ``weights`` records.
+
+    Per-batch latencies stand for every record of the batch; this avoids one array element per
+    record. NaN when there is no weight.
+    """
+    keep = weights > 0
+    values, weights = np.asarray(values)[keep], np.asarray(weights)[keep]
+    if values.size == 0:
+        return math.nan
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(weights[order])
+    rank = q * cumulative[-1]
+    index = int(np.searchsorted(cumulative, rank, side="left"))
+    return float(values[order][min(index, values.size - 1)])
+
+
+class Results:
+    """What one run produced.
+
+    tables: the DataFrames of :data:`TABLES`, by name (also attributes: ``results.acked``).
+    metrics: summary fields measured by the run itself (audit, control plane).
+    measured: names of the summary fields the run's model measures; the rest are NaN.
+    warnings: one line each, things the user should know about the run (adjusted settings, ...).
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        tables: Mapping[str, pd.DataFrame] | None = None,
+        metrics: Mapping[str, float] | None = None,
+        measured: Sequence[str] = (),
+        warnings: Sequence[str] = (),
+    ) -> None:
+        tables = dict(tables or {})
+        unknown = set(tables) - set(TABLES)
+        if unknown:
+            raise ValueError(f"unknown tables {sorted(unknown)}; tables are {list(TABLES)}")
+        bad = (set(measured) | set(metrics or {})) - set(SUMMARY_FIELDS)
+        if bad:
+            raise ValueError(f"unknown summary fields {sorted(bad)}")
+        self.scenario = scenario
+        self.tables = {n: _conform(n, tables[n]) if n in tables else empty_table(n) for n in TABLES}
+        self.metrics = {k: float(v) for k, v in (metrics or {}).items()}
+        self.measured = tuple(sorted(set(measured)))
+        self.warnings = list(warnings)
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        tables = self.__dict__.get("tables", {})
+        if name in tables:
+            return tables[name]
+        raise AttributeError(name)
+
+    def summary(self) -> dict[str, float]:
+        """The fields of :data:`SUMMARY_FIELDS`; NaN for those the run did not measure."""
+        computed = self._from_tables()
+        out: dict[str, float] = {}
+        for name in SUMMARY_FIELDS:
+            if name not in self.measured:
+                out[name] = math.nan
+            elif name in FROM_TABLES:
+                out[name] = computed[name]
+            else:
+                out[name] = self.metrics.get(name, math.nan)
+        return out
+
+    def _from_tables(self) -> dict[str, float]:
+        acked = self.tables["acked"]
+        ok = acked[acked["error"] == ""]
+        produced = self.tables["produced"]
+        counts = produced.set_index("batch_id")["count"]
+        ok_counts = counts.reindex(ok["batch_id"]).to_numpy(dtype=float)
+        consumed = self.tables["consumed"]
+        lat = ok["latency_s"].to_numpy(dtype=float)
+        e2e = consumed["e2e_latency_s"].to_numpy(dtype=float)
+        lag = self.tables["timeseries"]["max_consumer_lag"]
+        acked_messages = float(np.nansum(ok_counts))
+        return {
+            "produced_messages": float(produced["count"].sum()),
+            "acked_messages": acked_messages,
+            "consumed_messages": float(consumed["count"].sum()),
+            "produce_latency_p50_ms": 1e3 * weighted_quantile(lat, ok_counts, 0.50),
+            "produce_latency_p99_ms": 1e3 * weighted_quantile(lat, ok_counts, 0.99),
+            "e2e_latency_p99_ms": 1e3 * weighted_quantile(e2e, consumed["count"].to_numpy(), 0.99),
+            "throughput_msgs_s": acked_messages / self.scenario.duration_s,
+            "max_consumer_lag": float(lag.max()) if len(lag) else math.nan,
+        }
+
+    # ---------------------------------------------------------------- persistence
+
+    def save(self, directory: str | Path) -> Path:
+        """Write ``<table>.parquet`` for each table, ``scenario.json`` and ``summary.json``."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, frame in self.tables.items():
+            frame.to_parquet(out / f"{name}.parquet", index=False)
+        (out / "scenario.json").write_text(json.dumps(self.scenario.to_dict(), indent=2) + "\n")
+        report = {
+            "summary": _json_floats(self.summary()),
+            "metrics": _json_floats(self.metrics),
+            "measured": list(self.measured),
+            "warnings": self.warnings,
+        }
+        (out / "summary.json").write_text(json.dumps(report, indent=2) + "\n")
+        return out
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Results:
+        """Read back what :meth:`save` wrote; the tables compare equal to the saved ones."""
+        src = Path(directory)
+        if not (src / "summary.json").is_file():
+            raise ScenarioError("", f"{directory}: no saved results here (summary.json is missing)")
+        report = json.loads((src / "summary.json").read_text())
+        scenario = Scenario.from_dict(json.loads((src / "scenario.json").read_text()))
+        tables = {name: pd.read_parquet(src / f"{name}.parquet") for name in TABLES}
+        metrics = {k: math.nan if v is None else v for k, v in report["metrics"].items()}
+        return cls(scenario, tables, metrics, report["measured"], report["warnings"])
+
+
+def _json_floats(values: Mapping[str, float]) -> dict[str, float | None]:
+    """NaN is not JSON: write it as null."""
+    return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in values.items()}

@@ -1,0 +1,1045 @@
+"""The scenario: what cluster, which topics, which clients, which faults, for how long.
+
+A scenario is plain data (DESIGN.md §5). ``Scenario.from_dict(d)`` validates it and normalises
+Kafka properties (``acks: -1`` becomes ``"all"``); ``to_dict()`` gives it back so that
+``Scenario.from_dict(s.to_dict()) == s``. Every user error is a :class:`ScenarioError` (a
+``ValueError``) whose one-line message names the field by its dotted path, the bad value and what
+is allowed: ``producers.0.config.acks: ...``.
+
+Units are in the field names: ``*_s`` seconds, ``*_ms`` milliseconds, ``*_bytes`` bytes,
+``*_gbps`` gigabits per second, ``*_mb_s`` megabytes (10^6 bytes) per second.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from sim import kafka_config
+from sim.errors import NotSimulatedError, ScenarioError
+
+__all__ = [
+    "ClusterSpec",
+    "ConsumerGroupSpec",
+    "Fault",
+    "HardwareSpec",
+    "ProducerSpec",
+    "Scenario",
+    "ScenarioError",
+    "TopicSpec",
+    "load_scenario",
+]
+
+#: Kafka's legal topic characters and maximum length (3.9 common/internals/Topic.java).
+TOPIC_NAME = re.compile(r"[a-zA-Z0-9._-]+")
+TOPIC_NAME_MAX = 249
+#: Client and group names become node names (``app-0``, ``billing-2``).
+CLIENT_NAME = re.compile(r"[a-zA-Z0-9._-]+")
+RESERVED_NAMES = frozenset({"zookeeper", "controller", "broker", "brokers", "clients"})
+
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class Spec(BaseModel):
+    """Base of every scenario part: unknown fields are errors that suggest the closest name."""
+
+    model_config = ConfigDict(extra="forbid", strict=False, validate_default=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_unknown_fields(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            allowed = [field.alias or name for name, field in cls.model_fields.items()]
+            for key in data:
+                if key not in allowed:
+                    raise _FieldProblem(str(key), _unknown(str(key), allowed, "field"))
+        return data
+
+
+class _FieldProblem(ValueError):
+    """A problem found by a validator, about one named field below the validator's location."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        self.problem = problem
+        super().__init__(problem)
+
+
+def _unknown(name: str, allowed: list[str], what: str) -> str:
+    close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return f"unknown {what} '{name}'; {hint}allowed: {', '.join(allowed)}"
+
+
+# --------------------------------------------------------------------------- cluster
+
+
+class HardwareOverride(Spec):
+    """Per-broker hardware that differs from the cluster's (``cluster.hardware.per_broker``)."""
+
+    network_gbps: PositiveFloat | None = None
+    disk_write_mb_s: PositiveFloat | None = None
+    disk_read_mb_s: PositiveFloat | None = None
+    page_cache_mb: PositiveFloat | None = None
+
+
+class HardwareSpec(Spec):
+    """The machines and network of one cluster.
+
+    network_gbps: NIC bandwidth of every node, each direction, gigabits per second.
+    rtt_ms: round-trip propagation delay between any two nodes, milliseconds.
+    disk_write_mb_s / disk_read_mb_s: sequential disk throughput, 10^6 bytes per second.
+    page_cache_mb: memory for the OS page cache per broker, 10^6 bytes (recent data read from it).
+    dirty_expire_s: age at which the OS writes a dirty page back (Linux ``dirty_expire_centisecs``
+        = 3000 → 30 s); what a power loss drops is what was younger than this.
+    dirty_writeback_interval_s: period of the OS flusher
+        (``dirty_writeback_centisecs`` = 500 → 5 s).
+    per_broker: overrides keyed by broker id (``{"2": {"disk_write_mb_s": 20}}``).
+    """
+
+    network_gbps: PositiveFloat = 10.0
+    rtt_ms: NonNegFloat = 0.5
+    disk_write_mb_s: PositiveFloat = 500.0
+    disk_read_mb_s: PositiveFloat = 1000.0
+    page_cache_mb: PositiveFloat = 8192.0
+    dirty_expire_s: NonNegFloat = 30.0
+    dirty_writeback_interval_s: PositiveFloat = 5.0
+    per_broker: dict[str, HardwareOverride] = Field(default_factory=dict)
+
+    @field_validator("per_broker", mode="before")
+    @classmethod
+    def _ids_as_strings(cls, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {str(k): v for k, v in value.items()}
+        return value
+
+
+class ClusterSpec(Spec):
+    """One Kafka cluster: its brokers (ids 0..brokers-1), coordinator, hardware and broker config.
+
+    name: needed only when the scenario has several clusters (``clusters: [...]``).
+    coordination: "zookeeper" (Kafka 3.9's ZooKeeper mode) or "kraft".
+    racks: optional rack per broker id (``broker.rack``), for rack-aware replica placement.
+    legacy_hw_truncation: pre-KIP-101 followers truncate to their high watermark (for study).
+    config: broker properties (Kafka 3.9 names), applied to every broker.
+    """
+
+    name: str | None = None
+    brokers: Annotated[int, Field(ge=1, le=10_000)] = 3
+    coordination: Literal["zookeeper", "kraft"] = "zookeeper"
+    racks: list[str] | None = None
+    hardware: HardwareSpec = Field(default_factory=HardwareSpec)
+    config: dict[str, Any] = Field(default_factory=dict)
+    legacy_hw_truncation: bool = False
+
+
+# --------------------------------------------------------------------------- topics
+
+
+class TopicSpec(Spec):
+    """A topic: ``partitions`` numbered from 0, each replicated on ``replication_factor`` brokers.
+
+    config: topic properties (Kafka 3.9 names); unset ones fall back to the broker's synonyms.
+    """
+
+    name: str
+    partitions: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+    replication_factor: Annotated[int, Field(ge=1, le=10_000)] = 1
+    config: dict[str, Any] = Field(default_factory=dict)
+    cluster: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _kafka_topic_name(cls, name: str) -> str:
+        """Kafka's rule (3.9 ``Topic.validate``): [a-zA-Z0-9._-], at most 249, not '.' or '..'."""
+        if name in (".", "..") or not TOPIC_NAME.fullmatch(name) or len(name) > TOPIC_NAME_MAX:
+            raise ValueError(
+                f"invalid topic name {name!r}; "
+                "Kafka allows 1 to 249 of [a-zA-Z0-9._-], not '.' or '..'"
+            )
+        return name
+
+
+# --------------------------------------------------------------------------- producers
+
+
+class KeysSpec(Spec):
+    """Record keys. kind "none": null keys (sticky partitioning); "uniform" over ``cardinality``
+    distinct keys; "zipf": key rank k drawn with probability ∝ 1/k^zipf_s (hot keys)."""
+
+    kind: Literal["none", "uniform", "zipf"] = "none"
+    cardinality: Annotated[int, Field(ge=1)] = 1000
+    zipf_s: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.1
+
+
+class ArrivalSpec(Spec):
+    """How records arrive at a producer.
+
+    kind "constant": evenly spaced at ``rate_msgs_s``; "poisson": exponential gaps, same mean;
+    "bursts": Poisson at ``rate × burst_factor`` for ``burst_s`` out of every ``period_s``, and at a
+    rate that keeps the mean at ``rate_msgs_s`` the rest of the time.
+    """
+
+    kind: Literal["constant", "poisson", "bursts"] = "poisson"
+    burst_factor: Annotated[float, Field(ge=1, allow_inf_nan=False)] = 5.0
+    burst_s: PositiveFloat = 1.0
+    period_s: PositiveFloat = 10.0
+
+    @model_validator(mode="after")
+    def _burst_fits(self) -> ArrivalSpec:
+        if self.kind == "bursts":
+            if self.burst_s >= self.period_s:
+                raise _FieldProblem("burst_s", "must be shorter than period_s")
+            if self.burst_factor * self.burst_s > self.period_s:
+                raise _FieldProblem(
+                    "burst_factor",
+                    "burst_factor × burst_s must not exceed period_s "
+                    "(the mean rate would be exceeded "
+                    "within bursts alone)",
+                )
+        return self
+
+
+class FormatSpec(Spec):
+    """The encoding of each record's value (seed §1.2.2).
+
+    kind "bytes": opaque bytes of ``message_bytes``; "json": the size of ``sample`` encoded as JSON;
+    "avro": the size of ``sample`` encoded with ``schema`` by Avro's binary encoding (fastavro),
+    plus the 5-byte schema-registry header when the scenario has a schema registry.
+    """
+
+    kind: Literal["bytes", "json", "avro"] = "bytes"
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    sample: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _encodable(self) -> FormatSpec:
+        if self.kind in ("json", "avro") and self.sample is None:
+            raise _FieldProblem("sample", f"a {self.kind} format needs a sample record to encode")
+        if self.kind == "avro":
+            if self.schema_ is None:
+                raise _FieldProblem(
+                    "schema", "an avro format needs an Avro schema (a record schema)"
+                )
+            _check_avro(self.schema_, self.sample)
+        elif self.kind == "json":
+            try:
+                json.dumps(self.sample, allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                raise _FieldProblem("sample", f"not JSON-encodable: {exc}") from None
+        return self
+
+
+def _check_avro(schema: dict[str, Any], sample: dict[str, Any] | None) -> None:
+    """Parse the schema and encode the sample once with fastavro, so errors surface at load time."""
+    import io
+
+    import fastavro
+
+    try:
+        parsed = fastavro.parse_schema(schema)
+    except Exception as exc:  # fastavro raises several types for a bad schema
+        raise _FieldProblem("schema", f"not a valid Avro schema: {exc}") from None
+    try:
+        fastavro.schemaless_writer(io.BytesIO(), parsed, sample)
+    except Exception as exc:
+        raise _FieldProblem("sample", f"does not match the Avro schema: {exc}") from None
+
+
+class ProducerSpec(Spec):
+    """``count`` identical producer clients, named ``<name>-0`` .. ``<name>-<count-1>``.
+
+    rate_msgs_s: records per second from each client (mean). message_bytes: value size, bytes
+    (the mean when ``message_bytes_spread`` > 0; ignored when ``format`` encodes samples).
+    message_bytes_dist: "fixed", "uniform" (±spread × mean) or "lognormal" (sigma = spread).
+    start_s / stop_s: when the clients start and stop sending, seconds of simulated time.
+    config: producer properties (Kafka 3.9 names).
+    """
+
+    name: str = "producer"
+    count: Annotated[int, Field(ge=1, le=100_000)] = 1
+    topic: str
+    rate_msgs_s: PositiveFloat = 1000.0
+    message_bytes: Annotated[int, Field(ge=0, le=1_000_000_000)] = 1024
+    message_bytes_dist: Literal["fixed", "uniform", "lognormal"] = "fixed"
+    message_bytes_spread: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    key_bytes: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    arrival: ArrivalSpec = Field(default_factory=ArrivalSpec)
+    keys: KeysSpec = Field(default_factory=KeysSpec)
+    format: FormatSpec = Field(default_factory=FormatSpec)
+    start_s: NonNegFloat = 0.0
+    stop_s: PositiveFloat | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    cluster: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _node_prefix(cls, name: str) -> str:
+        return _client_name(name)
+
+    @model_validator(mode="after")
+    def _spread_fits(self) -> ProducerSpec:
+        if self.message_bytes_dist == "uniform" and self.message_bytes_spread > 1:
+            raise _FieldProblem(
+                "message_bytes_spread", "a uniform spread is a fraction of the mean, at most 1"
+            )
+        if self.stop_s is not None and self.stop_s <= self.start_s:
+            raise _FieldProblem("stop_s", f"must be after start_s ({self.start_s})")
+        return self
+
+
+def _client_name(name: str) -> str:
+    if not CLIENT_NAME.fullmatch(name) or name in RESERVED_NAMES:
+        raise ValueError(
+            f"invalid name {name!r}; use letters, digits, '.', '_' or '-', "
+            f"and none of {', '.join(sorted(RESERVED_NAMES))}"
+        )
+    return name
+
+
+# --------------------------------------------------------------------------- consumers
+
+
+class ConsumerGroupSpec(Spec):
+    """A consumer group of ``members`` consumers named ``<group_id>-0`` ...
+
+    processing_ms: time to process one record, milliseconds (a batch of n takes n × this).
+    start_s: when the members start, seconds. static: give each member ``group.instance.id``
+    ``<group_id>-<i>`` (KIP-345 static membership). config: consumer properties (Kafka 3.9 names);
+    ``group.id`` is ``group_id``.
+    """
+
+    group_id: str
+    members: Annotated[int, Field(ge=1, le=100_000)] = 1
+    topics: Annotated[list[str], Field(min_length=1)]
+    processing_ms: NonNegFloat = 0.0
+    start_s: NonNegFloat = 0.0
+    static: bool = False
+    config: dict[str, Any] = Field(default_factory=dict)
+    cluster: str | None = None
+
+    def kafka_config(self) -> dict[str, Any]:
+        """The members' consumer properties, with ``group.id`` = ``group_id``."""
+        return {**self.config, "group.id": self.group_id}
+
+    @field_validator("group_id")
+    @classmethod
+    def _node_prefix(cls, name: str) -> str:
+        return _client_name(name)
+
+
+# --------------------------------------------------------------------------- faults
+
+
+class _FaultBase(Spec):
+    at_s: NonNegFloat
+
+
+class CrashBroker(_FaultBase):
+    """Process crash: peers see connections reset at once; the log survives."""
+
+    kind: Literal["crash_broker"]
+    broker: int | str
+    restart_after_s: PositiveFloat | None = None
+
+
+class PowerLoss(_FaultBase):
+    """Like a crash, and each replica loses the dirty pages younger than the writeback delay."""
+
+    kind: Literal["power_loss"]
+    broker: int | str
+    restart_after_s: PositiveFloat | None = None
+
+
+class ControlledShutdown(_FaultBase):
+    """SIGTERM: the broker asks the controller to move its leaders away, then stops."""
+
+    kind: Literal["controlled_shutdown"]
+    broker: int | str
+    restart_after_s: PositiveFloat | None = None
+
+
+class Pause(_FaultBase):
+    """The process stops (long GC, SIGSTOP) for ``duration_s``: silence, no connection reset."""
+
+    kind: Literal["pause"]
+    node: int | str
+    duration_s: PositiveFloat
+
+
+class ZookeeperExpire(_FaultBase):
+    """The node's ZooKeeper session expires now (its ephemeral znodes vanish)."""
+
+    kind: Literal["zookeeper_expire"]
+    node: int | str
+
+
+PEER_CLASSES = ("brokers", "zookeeper", "clients")
+
+
+class NetworkPartition(_FaultBase):
+    """Cut ``isolate`` off from the node classes in ``from`` (all when omitted), or cut ``links``.
+
+    A cut link is silence: the sender notices only at its request timeout.
+    """
+
+    kind: Literal["network_partition"]
+    isolate: int | str | None = None
+    from_: list[Literal["brokers", "zookeeper", "clients"]] | None = Field(
+        default=None, alias="from"
+    )
+    links: list[tuple[int | str, int | str]] | None = None
+    one_way: bool = False
+    heal_after_s: PositiveFloat | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> NetworkPartition:
+        if (self.isolate is None) == (self.links is None):
+            raise _FieldProblem(
+                "isolate", "give either 'isolate' (with optional 'from') or 'links'"
+            )
+        if self.links is not None and not self.links:
+            raise _FieldProblem("links", "must list at least one [a, b] pair")
+        if self.from_ is not None and self.isolate is None:
+            raise _FieldProblem("from", "'from' goes with 'isolate'")
+        return self
+
+
+class SlowDisk(_FaultBase):
+    """The broker's disk runs ``factor`` times slower for ``duration_s`` (forever when omitted)."""
+
+    kind: Literal["slow_disk"]
+    broker: int | str
+    factor: Annotated[float, Field(gt=1, allow_inf_nan=False)]
+    duration_s: PositiveFloat | None = None
+
+
+class SlowNetwork(_FaultBase):
+    """The link between two nodes gains ``extra_delay_ms`` each way and/or loses bandwidth."""
+
+    kind: Literal["slow_network"]
+    between: tuple[int | str, int | str]
+    extra_delay_ms: NonNegFloat = 0.0
+    bandwidth_factor: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 1.0
+    duration_s: PositiveFloat | None = None
+
+
+class DropMessages(_FaultBase):
+    """Each message on the link between two nodes is dropped with ``probability``."""
+
+    kind: Literal["drop_messages"]
+    between: tuple[int | str, int | str]
+    probability: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+    direction: Literal["requests", "responses", "both"] = "both"
+    duration_s: PositiveFloat | None = None
+
+
+class CrashConsumer(_FaultBase):
+    """A consumer process dies (no LeaveGroup); restarts after ``restart_after_s`` if given."""
+
+    kind: Literal["crash_consumer"]
+    group: str
+    member: Annotated[int, Field(ge=0)] = 0
+    restart_after_s: PositiveFloat | None = None
+
+
+class AddConsumer(_FaultBase):
+    """``count`` new members join ``group``."""
+
+    kind: Literal["add_consumer"]
+    group: str
+    count: Annotated[int, Field(ge=1)] = 1
+
+
+class RemoveConsumer(_FaultBase):
+    """A member leaves ``group`` cleanly (LeaveGroup; static members just stop)."""
+
+    kind: Literal["remove_consumer"]
+    group: str
+    member: Annotated[int, Field(ge=0)] | None = None
+
+
+class AddProducer(_FaultBase):
+    """A new producer (a full producer spec) starts sending at ``at_s``."""
+
+    kind: Literal["add_producer"]
+    producer: ProducerSpec
+
+
+Fault = Annotated[
+    CrashBroker
+    | PowerLoss
+    | ControlledShutdown
+    | Pause
+    | ZookeeperExpire
+    | NetworkPartition
+    | SlowDisk
+    | SlowNetwork
+    | DropMessages
+    | CrashConsumer
+    | AddConsumer
+    | RemoveConsumer
+    | AddProducer,
+    Field(discriminator="kind"),
+]
+FAULT_KINDS = (
+    "crash_broker",
+    "power_loss",
+    "controlled_shutdown",
+    "pause",
+    "zookeeper_expire",
+    "network_partition",
+    "slow_disk",
+    "slow_network",
+    "drop_messages",
+    "crash_consumer",
+    "add_consumer",
+    "remove_consumer",
+    "add_producer",
+)
+BROKER_FAULTS = ("crash_broker", "power_loss", "controlled_shutdown", "slow_disk")
+
+
+# --------------------------------------------------------------------------- multi-cluster
+
+
+class MirrorSpec(Spec):
+    """MirrorMaker-2-like replication of ``topics`` (a regular expression) from source to target."""
+
+    source: str
+    target: str
+    topics: str = ".*"
+    config: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("topics")
+    @classmethod
+    def _regex(cls, pattern: str) -> str:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        return pattern
+
+
+class SchemaRegistrySpec(Spec):
+    """A Confluent-like schema registry; ``compatibility`` is the subjects' default mode."""
+
+    compatibility: Literal[
+        "BACKWARD",
+        "BACKWARD_TRANSITIVE",
+        "FORWARD",
+        "FORWARD_TRANSITIVE",
+        "FULL",
+        "FULL_TRANSITIVE",
+        "NONE",
+    ] = "BACKWARD"
+
+
+# --------------------------------------------------------------------------- scenario
+
+
+class Scenario(Spec):
+    """A whole simulation: see DESIGN.md §5 for the schema and an example."""
+
+    name: str = "scenario"
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    duration_s: PositiveFloat = 60.0
+    cluster: ClusterSpec | None = None
+    clusters: list[ClusterSpec] | None = None
+    topics: list[TopicSpec] = Field(default_factory=list)
+    producers: list[ProducerSpec] = Field(default_factory=list)
+    consumer_groups: list[ConsumerGroupSpec] = Field(default_factory=list)
+    faults: list[Fault] = Field(default_factory=list)
+    mirrors: list[MirrorSpec] = Field(default_factory=list)
+    schema_registry: SchemaRegistrySpec | None = None
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Scenario:
+        _check_clusters(self)
+        _check_topics(self)
+        _check_clients(self)
+        _check_faults(self)
+        _check_mirrors(self)
+        _normalise_configs(self)
+        return self
+
+    # ---------------------------------------------------------------- construction
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Scenario:
+        """Validate ``data`` (DESIGN.md §5); raise :class:`ScenarioError` naming the bad field."""
+        if not isinstance(data, Mapping):
+            raise ScenarioError("", f"a scenario is a mapping, got {type(data).__name__}")
+        try:
+            return cls.model_validate(dict(data))
+        except ValidationError as exc:
+            raise _one_line(exc) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The scenario as JSON-ready data, every field explicit, Kafka properties normalised."""
+        return self.model_dump(mode="json", by_alias=True)
+
+    # ---------------------------------------------------------------- queries
+
+    @property
+    def all_clusters(self) -> list[ClusterSpec]:
+        """The clusters, whether given as ``cluster`` or ``clusters``."""
+        return list(self.clusters) if self.clusters is not None else [self.cluster]
+
+    def cluster_named(self, name: str | None) -> ClusterSpec:
+        """The cluster a topic or client names (``None`` in a one-cluster scenario)."""
+        for cluster in self.all_clusters:
+            if cluster.name == name or (name is None and len(self.all_clusters) == 1):
+                return cluster
+        raise KeyError(name)
+
+    def topic(self, name: str, cluster: str | None = None) -> TopicSpec:
+        """The topic called ``name`` in ``cluster``."""
+        for topic in self.topics:
+            if topic.name == name and topic.cluster == cluster:
+                return topic
+        raise KeyError(name)
+
+    def warnings(self) -> list[str]:
+        """What Kafka accepts that the user may not expect, one line each (shown by the CLI)."""
+        out: list[str] = []
+        for i, topic in enumerate(self.topics):
+            cluster = self.cluster_named(topic.cluster)
+            eff = kafka_config.topic_config(topic.config, cluster.config)
+            if eff["min.insync.replicas"] > topic.replication_factor:
+                out.append(
+                    f"topics.{i}.config.min.insync.replicas: {eff['min.insync.replicas']} exceeds "
+                    f"replication_factor {topic.replication_factor}; Kafka >= 3.7 uses "
+                    f"min({eff['min.insync.replicas']}, {topic.replication_factor}) = "
+                    f"{topic.replication_factor} as the effective minimum ISR"
+                )
+        for i, producer in enumerate(self.producers):
+            _, notes = kafka_config.producer_config(producer.config, f"producers.{i}.config")
+            out.extend(notes)
+        for i, group in enumerate(self.consumer_groups):
+            _, notes = kafka_config.consumer_config(
+                group.kafka_config(), f"consumer_groups.{i}.config"
+            )
+            out.extend(notes)
+        return out
+
+
+# --------------------------------------------------------------------------- cross-field checks
+
+
+def _check_clusters(s: Scenario) -> None:
+    if (s.cluster is None) == (s.clusters is None):
+        if s.cluster is None:
+            s.cluster = ClusterSpec()
+            return
+        raise ScenarioError("clusters", "give either 'cluster' or 'clusters', not both")
+    if s.clusters is not None:
+        if not s.clusters:
+            raise ScenarioError("clusters", "must list at least one cluster")
+        seen: set[str] = set()
+        for i, cluster in enumerate(s.clusters):
+            if not cluster.name or not CLIENT_NAME.fullmatch(cluster.name):
+                raise ScenarioError(
+                    f"clusters.{i}.name", "each of several clusters needs a name of [a-zA-Z0-9._-]"
+                )
+            if cluster.name in seen:
+                raise ScenarioError(
+                    f"clusters.{i}.name", f"duplicate cluster name {cluster.name!r}"
+                )
+            seen.add(cluster.name)
+    for i, cluster in enumerate(s.all_clusters):
+        where = f"clusters.{i}" if s.clusters is not None else "cluster"
+        _check_cluster(cluster, where)
+
+
+def _check_cluster(cluster: ClusterSpec, where: str) -> None:
+    for key in cluster.hardware.per_broker:
+        if not key.isdigit() or int(key) >= cluster.brokers:
+            raise ScenarioError(
+                f"{where}.hardware.per_broker.{key}",
+                f"no broker {key!r}; broker ids are 0..{cluster.brokers - 1}",
+            )
+    if cluster.racks is not None and len(cluster.racks) != cluster.brokers:
+        raise ScenarioError(
+            f"{where}.racks",
+            f"gives {len(cluster.racks)} racks for {cluster.brokers} brokers; give one per broker",
+        )
+
+
+def _cluster_of(s: Scenario, name: str | None, path: str) -> ClusterSpec:
+    if s.clusters is None:
+        if name is not None and name != s.cluster.name:
+            raise ScenarioError(f"{path}.cluster", f"no cluster {name!r} in a one-cluster scenario")
+        return s.cluster
+    names = [c.name for c in s.clusters]
+    if name is None:
+        raise ScenarioError(f"{path}.cluster", f"name the cluster, one of: {', '.join(names)}")
+    if name not in names:
+        raise ScenarioError(f"{path}.cluster", _unknown(name, names, "cluster"))
+    return s.cluster_named(name)
+
+
+def _check_topics(s: Scenario) -> None:
+    seen: set[tuple[str | None, str]] = set()
+    for i, topic in enumerate(s.topics):
+        cluster = _cluster_of(s, topic.cluster, f"topics.{i}")
+        if (topic.cluster, topic.name) in seen:
+            raise ScenarioError(f"topics.{i}.name", f"duplicate topic {topic.name!r}")
+        seen.add((topic.cluster, topic.name))
+        if topic.replication_factor > cluster.brokers:
+            raise ScenarioError(
+                f"topics.{i}.replication_factor",
+                f"{topic.replication_factor} is larger than the {cluster.brokers} brokers; "
+                f"use at most {cluster.brokers} (Kafka: InvalidReplicationFactorException)",
+            )
+
+
+def _topic_names(s: Scenario, cluster: str | None) -> list[str]:
+    return [t.name for t in s.topics if t.cluster == cluster]
+
+
+def _check_producer(s: Scenario, producer: ProducerSpec, path: str) -> None:
+    _cluster_of(s, producer.cluster, path)
+    names = _topic_names(s, producer.cluster)
+    if producer.topic not in names:
+        raise ScenarioError(f"{path}.topic", _unknown(producer.topic, names, "topic"))
+    if producer.stop_s is not None and producer.stop_s > s.duration_s:
+        raise ScenarioError(f"{path}.stop_s", f"is after the end of the run ({s.duration_s} s)")
+    if producer.start_s >= s.duration_s:
+        raise ScenarioError(
+            f"{path}.start_s", f"is not before the end of the run ({s.duration_s} s)"
+        )
+
+
+def _check_clients(s: Scenario) -> None:
+    node_names: dict[str, str] = {}
+    for i, producer in enumerate(s.producers):
+        _check_producer(s, producer, f"producers.{i}")
+        _claim_name(node_names, producer.name, f"producers.{i}.name")
+    for i, group in enumerate(s.consumer_groups):
+        path = f"consumer_groups.{i}"
+        _cluster_of(s, group.cluster, path)
+        names = _topic_names(s, group.cluster)
+        for j, topic in enumerate(group.topics):
+            if topic not in names:
+                raise ScenarioError(f"{path}.topics.{j}", _unknown(topic, names, "topic"))
+        if group.start_s >= s.duration_s:
+            raise ScenarioError(
+                f"{path}.start_s", f"is not before the end of the run ({s.duration_s} s)"
+            )
+        _claim_name(node_names, group.group_id, f"{path}.group_id")
+
+
+def _claim_name(taken: dict[str, str], name: str, path: str) -> None:
+    """Producer names and group ids prefix node names (``app-0``), so they must be unique."""
+    if name in taken:
+        raise ScenarioError(
+            path, f"{name!r} is already the name of {taken[name]}; names must be unique"
+        )
+    taken[name] = path
+
+
+def _check_faults(s: Scenario) -> None:
+    for i, fault in enumerate(s.faults):
+        path = f"faults.{i}"
+        if fault.at_s >= s.duration_s:
+            raise ScenarioError(
+                f"{path}.at_s",
+                f"{fault.at_s} is not before the end of the run (duration_s {s.duration_s})",
+            )
+        _check_fault_targets(s, fault, path)
+
+
+def _check_fault_targets(s: Scenario, fault: Any, path: str) -> None:
+    if fault.kind in BROKER_FAULTS:
+        resolve_target(s, fault.broker, f"{path}.broker", brokers_only=True)
+    elif fault.kind in ("pause", "zookeeper_expire"):
+        resolve_target(s, fault.node, f"{path}.node")
+    elif fault.kind == "network_partition":
+        if fault.isolate is not None:
+            resolve_target(s, fault.isolate, f"{path}.isolate")
+        for j, (a, b) in enumerate(fault.links or ()):
+            resolve_target(s, a, f"{path}.links.{j}.0")
+            resolve_target(s, b, f"{path}.links.{j}.1")
+    elif fault.kind in ("slow_network", "drop_messages"):
+        resolve_target(s, fault.between[0], f"{path}.between.0")
+        resolve_target(s, fault.between[1], f"{path}.between.1")
+    elif fault.kind in ("crash_consumer", "add_consumer", "remove_consumer"):
+        groups = [g.group_id for g in s.consumer_groups]
+        if fault.group not in groups:
+            raise ScenarioError(f"{path}.group", _unknown(fault.group, groups, "consumer group"))
+        member = getattr(fault, "member", None)
+        members = s.consumer_groups[groups.index(fault.group)].members
+        if member is not None and member >= members:
+            raise ScenarioError(
+                f"{path}.member", f"no member {member} in {fault.group!r}: it starts with {members}"
+            )
+    elif fault.kind == "add_producer":
+        _check_producer(s, fault.producer, f"{path}.producer")
+        taken = {p.name: "a producer" for p in s.producers}
+        taken.update({g.group_id: "a consumer group" for g in s.consumer_groups})
+        _claim_name(taken, fault.producer.name, f"{path}.producer.name")
+
+
+def resolve_target(s: Scenario, target: int | str, path: str, brokers_only: bool = False) -> str:
+    """Check a fault target and return it as given.
+
+    Targets: a broker id (``2``), a node name (``broker-2``, ``zookeeper``, ``app-0``,
+    ``billing-1``), ``"controller"`` (the controller when the fault fires), or ``"leader:orders-0"``
+    (that partition's leader then). With several clusters, broker-side names take the cluster as
+    a prefix: ``east/broker-2``, ``east/zookeeper``, ``east/controller``, ``leader:east/orders-0``.
+    """
+    if isinstance(target, bool) or not isinstance(target, int | str):
+        raise ScenarioError(path, f"{target!r} is not a node; give a broker id or a node name")
+    if isinstance(target, int):
+        if s.clusters is not None:
+            raise ScenarioError(
+                path, "with several clusters name a broker as '<cluster>/broker-<id>'"
+            )
+        _check_broker_id(s.cluster, target, path)
+        return f"broker-{target}"
+    if target.startswith("leader:"):
+        return _leader_target(s, target, path)
+    cluster, node = _split_cluster(s, target, path)
+    if node == "controller":
+        return target
+    if node.startswith("broker-") and node[len("broker-") :].isdigit():
+        _check_broker_id(cluster, int(node[len("broker-") :]), path)
+        return target
+    if brokers_only:
+        raise ScenarioError(
+            path,
+            f"{target!r} is not a broker; give a broker id, 'broker-<id>', 'controller' "
+            "or 'leader:<topic>-<partition>'",
+        )
+    if node == "zookeeper":
+        return target
+    clients = [f"{p.name}-{i}" for p in s.producers for i in range(p.count)]
+    clients += [f"{g.group_id}-{i}" for g in s.consumer_groups for i in range(g.members)]
+    if target in clients:
+        return target
+    nodes = [f"broker-{b}" for b in range(cluster.brokers)] + ["zookeeper", "controller", *clients]
+    raise ScenarioError(path, _unknown(target, nodes, "node"))
+
+
+def _split_cluster(s: Scenario, target: str, path: str) -> tuple[ClusterSpec, str]:
+    """``east/broker-1`` -> (cluster east, ``broker-1``); one-cluster names have no prefix."""
+    prefix, slash, node = target.rpartition("/")
+    if s.clusters is None:
+        if slash:
+            raise ScenarioError(
+                path, f"{target!r}: a one-cluster scenario names nodes without a prefix"
+            )
+        return s.cluster, node
+    names = [c.name for c in s.clusters]
+    if prefix not in names:
+        if not slash and "-" in target:  # a client node: clients are not per cluster
+            return s.clusters[0], target
+        raise ScenarioError(
+            path, f"{target!r}: prefix a broker-side node with its cluster, one of {names}"
+        )
+    return s.cluster_named(prefix), node
+
+
+def _check_broker_id(cluster: ClusterSpec, broker: int, path: str) -> None:
+    if not 0 <= broker < cluster.brokers:
+        raise ScenarioError(path, f"no broker {broker}; broker ids are 0..{cluster.brokers - 1}")
+
+
+def _leader_target(s: Scenario, target: str, path: str) -> str:
+    prefix, _, topic_partition = target[len("leader:") :].rpartition("/")
+    topic, _, partition = topic_partition.rpartition("-")
+    if not topic or not partition.isdigit():
+        raise ScenarioError(
+            path, f"{target!r}: write a partition's leader as 'leader:<topic>-<partition>'"
+        )
+    cluster = prefix or None
+    if (cluster is None) != (s.clusters is None):
+        raise ScenarioError(
+            path, f"{target!r}: with several clusters write 'leader:<cluster>/<topic>-<p>'"
+        )
+    names = _topic_names(s, cluster)
+    if topic not in names:
+        raise ScenarioError(path, _unknown(topic, names, "topic"))
+    count = s.topic(topic, cluster).partitions
+    if int(partition) >= count:
+        raise ScenarioError(path, f"{target!r}: topic {topic!r} has partitions 0..{count - 1}")
+    return target
+
+
+def _check_mirrors(s: Scenario) -> None:
+    names = [c.name for c in s.all_clusters if c.name]
+    for i, mirror in enumerate(s.mirrors):
+        for end in ("source", "target"):
+            value = getattr(mirror, end)
+            if value not in names:
+                raise ScenarioError(f"mirrors.{i}.{end}", _unknown(value, names, "cluster"))
+        if mirror.source == mirror.target:
+            raise ScenarioError(f"mirrors.{i}.target", "must differ from source")
+
+
+def _normalise_configs(s: Scenario) -> None:
+    """Check every Kafka property by its scope and keep Kafka's normalised values."""
+    for i, cluster in enumerate(s.all_clusters):
+        where = f"clusters.{i}" if s.clusters is not None else "cluster"
+        cluster.config = kafka_config.check("broker", cluster.config, f"{where}.config")
+    for i, topic in enumerate(s.topics):
+        topic.config = kafka_config.check("topic", topic.config, f"topics.{i}.config")
+    producers = [(f"producers.{i}", p) for i, p in enumerate(s.producers)]
+    producers += [
+        (f"faults.{i}.producer", f.producer)
+        for i, f in enumerate(s.faults)
+        if f.kind == "add_producer"
+    ]
+    for path, producer in producers:
+        producer.config = kafka_config.check("producer", producer.config, f"{path}.config")
+        kafka_config.producer_config(
+            producer.config, f"{path}.config"
+        )  # Kafka's cross-property rules
+    for i, group in enumerate(s.consumer_groups):
+        path = f"consumer_groups.{i}.config"
+        group.config = kafka_config.check("consumer", group.config, path)
+        if "group.id" in group.config and group.config["group.id"] != group.group_id:
+            raise ScenarioError(f"{path}.group.id", "is set by group_id; leave it out")
+        kafka_config.consumer_config(group.kafka_config(), path)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _one_line(exc: ValidationError) -> ScenarioError:
+    """Turn pydantic's first error into one line: ``<dotted.path>: <problem>; got <value>``."""
+    err = exc.errors(include_url=False)[0]
+    path = _dotted(err["loc"])
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, ScenarioError):
+        return cause
+    if isinstance(cause, _FieldProblem):
+        return ScenarioError(f"{path}.{cause.field}" if path else cause.field, cause.problem)
+    problem = _problem_text(err)
+    return ScenarioError(path, problem)
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if str(p) not in FAULT_KINDS]
+    return ".".join(parts)
+
+
+def _problem_text(err: Mapping[str, Any]) -> str:
+    kind = err["type"]
+    msg = err["msg"].removeprefix("Value error, ")
+    if kind == "missing":
+        return "is required"
+    if kind == "union_tag_invalid":
+        return (
+            f"unknown fault kind {err['input'].get('kind')!r}; "
+            + _unknown(str(err["input"].get("kind")), list(FAULT_KINDS), "kind").split("; ", 1)[1]
+        )
+    if kind == "union_tag_not_found":
+        return f"a fault needs 'kind', one of: {', '.join(FAULT_KINDS)}"
+    shown = err.get("input")
+    if isinstance(shown, Mapping | list) or kind == "value_error":
+        return msg[0].lower() + msg[1:]
+    return f"{msg[0].lower() + msg[1:]}; got {shown!r}"
+
+
+# --------------------------------------------------------------------------- scripts
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load a scenario from a Python script exposing ``SCENARIO`` (a Scenario or a dict) or
+    ``build()`` returning one, or from a JSON file holding the dict."""
+    file = Path(path)
+    if not file.is_file():
+        raise ScenarioError("", f"{path}: no such file")
+    if file.suffix == ".json":
+        try:
+            data = json.loads(file.read_text())
+        except json.JSONDecodeError as exc:
+            raise ScenarioError("", f"{path}: not valid JSON: {exc}") from None
+        return Scenario.from_dict(data)
+    spec = importlib.util.spec_from_file_location(f"_kafkasim_scenario_{file.stem}", file)
+    if spec is None or spec.loader is None or file.suffix != ".py":
+        raise ScenarioError("", f"{path}: a scenario file is a .py script or a .json file")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+        if hasattr(module, "build"):
+            value = module.build()
+        elif hasattr(module, "SCENARIO"):
+            value = module.SCENARIO
+        else:
+            raise ScenarioError("", f"{path}: defines neither SCENARIO nor build()")
+    except ScenarioError:
+        raise
+    except Exception as exc:  # the user's script failed: say where, in one line
+        raise ScenarioError(
+            "", f"{path}:{_script_line(exc, file)}: {type(exc).__name__}: {exc}"
+        ) from exc
+    if isinstance(value, Scenario):
+        return value
+    return Scenario.from_dict(value)
+
+
+def _script_line(exc: BaseException, file: Path) -> int | str:
+    """The line of ``file`` where ``exc`` was raised (the innermost frame in that file)."""
+    import traceback
+
+    lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename) == file]
+    return lines[-1] if lines else "?"
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a simulation engine models; a scenario asking for more is refused before it runs."""
+
+    fault_kinds: frozenset[str] = frozenset()
+    coordination: frozenset[str] = frozenset({"zookeeper"})
+    multi_cluster: bool = False
+    schema_registry: bool = False
+
+
+def require_simulated(s: Scenario, can: Capabilities) -> None:
+    """Raise :class:`NotSimulatedError` naming the first part of ``s`` that ``can`` does not model.
+
+    Never a silent no-op: a fault kind, coordinator, second cluster or registry that the engine
+    does not simulate yet stops the run before it starts, with the field's path.
+    """
+    for i, cluster in enumerate(s.all_clusters):
+        if cluster.coordination not in can.coordination:
+            where = f"clusters.{i}" if s.clusters is not None else "cluster"
+            raise NotSimulatedError(
+                f"{where}.coordination",
+                f"{cluster.coordination!r} is not simulated yet; use one of "
+                f"{sorted(can.coordination)}",
+            )
+    if s.clusters is not None and len(s.clusters) > 1 and not can.multi_cluster:
+        raise NotSimulatedError("clusters", "several clusters are not simulated yet")
+    if s.mirrors and not can.multi_cluster:
+        raise NotSimulatedError("mirrors", "mirroring between clusters is not simulated yet")
+    if s.schema_registry is not None and not can.schema_registry:
+        raise NotSimulatedError("schema_registry", "the schema registry is not simulated yet")
+    for i, fault in enumerate(s.faults):
+        if fault.kind not in can.fault_kinds:
+            supported = ", ".join(sorted(can.fault_kinds)) or "none yet"
+            raise NotSimulatedError(
+                f"faults.{i}.kind",
+                f"fault kind {fault.kind!r} is not simulated yet (simulated: {supported}); "
+                "remove the fault to run the rest",
+            )

@@ -1,0 +1,26 @@
+"""Shared fixtures: the default scenario as a fresh dict for each test."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _default_dict() -> dict:
+    spec = importlib.util.spec_from_file_location(
+        "_default_scenario", ROOT / "scenarios/default.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return copy.deepcopy(module.SCENARIO)
+
+
+@pytest.fixture
+def default_dict() -> dict:
+    """A deep copy of scenarios/default.py's SCENARIO, free to mutate."""
+    return _default_dict()

@@ -1,0 +1,157 @@
+"""Results: documented tables, summary fields, save/load round trip."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.results import SUMMARY_FIELDS, TABLES, Results, weighted_quantile
+from sim.scenario import Scenario
+
+
+def _tables(rng: np.random.Generator) -> dict[str, pd.DataFrame]:
+    n = 50
+    produced = pd.DataFrame(
+        {
+            "batch_id": np.arange(n),
+            "producer": ["app-0"] * n,
+            "topic": ["orders"] * n,
+            "partition": rng.integers(0, 6, n),
+            "producer_id": np.full(n, 1000),
+            "base_sequence": np.arange(n) * 10,
+            "count": np.full(n, 10),
+            "bytes": np.full(n, 10_240),
+            "first_arrival_s": np.linspace(0, 10, n),
+            "closed_s": np.linspace(0, 10, n) + 0.005,
+        }
+    )
+    acked = pd.DataFrame(
+        {
+            "batch_id": np.arange(n),
+            "attempt": np.ones(n, dtype=int),
+            "base_offset": np.arange(n) * 10,
+            "done_s": np.linspace(0, 10, n) + 0.01,
+            "latency_s": np.r_[np.full(n - 1, 0.002), 1.0],
+            "error": [""] * (n - 2) + ["NOT_ENOUGH_REPLICAS", ""],
+        }
+    )
+    consumed = pd.DataFrame(
+        {
+            "group": ["billing"] * n,
+            "member": ["billing-0"] * n,
+            "topic": ["orders"] * n,
+            "partition": produced["partition"],
+            "base_offset": np.arange(n) * 10,
+            "count": np.full(n, 10),
+            "batch_id": np.arange(n),
+            "polled_s": np.linspace(0, 10, n) + 0.02,
+            "e2e_latency_s": np.full(n, 0.02),
+        }
+    )
+    events = pd.DataFrame(
+        {
+            "time_s": [5.0],
+            "kind": ["fault"],
+            "node": ["broker-1"],
+            "topic": [""],
+            "partition": [-1],
+            "detail": ["crash"],
+        }
+    )
+    timeseries = pd.DataFrame(
+        {
+            "time_s": [5.0, 10.0],
+            "produced_msgs_s": [50.0, 50.0],
+            "acked_msgs_s": [50.0, 40.0],
+            "consumed_msgs_s": [50.0, 50.0],
+            "produce_latency_p99_ms": [2.0, 1000.0],
+            "max_consumer_lag": [3, 17],
+            "under_replicated_partitions": [0, 2],
+        }
+    )
+    return {
+        "produced": produced,
+        "acked": acked,
+        "consumed": consumed,
+        "events": events,
+        "timeseries": timeseries,
+    }
+
+
+@pytest.fixture
+def results(default_dict) -> Results:
+    scenario = Scenario.from_dict(default_dict)
+    measured = [
+        "produced_messages",
+        "acked_messages",
+        "consumed_messages",
+        "produce_latency_p50_ms",
+        "produce_latency_p99_ms",
+        "e2e_latency_p99_ms",
+        "throughput_msgs_s",
+        "max_consumer_lag",
+        "lost_acked_messages",
+    ]
+    return Results(
+        scenario, _tables(np.random.default_rng(3)), {"lost_acked_messages": 0}, measured, ["w1"]
+    )
+
+
+def test_summary_has_every_field_and_nan_where_not_measured(results):
+    summary = results.summary()
+    assert list(summary) == list(SUMMARY_FIELDS)
+    assert summary["produced_messages"] == 500
+    assert summary["acked_messages"] == 490  # one batch of 10 failed
+    assert summary["consumed_messages"] == 500
+    assert summary["produce_latency_p50_ms"] == pytest.approx(2.0)
+    assert summary["produce_latency_p99_ms"] == pytest.approx(1000.0)  # the last 10 of 490 records
+    assert summary["throughput_msgs_s"] == pytest.approx(490 / 120)
+    assert summary["max_consumer_lag"] == 17
+    assert summary["lost_acked_messages"] == 0
+    assert math.isnan(summary["leader_elections"])  # not measured by this run
+    assert math.isnan(summary["unavailable_partition_s"])
+
+
+def test_save_load_round_trip(tmp_path, results):
+    results.save(tmp_path / "run")
+    loaded = Results.load(tmp_path / "run")
+    for name in TABLES:
+        pd.testing.assert_frame_equal(loaded.tables[name], results.tables[name])
+    assert loaded.scenario == results.scenario
+    assert loaded.warnings == ["w1"]
+    a, b = loaded.summary(), results.summary()
+    assert a.keys() == b.keys()
+    assert all((math.isnan(a[k]) and math.isnan(b[k])) or a[k] == b[k] for k in a)
+    assert {p.name for p in (tmp_path / "run").iterdir()} >= {
+        "scenario.json",
+        "summary.json",
+        "acked.parquet",
+    }
+
+
+def test_tables_must_have_the_documented_columns(default_dict):
+    bad = _tables(np.random.default_rng(0))
+    bad["acked"] = bad["acked"].rename(columns={"error": "err"})
+    with pytest.raises(ValueError, match="table 'acked'"):
+        Results(Scenario.from_dict(default_dict), bad)
+
+
+def test_empty_results_have_typed_empty_tables(default_dict):
+    r = Results(Scenario.from_dict(default_dict))
+    assert list(r.acked.columns) == [c.name for c in TABLES["acked"]]
+    assert r.acked.dtypes["base_offset"] == np.dtype("int64")
+    assert all(math.isnan(v) for v in r.summary().values())
+
+
+def test_weighted_quantile_matches_the_expanded_array():
+    rng = np.random.default_rng(11)
+    values, weights = rng.random(200), rng.integers(0, 20, 200)
+    expanded = np.repeat(values, weights)
+    for q in (0.0, 0.5, 0.9, 0.99, 1.0):
+        assert weighted_quantile(values, weights, q) == np.quantile(
+            expanded, q, method="inverted_cdf"
+        )
+    assert math.isnan(weighted_quantile(np.array([1.0]), np.array([0]), 0.5))

@@ -1,0 +1,487 @@
+"""Scenario validation: bad input gives one line naming the field; Kafka's accepted cases pass."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+
+import pytest
+
+import sim
+from sim.errors import NotSimulatedError, ScenarioError
+from sim.scenario import Capabilities, Scenario, load_scenario, require_simulated
+
+Mutation = Callable[[dict], None]
+
+
+def _set(path: str, value: object) -> Mutation:
+    """A mutation setting the dotted ``path`` of a scenario dict to ``value``."""
+
+    def apply(d: dict) -> None:
+        *parents, last = path.split(".")
+        node = d
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        if isinstance(node, list):
+            node[int(last)] = value
+        else:
+            node[last] = value
+
+    return apply
+
+
+def _config(where: str, name: str, value: object) -> Mutation:
+    """Set one Kafka property (names contain dots, so not through _set)."""
+
+    def apply(d: dict) -> None:
+        node = d
+        for part in where.split("."):
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        node.setdefault("config", {})[name] = value
+
+    return apply
+
+
+def _fault(**fault: object) -> Mutation:
+    return lambda d: d["faults"].append(fault)
+
+
+# (case id, mutation, dotted path the message must start with, fragment it must contain)
+BAD_INPUTS: list[tuple[str, Mutation, str, str]] = [
+    ("duration-string", _set("duration_s", "long"), "duration_s", "number"),
+    ("duration-negative", _set("duration_s", -5), "duration_s", "greater than 0"),
+    ("seed-negative", _set("seed", -1), "seed", "greater than or equal to 0"),
+    ("unknown-top-field", _set("topix", []), "topix", "did you mean 'topics'"),
+    ("brokers-zero", _set("cluster.brokers", 0), "cluster.brokers", "greater than or equal to 1"),
+    ("brokers-float", _set("cluster.brokers", 2.5), "cluster.brokers", "integer"),
+    (
+        "coordination-enum",
+        _set("cluster.coordination", "etcd"),
+        "cluster.coordination",
+        "zookeeper",
+    ),
+    ("hardware-typo", _set("cluster.hardware.rtt", 1), "cluster.hardware.rtt", "rtt_ms"),
+    (
+        "per-broker-missing",
+        _set("cluster.hardware.per_broker", {"7": {"disk_write_mb_s": 20}}),
+        "cluster.hardware.per_broker.7",
+        "0..2",
+    ),
+    (
+        "rf-above-brokers",
+        _set("topics.0.replication_factor", 4),
+        "topics.0.replication_factor",
+        "3 brokers",
+    ),
+    (
+        "partitions-zero",
+        _set("topics.0.partitions", 0),
+        "topics.0.partitions",
+        "greater than or equal to 1",
+    ),
+    ("topic-name-illegal", _set("topics.0.name", "or ders"), "topics.0.name", "a-zA-Z0-9._-"),
+    (
+        "producer-missing-topic",
+        _set("producers.0.topic", "order"),
+        "producers.0.topic",
+        "did you mean 'orders'",
+    ),
+    (
+        "rate-negative",
+        _set("producers.0.rate_msgs_s", -10),
+        "producers.0.rate_msgs_s",
+        "greater than 0",
+    ),
+    (
+        "rate-nan",
+        _set("producers.0.rate_msgs_s", float("nan")),
+        "producers.0.rate_msgs_s",
+        "finite",
+    ),
+    ("keys-kind", _set("producers.0.keys", {"kind": "hashed"}), "producers.0.keys.kind", "uniform"),
+    (
+        "format-json-no-sample",
+        _set("producers.0.format", {"kind": "json"}),
+        "producers.0.format.sample",
+        "sample",
+    ),
+    (
+        "format-avro-bad-sample",
+        _set(
+            "producers.0.format",
+            {
+                "kind": "avro",
+                "schema": {
+                    "type": "record",
+                    "name": "Order",
+                    "fields": [{"name": "id", "type": "long"}],
+                },
+                "sample": {"id": "not-a-long"},
+            },
+        ),
+        "producers.0.format.sample",
+        "Avro schema",
+    ),
+    ("acks-enum", _config("producers.0", "acks", "2"), "producers.0.config.acks", "acks"),
+    (
+        "linger-typo",
+        _config("producers.0", "lingr.ms", 5),
+        "producers.0.config.lingr.ms",
+        "linger.ms",
+    ),
+    (
+        "linger-type",
+        _config("producers.0", "linger.ms", "soon"),
+        "producers.0.config.linger.ms",
+        "soon",
+    ),
+    (
+        "batch-negative",
+        _config("producers.0", "batch.size", -1),
+        "producers.0.config.batch.size",
+        "-1",
+    ),
+    (
+        "broker-prop-in-producer",
+        _config("producers.0", "replica.lag.time.max.ms", 100),
+        "producers.0.config.replica.lag.time.max.ms",
+        "broker",
+    ),
+    (
+        "explicit-idempotence-acks1",
+        lambda d: d["producers"][0]["config"].update({"enable.idempotence": True, "acks": "1"}),
+        "producers.0.config",
+        "acks",
+    ),
+    (
+        "explicit-delivery-timeout-too-small",
+        lambda d: d["producers"][0]["config"].update({"delivery.timeout.ms": 1000}),
+        "producers.0.config",
+        "delivery.timeout.ms",
+    ),
+    (
+        "topic-config-unknown",
+        _config("topics.0", "retention.msec", 1),
+        "topics.0.config.retention.msec",
+        "retention.ms",
+    ),
+    (
+        "broker-config-bad-bool",
+        _config("cluster", "unclean.leader.election.enable", "maybe"),
+        "cluster.config.unclean.leader.election.enable",
+        "maybe",
+    ),
+    (
+        "group-missing-topic",
+        _set("consumer_groups.0.topics", ["orders", "payments"]),
+        "consumer_groups.0.topics.1",
+        "payments",
+    ),
+    (
+        "group-members-zero",
+        _set("consumer_groups.0.members", 0),
+        "consumer_groups.0.members",
+        "greater than or equal to 1",
+    ),
+    (
+        "offset-reset-enum",
+        _config("consumer_groups.0", "auto.offset.reset", "oldest"),
+        "consumer_groups.0.config.auto.offset.reset",
+        "earliest",
+    ),
+    (
+        "assignor-unknown",
+        _config("consumer_groups.0", "partition.assignment.strategy", "fair"),
+        "consumer_groups.0.config.partition.assignment.strategy",
+        "fair",
+    ),
+    ("fault-after-end", _set("faults.0.at_s", 500), "faults.0.at_s", "end of the run"),
+    ("fault-missing-broker", _set("faults.0.broker", 9), "faults.0.broker", "no broker 9"),
+    ("fault-bad-node-name", _set("faults.0.broker", "broker-x"), "faults.0.broker", "not a broker"),
+    (
+        "fault-leader-bad-partition",
+        _set("faults.0.broker", "leader:orders-6"),
+        "faults.0.broker",
+        "0..5",
+    ),
+    (
+        "fault-kind-unknown",
+        _fault(kind="crash_brokers", at_s=1, broker=0),
+        "faults.1",
+        "did you mean 'crash_broker'",
+    ),
+    (
+        "fault-missing-at",
+        _fault(kind="pause", node="broker-0", duration_s=1),
+        "faults.1.at_s",
+        "required",
+    ),
+    (
+        "pause-unknown-node",
+        _fault(kind="pause", at_s=1, node="app-7", duration_s=1),
+        "faults.1.node",
+        "unknown node",
+    ),
+    (
+        "partition-both-forms",
+        _fault(kind="network_partition", at_s=1, isolate=0, links=[[0, 1]]),
+        "faults.1.isolate",
+        "either",
+    ),
+    (
+        "partition-bad-class",
+        _fault(kind="network_partition", at_s=1, isolate=0, **{"from": ["disks"]}),
+        "faults.1.from.0",
+        "brokers",
+    ),
+    (
+        "drop-probability",
+        _fault(kind="drop_messages", at_s=1, between=[0, 1], probability=1.5),
+        "faults.1.probability",
+        "less than or equal to 1",
+    ),
+    (
+        "consumer-fault-group",
+        _fault(kind="crash_consumer", at_s=1, group="billling"),
+        "faults.1.group",
+        "did you mean 'billing'",
+    ),
+    (
+        "duplicate-names",
+        lambda d: d["producers"].append(dict(d["producers"][0])),
+        "producers.1.name",
+        "unique",
+    ),
+    ("cluster-and-clusters", _set("clusters", [{"name": "east"}]), "clusters", "not both"),
+]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "path", "fragment"), [c[1:] for c in BAD_INPUTS], ids=[c[0] for c in BAD_INPUTS]
+)
+def test_bad_input_names_the_field_in_one_line(default_dict, mutate, path, fragment):
+    mutate(default_dict)
+    with pytest.raises(ValueError) as caught:
+        Scenario.from_dict(default_dict)
+    message = str(caught.value)
+    assert isinstance(caught.value, ScenarioError)
+    assert "\n" not in message
+    assert message.startswith(f"{path}:") or message.startswith(f"{path}."), message
+    assert fragment.lower() in message.lower(), message
+
+
+def test_bad_input_table_is_large_and_distinct():
+    assert len(BAD_INPUTS) >= 25
+    assert len({case[0] for case in BAD_INPUTS}) == len(BAD_INPUTS)
+
+
+def test_default_scenario_is_valid_and_normalised(default_dict):
+    s = Scenario.from_dict(default_dict)
+    assert s.cluster.brokers == 3
+    assert s.topic("orders").replication_factor == 3
+    assert s.producers[0].config["acks"] == "all"
+    assert s.faults[0].kind == "crash_broker"
+    assert s.warnings() == []
+
+
+def test_acks_one_without_idempotence_is_accepted_with_a_warning(default_dict):
+    """Kafka turns idempotence off quietly when it was not set explicitly (ProducerConfig)."""
+    default_dict["producers"][0]["config"]["acks"] = 1
+    s = Scenario.from_dict(default_dict)
+    assert s.producers[0].config["acks"] == "1"
+    assert any("idempotence" in w for w in s.warnings())
+
+
+def test_min_insync_above_rf_is_accepted_with_a_warning(default_dict):
+    """Kafka >= 3.7 accepts it and uses min(min.insync.replicas, RF) (KAFKA-15583)."""
+    default_dict["topics"][0]["config"]["min.insync.replicas"] = 5
+    s = Scenario.from_dict(default_dict)
+    (warning,) = s.warnings()
+    assert warning.startswith("topics.0.config.min.insync.replicas")
+    assert "min(5, 3) = 3" in warning
+
+
+def test_broker_min_insync_falls_back_for_the_warning(default_dict):
+    """The topic inherits the broker's min.insync.replicas through Kafka's synonym."""
+    del default_dict["topics"][0]["config"]["min.insync.replicas"]
+    default_dict["cluster"]["config"]["min.insync.replicas"] = 4
+    assert "min(4, 3) = 3" in Scenario.from_dict(default_dict).warnings()[0]
+
+
+def test_minimal_scenario_takes_defaults():
+    s = Scenario.from_dict({"topics": [{"name": "t"}], "producers": [{"topic": "t"}]})
+    assert s.cluster.brokers == 3
+    assert s.producers[0].name == "producer"
+    assert s.duration_s == 60.0
+
+
+def test_fault_targets_in_every_form(default_dict):
+    default_dict["faults"] = [
+        {"kind": "crash_broker", "at_s": 1, "broker": 2},
+        {"kind": "power_loss", "at_s": 2, "broker": "broker-1"},
+        {"kind": "controlled_shutdown", "at_s": 3, "broker": "controller"},
+        {"kind": "pause", "at_s": 4, "node": "billing-2", "duration_s": 3},
+        {"kind": "zookeeper_expire", "at_s": 5, "node": "leader:orders-5"},
+        {
+            "kind": "network_partition",
+            "at_s": 6,
+            "isolate": "leader:orders-0",
+            "from": ["brokers", "zookeeper"],
+        },
+        {"kind": "network_partition", "at_s": 7, "links": [["broker-0", "app-0"]], "one_way": True},
+        {"kind": "slow_disk", "at_s": 8, "broker": 0, "factor": 10, "duration_s": 5},
+        {
+            "kind": "slow_network",
+            "at_s": 9,
+            "between": ["broker-0", "broker-1"],
+            "extra_delay_ms": 50,
+        },
+        {"kind": "drop_messages", "at_s": 10, "between": ["app-0", "broker-2"], "probability": 0.1},
+        {
+            "kind": "crash_consumer",
+            "at_s": 11,
+            "group": "billing",
+            "member": 2,
+            "restart_after_s": 5,
+        },
+        {"kind": "add_consumer", "at_s": 12, "group": "billing", "count": 2},
+        {"kind": "remove_consumer", "at_s": 13, "group": "billing"},
+        {"kind": "add_producer", "at_s": 14, "producer": {"name": "late", "topic": "orders"}},
+    ]
+    s = Scenario.from_dict(default_dict)
+    assert [f.kind for f in s.faults][-1] == "add_producer"
+    assert s.faults[5].from_ == ["brokers", "zookeeper"]
+    assert Scenario.from_dict(s.to_dict()) == s
+
+
+def test_add_producer_config_is_checked(default_dict):
+    default_dict["faults"] = [
+        {
+            "kind": "add_producer",
+            "at_s": 1,
+            "producer": {"name": "late", "topic": "orders", "config": {"ack": 1}},
+        }
+    ]
+    with pytest.raises(ScenarioError, match=r"^faults\.0\.producer\.config\.ack: .*'acks'"):
+        Scenario.from_dict(default_dict)
+
+
+def test_multi_cluster_scenario_and_prefixed_targets():
+    s = Scenario.from_dict(
+        {
+            "clusters": [{"name": "east", "brokers": 3}, {"name": "west", "brokers": 2}],
+            "topics": [
+                {"name": "orders", "cluster": "east", "replication_factor": 3},
+                {"name": "east.orders", "cluster": "west", "replication_factor": 2},
+            ],
+            "producers": [{"name": "app", "topic": "orders", "cluster": "east"}],
+            "mirrors": [{"source": "east", "target": "west", "topics": "orders.*"}],
+            "faults": [
+                {"kind": "crash_broker", "at_s": 1, "broker": "west/broker-1"},
+                {"kind": "crash_broker", "at_s": 2, "broker": "leader:east/orders-0"},
+            ],
+        }
+    )
+    assert [c.name for c in s.all_clusters] == ["east", "west"]
+    bad = s.to_dict()
+    bad["faults"][0]["broker"] = "west/broker-2"
+    with pytest.raises(
+        ScenarioError, match=r"^faults\.0\.broker: no broker 2; broker ids are 0\.\.1"
+    ):
+        Scenario.from_dict(bad)
+    bad["faults"][0]["broker"] = 1
+    with pytest.raises(ScenarioError, match=r"^faults\.0\.broker: .*several clusters"):
+        Scenario.from_dict(bad)
+
+
+def test_avro_and_json_formats_validate(default_dict):
+    schema = {"type": "record", "name": "Order", "fields": [{"name": "id", "type": "long"}]}
+    default_dict["producers"][0]["format"] = {"kind": "avro", "schema": schema, "sample": {"id": 7}}
+    s = Scenario.from_dict(default_dict)
+    assert s.to_dict()["producers"][0]["format"]["schema"] == schema
+    default_dict["producers"][0]["format"] = {
+        "kind": "avro",
+        "schema": {"type": "nope"},
+        "sample": {},
+    }
+    with pytest.raises(
+        ScenarioError, match=r"^producers\.0\.format\.schema: not a valid Avro schema"
+    ):
+        Scenario.from_dict(default_dict)
+
+
+# --------------------------------------------------------------------------- not yet simulated
+
+
+def test_require_simulated_names_the_unsimulated_fault(default_dict):
+    s = Scenario.from_dict(default_dict)
+    with pytest.raises(
+        NotSimulatedError, match=r"^faults\.0\.kind: fault kind 'crash_broker' is not simulated"
+    ):
+        require_simulated(s, Capabilities())
+    require_simulated(s, Capabilities(fault_kinds=frozenset({"crash_broker"})))
+
+
+def test_require_simulated_names_kraft_and_registry(default_dict):
+    default_dict["cluster"]["coordination"] = "kraft"
+    default_dict["faults"] = []
+    with pytest.raises(NotSimulatedError, match=r"^cluster\.coordination: 'kraft'"):
+        require_simulated(Scenario.from_dict(default_dict), Capabilities())
+    default_dict["cluster"]["coordination"] = "zookeeper"
+    default_dict["schema_registry"] = {"compatibility": "FULL"}
+    with pytest.raises(NotSimulatedError, match=r"^schema_registry:"):
+        require_simulated(Scenario.from_dict(default_dict), Capabilities())
+
+
+# --------------------------------------------------------------------------- loading scripts
+
+
+def test_load_scenario_from_script_json_and_build(tmp_path, default_dict):
+    assert load_scenario("scenarios/default.py") == Scenario.from_dict(default_dict)
+    (tmp_path / "s.json").write_text(json.dumps(default_dict))
+    assert load_scenario(tmp_path / "s.json").name == "default"
+    (tmp_path / "b.py").write_text("def build():\n    return {'topics': [{'name': 't'}]}\n")
+    assert load_scenario(tmp_path / "b.py").topics[0].name == "t"
+
+
+def test_load_scenario_errors_are_one_line(tmp_path):
+    (tmp_path / "empty.py").write_text("x = 1\n")
+    with pytest.raises(ScenarioError, match="neither SCENARIO nor build"):
+        load_scenario(tmp_path / "empty.py")
+    (tmp_path / "boom.py").write_text("x = 1\nSCENARIO = {'seed': 1 / 0}\n")
+    with pytest.raises(ScenarioError, match=r"boom\.py:2: ZeroDivisionError"):
+        load_scenario(tmp_path / "boom.py")
+    with pytest.raises(ScenarioError, match="no such file"):
+        load_scenario(tmp_path / "missing.py")
+
+
+def _kafkasim(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sim.cli", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_cli_validate_bad_file_prints_one_line_and_exits_2(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        textwrap.dedent(
+            """
+            SCENARIO = {"topics": [{"name": "orders"}],
+                        "producers": [{"topic": "orders", "config": {"acks": "most"}}]}
+            """
+        )
+    )
+    done = _kafkasim("validate", str(bad))
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("error: producers.0.config.acks:")
+
+
+def test_cli_validate_good_file_prints_normalised_json(tmp_path):
+    done = _kafkasim("validate", "scenarios/default.py")
+    assert done.returncode == 0, done.stderr
+    assert Scenario.from_dict(json.loads(done.stdout)) == sim.load_scenario("scenarios/default.py")
