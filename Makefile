@@ -17,7 +17,6 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/kafkasim validate scenarios/default.py > /dev/null
 	$(BIN)/kafkasim validate scenarios/default.py
 	@echo "The default scenario is valid (printed above, normalised). Running it arrives with the data path."
 
