@@ -1,5 +1,6 @@
 """The ``kafkasim`` command.
 
+``kafkasim run FILE``: simulate a scenario, print its summary, save results (and plots).
 ``kafkasim validate FILE``: check a scenario (a .py script exposing SCENARIO or build(), or a .json
 file) and print it normalised as JSON, or print the one-line error and exit 2.
 ``kafkasim defaults SCOPE``: print Kafka 3.9's defaults of the properties the model honours.
@@ -9,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from sim import kafka_config
 from sim.errors import ScenarioError
-from sim.scenario import load_scenario
+from sim.scenario import Scenario, load_scenario
 
 EXIT_USAGE = 2
 
@@ -32,9 +35,53 @@ def _defaults(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    from sim.world import run
+
+    scenario = load_scenario(args.file)
+    if args.no_faults and scenario.faults:
+        kinds = ", ".join(f.kind for f in scenario.faults)
+        print(f"note: running without the scenario's faults ({kinds})", file=sys.stderr)
+        scenario = Scenario.from_dict({**scenario.to_dict(), "faults": []})
+    results = run(scenario, progress=not args.quiet)
+    print(summary_table(results.summary(), scenario))
+    for warning in results.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    out = Path(args.out or f"results/{scenario.name}")
+    results.save(out)
+    written = [out / "summary.json"]
+    if not args.no_plots:
+        from sim.plots import save_standard_plots
+
+        written += save_standard_plots(results, out)
+    print(f"results written to {out}/ ({', '.join(p.name for p in written)}, tables as parquet)")
+    return 0
+
+
+def summary_table(summary: dict[str, float], scenario: Scenario) -> str:
+    """The summary as an aligned two-column table; n/a for fields the model did not measure."""
+    lines = [f"{scenario.name}: {scenario.duration_s:g} s simulated, seed {scenario.seed}"]
+    width = max(len(k) for k in summary)
+    for name, value in summary.items():
+        shown = (
+            "n/a"
+            if math.isnan(value)
+            else (f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}")
+        )
+        lines.append(f"  {name:<{width}}  {shown:>14}")
+    return "\n".join(lines)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kafkasim", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="simulate a scenario and save its results")
+    run.add_argument("file", help="scenario script (.py with SCENARIO or build()) or .json")
+    run.add_argument("--out", help="results folder (default results/<scenario name>)")
+    run.add_argument("--no-faults", action="store_true", help="drop the scenario's faults")
+    run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(handler=_run)
     validate = commands.add_parser("validate", help="check a scenario and print it normalised")
     validate.add_argument("file", help="scenario script (.py with SCENARIO or build()) or .json")
     validate.set_defaults(handler=_validate)

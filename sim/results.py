@@ -86,6 +86,14 @@ TABLES: dict[str, tuple[Column, ...]] = {
         ("max_consumer_lag", "int64", "largest lag of any group on any partition, records"),
         ("under_replicated_partitions", "int32", "partitions whose ISR is smaller than RF"),
     ),
+    "log": _cols(
+        ("topic", "string", "topic"),
+        ("partition", "int32", "partition number"),
+        ("base_offset", "int64", "offset of the batch's first record in the final log"),
+        ("count", "int32", "records in the stored batch"),
+        ("batch_id", "int64", "the produced batch stored here (see produced)"),
+        ("leader_epoch", "int32", "leader epoch that appended the batch"),
+    ),
 }
 
 #: Summary fields (DESIGN.md §6) and what each means.

@@ -1,0 +1,262 @@
+"""Audit of one run: what was lost, duplicated, reordered, and what consumers saw wrong.
+
+Exact, at batch level. Every count is in records (offsets), computed from the half-open offset
+ranges ``[base_offset, base_offset + count)`` of the run's tables (:data:`sim.results.TABLES`)
+with interval arithmetic (sort, running maximum, diff); batches are never expanded to records.
+The ``log`` table (each partition's final log, the leader's replica at the end of the run) decides
+what survived, as the final read does in Jepsen's Kafka tests (KAFKA_REFERENCE.md §3.7-3.8).
+
+A consumed row may hold part of a batch (a poll that started or ended inside it): its records are
+``base_offset .. base_offset + count - 1`` of the partition, wherever they fall in the batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.results import empty_table
+
+_PARTITION = ["topic", "partition"]
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """What the audit found; every count is in records unless it says batches.
+
+    lost_acked_messages: records of acknowledged batches (error '' in acked, including acks=0
+        batches, whose base_offset is -1) whose batch_id is not in the final log.
+    lost_acked_batches: those batches.
+    duplicate_messages: extra copies in the final logs: records of a batch stored more than once
+        in its partition's log (a retried batch appended twice), not counting the first copy.
+    duplicate_deliveries: per group, records delivered more than once, summed over groups. A
+        record is (batch_id, position in the batch): a replay of the same offsets after a rebalance
+        or restart counts, and so does reading both copies of a batch stored twice. The position
+        comes from the copy of the batch that holds the consumed offset, in the final log or where
+        the producer was told it was written (acked base_offset); when neither copy holds it (it
+        was truncated away and never acked there), the record is (batch_id, offset).
+    out_of_order: consumer rewinds: deliveries to a member of a partition that start below the end
+        of that member's previous delivery from the partition (in polled_s order), one per rewind.
+    producer_reorderings: pairs of consecutive stored batches (final log, offset order) of one
+        producer (same producer_id) to one partition whose order is the reverse of their sequence
+        order (base_sequence, then batch_id for producers without idempotence, whose batch ids
+        must then follow creation order). A second copy of a batch stored after later batches
+        counts as one.
+    skipped_offsets: per group and partition, offsets of the final log between the first and the
+        last offset the group read that the group never read (Jepsen's "skipped").
+    inconsistent_offsets: offsets read by consumers that held different batches in different
+        reads, or a different batch than in the final log (truncation, unclean election).
+    """
+
+    lost_acked_messages: int
+    lost_acked_batches: int
+    duplicate_messages: int
+    duplicate_deliveries: int
+    out_of_order: int
+    producer_reorderings: int
+    skipped_offsets: int
+    inconsistent_offsets: int
+
+    def as_metrics(self) -> dict[str, float]:
+        """The summary fields (sim.results.SUMMARY_FIELDS) the audit measures."""
+        fields = ("lost_acked_messages", "duplicate_deliveries", "out_of_order")
+        values = asdict(self)
+        return {name: float(values[name]) for name in fields}
+
+
+def audit(tables: Mapping[str, pd.DataFrame]) -> AuditReport:
+    """Audit a run's tables ("produced", "acked", "consumed", "log"; missing ones count as empty).
+
+    Raises ValueError when an acknowledged batch is not in "produced" (its size is unknown).
+    """
+    produced, acked = _table(tables, "produced"), _table(tables, "acked")
+    consumed, log = _table(tables, "consumed"), _table(tables, "log")
+    consumed = consumed[consumed["count"] > 0]
+    lost_messages, lost_batches = _lost_acked(produced, acked, log)
+    return AuditReport(
+        lost_acked_messages=lost_messages,
+        lost_acked_batches=lost_batches,
+        duplicate_messages=int(log.loc[log.duplicated([*_PARTITION, "batch_id"]), "count"].sum()),
+        duplicate_deliveries=_duplicate_deliveries(consumed, _copies(produced, acked, log)),
+        out_of_order=_rewinds(consumed),
+        producer_reorderings=_producer_reorderings(produced, log),
+        skipped_offsets=_skipped(consumed, log),
+        inconsistent_offsets=_inconsistent(consumed, log),
+    )
+
+
+# ------------------------------------------------------------------ interval arithmetic
+
+
+def _table(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
+    return tables[name] if name in tables else empty_table(name)
+
+
+def _codes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """One int64 code per row, equal for rows with equal values in ``columns``."""
+    if frame.empty:
+        return np.zeros(0, dtype=np.int64)
+    return frame.groupby(columns, sort=False, dropna=False).ngroup().to_numpy(np.int64)
+
+
+def _first_rows(key: np.ndarray) -> np.ndarray:
+    """For codes 0..n-1 from :func:`_codes`: the first row holding each code, indexed by code."""
+    return np.unique(key, return_index=True)[1]
+
+
+def _ranges(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The offset range [start, end) of each row of a table with base_offset and count."""
+    start = frame["base_offset"].to_numpy(np.int64)
+    return start, start + frame["count"].to_numpy(np.int64)
+
+
+def _union(
+    key: np.ndarray, start: np.ndarray, end: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merge the ranges [start, end) that overlap or touch, per key.
+
+    Returns the merged ranges as (key, start, end), sorted by key then start.
+    """
+    order = np.lexsort((start, key))
+    key, start, end = key[order], start[order], end[order]
+    if key.size == 0:
+        return key, start, end
+    reach = pd.Series(end).groupby(key).cummax().to_numpy()
+    first = np.ones(key.size, dtype=bool)
+    first[1:] = (key[1:] != key[:-1]) | (start[1:] > reach[:-1])
+    heads = np.flatnonzero(first)
+    return key[heads], start[heads], np.maximum.reduceat(end, heads)
+
+
+def _covered(key: np.ndarray, start: np.ndarray, end: np.ndarray) -> int:
+    """Offsets covered at least once by the ranges, counted per key and summed."""
+    _, merged_start, merged_end = _union(key, start, end)
+    return int((merged_end - merged_start).sum())
+
+
+def _multiply_covered(key: np.ndarray, start: np.ndarray, end: np.ndarray) -> int:
+    """Offsets covered by at least two of the ranges, counted per key and summed (a sweep)."""
+    position = np.concatenate([start, end])
+    delta = np.concatenate([np.ones(start.size, np.int64), -np.ones(end.size, np.int64)])
+    keys = np.concatenate([key, key])
+    order = np.lexsort((position, keys))
+    position, delta, keys = position[order], delta[order], keys[order]
+    depth = np.cumsum(delta)[:-1]  # coverage from each event to the next; 0 between keys
+    return int(np.diff(position)[depth >= 2].sum())
+
+
+def _counts_before(log: pd.DataFrame, where: pd.DataFrame) -> np.ndarray:
+    """Records of the final log below offset ``where.x`` in partition ``where`` (topic, partition).
+
+    The final log's batches of a partition do not overlap.
+    """
+    batches = log[[*_PARTITION, "base_offset", "count"]].sort_values([*_PARTITION, "base_offset"])
+    counts = batches["count"].astype(np.int64)
+    batches = batches.assign(before=counts.groupby([batches.topic, batches.partition]).cumsum())
+    batches["before"] -= counts
+    query = where.assign(row=np.arange(len(where))).sort_values("x")
+    found = pd.merge_asof(
+        query,
+        batches.sort_values("base_offset"),
+        left_on="x",
+        right_on="base_offset",
+        by=_PARTITION,
+    ).sort_values("row")
+    inside = (found["x"] - found["base_offset"]).clip(lower=0, upper=found["count"])
+    return (found["before"] + inside).fillna(0).to_numpy(np.int64)
+
+
+# ------------------------------------------------------------------ the anomalies
+
+
+def _lost_acked(produced: pd.DataFrame, acked: pd.DataFrame, log: pd.DataFrame) -> tuple[int, int]:
+    """(records, batches) acknowledged without error whose batch is not in the final log."""
+    acknowledged = np.unique(acked.loc[acked["error"] == "", "batch_id"].to_numpy(np.int64))
+    lost = acknowledged[~np.isin(acknowledged, log["batch_id"].to_numpy(np.int64))]
+    counts = produced.drop_duplicates("batch_id").set_index("batch_id")["count"].reindex(lost)
+    if counts.isna().any():
+        missing = counts.index[counts.isna()].tolist()[:5]
+        raise ValueError(f"acknowledged batches missing from table 'produced': {missing}")
+    return int(counts.sum()), int(lost.size)
+
+
+def _copies(produced: pd.DataFrame, acked: pd.DataFrame, log: pd.DataFrame) -> pd.DataFrame:
+    """Known copies of each batch: the final log's (rank 0) and where acks said it was (rank 1)."""
+    stored = log[[*_PARTITION, "batch_id", "base_offset", "count"]].assign(rank=0)
+    ok = acked.loc[
+        (acked["error"] == "") & (acked["base_offset"] >= 0), ["batch_id", "base_offset"]
+    ]
+    told = ok.merge(produced[[*_PARTITION, "batch_id", "count"]], on="batch_id").assign(rank=1)
+    copies = pd.concat([stored, told[stored.columns]], ignore_index=True)
+    return copies.rename(columns={"base_offset": "copy_base", "count": "copy_count"})
+
+
+def _duplicate_deliveries(consumed: pd.DataFrame, copies: pd.DataFrame) -> int:
+    """Records delivered to a group more than once, summed over groups (see AuditReport)."""
+    rows = consumed[["group", *_PARTITION, "batch_id", "base_offset", "count"]].reset_index(
+        drop=True
+    )
+    start, end = _ranges(rows)
+    found = rows.assign(row=np.arange(len(rows))).merge(copies, on=[*_PARTITION, "batch_id"])
+    held = (found["base_offset"] >= found["copy_base"]) & (
+        found["base_offset"] < found["copy_base"] + found["copy_count"]
+    )
+    found = found[held].sort_values(["row", "rank"], kind="stable").drop_duplicates("row")
+    index = found["row"].to_numpy()
+    shift = np.zeros(len(rows), dtype=np.int64)
+    shift[index] = found["copy_base"].to_numpy(np.int64)
+    by_position = np.zeros(len(rows), dtype=bool)
+    by_position[index] = True
+    key = _codes(
+        rows.assign(by_position=by_position), ["group", *_PARTITION, "batch_id", "by_position"]
+    )
+    return int((end - start).sum()) - _covered(key, start - shift, end - shift)
+
+
+def _rewinds(consumed: pd.DataFrame) -> int:
+    """Deliveries that start below the end of the member's previous delivery of the partition."""
+    columns = ["group", "member", *_PARTITION, "polled_s", "row"]
+    rows = consumed.assign(row=np.arange(len(consumed))).sort_values(columns)
+    key = _codes(rows, ["group", "member", *_PARTITION])
+    start, end = _ranges(rows)
+    return int(((key[1:] == key[:-1]) & (start[1:] < end[:-1])).sum())
+
+
+def _producer_reorderings(produced: pd.DataFrame, log: pd.DataFrame) -> int:
+    """Consecutive stored batches of one producer to one partition against sequence order."""
+    writers = produced[["batch_id", "producer", "producer_id", "base_sequence"]]
+    stored = log[[*_PARTITION, "base_offset", "batch_id"]].merge(writers, on="batch_id")
+    writer = ["producer", "producer_id", *_PARTITION]
+    stored = stored.sort_values([*writer, "base_offset"])
+    key = _codes(stored, writer)
+    sequence = stored["base_sequence"].to_numpy(np.int64)
+    batch = stored["batch_id"].to_numpy(np.int64)
+    earlier = (sequence[1:] < sequence[:-1]) | (
+        (sequence[1:] == sequence[:-1]) & (batch[1:] < batch[:-1])
+    )
+    return int(((key[1:] == key[:-1]) & earlier).sum())
+
+
+def _skipped(consumed: pd.DataFrame, log: pd.DataFrame) -> int:
+    """Final-log offsets inside a group's read span of a partition that the group never read."""
+    key = _codes(consumed, ["group", *_PARTITION])
+    merged_key, merged_start, merged_end = _union(key, *_ranges(consumed))
+    inner = merged_key[1:] == merged_key[:-1]
+    gap_rows = _first_rows(key)[merged_key[1:][inner]]
+    gaps = consumed[_PARTITION].iloc[gap_rows].reset_index(drop=True)
+    low = _counts_before(log, gaps.assign(x=merged_end[:-1][inner]))
+    high = _counts_before(log, gaps.assign(x=merged_start[1:][inner]))
+    return int((high - low).sum())
+
+
+def _inconsistent(consumed: pd.DataFrame, log: pd.DataFrame) -> int:
+    """Offsets that held different batches in different reads (the final log being one read)."""
+    columns = [*_PARTITION, "batch_id", "base_offset", "count"]
+    reads = pd.concat([consumed[columns], log[columns]], ignore_index=True)
+    batch = _codes(reads, [*_PARTITION, "batch_id"])
+    merged_batch, start, end = _union(batch, *_ranges(reads))
+    partition = _codes(reads, _PARTITION)[_first_rows(batch)[merged_batch]]
+    return _multiply_covered(partition, start, end)

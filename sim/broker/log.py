@@ -1,0 +1,289 @@
+"""A replica's partition log (≈ Kafka's UnifiedLog with its LeaderEpochFileCache and
+ProducerStateManager).
+
+The log is a list of batches with dense offsets from the log start offset to the log end offset
+(LEO). It keeps, as Kafka keeps beside the segments:
+- the leader-epoch cache: (epoch, start offset) pairs, so a follower can find where its log
+  diverges from a new leader's (KIP-101/279);
+- producer state: per producer id the last batches' sequence ranges (Kafka retains 5), so a
+  retried batch is recognised as a duplicate and an out-of-order one refused, and so a new leader
+  has the state already, rebuilt from its own log;
+- segments: the log rolls a new segment after ``segment.bytes`` (or ``segment.ms``); retention
+  deletes whole old segments by ``retention.ms`` / ``retention.bytes``.
+Offsets are record offsets; a batch covers ``base_offset .. base_offset + count - 1``.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import deque
+from dataclasses import dataclass, field
+
+from sim.protocol import Errors, LogEntry, RecordBatch, TopicPartition
+
+#: Batches of sequence metadata kept per producer (ProducerStateEntry.NUM_BATCHES_TO_RETAIN).
+NUM_BATCHES_TO_RETAIN = 5
+NO_SEQUENCE = -1
+
+
+@dataclass(slots=True)
+class _Segment:
+    """A log segment: where it starts, its size in bytes and when it was rolled (s)."""
+
+    base_offset: int
+    first_index: int
+    size_bytes: int
+    created_s: float
+    last_append_s: float
+
+
+@dataclass(slots=True)
+class ProducerStateEntry:
+    """The last batches of one producer id, as (first_seq, last_seq, base_offset)."""
+
+    batches: deque[tuple[int, int, int]] = field(
+        default_factory=lambda: deque(maxlen=NUM_BATCHES_TO_RETAIN)
+    )
+
+    @property
+    def last_seq(self) -> int:
+        """Last sequence appended by this producer."""
+        return self.batches[-1][1] if self.batches else NO_SEQUENCE
+
+    def find_duplicate(self, batch: RecordBatch) -> int | None:
+        """Base offset of a retained batch with the same sequence range (a retry), else None."""
+        for first, last, base in self.batches:
+            if first == batch.base_sequence and last == batch.last_sequence:
+                return base
+        return None
+
+
+class PartitionLog:
+    """One replica's log of one partition (≈ UnifiedLog).
+
+    segment_bytes: roll size (``segment.bytes``). segment_s: roll age (``segment.ms`` / 1000).
+    retention_s / retention_bytes: delete old segments (``retention.ms`` / 1000, -1 = never;
+    ``retention.bytes``, -1 = unlimited).
+    """
+
+    def __init__(
+        self,
+        tp: TopicPartition,
+        *,
+        segment_bytes: int,
+        segment_s: float,
+        retention_s: float,
+        retention_bytes: int,
+    ) -> None:
+        self.tp = tp
+        self.segment_bytes = segment_bytes
+        self.segment_s = segment_s
+        self.retention_s = retention_s
+        self.retention_bytes = retention_bytes
+        self.entries: list[LogEntry] = []
+        self._base_offsets: list[int] = []  # parallel to entries, for bisect
+        self._first = 0  # index of the first retained entry
+        self.log_start_offset = 0
+        self.log_end_offset = 0
+        self.size_bytes = 0
+        self.high_watermark = 0
+        self.epochs: list[tuple[int, int]] = []  # (leader epoch, start offset), increasing
+        self.producers: dict[int, ProducerStateEntry] = {}
+        self._segments: list[_Segment] = []
+
+    # ---------------------------------------------------------------- appends
+
+    def check_producer(self, batch: RecordBatch) -> tuple[Errors, int]:
+        """Idempotence check before a leader append (ProducerAppendInfo.checkSequence).
+
+        Returns (NONE, -1) to append, (NONE, base offset) for a duplicate of a retained batch
+        (answered with the first append's offset, not appended again), or
+        (OUT_OF_ORDER_SEQUENCE_NUMBER, -1). A producer id the log does not know accepts any
+        sequence, as Kafka does when it has no state for it.
+        """
+        if batch.producer_id < 0:
+            return Errors.NONE, -1
+        entry = self.producers.get(batch.producer_id)
+        if entry is None or not entry.batches:
+            return Errors.NONE, -1
+        duplicate = entry.find_duplicate(batch)
+        if duplicate is not None:
+            return Errors.NONE, duplicate
+        if batch.base_sequence != entry.last_seq + 1:
+            return Errors.OUT_OF_ORDER_SEQUENCE_NUMBER, -1
+        return Errors.NONE, -1
+
+    def append_as_leader(self, batch: RecordBatch, leader_epoch: int, now: float) -> LogEntry:
+        """Assign offsets from the LEO and append; record the epoch's start if it is new."""
+        entry = LogEntry(self.log_end_offset, leader_epoch, batch, now)
+        self._append(entry, now)
+        return entry
+
+    def append_as_follower(self, entries: list[LogEntry], now: float) -> None:
+        """Append the leader's batches as they are (offsets and epochs kept)."""
+        for leader_entry in entries:
+            if leader_entry.base_offset != self.log_end_offset:
+                raise AssertionError(
+                    f"{self.tp}: follower append at {leader_entry.base_offset}, "
+                    f"LEO {self.log_end_offset}"
+                )
+            self._append(
+                LogEntry(
+                    leader_entry.base_offset, leader_entry.leader_epoch, leader_entry.batch, now
+                ),
+                now,
+            )
+
+    def _append(self, entry: LogEntry, now: float) -> None:
+        if not self.epochs or self.epochs[-1][0] < entry.leader_epoch:
+            self.epochs.append((entry.leader_epoch, entry.base_offset))
+        self._maybe_roll(entry.batch.size_bytes, now)
+        self.entries.append(entry)
+        self._base_offsets.append(entry.base_offset)
+        batch = entry.batch
+        self.log_end_offset = entry.base_offset + batch.count
+        self.size_bytes += batch.size_bytes
+        segment = self._segments[-1]
+        segment.size_bytes += batch.size_bytes
+        segment.last_append_s = now
+        if batch.producer_id >= 0:
+            self._producer_state(batch.producer_id).batches.append(
+                (batch.base_sequence, batch.last_sequence, entry.base_offset)
+            )
+
+    def _producer_state(self, producer_id: int) -> ProducerStateEntry:
+        state = self.producers.get(producer_id)
+        if state is None:
+            state = self.producers[producer_id] = ProducerStateEntry()
+        return state
+
+    def _maybe_roll(self, nbytes: int, now: float) -> None:
+        """Roll a new segment when this batch would not fit or the active one is too old."""
+        active = self._segments[-1] if self._segments else None
+        if (
+            active is None
+            or (active.size_bytes > 0 and active.size_bytes + nbytes > self.segment_bytes)
+            or now - active.created_s >= self.segment_s
+        ):
+            self._segments.append(_Segment(self.log_end_offset, len(self.entries), 0, now, now))
+
+    # ---------------------------------------------------------------- reads
+
+    def read(self, fetch_offset: int, max_bytes: int, upper_bound: int) -> list[LogEntry]:
+        """Batches from the one holding ``fetch_offset``, up to ``max_bytes`` (the first batch is
+        always whole, as Kafka returns it), never past ``upper_bound`` (HW for consumers, LEO for
+        followers). Empty when nothing is there."""
+        if fetch_offset >= upper_bound or fetch_offset >= self.log_end_offset:
+            return []
+        i = max(bisect.bisect_right(self._base_offsets, fetch_offset) - 1, self._first)
+        out: list[LogEntry] = []
+        total = 0
+        entries = self.entries
+        while i < len(entries):
+            entry = entries[i]
+            if entry.base_offset + entry.batch.count > upper_bound:
+                break
+            if out and total + entry.batch.size_bytes > max_bytes:
+                break
+            out.append(entry)
+            total += entry.batch.size_bytes
+            i += 1
+        return out
+
+    def bytes_between(self, start: int, end: int) -> int:
+        """Bytes of the batches holding offsets start .. end-1 (for fetch.min.bytes)."""
+        if start >= end:
+            return 0
+        lo = max(bisect.bisect_right(self._base_offsets, start) - 1, self._first)
+        hi = bisect.bisect_left(self._base_offsets, end)
+        return sum(e.batch.size_bytes for e in self.entries[lo:hi])
+
+    def entry_at(self, offset: int) -> LogEntry | None:
+        """The batch holding ``offset``, or None when it is not in the log."""
+        if not self.log_start_offset <= offset < self.log_end_offset:
+            return None
+        return self.entries[bisect.bisect_right(self._base_offsets, offset) - 1]
+
+    # ---------------------------------------------------------------- epochs and truncation
+
+    @property
+    def latest_epoch(self) -> int:
+        """The epoch of the last batch (-1 for an empty log)."""
+        return self.epochs[-1][0] if self.epochs else -1
+
+    def end_offset_for_epoch(self, epoch: int) -> tuple[int, int]:
+        """(epoch, end offset) as LeaderEpochFileCache.endOffsetFor: the start offset of the first
+        epoch after ``epoch`` (the LEO when ``epoch`` is the latest), with the largest epoch <=
+        ``epoch`` that this log knows; (-1, -1) when it knows none."""
+        if not self.epochs or epoch < self.epochs[0][0]:
+            return -1, -1
+        if epoch >= self.epochs[-1][0]:
+            return self.epochs[-1][0], self.log_end_offset
+        i = bisect.bisect_right([e for e, _ in self.epochs], epoch)
+        return self.epochs[i - 1][0], self.epochs[i][1]
+
+    def truncate_to(self, offset: int) -> list[LogEntry]:
+        """Remove every record at or after ``offset`` (whole batches from the one holding it).
+
+        Returns what was removed. Producer state is rebuilt from the batches that remain.
+        """
+        if offset >= self.log_end_offset:
+            return []
+        i = max(bisect.bisect_left(self._base_offsets, offset), self._first)
+        if i > self._first and self.entries[i - 1].next_offset > offset:
+            i -= 1
+        removed = self.entries[i:]
+        del self.entries[i:]
+        del self._base_offsets[i:]
+        self.log_end_offset = (
+            self.entries[-1].next_offset
+            if len(self.entries) > self._first
+            else self.log_start_offset
+        )
+        self.size_bytes -= sum(e.batch.size_bytes for e in removed)
+        self.high_watermark = min(self.high_watermark, self.log_end_offset)
+        self.epochs = [(e, s) for e, s in self.epochs if s < self.log_end_offset]
+        self._segments = [s for s in self._segments if s.first_index < len(self.entries)]
+        self._rebuild_segment_sizes()
+        self._rebuild_producer_state()
+        return removed
+
+    def _rebuild_segment_sizes(self) -> None:
+        bounds = [s.first_index for s in self._segments] + [len(self.entries)]
+        for segment, lo, hi in zip(self._segments, bounds, bounds[1:], strict=False):
+            segment.size_bytes = sum(e.batch.size_bytes for e in self.entries[lo:hi])
+
+    def _rebuild_producer_state(self) -> None:
+        """Rebuild producer id -> last sequences from the log (as a new leader does on load)."""
+        self.producers = {}
+        for entry in self.entries[self._first :]:
+            batch = entry.batch
+            if batch.producer_id >= 0:
+                self._producer_state(batch.producer_id).batches.append(
+                    (batch.base_sequence, batch.last_sequence, entry.base_offset)
+                )
+
+    # ---------------------------------------------------------------- retention
+
+    def apply_retention(self, now: float) -> int:
+        """Delete whole old segments (never the active one, never past the HW), as Kafka's
+        retention check does by time (``retention.ms``) and size (``retention.bytes``).
+        Returns the number of batches deleted."""
+        deleted = 0
+        while len(self._segments) > 1:
+            oldest, successor = self._segments[0], self._segments[1]
+            too_old = self.retention_s >= 0 and now - oldest.last_append_s > self.retention_s
+            # UnifiedLog.deleteRetentionSizeBreachedSegments: delete while what remains >= limit
+            too_big = 0 <= self.retention_bytes <= self.size_bytes - oldest.size_bytes
+            if not (too_old or too_big) or successor.base_offset > self.high_watermark:
+                break
+            deleted += successor.first_index - oldest.first_index
+            self._first = successor.first_index
+            self.size_bytes -= oldest.size_bytes
+            self.log_start_offset = successor.base_offset
+            self._segments.pop(0)
+        return deleted
+
+    def retained_entries(self) -> list[LogEntry]:
+        """The batches still in the log, oldest first."""
+        return self.entries[self._first :]

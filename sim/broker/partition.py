@@ -1,0 +1,226 @@
+"""A partition as its leader sees it (≈ kafka.cluster.Partition and Replica, Kafka 3.9).
+
+The leader tracks each follower's fetch state, keeps the ISR, advances the high watermark and
+holds acks=all produce requests until the HW covers them (the produce purgatory). Followers hold
+only their log; their HW comes from the leader's fetch responses.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sim.broker.log import PartitionLog
+from sim.protocol import ACKS_ALL, Errors, LogEntry, RecordBatch, TopicPartition
+
+
+@dataclass(slots=True)
+class ReplicaState:
+    """The leader's view of one follower (Replica.ReplicaState), times in seconds."""
+
+    log_end_offset: int = 0
+    last_caught_up_s: float = 0.0
+    last_fetch_leader_leo: int = 0
+    last_fetch_s: float = 0.0
+
+    def update_fetch_state(self, fetch_offset: int, now: float, leader_leo: int) -> None:
+        """Replica.updateFetchStateOrThrow: a follower fetching at or past the leader's LEO as of
+        its
+        previous fetch was caught up at that previous fetch's time."""
+        if fetch_offset >= leader_leo:
+            self.last_caught_up_s = max(self.last_caught_up_s, now)
+        elif fetch_offset >= self.last_fetch_leader_leo:
+            self.last_caught_up_s = max(self.last_caught_up_s, self.last_fetch_s)
+        self.log_end_offset = fetch_offset
+        self.last_fetch_leader_leo = max(leader_leo, self.last_fetch_leader_leo)
+        self.last_fetch_s = now
+
+    def is_caught_up(self, leader_leo: int, now: float, lag_max_s: float) -> bool:
+        """Replica.isCaughtUp: at the leader's LEO, or caught up within replica.lag.time.max.ms."""
+        return leader_leo == self.log_end_offset or now - self.last_caught_up_s <= lag_max_s
+
+
+Completion = Callable[[Errors], None]
+
+
+class Partition:
+    """One partition on one broker: its log, and when leader, the ISR, HW and purgatory.
+
+    replicas: the assignment (broker ids, preferred leader first). min_insync_replicas: the
+    topic's ``min.insync.replicas``; the effective minimum is ``min(it, len(replicas))``.
+    lag_max_s: ``replica.lag.time.max.ms`` in seconds.
+    """
+
+    def __init__(
+        self,
+        tp: TopicPartition,
+        broker_id: int,
+        log: PartitionLog,
+        replicas: list[int],
+        min_insync_replicas: int,
+        lag_max_s: float,
+    ) -> None:
+        self.tp = tp
+        self.broker_id = broker_id
+        self.log = log
+        self.replicas = list(replicas)
+        self.min_isr = min(min_insync_replicas, len(replicas))
+        self.lag_max_s = lag_max_s
+        self.leader_id = -1
+        self.leader_epoch = -1
+        self.leader_epoch_start_offset = 0
+        self.isr: list[int] = []
+        self.remote: dict[int, ReplicaState] = {}
+        self._purgatory: list[tuple[int, int, Completion]] = []  # (required offset, seq, done)
+        self._purgatory_seq = 0
+
+    @property
+    def is_leader(self) -> bool:
+        """Whether this broker leads the partition."""
+        return self.leader_id == self.broker_id
+
+    def make_leader(self, epoch: int, isr: list[int], now: float) -> None:
+        """Become leader at ``epoch`` (Partition.makeLeader): followers' states start afresh."""
+        self.leader_id = self.broker_id
+        self.leader_epoch = epoch
+        self.isr = sorted(isr)
+        self.leader_epoch_start_offset = self.log.log_end_offset
+        self.remote = {
+            r: ReplicaState(last_caught_up_s=now if r in isr else 0.0, last_fetch_s=now)
+            for r in self.replicas
+            if r != self.broker_id
+        }
+
+    def make_follower(self, leader: int, epoch: int) -> None:
+        """Follow ``leader`` at ``epoch`` (Partition.makeFollower); pending requests fail."""
+        self.leader_id = leader
+        self.leader_epoch = epoch
+        self.isr = []
+        self.remote = {}
+        self._fail_purgatory(Errors.NOT_LEADER_OR_FOLLOWER)
+
+    # ---------------------------------------------------------------- produce
+
+    def append_records_to_leader(
+        self, batch: RecordBatch, acks: int, now: float
+    ) -> tuple[Errors, int, bool]:
+        """Partition.appendRecordsToLeader: (error, base offset, appended).
+
+        NOT_ENOUGH_REPLICAS before appending when acks=all and the ISR is below the minimum; a
+        duplicate of a retained batch answers with its first offset without appending.
+        """
+        if not self.is_leader:
+            return Errors.NOT_LEADER_OR_FOLLOWER, -1, False
+        if acks == ACKS_ALL and len(self.isr) < self.min_isr:
+            return Errors.NOT_ENOUGH_REPLICAS, -1, False
+        error, duplicate_offset = self.log.check_producer(batch)
+        if error is not Errors.NONE or duplicate_offset >= 0:
+            return error, duplicate_offset, False
+        entry = self.log.append_as_leader(batch, self.leader_epoch, now)
+        self.maybe_increment_leader_hw(now)
+        return Errors.NONE, entry.base_offset, True
+
+    def wait_for_acks(self, required_offset: int, done: Completion) -> None:
+        """Hold an acks=all answer until the HW reaches ``required_offset`` (DelayedProduce)."""
+        if self._try_complete(required_offset, done):
+            return
+        self._purgatory_seq += 1
+        bisect.insort(self._purgatory, (required_offset, self._purgatory_seq, done))
+
+    def _try_complete(self, required_offset: int, done: Completion) -> bool:
+        """Partition.checkEnoughReplicasReachOffset: complete once HW >= required offset."""
+        if self.log.high_watermark < required_offset:
+            return False
+        maximal_isr = len(self.isr)
+        done(
+            Errors.NONE if maximal_isr >= self.min_isr else Errors.NOT_ENOUGH_REPLICAS_AFTER_APPEND
+        )
+        return True
+
+    def expire(self, done: Completion) -> None:
+        """A held answer whose request timed out on the broker: REQUEST_TIMED_OUT."""
+        for i, (_, _, waiting) in enumerate(self._purgatory):
+            if waiting is done:
+                del self._purgatory[i]
+                done(Errors.REQUEST_TIMED_OUT)
+                return
+
+    def _complete_purgatory(self) -> None:
+        hw = self.log.high_watermark
+        ready = (
+            bisect.bisect_right(self._purgatory, (hw, float("inf"), None)) if self._purgatory else 0
+        )
+        if not ready:
+            return
+        completed, self._purgatory = self._purgatory[:ready], self._purgatory[ready:]
+        for required, _, done in completed:
+            self._try_complete(required, done)
+
+    def _fail_purgatory(self, error: Errors) -> None:
+        waiting, self._purgatory = self._purgatory, []
+        for _, _, done in waiting:
+            done(error)
+
+    # ---------------------------------------------------------------- replication
+
+    def update_follower_fetch_state(
+        self, follower: int, fetch_offset: int, now: float
+    ) -> list[int]:
+        """A follower fetched at ``fetch_offset``: update its state, maybe expand the ISR, maybe
+        advance the HW (Partition.updateFollowerFetchState). Returns brokers added to the ISR."""
+        state = self.remote.get(follower)
+        if state is None:
+            return []
+        state.update_fetch_state(fetch_offset, now, self.log.log_end_offset)
+        added = self._maybe_expand_isr(follower, state)
+        self.maybe_increment_leader_hw(now)
+        return added
+
+    def _maybe_expand_isr(self, follower: int, state: ReplicaState) -> list[int]:
+        """Partition.isFollowerInSync: at or past the HW and the current epoch's start offset."""
+        if follower in self.isr:
+            return []
+        if (
+            state.log_end_offset >= self.log.high_watermark
+            and state.log_end_offset >= self.leader_epoch_start_offset
+        ):
+            self.isr = sorted([*self.isr, follower])
+            return [follower]
+        return []
+
+    def maybe_increment_leader_hw(self, now: float) -> bool:
+        """Partition.maybeIncrementLeaderHW: HW = min LEO over the ISR and caught-up followers;
+        held while the ISR is below min.insync.replicas (Kafka >= 3.7, KAFKA-15583)."""
+        if len(self.isr) < self.min_isr:
+            return False
+        leo = self.log.log_end_offset
+        new_hw = leo
+        for broker, state in self.remote.items():
+            if state.log_end_offset < new_hw and (
+                broker in self.isr or state.is_caught_up(leo, now, self.lag_max_s)
+            ):
+                new_hw = state.log_end_offset
+        if new_hw <= self.log.high_watermark:
+            return False
+        self.log.high_watermark = new_hw
+        self._complete_purgatory()
+        return True
+
+    def out_of_sync_replicas(self, now: float) -> list[int]:
+        """Partition.getOutOfSyncReplicas: ISR followers not caught up within the lag limit."""
+        leo = self.log.log_end_offset
+        return [
+            b
+            for b in self.isr
+            if b != self.broker_id and not self.remote[b].is_caught_up(leo, now, self.lag_max_s)
+        ]
+
+    def shrink_isr(self, out: list[int], now: float) -> None:
+        """Remove ``out`` from the ISR (after AlterPartition in Kafka); the HW may then advance."""
+        self.isr = [b for b in self.isr if b not in out]
+        self.maybe_increment_leader_hw(now)
+
+    def read_for_follower(self, fetch_offset: int, max_bytes: int) -> list[LogEntry]:
+        """Batches for a follower: up to the LEO."""
+        return self.log.read(fetch_offset, max_bytes, self.log.log_end_offset)

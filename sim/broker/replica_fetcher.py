@@ -1,0 +1,103 @@
+"""A follower's fetcher thread (≈ ReplicaFetcherThread / AbstractFetcherThread, Kafka 3.9).
+
+One fetcher per source broker and fetcher index (``num.replica.fetchers``); a partition goes to
+fetcher ``abs(31 * topic.hashCode() + partition) % num.replica.fetchers``
+(AbstractFetcherManager.getFetcherId). Each round sends one Fetch for all its partitions, at the
+local log end offset with the last fetched epoch, then hands each partition's data to the broker.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import simpy
+
+from sim.clients.assignors import java_string_hash
+from sim.net import NetworkFailure
+from sim.protocol import Errors, FetchPartition, FetchRequest, TopicPartition
+
+if TYPE_CHECKING:
+    from sim.broker.broker import Broker
+    from sim.broker.partition import Partition
+
+
+def fetcher_id(tp: TopicPartition, num_fetchers: int) -> int:
+    """AbstractFetcherManager.getFetcherId: Utils.abs(31 * topic.hashCode + partition) % n."""
+    value = (31 * java_string_hash(tp[0]) + tp[1]) & 0xFFFFFFFF
+    value = value - (1 << 32) if value >= 1 << 31 else value
+    return (abs(value) if value != -(1 << 31) else 0) % num_fetchers
+
+
+class ReplicaFetcher:
+    """Fetches the partitions ``broker`` follows from ``leader`` (one SimPy process).
+
+    Settings (broker config): replica.fetch.wait.max.ms, replica.fetch.min.bytes,
+    replica.fetch.max.bytes (per partition), replica.fetch.response.max.bytes,
+    replica.fetch.backoff.ms (after an error), replica.socket.timeout.ms (request timeout).
+    """
+
+    def __init__(self, broker: Broker, leader: int, index: int) -> None:
+        self.broker = broker
+        self.env: simpy.Environment = broker.env
+        self.leader = leader
+        self.index = index
+        self.partitions: dict[TopicPartition, Partition] = {}
+        cfg = broker.config
+        self.max_wait_s = cfg.s("replica.fetch.wait.max.ms")
+        self.min_bytes = cfg["replica.fetch.min.bytes"]
+        self.partition_max_bytes = cfg["replica.fetch.max.bytes"]
+        self.max_bytes = cfg["replica.fetch.response.max.bytes"]
+        self.backoff_s = cfg.s("replica.fetch.backoff.ms")
+        self.timeout_s = cfg.s("replica.socket.timeout.ms")
+        self._wakeup = self.env.event()
+        self.process: simpy.Process | None = None
+
+    def add_partition(self, partition: Partition) -> None:
+        """Start fetching ``partition`` from the next round."""
+        self.partitions[partition.tp] = partition
+        if not self._wakeup.triggered:
+            self._wakeup.succeed()
+
+    def remove_partition(self, tp: TopicPartition) -> None:
+        """Stop fetching ``tp`` (leadership moved)."""
+        self.partitions.pop(tp, None)
+
+    def start(self) -> None:
+        """Start the fetch loop."""
+        self.process = self.env.process(self.run())
+
+    def run(self):
+        """AbstractFetcherThread.doWork, forever: fetch, process, back off on errors."""
+        while True:
+            if not self.partitions:
+                self._wakeup = self.env.event()
+                yield self._wakeup
+                continue
+            request = self._build_request()
+            response = yield self.broker.net.request(
+                self.broker.name, f"broker-{self.leader}", request, self.timeout_s
+            )
+            if isinstance(response, NetworkFailure):
+                yield self.env.timeout(self.backoff_s)
+                continue
+            failed = False
+            for tp, data in response.partitions.items():
+                if tp in self.partitions:
+                    self.broker.process_fetched(tp, data)
+                    failed = failed or data.error is not Errors.NONE
+            if failed:
+                yield self.env.timeout(self.backoff_s)
+
+    def _build_request(self) -> FetchRequest:
+        partitions = {
+            tp: FetchPartition(p.log.log_end_offset, p.log.latest_epoch)
+            for tp, p in self.partitions.items()
+        }
+        return FetchRequest(
+            replica_id=self.broker.broker_id,
+            max_wait_s=self.max_wait_s,
+            min_bytes=self.min_bytes,
+            max_bytes=self.max_bytes,
+            partition_max_bytes=self.partition_max_bytes,
+            partitions=partitions,
+        )

@@ -1,0 +1,258 @@
+"""The consumer's fetcher (≈ Kafka 3.9 ``Fetcher``/``AbstractFetch``, ``FetchBuffer``,
+``FetchCollector`` and ``CompletedFetch``).
+
+``send_fetches`` sends one FetchRequest per leader that has no fetch in flight, for the
+partitions it leads that have a position and no buffered data. Each partition of a response
+becomes a ``CompletedFetch`` in the buffer, in arrival order; errors are acted on when ``poll()``
+reaches them, as Kafka does. ``collect_fetch`` returns up to ``max.poll.records`` records as
+chunks of stored batches: records before the position are skipped, a batch may be split across
+polls, and the position advances past what is returned. Work is per batch, never per record.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import NamedTuple
+
+import simpy
+
+from sim.clients.consumer.consumer_metadata import ConsumerMetadata
+from sim.clients.consumer.consumer_network_client import ClusterConnectionStates
+from sim.clients.consumer.subscription_state import FetchState, SubscriptionState
+from sim.kafka_config import EffectiveConfig
+from sim.net import NetworkFailure
+from sim.protocol import (
+    Errors,
+    FetchPartition,
+    FetchPartitionData,
+    FetchRequest,
+    LogEntry,
+    TopicPartition,
+)
+
+#: Fetch errors that make Kafka ask for a metadata update (FetchCollector.handleInitializeErrors).
+_METADATA_ERRORS = frozenset(
+    {
+        Errors.NOT_LEADER_OR_FOLLOWER,
+        Errors.KAFKA_STORAGE_ERROR,
+        Errors.FENCED_LEADER_EPOCH,
+        Errors.UNKNOWN_TOPIC_OR_PARTITION,
+    }
+)
+#: Fetch errors Kafka only logs.
+_IGNORED_ERRORS = frozenset({Errors.UNKNOWN_LEADER_EPOCH, Errors.UNKNOWN_SERVER_ERROR})
+
+
+class Chunk(NamedTuple):
+    """Records one poll returns from one stored batch: offsets first_offset .. + count - 1."""
+
+    tp: TopicPartition
+    entry: LogEntry
+    first_offset: int
+    count: int
+
+
+@dataclass(slots=True, eq=False)
+class CompletedFetch:
+    """One partition of a fetch response, waiting in the buffer or being drained by polls.
+
+    fetch_offset: the offset the request asked for. next_fetch_offset: offset of the next record
+    to return. entry_index: first entry not yet fully returned.
+    """
+
+    tp: TopicPartition
+    fetch_offset: int
+    data: FetchPartitionData
+    next_fetch_offset: int
+    entry_index: int = 0
+    consumed: bool = False
+
+
+class Fetcher:
+    """Fetches for one consumer and buffers the answers until ``poll()`` takes them.
+
+    on_out_of_range(tp, data): called when a fetch at the current position is out of range.
+    wake: called when a response or failure arrives (wakes the application thread).
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        net,
+        name: str,
+        config: EffectiveConfig,
+        subscriptions: SubscriptionState,
+        metadata: ConsumerMetadata,
+        connections: ClusterConnectionStates,
+        on_out_of_range: Callable[[TopicPartition, FetchPartitionData], None],
+        wake: Callable[[], None],
+    ) -> None:
+        self.env = env
+        self.net = net
+        self.name = name
+        self.subscriptions = subscriptions
+        self.metadata = metadata
+        self.connections = connections
+        self.on_out_of_range = on_out_of_range
+        self.wake = wake
+        self.max_poll_records: int = config["max.poll.records"]
+        self._max_wait_s = config.s("fetch.max.wait.ms")
+        self._min_bytes: int = config["fetch.min.bytes"]
+        self._max_bytes: int = config["fetch.max.bytes"]
+        self._partition_max_bytes: int = config["max.partition.fetch.bytes"]
+        self._request_timeout_s = config.s("request.timeout.ms")
+        self.nodes_with_pending_fetch: set[str] = set()
+        self.buffer: deque[CompletedFetch] = deque()
+        self.next_in_line: CompletedFetch | None = None
+        #: earliest time a node skipped for reconnect backoff may be fetched from (inf if none), s
+        self.retry_at_s = math.inf
+        self.stopped = False
+
+    # ------------------------------------------------------------------ sending
+
+    def buffered_partitions(self) -> set[TopicPartition]:
+        """Partitions with fetched data not yet drained (``FetchBuffer.bufferedPartitions``)."""
+        buffered = {cf.tp for cf in self.buffer}
+        if self.next_in_line is not None and not self.next_in_line.consumed:
+            buffered.add(self.next_in_line.tp)
+        return buffered
+
+    def send_fetches(self) -> int:
+        """``AbstractFetch.prepareFetchRequests`` + send: returns the number of requests sent."""
+        now = self.env.now
+        buffered = self.buffered_partitions()
+        requests: dict[str, dict[TopicPartition, FetchPartition]] = {}
+        self.retry_at_s = math.inf
+        for tp in self.subscriptions.fetchable_partitions():
+            if tp in buffered:
+                continue
+            node = self.metadata.leader(tp)
+            if node is None:
+                self.metadata.request_update()
+                continue
+            blocked_until_s = self.connections.blocked_until_s(node)
+            if blocked_until_s > now:
+                self.retry_at_s = min(self.retry_at_s, blocked_until_s)
+            elif node not in self.nodes_with_pending_fetch:
+                position = self.subscriptions.states[tp].position
+                requests.setdefault(node, {})[tp] = FetchPartition(position)
+        for node, partitions in requests.items():
+            self._send(node, partitions)
+        return len(requests)
+
+    def _send(self, node: str, partitions: dict[TopicPartition, FetchPartition]) -> None:
+        request = FetchRequest(
+            replica_id=-1,
+            max_wait_s=self._max_wait_s,
+            min_bytes=self._min_bytes,
+            max_bytes=self._max_bytes,
+            partition_max_bytes=self._partition_max_bytes,
+            partitions=partitions,
+        )
+        self.nodes_with_pending_fetch.add(node)
+        event = self.net.request(self.name, node, request, self._request_timeout_s)
+        event.callbacks.append(partial(self._on_fetch_response, node, partitions))
+
+    def _on_fetch_response(
+        self, node: str, partitions: dict[TopicPartition, FetchPartition], event: simpy.Event
+    ) -> None:
+        """``handleFetchSuccess`` / ``handleFetchFailure``: buffer each partition's answer."""
+        self.nodes_with_pending_fetch.discard(node)
+        if self.stopped:
+            return
+        response = event.value
+        if isinstance(response, NetworkFailure):
+            self.connections.failed(node, self.env.now)
+            self.metadata.request_update()  # NetworkClient: a disconnect may mean stale metadata
+        else:
+            self.connections.succeeded(node)
+            for tp, asked in partitions.items():
+                data = response.partitions.get(tp)
+                if data is not None:
+                    self.buffer.append(
+                        CompletedFetch(tp, asked.fetch_offset, data, asked.fetch_offset)
+                    )
+        self.wake()
+
+    # ------------------------------------------------------------------ collecting
+
+    def has_available_fetches(self) -> bool:
+        """Whether completed fetches wait in the buffer."""
+        return bool(self.buffer)
+
+    def collect_fetch(self) -> list[Chunk]:
+        """``FetchCollector.collectFetch``: up to ``max.poll.records`` records, positions moved."""
+        chunks: list[Chunk] = []
+        remaining = self.max_poll_records
+        while remaining > 0:
+            current = self.next_in_line
+            if current is None or current.consumed:
+                if not self.buffer:
+                    break
+                self.next_in_line = self._initialize(self.buffer.popleft())
+            else:
+                remaining -= self._fetch_records(current, remaining, chunks)
+        return chunks
+
+    def _initialize(self, fetch: CompletedFetch) -> CompletedFetch | None:
+        """``FetchCollector.initialize``: the fetch if its data is next in line, else None."""
+        state = self.subscriptions.states.get(fetch.tp)
+        if state is None or state.fetch_state is not FetchState.FETCHING:
+            return None  # unassigned or being reset while the fetch was in flight
+        data = fetch.data
+        if data.error is Errors.NONE:
+            if state.position != fetch.fetch_offset:
+                return None  # stale: the position moved since the request
+            if data.high_watermark >= 0:
+                state.high_watermark = data.high_watermark
+            if data.log_start_offset >= 0:
+                state.log_start_offset = data.log_start_offset
+            return fetch
+        self._handle_error(fetch, state.position)
+        return None
+
+    def _handle_error(self, fetch: CompletedFetch, position: int) -> None:
+        """``FetchCollector.handleInitializeErrors``."""
+        error = fetch.data.error
+        if error in _METADATA_ERRORS:
+            self.metadata.request_update()
+        elif error is Errors.OFFSET_OUT_OF_RANGE:
+            if fetch.fetch_offset == position:
+                self.on_out_of_range(fetch.tp, fetch.data)
+        elif error not in _IGNORED_ERRORS:
+            raise RuntimeError(f"{self.name}: unexpected fetch error {error.name} for {fetch.tp}")
+
+    def _fetch_records(self, fetch: CompletedFetch, max_records: int, chunks: list[Chunk]) -> int:
+        """``FetchCollector.fetchRecords`` + ``CompletedFetch.fetchRecords``: records taken."""
+        state = self.subscriptions.states.get(fetch.tp)
+        if (
+            state is None
+            or state.fetch_state is not FetchState.FETCHING
+            or fetch.next_fetch_offset != state.position
+        ):
+            fetch.consumed = True  # no longer assigned, being reset, or an obsolete request
+            return 0
+        entries = fetch.data.entries
+        index, offset, taken = fetch.entry_index, fetch.next_fetch_offset, 0
+        while taken < max_records:
+            if index >= len(entries):
+                fetch.consumed = True  # found empty only when looking for the next record
+                break
+            entry = entries[index]
+            end = entry.next_offset
+            if end > offset:
+                first = max(entry.base_offset, offset)
+                count = min(end - first, max_records - taken)
+                chunks.append(Chunk(fetch.tp, entry, first, count))
+                taken += count
+                offset = first + count
+            if offset >= end:
+                index += 1
+        fetch.entry_index, fetch.next_fetch_offset = index, offset
+        if offset > state.position:
+            state.position = offset
+        return taken

@@ -1,0 +1,236 @@
+"""A Kafka consumer (≈ Kafka 3.9 ``ClassicKafkaConsumer``) with a manual assignment.
+
+The application thread is ``_poll_loop``: ``poll()`` returns up to ``max.poll.records`` buffered
+records, or long-polls until a fetch completes; each poll records one ``consumed`` row per stored
+batch it returns from, then processing takes ``count × processing_s`` before the next poll. As in
+Kafka, fetches are sent from ``poll()`` only: for partitions without buffered data, before
+blocking and again just before returning records, so the next fetch runs while the application
+processes. ``poll()`` also auto-commits (``enable.auto.commit``: the positions become
+``committed`` every ``auto.commit.interval.ms``, there is no group coordinator yet) and gives
+partitions without a position one: the committed offset, else ``auto.offset.reset`` through
+ListOffsets. A second process keeps the partition leaders fresh (:mod:`.consumer_metadata`).
+
+Not modelled: position validation after a leader change (OffsetsForLeaderEpoch), fetch sessions,
+preferred read replicas, jitter of the backoffs, the poll timeout the application passes.
+Times are simulated seconds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from typing import Any
+
+import simpy
+
+from sim.clients.consumer.consumer_metadata import ConsumerMetadata
+from sim.clients.consumer.consumer_network_client import ClusterConnectionStates, Wakeup
+from sim.clients.consumer.fetcher import Chunk, Fetcher
+from sim.clients.consumer.offset_fetcher import OffsetFetcher
+from sim.clients.consumer.subscription_state import SubscriptionState
+from sim.kafka_config import EffectiveConfig
+from sim.metrics import Metrics
+from sim.protocol import FetchPartitionData, TopicPartition
+
+
+class KafkaConsumer:
+    """Consumer node ``name`` (e.g. ``billing-0``) of group ``group_id``.
+
+    config: effective consumer properties. processing_s: application time per record, s.
+    bootstrap: broker node names asked for metadata, in order.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        name: str,
+        group_id: str,
+        net,
+        config: EffectiveConfig,
+        processing_s: float,
+        metrics: Metrics,
+        bootstrap: list[str],
+    ) -> None:
+        if processing_s < 0:
+            raise ValueError(f"{name}: processing_s must be >= 0, got {processing_s}")
+        self.env = env
+        self.name = name
+        self.group_id = group_id
+        self.config = config
+        self.processing_s = processing_s
+        self.metrics = metrics
+        self.committed: dict[TopicPartition, int] = {}
+        self.subscriptions = SubscriptionState()
+        self._wakeup = Wakeup(env)
+        connections = ClusterConnectionStates()
+        self.metadata = ConsumerMetadata(env, net, name, bootstrap, config, self._wakeup.notify)
+        self.fetcher = Fetcher(
+            env,
+            net,
+            name,
+            config,
+            self.subscriptions,
+            self.metadata,
+            connections,
+            self._on_offset_out_of_range,
+            self._wakeup.notify,
+        )
+        self.offset_fetcher = OffsetFetcher(
+            env,
+            net,
+            name,
+            config,
+            self.subscriptions,
+            self.metadata,
+            connections,
+            self._wakeup.notify,
+        )
+        self._reset_policy: str = config["auto.offset.reset"]
+        self._auto_commit: bool = config["enable.auto.commit"]
+        self._auto_commit_interval_s = config.s("auto.commit.interval.ms")
+        self._next_auto_commit_s = math.inf
+        self.started = False
+        self.stopped = False
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def positions(self) -> dict[TopicPartition, int]:
+        """Offset of the next record poll() returns, per partition that has a position."""
+        return self.subscriptions.all_consumed()
+
+    def assign(self, partitions: list[tuple[str, int]]) -> None:
+        """Set the partitions to consume (``KafkaConsumer.assign``); an empty list is allowed."""
+        self.subscriptions.assign_from_user(partitions)
+        self.metadata.topics = sorted({topic for topic, _ in partitions})
+        self.metadata.request_update()
+        self._wakeup.notify()
+
+    def start(self, at_s: float = 0.0) -> None:
+        """Start polling (and the metadata updater) at simulated time ``at_s``, s."""
+        if self.started:
+            raise RuntimeError(f"{self.name}: already started")
+        self.started = True
+        self.env.process(self._poll_loop(max(at_s - self.env.now, 0.0)))
+
+    def stop(self) -> None:
+        """Stop polling and fetching; answers still in flight are ignored."""
+        self.stopped = True
+        self.fetcher.stopped = True
+        self.offset_fetcher.stopped = True
+        self._wakeup.notify()
+        self.metadata.stop()
+
+    def lag(self) -> int:
+        """Max over assigned partitions of (last known high watermark - position), records."""
+        lags = [
+            s.high_watermark - s.position
+            for s in self.subscriptions.states.values()
+            if s.high_watermark >= 0 and s.position >= 0
+        ]
+        return max(max(lags, default=0), 0)
+
+    def on_request(self, request: Any, source: str, respond: Any) -> None:
+        """Consumers serve no requests."""
+        raise TypeError(
+            f"{self.name}: a consumer receives no requests, got {type(request).__name__}"
+        )
+
+    # ------------------------------------------------------------------ processes
+
+    def _poll_loop(self, delay_s: float) -> Generator[simpy.Event, Any, None]:
+        """The application thread: poll, record, process, repeat."""
+        if delay_s > 0:
+            yield self.env.timeout(delay_s)
+        if self.stopped:
+            return
+        self._next_auto_commit_s = self.env.now + self._auto_commit_interval_s
+        self.env.process(self.metadata.run())
+        while not self.stopped:
+            chunks = yield from self._poll()
+            processing_s = self._record(chunks) * self.processing_s
+            if processing_s > 0:
+                yield self.env.timeout(processing_s)
+
+    def _poll(self) -> Generator[simpy.Event, Any, list[Chunk]]:
+        """``ClassicKafkaConsumer.poll`` with no timeout: records, or [] once stopped."""
+        while not self.stopped:
+            self._update_assignment_metadata()
+            chunks = self.fetcher.collect_fetch()
+            if not chunks:
+                self.fetcher.send_fetches()
+                yield self._wakeup.wait_until(self._poll_deadline_s())
+                if self.stopped:
+                    break
+                chunks = self.fetcher.collect_fetch()
+            if chunks:
+                self.fetcher.send_fetches()  # pipelining: fetch while the records are processed
+                return chunks
+        return []
+
+    # ------------------------------------------------------------------ steps of poll()
+
+    def _update_assignment_metadata(self) -> None:
+        """``updateAssignmentMetadataIfNeeded``: auto-commit, then positions for new partitions."""
+        now = self.env.now
+        if self._auto_commit and now >= self._next_auto_commit_s:
+            self._next_auto_commit_s = now + self._auto_commit_interval_s
+            self.committed.update(self.subscriptions.all_consumed())
+        for tp in self.subscriptions.initializing_partitions():
+            if tp in self.committed:
+                self.subscriptions.seek(tp, self.committed[tp])
+            elif self._reset_policy == "none":
+                self.subscriptions.fail(tp)
+                self._event(
+                    "offset_reset_error", tp, "no committed offset and auto.offset.reset=none"
+                )
+            else:
+                self.subscriptions.request_offset_reset(tp)
+        self.offset_fetcher.reset_positions_if_needed()
+
+    def _poll_deadline_s(self) -> float:
+        """Until when poll() may block before it must act by itself (inf: until woken), s.
+
+        Like ``pollTimeout`` (auto-commit timer, retries), with the retries' exact times.
+        """
+        now = self.env.now
+        deadline = min(self.fetcher.retry_at_s, self.subscriptions.next_reset_retry_s(now))
+        if self._auto_commit and self.subscriptions.states and self._next_auto_commit_s > now:
+            deadline = min(deadline, self._next_auto_commit_s)
+        return deadline
+
+    def _record(self, chunks: list[Chunk]) -> int:
+        """One ``consumed`` row per chunk; returns the number of records."""
+        now = self.env.now
+        add = self.metrics.consumed.add
+        total = 0
+        for tp, entry, first_offset, count in chunks:
+            batch = entry.batch
+            latency_s = now - batch.mean_arrival_s
+            add(
+                self.group_id,
+                self.name,
+                tp[0],
+                tp[1],
+                first_offset,
+                count,
+                batch.batch_id,
+                now,
+                latency_s,
+            )
+            total += count
+        return total
+
+    def _on_offset_out_of_range(self, tp: TopicPartition, data: FetchPartitionData) -> None:
+        """A fetch at the position was out of range: reset by ``auto.offset.reset``."""
+        position = self.subscriptions.states[tp].position
+        where = f"offset {position} out of range [{data.log_start_offset}, {data.log_end_offset}]"
+        if self._reset_policy == "none":
+            self.subscriptions.fail(tp)
+            self._event("offset_reset_error", tp, f"{where} and auto.offset.reset=none")
+        else:
+            self.subscriptions.request_offset_reset(tp)
+            self._event("offset_reset", tp, f"{where}: reset to {self._reset_policy}")
+
+    def _event(self, kind: str, tp: TopicPartition, detail: str) -> None:
+        self.metrics.event(self.env.now, kind, self.name, tp[0], tp[1], detail)

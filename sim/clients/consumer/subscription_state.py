@@ -1,0 +1,113 @@
+"""Per-partition consumer state (≈ Kafka 3.9 ``SubscriptionState``): fetch state and position.
+
+A partition is assigned in ``INITIALIZING``; the consumer then seeks it to its committed offset or
+asks for an offset reset (``AWAITING_RESET``, answered by ListOffsets); once it has a position it
+is ``FETCHING``. Offsets are record offsets; times are simulated seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum, auto
+
+from sim.protocol import TopicPartition
+
+
+class FetchState(Enum):
+    """Kafka's ``SubscriptionState.FetchStates`` used by the model, plus ``FAILED``."""
+
+    INITIALIZING = auto()  # assigned, no position yet
+    AWAITING_RESET = auto()  # position to come from ListOffsets (auto.offset.reset)
+    FETCHING = auto()  # valid position: fetched and returned by poll()
+    FAILED = auto()  # no position and auto.offset.reset=none: poll() would throw; not consumed
+
+
+@dataclass(slots=True, eq=False)
+class TopicPartitionState:
+    """One assigned partition (``SubscriptionState.TopicPartitionState``).
+
+    position: offset of the next record poll() returns (-1 without one). high_watermark /
+    log_start_offset: last values a fetch response reported (-1 before any). next_retry_s: an
+    offset reset is not sent again before this time, s.
+    """
+
+    fetch_state: FetchState = FetchState.INITIALIZING
+    position: int = -1
+    high_watermark: int = -1
+    log_start_offset: int = -1
+    next_retry_s: float = 0.0
+
+
+class SubscriptionState:
+    """The assigned partitions, in sorted order (so every iteration is deterministic)."""
+
+    def __init__(self) -> None:
+        self.states: dict[TopicPartition, TopicPartitionState] = {}
+
+    def assign_from_user(self, partitions: list[TopicPartition]) -> None:
+        """Replace the assignment; partitions kept from the old one keep their state."""
+        old = self.states
+        self.states = {tp: old.get(tp) or TopicPartitionState() for tp in sorted(set(partitions))}
+
+    def fetchable_partitions(self) -> list[TopicPartition]:
+        """Partitions with a valid position, sorted."""
+        return [tp for tp, s in self.states.items() if s.fetch_state is FetchState.FETCHING]
+
+    def initializing_partitions(self) -> list[TopicPartition]:
+        """Partitions that have neither a position nor a pending reset, sorted."""
+        return [tp for tp, s in self.states.items() if s.fetch_state is FetchState.INITIALIZING]
+
+    def partitions_needing_reset(self, now_s: float) -> list[TopicPartition]:
+        """Partitions awaiting an offset reset whose retry time has come, sorted."""
+        return [
+            tp
+            for tp, s in self.states.items()
+            if s.fetch_state is FetchState.AWAITING_RESET and s.next_retry_s <= now_s
+        ]
+
+    def next_reset_retry_s(self, now_s: float) -> float:
+        """Earliest time after ``now_s`` a pending offset reset may be sent again (inf if none).
+
+        Resets already due but not sent wait for their leader: a metadata update wakes them.
+        """
+        waiting = [
+            s.next_retry_s
+            for s in self.states.values()
+            if s.fetch_state is FetchState.AWAITING_RESET and s.next_retry_s > now_s
+        ]
+        return min(waiting, default=float("inf"))
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        """Give ``tp`` a valid position (committed offset or reset)."""
+        state = self.states[tp]
+        state.position = offset
+        state.fetch_state = FetchState.FETCHING
+
+    def request_offset_reset(self, tp: TopicPartition) -> None:
+        """Drop ``tp``'s position until ListOffsets answers (``requestOffsetReset``)."""
+        state = self.states[tp]
+        state.fetch_state = FetchState.AWAITING_RESET
+        state.next_retry_s = 0.0
+
+    def fail(self, tp: TopicPartition) -> None:
+        """``tp`` has no position and no reset policy: it is no longer consumed."""
+        self.states[tp].fetch_state = FetchState.FAILED
+
+    def set_next_allowed_retry(self, partitions: list[TopicPartition], at_s: float) -> None:
+        """No offset reset for ``partitions`` before ``at_s`` (``setNextAllowedRetry``), s."""
+        for tp in partitions:
+            state = self.states.get(tp)
+            if state is not None:
+                state.next_retry_s = at_s
+
+    def maybe_seek_unvalidated(self, tp: TopicPartition, offset: int) -> None:
+        """Apply a ListOffsets answer if ``tp`` still awaits it (``maybeSeekUnvalidated``)."""
+        state = self.states.get(tp)
+        if state is not None and state.fetch_state is FetchState.AWAITING_RESET:
+            self.seek(tp, offset)
+
+    def all_consumed(self) -> dict[TopicPartition, int]:
+        """Positions of the partitions that have one (``allConsumed``): what a commit stores."""
+        return {
+            tp: s.position for tp, s in self.states.items() if s.fetch_state is FetchState.FETCHING
+        }

@@ -1,0 +1,1 @@
+"""Producer client: KafkaProducer, RecordAccumulator, Sender."""

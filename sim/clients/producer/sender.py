@@ -1,0 +1,242 @@
+"""The producer's sender (≈ Kafka's Sender thread with its NetworkClient's in-flight requests).
+
+Each round (``Sender.runOnce``): find nodes with a ready batch, drain from each such node the
+first batch of every partition it leads (one batch per partition, up to ``max.request.size``),
+send one ProduceRequest per node while fewer than ``max.in.flight.requests.per.connection`` are
+in flight to it, and handle answers: complete, retry with backoff (``retry.backoff.ms`` doubling
+up to ``retry.backoff.max.ms``, ±20 % jitter, KIP-580), or fail once ``delivery.timeout.ms`` has
+passed or retries run out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.clients.producer.record_accumulator import ProducerBatch, RecordAccumulator
+from sim.kafka_config import EffectiveConfig
+from sim.metrics import Metrics
+from sim.net import NetworkFailure, RequestTimedOut
+from sim.protocol import Errors, ProduceRequest, ProduceResponse, TopicPartition
+
+if TYPE_CHECKING:
+    import simpy
+
+DELIVERY_TIMEOUT = "DELIVERY_TIMEOUT"  # the client's TimeoutException, not a broker error code
+RETRY_JITTER = 0.2  # CommonClientConfigs.RETRY_BACKOFF_JITTER
+
+
+class Sender:
+    """Sends the accumulator's batches for one producer client ``name``.
+
+    leader_of: partition -> leader broker id (the producer's metadata), or absent/None if unknown.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        name: str,
+        net,
+        accumulator: RecordAccumulator,
+        config: EffectiveConfig,
+        metrics: Metrics,
+        rng: np.random.Generator,
+        producer_id: int,
+        on_metadata_stale: Callable[[], None],
+    ) -> None:
+        self.env = env
+        self.name = name
+        self.net = net
+        self.accumulator = accumulator
+        self.metrics = metrics
+        self.rng = rng
+        self.producer_id = producer_id
+        self.on_metadata_stale = on_metadata_stale
+        self.acks = {"all": -1, "0": 0, "1": 1}[config["acks"]]
+        self.max_in_flight = config["max.in.flight.requests.per.connection"]
+        self.guarantee_order = self.max_in_flight == 1
+        self.max_request_size = config["max.request.size"]
+        self.request_timeout_s = config.s("request.timeout.ms")
+        self.delivery_timeout_s = config.s("delivery.timeout.ms")
+        self.retries = config["retries"]
+        self.backoff_s = config.s("retry.backoff.ms")
+        self.backoff_max_s = config.s("retry.backoff.max.ms")
+        self.idempotent = bool(config["enable.idempotence"])
+        self.leader_of: dict[TopicPartition, int | None] = {}
+        self.in_flight: dict[int, int] = {}
+        self.muted: set[TopicPartition] = set()
+        self.next_sequence: dict[TopicPartition, int] = {}
+        self.unacked: dict[TopicPartition, int] = {}  # idempotent: batches sent but not done
+        self._drain_start: dict[int, int] = {}
+        self.wakeup: simpy.Event | None = None
+
+    # ---------------------------------------------------------------- one round
+
+    def run_once(self, now: float) -> None:
+        """Sender.runOnce: expire, then drain and send to every ready node with room."""
+        self._expire_queued(now)
+        for node in self._ready_nodes(now):
+            if self.in_flight.get(node, 0) >= self.max_in_flight:
+                continue
+            batches = self._drain(node, now)
+            if batches:
+                self._send(node, batches, now)
+
+    def _ready_nodes(self, now: float) -> list[int]:
+        nodes: set[int] = set()
+        for tp, dq in self.accumulator.deques.items():
+            leader = self.leader_of.get(tp)
+            if (
+                dq
+                and leader is not None
+                and tp not in self.muted
+                and self.accumulator.is_ready(dq[0], now)
+            ):
+                nodes.add(leader)
+        return sorted(nodes)
+
+    def _drain(self, node: int, now: float) -> list[ProducerBatch]:
+        """RecordAccumulator.drainBatchesForOneNode: the first batch of each partition, rotating."""
+        tps = [tp for tp, leader in self.leader_of.items() if leader == node]
+        if not tps:
+            return []
+        start = self._drain_start.get(node, 0) % len(tps)
+        self._drain_start[node] = start + 1
+        out: list[ProducerBatch] = []
+        size = 0
+        for tp in tps[start:] + tps[:start]:
+            dq = self.accumulator.deques.get(tp)
+            if not dq or tp in self.muted or dq[0].retry_at_s > now:
+                continue
+            batch = dq[0]
+            wire_size = batch.wire.size_bytes if batch.wire else batch.records_bytes
+            if out and size + wire_size > self.max_request_size:
+                break
+            dq.popleft()
+            self._close(batch, now)
+            out.append(batch)
+            size += batch.wire.size_bytes
+        return out
+
+    def _close(self, batch: ProducerBatch, now: float) -> None:
+        if batch.closed:
+            return
+        if self.idempotent:
+            batch.sequence = self.next_sequence.get(batch.tp, 0)
+            self.next_sequence[batch.tp] = batch.sequence + batch.count
+        batch_id = self.metrics.new_batch_id()
+        wire = self.accumulator.close(
+            batch, batch_id, self.producer_id if self.idempotent else -1, now
+        )
+        self.metrics.produced.add(
+            batch_id,
+            self.name,
+            wire.topic,
+            wire.partition,
+            wire.producer_id,
+            wire.base_sequence,
+            wire.count,
+            wire.size_bytes,
+            wire.first_arrival_s,
+            now,
+        )
+
+    def _send(self, node: int, batches: list[ProducerBatch], now: float) -> None:
+        request = ProduceRequest(self.acks, self.request_timeout_s, {b.tp: b.wire for b in batches})
+        for batch in batches:
+            batch.attempts += 1
+            if self.guarantee_order:
+                self.muted.add(batch.tp)
+            if self.idempotent:
+                self.unacked[batch.tp] = self.unacked.get(batch.tp, 0) + 1
+        target = f"broker-{node}"
+        if self.acks == 0:
+            self.net.send(self.name, target, request)
+            for batch in batches:
+                self._complete(batch, now, -1)
+            return
+        self.in_flight[node] = self.in_flight.get(node, 0) + 1
+        event = self.net.request(self.name, target, request, self.request_timeout_s)
+        event.callbacks.append(lambda ev: self._on_response(node, batches, ev.value))
+
+    # ---------------------------------------------------------------- answers
+
+    def _on_response(self, node: int, batches: list[ProducerBatch], response) -> None:
+        now = self.env.now
+        self.in_flight[node] -= 1
+        for batch in batches:
+            self.muted.discard(batch.tp)
+            if isinstance(response, NetworkFailure):
+                error = (
+                    Errors.REQUEST_TIMED_OUT
+                    if isinstance(response, RequestTimedOut)
+                    else Errors.NETWORK_EXCEPTION
+                )
+                self._handle_error(batch, error, now)
+                continue
+            assert isinstance(response, ProduceResponse)
+            result = response.results[batch.tp]
+            if result.error in (Errors.NONE, Errors.DUPLICATE_SEQUENCE_NUMBER):
+                self._complete(batch, now, result.base_offset)
+            else:
+                self._handle_error(batch, result.error, now)
+        if self.wakeup is not None and not self.wakeup.triggered:
+            self.wakeup.succeed()
+
+    def _complete(
+        self, batch: ProducerBatch, now: float, base_offset: int, error: str = ""
+    ) -> None:
+        wire = batch.wire
+        self.metrics.acked.add(
+            wire.batch_id, batch.attempts, base_offset, now, now - wire.mean_arrival_s, error
+        )
+        self.accumulator.deallocate(batch)
+        if self.idempotent and batch.attempts:
+            self.unacked[batch.tp] -= 1
+
+    def _handle_error(self, batch: ProducerBatch, error: Errors, now: float) -> None:
+        """Sender.completeBatch / canRetry: retry retriable errors until the delivery timeout."""
+        if error in (
+            Errors.NOT_LEADER_OR_FOLLOWER,
+            Errors.NETWORK_EXCEPTION,
+            Errors.UNKNOWN_TOPIC_OR_PARTITION,
+        ):
+            self.on_metadata_stale()
+        expired = now - batch.created_s >= self.delivery_timeout_s
+        out_of_order_retry = error is Errors.OUT_OF_ORDER_SEQUENCE_NUMBER and self._earlier_unacked(
+            batch
+        )
+        if (
+            (error.retriable or out_of_order_retry)
+            and not expired
+            and batch.attempts <= self.retries
+        ):
+            batch.retry_at_s = now + self._backoff(batch.attempts)
+            self.accumulator.reenqueue(batch)
+            return
+        self._complete(batch, now, -1, DELIVERY_TIMEOUT if expired else error.name)
+
+    def _earlier_unacked(self, batch: ProducerBatch) -> bool:
+        """An earlier batch of the partition is still unacknowledged, so this one's sequence was
+        refused only because of it (TransactionManager.canRetry for OUT_OF_ORDER_SEQUENCE)."""
+        return self.unacked.get(batch.tp, 0) > 1
+
+    def _backoff(self, attempts: int) -> float:
+        """KIP-580 exponential backoff with ±20 % jitter, seconds."""
+        base = min(self.backoff_s * 2 ** max(attempts - 1, 0), self.backoff_max_s)
+        return base * (1 + RETRY_JITTER * (2 * self.rng.random() - 1))
+
+    def _expire_queued(self, now: float) -> None:
+        """Queued batches past delivery.timeout.ms fail (RecordAccumulator.expiredBatches)."""
+        for dq in self.accumulator.deques.values():
+            while dq and not dq[0].attempts and now - dq[0].created_s >= self.delivery_timeout_s:
+                batch = dq.popleft()
+                self._close(batch, now)
+                self._complete(batch, now, -1, DELIVERY_TIMEOUT)
+
+    def has_capacity(self) -> bool:
+        """Some node with a known leader has room for another request."""
+        leaders = {leader for leader in self.leader_of.values() if leader is not None}
+        return any(self.in_flight.get(node, 0) < self.max_in_flight for node in leaders)

@@ -1,0 +1,154 @@
+"""Columnar recorders: one list per column, one append per batch or event, a DataFrame at the end.
+
+Components record through :class:`Metrics` (never objects per message): ``produced`` when a batch
+is closed, ``acked`` when its final answer arrives, ``consumed`` per poll and partition, ``events``
+for cluster happenings. The time series are derived at the end from these rows and from samples
+taken every ``interval_s`` (consumer lag, under-replicated partitions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from sim.results import TABLES
+
+
+class Table:
+    """Column lists for one table of :data:`sim.results.TABLES`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.columns = [c.name for c in TABLES[name]]
+        self._data: list[list] = [[] for _ in self.columns]
+
+    def add(self, *row: object) -> None:
+        """Append one row, values in the documented column order."""
+        for column, value in zip(self._data, row, strict=True):
+            column.append(value)
+
+    def __len__(self) -> int:
+        return len(self._data[0])
+
+    def frame(self) -> pd.DataFrame:
+        """The rows as a DataFrame with the documented columns (dtypes cast by Results)."""
+        return pd.DataFrame(dict(zip(self.columns, self._data, strict=True)))
+
+
+class Metrics:
+    """All recorders of one run, plus periodic samples for the time series.
+
+    interval_s: width of a time-series interval, seconds.
+    """
+
+    def __init__(self, interval_s: float = 1.0) -> None:
+        self.interval_s = interval_s
+        self.produced = Table("produced")
+        self.acked = Table("acked")
+        self.consumed = Table("consumed")
+        self.events = Table("events")
+        self.samples: list[tuple[float, int, int]] = []  # (time, max lag, under-replicated)
+        self._next_batch_id = 0
+
+    def new_batch_id(self) -> int:
+        """A run-unique batch id."""
+        self._next_batch_id += 1
+        return self._next_batch_id - 1
+
+    def event(
+        self,
+        time_s: float,
+        kind: str,
+        node: str = "",
+        topic: str = "",
+        partition: int = -1,
+        detail: str = "",
+    ) -> None:
+        """Record a cluster event (fault, election, ISR change, ...)."""
+        self.events.add(time_s, kind, node, topic, partition, detail)
+
+    def sample(self, time_s: float, max_lag: int, under_replicated: int) -> None:
+        """Record the gauges at the end of an interval."""
+        self.samples.append((time_s, max_lag, under_replicated))
+
+    def timeseries(self, duration_s: float) -> pd.DataFrame:
+        """Rates per interval from the rows, gauges from the samples (TABLES['timeseries'])."""
+        edges = np.arange(0.0, duration_s + self.interval_s / 2, self.interval_s)
+        if edges[-1] < duration_s:
+            edges = np.append(edges, duration_s)
+        ends = edges[1:]
+        widths = np.diff(edges)
+        produced = self.produced.frame()
+        acked = self.acked.frame()
+        consumed = self.consumed.frame()
+        counts = (
+            produced.set_index("batch_id")["count"] if len(produced) else pd.Series(dtype=float)
+        )
+        ok = acked[acked["error"] == ""] if len(acked) else acked
+        ok_counts = counts.reindex(ok["batch_id"]).to_numpy(dtype=float) if len(ok) else np.zeros(0)
+        rates = {
+            "produced_msgs_s": _rate(
+                produced.get("first_arrival_s", []), produced.get("count", []), edges, widths
+            ),
+            "acked_msgs_s": _rate(ok.get("done_s", []), ok_counts, edges, widths),
+            "consumed_msgs_s": _rate(
+                consumed.get("polled_s", []), consumed.get("count", []), edges, widths
+            ),
+        }
+        p99 = _interval_p99(ok.get("done_s", []), ok.get("latency_s", []), ok_counts, edges)
+        lag, urp = _gauges(self.samples, ends)
+        return pd.DataFrame(
+            {
+                "time_s": ends,
+                **rates,
+                "produce_latency_p99_ms": p99 * 1e3,
+                "max_consumer_lag": lag,
+                "under_replicated_partitions": urp,
+            }
+        )
+
+
+def _rate(times: Iterable, weights: Iterable, edges: np.ndarray, widths: np.ndarray) -> np.ndarray:
+    times = np.asarray(times, dtype=float)
+    if times.size == 0:
+        return np.zeros(len(widths))
+    sums, _ = np.histogram(times, bins=edges, weights=np.asarray(weights, dtype=float))
+    return sums / widths
+
+
+def _interval_p99(
+    times: Iterable, latencies: Iterable, weights: np.ndarray, edges: np.ndarray
+) -> np.ndarray:
+    from sim.results import weighted_quantile
+
+    times = np.asarray(times, dtype=float)
+    latencies = np.asarray(latencies, dtype=float)
+    out = np.full(len(edges) - 1, np.nan)
+    if times.size == 0:
+        return out
+    which = np.digitize(times, edges[1:-1])
+    order = np.argsort(which, kind="stable")
+    bounds = np.searchsorted(which[order], np.arange(len(edges)))
+    for i in range(len(edges) - 1):
+        sel = order[bounds[i] : bounds[i + 1]]
+        if sel.size:
+            out[i] = weighted_quantile(latencies[sel], weights[sel], 0.99)
+    return out
+
+
+def _gauges(
+    samples: list[tuple[float, int, int]], ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The last sample at or before each interval end (0 before the first sample)."""
+    lag = np.zeros(len(ends), dtype=np.int64)
+    urp = np.zeros(len(ends), dtype=np.int32)
+    if not samples:
+        return lag, urp
+    times = np.array([s[0] for s in samples])
+    idx = np.searchsorted(times, ends + 1e-9, side="right") - 1
+    have = idx >= 0
+    lag[have] = np.array([s[1] for s in samples])[idx[have]]
+    urp[have] = np.array([s[2] for s in samples])[idx[have]]
+    return lag, urp

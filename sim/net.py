@@ -1,0 +1,497 @@
+"""The network between nodes: NICs, links, request/response with timeouts, and fault hooks.
+
+Timing. Each node has one NIC of ``nic_bytes_s`` bytes/s in each direction, modelled as two
+"busy until" times (STYLE.md), not as SimPy resources. A message of n bytes from A to B::
+
+    start    = max(now, A.out_busy);           A.out_busy = start + n / bw_A
+    in_start = max(start + prop, B.in_busy);   B.in_busy  = in_start + n / bw_B
+    delivered at max(A.out_busy + prop, B.in_busy)
+
+with ``prop = rtt_s / 2 + extra delay of the link`` and both bandwidths scaled by the link's
+``bandwidth_factor``. An idle path takes ``prop + n / min(bw_A, bw_B)``; a NIC asked to carry
+more than its bandwidth queues, so throughput saturates at the NIC. Approximation: B's in-NIC is
+booked when A sends, so B serves transfers FIFO by *send* time, not by arrival time (a message
+from a far node can hold B's NIC ahead of a later one from a near node). A node sending to
+itself uses the loopback: no NIC, no delay.
+
+Events. A delivery is one ``env.timeout`` with a callback; a request adds one timer event for its
+timeout; no process per message. The outcome event of a request is triggered inside the delivery
+or timer callback (the waiting callbacks run at once, as ``Environment.step`` would run them);
+outcomes caused by a fault hook (``crash``) are scheduled with ``succeed``.
+
+Outcomes. ``request`` returns an event that succeeds exactly once with the response or with a
+:class:`NetworkFailure` value; it never fails. The one exception: if the *source* crashes, its
+pending requests are forgotten and their events never trigger (nobody waits on them any more).
+A request that reaches its target after its caller timed out is still handed to the target (the
+bytes arrived; Kafka's server likewise processes a request whose client gave up), and its
+response is discarded.
+
+Faults.
+- crash: the node is down. Requests others sent to it complete at once with
+  :class:`Disconnected` (peers see the reset); responses it owes are never sent; messages in
+  flight to or from it are lost (the connections are reset). Requests to a down node complete
+  with :class:`Disconnected` after one round trip of the link (connection refused; a cut link
+  stays silence); one-way messages to it are dropped.
+- pause (SIGSTOP, long GC): what reaches the node is held, and what it sends (requests,
+  responses, messages) is held; at ``resume`` it first sends what it held, then receives what was
+  held, in order. Its peers see silence: their timeouts fire. Its own timers still run.
+- cut / set_link drops: silence. A dropped or cut message is never sent (it uses no NIC time);
+  a message in flight when its link is cut is lost. Callers time out.
+- Connection identity: a response belongs to its request's connection. A crash of either end
+  ends the connection, so late responses of it are discarded.
+
+Determinism: the only randomness is the injected ``rng``, drawn only when a drop probability is
+set; no set or string-keyed dict decides an order (dicts keep insertion order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import simpy
+
+from sim.timers import Deadlines
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkFailure:
+    """Why a request got no response (a value, never raised). node: the target's name."""
+
+    node: str
+
+
+class Disconnected(NetworkFailure):
+    """The connection was reset or refused: the target is down or crashed."""
+
+    __slots__ = ()
+
+
+class RequestTimedOut(NetworkFailure):
+    """No answer within the caller's timeout (``request.timeout.ms``)."""
+
+    __slots__ = ()
+
+
+Respond = Callable[[Any], None]
+
+
+class Node(Protocol):
+    """What the network needs of a node: a unique name and a handler for what arrives."""
+
+    name: str
+
+    def on_request(self, request: Any, source: str, respond: Respond | None) -> None:
+        """Handle a request (``respond`` sends the answer) or a one-way message (``None``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Link:
+    """Settings of one direction between two nodes (see :meth:`Network.set_link`)."""
+
+    extra_delay_s: float = 0.0
+    bandwidth_factor: float = 1.0
+    drop_requests: float = 0.0
+    drop_responses: float = 0.0
+
+
+_NORMAL = _Link()
+
+
+class _Host:
+    """A node as the network sees it: NIC busy-until times (s), state, held traffic, counters."""
+
+    __slots__ = (
+        "node",
+        "name",
+        "nic_bytes_s",
+        "out_busy_s",
+        "in_busy_s",
+        "up",
+        "paused",
+        "incarnation",
+        "calls",
+        "held_in",
+        "held_out",
+        "bytes_in",
+        "bytes_out",
+    )
+
+    def __init__(self, node: Node, nic_bytes_s: float) -> None:
+        self.node = node
+        self.name: str = node.name
+        self.nic_bytes_s = nic_bytes_s
+        self.out_busy_s = 0.0
+        self.in_busy_s = 0.0
+        self.up = True
+        self.paused = False
+        self.incarnation = 0  # +1 at each crash: ends all connections of the node
+        self.calls: dict[_Call, None] = {}  # pending requests sent to this node, in order
+        self.held_in: list[tuple[Callable[[Any], None], Any]] = []  # arrivals while paused
+        self.held_out: list[tuple[Callable[[Any], None], Any]] = []  # sends while paused
+        self.bytes_in = 0
+        self.bytes_out = 0
+
+
+class _Call:
+    """One request on its way; also the ``respond`` callable handed to the target."""
+
+    __slots__ = (
+        "net",
+        "src",
+        "dst",
+        "request",
+        "event",
+        "src_incarnation",
+        "dst_incarnation",
+        "response",
+        "done",
+    )
+
+    def __init__(self, net: Network, src: _Host, dst: _Host, request: Any, event: simpy.Event):
+        self.net = net
+        self.src = src
+        self.dst = dst
+        self.request = request
+        self.event = event
+        self.src_incarnation = src.incarnation
+        self.dst_incarnation = dst.incarnation
+        self.response: Any = None
+        self.done = False  # outcome decided (or forgotten): nothing more happens
+
+    def __call__(self, response: Any, after_s: float = 0.0) -> None:
+        """``respond(response)``: send the response back on the request's connection, its first
+        byte leaving ``after_s`` seconds from now (the server's remaining handling time)."""
+        if self.response is not None:
+            raise RuntimeError(f"respond() called twice for {self.request!r}")
+        self.response = response
+        self.net._dispatch_response(self, after_s)
+
+
+def _fire(event: simpy.Event, value: Any) -> None:
+    """Succeed ``event`` with ``value`` and run its callbacks now, as ``Environment.step`` does.
+
+    Only from a callback of another event being processed (no active process), where it saves
+    one scheduled event per request compared with ``event.succeed(value)``.
+    """
+    event._ok = True
+    event._value = value
+    callbacks, event.callbacks = event.callbacks, None
+    for callback in callbacks:
+        callback(event)
+
+
+class Network:
+    """All nodes of one simulation and the links between them (see the module docstring)."""
+
+    def __init__(self, env: simpy.Environment, rng: np.random.Generator, rtt_s: float) -> None:
+        """rtt_s: round-trip propagation time between any two nodes, seconds."""
+        self.env = env
+        self.rtt_s = rtt_s
+        self.messages_delivered = 0
+        self._rng = rng
+        self._half_rtt_s = rtt_s / 2
+        self._hosts: dict[str, _Host] = {}
+        self._links: dict[tuple[str, str], _Link] = {}
+        self._cut: set[tuple[str, str]] = set()
+        self._deadlines = Deadlines(env, self._on_deadline, lambda call: call.done)
+
+    # ------------------------------------------------------------------ nodes and counters
+
+    def add_node(self, node: Node, nic_bytes_s: float) -> None:
+        """Attach ``node``; nic_bytes_s: its NIC bandwidth, bytes/s, in and out separately."""
+        if node.name in self._hosts:
+            raise ValueError(f"node {node.name!r}: already on the network")
+        if nic_bytes_s <= 0:
+            raise ValueError(f"node {node.name!r}: nic_bytes_s must be > 0, got {nic_bytes_s}")
+        self._hosts[node.name] = _Host(node, nic_bytes_s)
+
+    @property
+    def bytes_out(self) -> dict[str, int]:
+        """Bytes each node has put on the wire (requests, responses, messages)."""
+        return {name: host.bytes_out for name, host in self._hosts.items()}
+
+    @property
+    def bytes_in(self) -> dict[str, int]:
+        """Bytes delivered to each node."""
+        return {name: host.bytes_in for name, host in self._hosts.items()}
+
+    def is_up(self, name: str) -> bool:
+        """False between ``crash(name)`` and ``restart(name)`` (a paused node is up)."""
+        return self._hosts[name].up
+
+    # ------------------------------------------------------------------ traffic
+
+    def request(self, source: str, target: str, request: Any, timeout_s: float) -> simpy.Event:
+        """Send ``request`` (it has ``size_bytes``); the event succeeds with the response or a
+        :class:`NetworkFailure` (:class:`RequestTimedOut` at ``now + timeout_s`` at the latest).
+        """
+        env = self.env
+        dst = self._hosts[target]
+        call = _Call(self, self._hosts[source], dst, request, env.event())
+        dst.calls[call] = None
+        self._deadlines.add(timeout_s, call)
+        self._dispatch_request(call)
+        return call.event
+
+    def send(self, source: str, target: str, message: Any) -> None:
+        """Send a one-way ``message`` (it has ``size_bytes``): ``on_request(message, source,
+        None)`` at the target, or silently lost (no outcome to report)."""
+        src, dst = self._hosts[source], self._hosts[target]
+        self._dispatch_message((src, dst, message, src.incarnation, dst.incarnation))
+
+    # ------------------------------------------------------------------ fault hooks
+
+    def crash(self, name: str) -> None:
+        """The node goes down: its connections reset (see the module docstring)."""
+        host = self._hosts[name]
+        if not host.up:
+            return
+        host.up = False
+        host.paused = False
+        host.incarnation += 1
+        host.held_in.clear()
+        host.held_out.clear()
+        host.out_busy_s = host.in_busy_s = self.env.now
+        for call in list(host.calls):
+            if self._settle(call):
+                call.event.succeed(Disconnected(name))
+
+    def restart(self, name: str) -> None:
+        """The node is up again, with fresh connections."""
+        self._hosts[name].up = True
+
+    def pause(self, name: str) -> None:
+        """Freeze the node (SIGSTOP): its traffic is held until :meth:`resume`."""
+        host = self._hosts[name]
+        if host.up:
+            host.paused = True
+
+    def resume(self, name: str) -> None:
+        """Unfreeze the node: held sends leave, then held arrivals are handed over, in order
+        (in a zero-delay event, so at the same simulated time)."""
+        host = self._hosts[name]
+        if host.paused:
+            release = self.env.timeout(0.0, (host, host.incarnation))
+            release.callbacks.append(self._on_release)
+
+    def cut(self, a: str, b: str, one_way: bool = False) -> None:
+        """Drop everything a->b (and b->a unless ``one_way``), silently."""
+        self._check_names(a, b)
+        self._cut.add((a, b))
+        if not one_way:
+            self._cut.add((b, a))
+
+    def heal(self, a: str, b: str, one_way: bool = False) -> None:
+        """Undo :meth:`cut` for a->b (and b->a unless ``one_way``)."""
+        self._check_names(a, b)
+        self._cut.discard((a, b))
+        if not one_way:
+            self._cut.discard((b, a))
+
+    def set_link(
+        self,
+        a: str,
+        b: str,
+        *,
+        extra_delay_s: float = 0.0,
+        bandwidth_factor: float = 1.0,
+        drop_requests: float = 0.0,
+        drop_responses: float = 0.0,
+    ) -> None:
+        """Degrade both directions between a and b; the defaults restore a normal link.
+
+        extra_delay_s: added one-way propagation delay, seconds. bandwidth_factor: multiplies
+        the bytes/s of both NICs for transfers on this link. drop_requests / drop_responses:
+        probability that a request or one-way message (either direction) / a response is lost.
+        """
+        self._check_names(a, b)
+        if bandwidth_factor <= 0:
+            raise ValueError(f"bandwidth_factor: must be > 0, got {bandwidth_factor}")
+        for p in (drop_requests, drop_responses):
+            if not 0.0 <= p <= 1.0:
+                raise ValueError(f"drop probability: must be in [0, 1], got {p}")
+        link = _Link(extra_delay_s, bandwidth_factor, drop_requests, drop_responses)
+        for key in ((a, b), (b, a)):
+            if link == _NORMAL:
+                self._links.pop(key, None)
+            else:
+                self._links[key] = link
+
+    # ------------------------------------------------------------------ internals
+
+    def _check_names(self, *names: str) -> None:
+        for name in names:
+            if name not in self._hosts:
+                raise KeyError(f"node {name!r}: not on the network")
+
+    def _link(self, src: _Host, dst: _Host) -> _Link:
+        return self._links.get((src.name, dst.name), _NORMAL) if self._links else _NORMAL
+
+    def _is_cut(self, src: _Host, dst: _Host) -> bool:
+        return bool(self._cut) and (src.name, dst.name) in self._cut
+
+    def _lost(self, src: _Host, dst: _Host, drop_probability: float) -> bool:
+        """Whether a message src->dst is dropped before it is sent (cut link or random drop)."""
+        if self._is_cut(src, dst):
+            return True
+        return bool(drop_probability) and self._rng.random() < drop_probability
+
+    def _transmit(
+        self, src: _Host, dst: _Host, nbytes: int, link: _Link, after_s: float = 0.0
+    ) -> float:
+        """Book both NICs for ``nbytes``, ready to leave ``after_s`` from now, and return the
+        delay until delivery, seconds."""
+        src.bytes_out += nbytes
+        now = self.env.now
+        if src is dst:
+            return after_s
+        factor = link.bandwidth_factor
+        ready = now + after_s
+        start = ready if ready > src.out_busy_s else src.out_busy_s
+        out_end = start + nbytes / (src.nic_bytes_s * factor)
+        src.out_busy_s = out_end
+        prop = self._half_rtt_s + link.extra_delay_s
+        in_start = start + prop
+        if dst.in_busy_s > in_start:
+            in_start = dst.in_busy_s
+        in_end = in_start + nbytes / (dst.nic_bytes_s * factor)
+        dst.in_busy_s = in_end
+        done = out_end + prop
+        return (done if done > in_end else in_end) - now
+
+    def _later(self, delay_s: float, value: Any, callback: Callable[[simpy.Event], None]) -> None:
+        self.env.timeout(delay_s, value).callbacks.append(callback)
+
+    def _settle(self, call: _Call) -> bool:
+        """Decide the call (nothing more happens to it); True if its source still waits."""
+        if call.done:
+            return False
+        call.done = True
+        del call.dst.calls[call]
+        return call.src_incarnation == call.src.incarnation
+
+    # requests: src -> dst
+
+    def _dispatch_request(self, call: _Call) -> None:
+        src, dst = call.src, call.dst
+        if call.done:
+            return
+        if not src.up:
+            self._settle(call)  # sent by a down node: nobody waits for it
+        elif src.paused:
+            src.held_out.append((self._dispatch_request, call))
+        else:
+            link = self._link(src, dst)
+            if self._lost(src, dst, link.drop_requests):
+                return  # silence: the caller times out
+            if dst.up:
+                delay = self._transmit(src, dst, call.request.size_bytes, link)
+                self._later(delay, call, self._on_request_arrival)
+            else:  # connection refused
+                self._later(2 * (self._half_rtt_s + link.extra_delay_s), call, self._on_refused)
+
+    def _on_request_arrival(self, event: simpy.Event) -> None:
+        call: _Call = event._value
+        if self._is_cut(call.src, call.dst):
+            return
+        if call.dst.paused:
+            call.dst.held_in.append((self._deliver_request, call))
+        else:
+            self._deliver_request(call)
+
+    def _deliver_request(self, call: _Call) -> None:
+        """Hand the request over, even if its caller timed out (the bytes arrived; the response
+        will be discarded), unless a crash of either end reset the connection."""
+        if call.src_incarnation != call.src.incarnation:
+            self._settle(call)  # its source crashed: nobody waits, the request is lost
+            return
+        if call.dst_incarnation != call.dst.incarnation:
+            return  # in flight to a node that crashed: lost (the caller saw Disconnected)
+        call.dst.bytes_in += call.request.size_bytes
+        self.messages_delivered += 1
+        call.dst.node.on_request(call.request, call.src.name, call)
+
+    def _on_deadline(self, call: _Call) -> None:
+        if self._settle(call):
+            _fire(call.event, RequestTimedOut(call.dst.name))
+
+    def _on_refused(self, event: simpy.Event) -> None:
+        call: _Call = event._value
+        if self._settle(call):
+            _fire(call.event, Disconnected(call.dst.name))
+
+    # responses: dst -> src
+
+    def _dispatch_response(self, call: _Call, after_s: float = 0.0) -> None:
+        src, dst = call.src, call.dst
+        if call.done:
+            return
+        if dst.paused:
+            dst.held_out.append((self._dispatch_response, call))
+            return
+        link = self._link(dst, src)
+        if not self._lost(dst, src, link.drop_responses):
+            delay = self._transmit(dst, src, call.response.size_bytes, link, after_s)
+            self._later(delay, call, self._on_response_arrival)
+
+    def _on_response_arrival(self, event: simpy.Event) -> None:
+        call: _Call = event._value
+        if call.done or self._is_cut(call.dst, call.src):
+            return
+        if call.src.paused:
+            call.src.held_in.append((self._deliver_response, call))
+        else:
+            self._deliver_response(call)
+
+    def _deliver_response(self, call: _Call) -> None:
+        if self._settle(call):
+            call.src.bytes_in += call.response.size_bytes
+            self.messages_delivered += 1
+            _fire(call.event, call.response)
+
+    # one-way messages: (src, dst, message, src incarnation, dst incarnation)
+
+    def _dispatch_message(self, msg: tuple[_Host, _Host, Any, int, int]) -> None:
+        src, dst, message, _, dst_incarnation = msg
+        if not (src.up and dst.up and dst.incarnation == dst_incarnation):
+            return
+        if src.paused:
+            src.held_out.append((self._dispatch_message, msg))
+            return
+        link = self._link(src, dst)
+        if not self._lost(src, dst, link.drop_requests):
+            delay = self._transmit(src, dst, message.size_bytes, link)
+            self._later(delay, msg, self._on_message_arrival)
+
+    def _on_message_arrival(self, event: simpy.Event) -> None:
+        msg = event._value
+        src, dst = msg[0], msg[1]
+        if self._is_cut(src, dst):
+            return
+        if dst.paused:
+            dst.held_in.append((self._deliver_message, msg))
+        else:
+            self._deliver_message(msg)
+
+    def _deliver_message(self, msg: tuple[_Host, _Host, Any, int, int]) -> None:
+        src, dst, message, src_incarnation, dst_incarnation = msg
+        if src.incarnation != src_incarnation or dst.incarnation != dst_incarnation:
+            return  # a connection reset since it was sent: lost
+        dst.bytes_in += message.size_bytes
+        self.messages_delivered += 1
+        dst.node.on_request(message, src.name, None)
+
+    # pause
+
+    def _on_release(self, event: simpy.Event) -> None:
+        host, incarnation = event._value
+        if not host.paused or host.incarnation != incarnation:
+            return  # resumed twice, or crashed since resume()
+        host.paused = False
+        held_out, host.held_out = host.held_out, []
+        held_in, host.held_in = host.held_in, []
+        for deliver, item in held_out + held_in:
+            deliver(item)

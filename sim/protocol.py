@@ -1,0 +1,284 @@
+"""Kafka's wire protocol as plain data: record batches, requests, responses and error codes.
+
+Clients and brokers exchange only these objects, through :mod:`sim.net`. A record batch is one
+object however many records it holds: records are counts and arrays inside it (DESIGN.md §3).
+Sizes are bytes on the wire; times are simulated seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+import numpy as np
+
+TopicPartition = tuple[str, int]
+
+#: Bytes of a v2 record batch header (DefaultRecordBatch.RECORD_BATCH_OVERHEAD).
+RECORD_BATCH_OVERHEAD_BYTES = 61
+#: Bytes a record adds besides key and value: length, attributes, timestamp and offset deltas,
+#: key/value lengths and header count as varints (DefaultRecord.sizeInBytes, small values).
+RECORD_OVERHEAD_BYTES = 8
+#: Request/response header and per-partition framing, bytes (order of magnitude of Kafka's).
+REQUEST_OVERHEAD_BYTES = 64
+PARTITION_OVERHEAD_BYTES = 24
+
+ACKS_ALL = -1
+
+
+class Errors(IntEnum):
+    """Kafka's error codes used by the model (3.9 common/protocol/Errors.java)."""
+
+    UNKNOWN_SERVER_ERROR = -1
+    NONE = 0
+    OFFSET_OUT_OF_RANGE = 1
+    UNKNOWN_TOPIC_OR_PARTITION = 3
+    LEADER_NOT_AVAILABLE = 5
+    NOT_LEADER_OR_FOLLOWER = 6
+    REQUEST_TIMED_OUT = 7
+    BROKER_NOT_AVAILABLE = 8
+    MESSAGE_TOO_LARGE = 10
+    NETWORK_EXCEPTION = 13
+    RECORD_LIST_TOO_LARGE = 18
+    NOT_ENOUGH_REPLICAS = 19
+    NOT_ENOUGH_REPLICAS_AFTER_APPEND = 20
+    OUT_OF_ORDER_SEQUENCE_NUMBER = 45
+    DUPLICATE_SEQUENCE_NUMBER = 46
+    KAFKA_STORAGE_ERROR = 56
+    FENCED_LEADER_EPOCH = 74
+    UNKNOWN_LEADER_EPOCH = 75
+
+    @property
+    def retriable(self) -> bool:
+        """Whether Kafka's exception for this error is a RetriableException."""
+        return self in _RETRIABLE
+
+
+_RETRIABLE = frozenset(
+    {
+        Errors.UNKNOWN_TOPIC_OR_PARTITION,
+        Errors.LEADER_NOT_AVAILABLE,
+        Errors.NOT_LEADER_OR_FOLLOWER,
+        Errors.REQUEST_TIMED_OUT,
+        Errors.NETWORK_EXCEPTION,
+        Errors.NOT_ENOUGH_REPLICAS,
+        Errors.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+        Errors.KAFKA_STORAGE_ERROR,
+        Errors.FENCED_LEADER_EPOCH,
+        Errors.UNKNOWN_LEADER_EPOCH,
+    }
+)
+
+
+@dataclass(slots=True, eq=False)
+class RecordBatch:
+    """A producer's batch of records for one partition, as sent (immutable once closed).
+
+    batch_id: unique in the run (for the audit). producer_id / base_sequence: idempotence
+    (-1 without). count: records. size_bytes: on the wire, after compression.
+    first_arrival_s / mean_arrival_s: when the first record / the records on average were handed
+    to ``send()``. keys: key ids of the records (``None`` for null keys).
+    """
+
+    batch_id: int
+    topic: str
+    partition: int
+    producer_id: int
+    base_sequence: int
+    count: int
+    size_bytes: int
+    first_arrival_s: float
+    mean_arrival_s: float
+    keys: np.ndarray | None = None
+
+    @property
+    def last_sequence(self) -> int:
+        """Sequence number of the last record (``base_sequence + count - 1``)."""
+        return self.base_sequence + self.count - 1
+
+
+@dataclass(slots=True, eq=False)
+class LogEntry:
+    """A batch as stored in a partition log: the leader's offsets and epoch around the batch."""
+
+    base_offset: int
+    leader_epoch: int
+    batch: RecordBatch
+    append_s: float
+    #: the replica's disk position (bytes written before it) when appended: page-cache age
+    position: int = 0
+
+    @property
+    def next_offset(self) -> int:
+        """Offset after the batch's last record."""
+        return self.base_offset + self.batch.count
+
+
+# --------------------------------------------------------------------------- produce
+
+
+@dataclass(slots=True, eq=False)
+class ProduceRequest:
+    """One request per broker carrying at most one batch per partition (Sender.sendProduceRequest).
+
+    acks: -1 (all), 0 or 1. timeout_s: how long the leader may wait for replication.
+    """
+
+    acks: int
+    timeout_s: float
+    batches: dict[TopicPartition, RecordBatch]
+    size_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.size_bytes:
+            self.size_bytes = REQUEST_OVERHEAD_BYTES + sum(
+                PARTITION_OVERHEAD_BYTES + b.size_bytes for b in self.batches.values()
+            )
+
+
+@dataclass(slots=True, eq=False)
+class PartitionProduceResult:
+    """Outcome for one partition: error, and the base offset given to the batch (-1 if none)."""
+
+    error: Errors
+    base_offset: int = -1
+
+
+@dataclass(slots=True, eq=False)
+class ProduceResponse:
+    """The leader's answer, one result per partition of the request."""
+
+    results: dict[TopicPartition, PartitionProduceResult]
+    size_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.size_bytes:
+            self.size_bytes = REQUEST_OVERHEAD_BYTES + PARTITION_OVERHEAD_BYTES * len(self.results)
+
+
+# --------------------------------------------------------------------------- fetch
+
+
+@dataclass(slots=True, eq=False)
+class FetchPartition:
+    """Where to read one partition from: the fetch offset and the fetcher's last epoch."""
+
+    fetch_offset: int
+    last_fetched_epoch: int = -1
+
+
+@dataclass(slots=True, eq=False)
+class FetchRequest:
+    """A fetch from a follower (replica_id >= 0) or a consumer (replica_id -1).
+
+    max_wait_s / min_bytes: long-poll until min_bytes are available or max_wait_s passes
+    (``fetch.max.wait.ms``/``fetch.min.bytes``, ``replica.fetch.wait.max.ms``/``.min.bytes``).
+    max_bytes: response limit; partition_max_bytes: per-partition limit (the first batch is always
+    returned whole, as Kafka does, so a large batch cannot block progress).
+    """
+
+    replica_id: int
+    max_wait_s: float
+    min_bytes: int
+    max_bytes: int
+    partition_max_bytes: int
+    partitions: dict[TopicPartition, FetchPartition]
+    size_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.size_bytes:
+            self.size_bytes = REQUEST_OVERHEAD_BYTES + PARTITION_OVERHEAD_BYTES * len(
+                self.partitions
+            )
+
+
+@dataclass(slots=True, eq=False)
+class FetchPartitionData:
+    """What a fetch returns for one partition."""
+
+    error: Errors
+    high_watermark: int = -1
+    log_start_offset: int = -1
+    log_end_offset: int = -1
+    entries: list[LogEntry] = field(default_factory=list)
+    #: (epoch, end offset) when the fetcher's log diverges from the leader's (KIP-320/595).
+    diverging_epoch: tuple[int, int] | None = None
+    #: bytes of the records returned (computed from entries)
+    size_bytes: int = -1
+
+    def __post_init__(self) -> None:
+        if self.size_bytes < 0:
+            self.size_bytes = sum(e.batch.size_bytes for e in self.entries)
+
+
+@dataclass(slots=True, eq=False)
+class FetchResponse:
+    """The answer to a fetch, one entry per partition asked for."""
+
+    partitions: dict[TopicPartition, FetchPartitionData]
+    size_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.size_bytes:
+            self.size_bytes = REQUEST_OVERHEAD_BYTES + sum(
+                PARTITION_OVERHEAD_BYTES + p.size_bytes for p in self.partitions.values()
+            )
+
+
+# --------------------------------------------------------------------------- offsets
+
+
+EARLIEST_TIMESTAMP = -2  # ListOffsetsRequest.EARLIEST_TIMESTAMP
+LATEST_TIMESTAMP = -1  # ListOffsetsRequest.LATEST_TIMESTAMP
+
+
+@dataclass(slots=True, eq=False)
+class ListOffsetsRequest:
+    """Ask a leader for the earliest (-2) or latest (-1) offset of partitions (offset reset)."""
+
+    partitions: dict[TopicPartition, int]
+    size_bytes: int = REQUEST_OVERHEAD_BYTES
+
+
+@dataclass(slots=True, eq=False)
+class ListOffsetsResponse:
+    """Offsets found, or an error, per partition."""
+
+    offsets: dict[TopicPartition, tuple[Errors, int]]
+    size_bytes: int = REQUEST_OVERHEAD_BYTES
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+@dataclass(slots=True, eq=False)
+class PartitionMetadata:
+    """Leadership of one partition as a broker's metadata cache knows it."""
+
+    leader: int
+    leader_epoch: int
+    replicas: list[int]
+    isr: list[int]
+
+
+@dataclass(slots=True, eq=False)
+class MetadataRequest:
+    """Ask any broker for the leaders of ``topics`` (all topics when None)."""
+
+    topics: list[str] | None = None
+    size_bytes: int = REQUEST_OVERHEAD_BYTES
+
+
+@dataclass(slots=True, eq=False)
+class MetadataResponse:
+    """Brokers alive and partition leadership, from the answering broker's cache."""
+
+    brokers: list[int]
+    partitions: dict[TopicPartition, PartitionMetadata]
+    size_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.size_bytes:
+            self.size_bytes = REQUEST_OVERHEAD_BYTES + PARTITION_OVERHEAD_BYTES * len(
+                self.partitions
+            )

@@ -1,0 +1,59 @@
+"""Timeouts without an event per timeout.
+
+Most timeouts never fire: the request is answered, the parked fetch completes. Timeouts of the
+same length expire in the order they were set, so one FIFO per length and a single SimPy timer
+armed at its oldest open deadline serve them all; settled items are dropped when they reach the
+front. This keeps the event count proportional to the timeouts that do fire.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import simpy
+
+#: Float slack when a deadline timer fires (now + timeout - now may round below the deadline), s.
+DEADLINE_SLACK_S = 1e-9
+
+
+class Deadlines:
+    """Deadlines for items of any kind; ``expire(item)`` is called for each open one due.
+
+    is_settled(item): True once the item needs no timeout any more (answered, completed).
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        expire: Callable[[Any], None],
+        is_settled: Callable[[Any], bool],
+    ) -> None:
+        self.env = env
+        self.expire = expire
+        self.is_settled = is_settled
+        self._queues: dict[float, deque[tuple[float, Any]]] = {}
+
+    def add(self, timeout_s: float, item: Any) -> None:
+        """``item`` expires ``timeout_s`` seconds from now unless settled before."""
+        queue = self._queues.get(timeout_s)
+        if queue is None:
+            queue = self._queues[timeout_s] = deque()
+        queue.append((self.env.now + timeout_s, item))
+        if len(queue) == 1:
+            self._arm(timeout_s, timeout_s)
+
+    def _arm(self, delay_s: float, timeout_s: float) -> None:
+        self.env.timeout(delay_s, timeout_s).callbacks.append(self._on_timer)
+
+    def _on_timer(self, event: simpy.Event) -> None:
+        timeout_s: float = event._value
+        queue = self._queues[timeout_s]
+        due = self.env.now + DEADLINE_SLACK_S
+        while queue and (self.is_settled(queue[0][1]) or queue[0][0] <= due):
+            _, item = queue.popleft()
+            if not self.is_settled(item):
+                self.expire(item)
+        if queue:
+            self._arm(queue[0][0] - self.env.now, timeout_s)

@@ -1,0 +1,150 @@
+"""What a producer's application sends: arrival times, keys and sizes, drawn as arrays per window.
+
+A workload never makes an object per record: :meth:`Workload.arrivals` returns the records that
+arrive in a time window as numpy arrays (times in seconds, key ids, value sizes in bytes). Message
+formats (seed §1.2.2) set the value size by really encoding the scenario's sample record: JSON
+with ``json``, Avro with fastavro's binary encoding (plus the 5-byte schema-registry header when a
+registry is in use).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.scenario import ProducerSpec
+
+#: Confluent wire format header: magic byte + 4-byte schema id.
+SCHEMA_REGISTRY_HEADER_BYTES = 5
+
+
+def encoded_value_bytes(spec: ProducerSpec, schema_registry: bool = False) -> int:
+    """Size in bytes of one record value in the producer's format."""
+    fmt = spec.format
+    if fmt.kind == "bytes":
+        return spec.message_bytes
+    if fmt.kind == "json":
+        return len(json.dumps(fmt.sample, separators=(",", ":")).encode("utf-8"))
+    import fastavro
+
+    out = io.BytesIO()
+    fastavro.schemaless_writer(out, fastavro.parse_schema(fmt.schema_), fmt.sample)
+    header = SCHEMA_REGISTRY_HEADER_BYTES if schema_registry else 0
+    return len(out.getvalue()) + header
+
+
+@dataclass(slots=True)
+class Arrivals:
+    """Records arriving in a window: times (s, sorted), key ids (or None), value sizes (bytes)."""
+
+    times: np.ndarray
+    keys: np.ndarray | None
+    sizes: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+
+class Workload:
+    """The record stream of one producer client.
+
+    rng: the client's own random stream. value_bytes: mean value size (from the format).
+    """
+
+    def __init__(self, spec: ProducerSpec, rng: np.random.Generator, value_bytes: int) -> None:
+        self.spec = spec
+        self.rng = rng
+        self.rate = spec.rate_msgs_s
+        self.value_bytes = value_bytes
+        self._next_constant = spec.start_s
+        self._zipf_cdf = (
+            _zipf_cdf(spec.keys.cardinality, spec.keys.zipf_s) if spec.keys.kind == "zipf" else None
+        )
+        self.key_bytes = spec.key_bytes if spec.key_bytes is not None else _default_key_bytes(spec)
+
+    def arrivals(self, t0: float, t1: float) -> Arrivals:
+        """The records arriving in [t0, t1), clipped to the producer's start_s/stop_s."""
+        start = max(t0, self.spec.start_s)
+        stop = t1 if self.spec.stop_s is None else min(t1, self.spec.stop_s)
+        times = self._times(start, stop) if stop > start else np.empty(0)
+        return Arrivals(times, self._keys(len(times)), self._sizes(len(times)))
+
+    def _times(self, t0: float, t1: float) -> np.ndarray:
+        kind = self.spec.arrival.kind
+        if kind == "constant":
+            first = max(self._next_constant, t0)
+            times = np.arange(first, t1, 1.0 / self.rate)
+            self._next_constant = times[-1] + 1.0 / self.rate if len(times) else first
+            return times
+        if kind == "poisson":
+            return self._poisson(t0, t1, self.rate)
+        return self._bursts(t0, t1)
+
+    def _poisson(self, t0: float, t1: float, rate: float) -> np.ndarray:
+        """A Poisson process on [t0, t1): a Poisson count, then sorted uniform times."""
+        if rate <= 0 or t1 <= t0:
+            return np.empty(0)
+        n = self.rng.poisson(rate * (t1 - t0))
+        return np.sort(self.rng.uniform(t0, t1, n))
+
+    def _bursts(self, t0: float, t1: float) -> np.ndarray:
+        """Poisson at rate × burst_factor for burst_s of every period_s, lower between bursts."""
+        arrival = self.spec.arrival
+        high = self.rate * arrival.burst_factor
+        low = (
+            self.rate
+            * (arrival.period_s - arrival.burst_factor * arrival.burst_s)
+            / (arrival.period_s - arrival.burst_s)
+        )
+        pieces = []
+        t = t0
+        while t < t1:
+            phase = (t - self.spec.start_s) % arrival.period_s
+            in_burst = phase < arrival.burst_s
+            edge = t - phase + (arrival.burst_s if in_burst else arrival.period_s)
+            end = min(edge, t1)
+            pieces.append(self._poisson(t, end, high if in_burst else low))
+            t = end
+        return np.concatenate(pieces) if pieces else np.empty(0)
+
+    def _keys(self, n: int) -> np.ndarray | None:
+        keys = self.spec.keys
+        if keys.kind == "none":
+            return None
+        if keys.kind == "uniform":
+            return self.rng.integers(0, keys.cardinality, n)
+        return np.searchsorted(self._zipf_cdf, self.rng.random(n), side="right").astype(np.int64)
+
+    def _sizes(self, n: int) -> np.ndarray:
+        mean = self.value_bytes
+        spread = self.spec.message_bytes_spread
+        dist = self.spec.message_bytes_dist
+        if dist == "fixed" or spread == 0 or self.spec.format.kind != "bytes":
+            return np.full(n, mean, dtype=np.int64)
+        if dist == "uniform":
+            return self.rng.integers(int(mean * (1 - spread)), int(mean * (1 + spread)) + 1, n)
+        sigma = spread
+        mu = np.log(max(mean, 1)) - sigma**2 / 2  # keeps the mean at `mean`
+        return np.maximum(np.rint(self.rng.lognormal(mu, sigma, n)), 0).astype(np.int64)
+
+
+def _zipf_cdf(cardinality: int, s: float) -> np.ndarray:
+    """Cumulative probabilities of key ranks 1..cardinality, P(k) ∝ 1/k^s."""
+    weights = 1.0 / np.arange(1, cardinality + 1) ** s
+    cdf = np.cumsum(weights)
+    return cdf / cdf[-1]
+
+
+def _default_key_bytes(spec: ProducerSpec) -> int:
+    """Bytes of a serialized key "key-<id>" (StringSerializer), for the largest id."""
+    if spec.keys.kind == "none":
+        return 0
+    return len(f"key-{spec.keys.cardinality - 1}")
+
+
+def key_bytes_of(ids: np.ndarray | list[int]) -> list[bytes]:
+    """The serialized keys of key ids: "key-<id>" in UTF-8 (StringSerializer)."""
+    return [f"key-{i}".encode() for i in ids]

@@ -1,0 +1,306 @@
+"""Builds one simulation from a Scenario and runs it: ``sim.run(scenario) -> Results``.
+
+The world creates the SimPy environment, the named random streams, the network, each broker with
+its disk, the topics (Kafka's replica placement; the first replica leads, at epoch 0), the
+producer clients and the consumer groups (partitions spread once with the range assignor), and a
+sampler of the time-series gauges. Leaders are fixed until the control plane arrives.
+"""
+
+from __future__ import annotations
+
+import simpy
+
+from sim import kafka_config
+from sim.audit import audit
+from sim.broker.broker import Broker
+from sim.broker.placement import assign_replicas
+from sim.broker.replica_fetcher import ReplicaFetcher, fetcher_id
+from sim.clients.assignors import assign
+from sim.clients.consumer import KafkaConsumer
+from sim.clients.producer.kafka_producer import KafkaProducer
+from sim.disk import Disk
+from sim.metrics import Metrics
+from sim.net import Network
+from sim.protocol import PartitionMetadata, TopicPartition
+from sim.results import Results
+from sim.rng import RandomStreams
+from sim.scenario import Capabilities, ClusterSpec, HardwareSpec, Scenario, require_simulated
+from sim.workload import Workload, encoded_value_bytes
+
+#: What this engine simulates (the rest of a scenario is refused before running).
+CAPABILITIES = Capabilities(fault_kinds=frozenset())
+#: Summary fields this engine measures (the others are NaN in Results.summary()).
+MEASURED = (
+    "produced_messages",
+    "acked_messages",
+    "consumed_messages",
+    "lost_acked_messages",
+    "duplicate_deliveries",
+    "out_of_order",
+    "produce_latency_p50_ms",
+    "produce_latency_p99_ms",
+    "e2e_latency_p99_ms",
+    "throughput_msgs_s",
+    "max_consumer_lag",
+)
+PRODUCER_ID_BASE = 1000
+
+
+def run(scenario: Scenario, *, progress: bool = False) -> Results:
+    """Simulate ``scenario`` and return its Results (raises NotSimulatedError up front for any
+    part of the scenario this engine does not model yet)."""
+    require_simulated(scenario, CAPABILITIES)
+    world = World(scenario)
+    world.run(progress=progress)
+    return world.results()
+
+
+def _hardware(spec: HardwareSpec, broker: int) -> HardwareSpec:
+    """The cluster's hardware with broker ``broker``'s overrides applied."""
+    override = spec.per_broker.get(str(broker))
+    if override is None:
+        return spec
+    changes = {k: v for k, v in override.model_dump().items() if v is not None}
+    return spec.model_copy(update=changes)
+
+
+class World:
+    """One simulation: every node, wired through one network."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.env = simpy.Environment()
+        self.streams = RandomStreams(scenario.seed)
+        cluster: ClusterSpec = scenario.cluster
+        self.hardware = cluster.hardware
+        self.net = Network(
+            self.env, self.streams.stream("network"), cluster.hardware.rtt_ms / 1000.0
+        )
+        self.metrics = Metrics(interval_s=max(scenario.duration_s / 240.0, 0.25))
+        self.broker_config = kafka_config.broker_config(cluster.config)
+        self.warnings: list[str] = list(scenario.warnings())
+        self.brokers = [self._make_broker(b) for b in range(cluster.brokers)]
+        self.assignments: dict[TopicPartition, list[int]] = {}
+        for topic in scenario.topics:
+            self._create_topic(topic.name, topic.partitions, topic.replication_factor)
+        self.producers = self._make_producers()
+        self.consumers = self._make_consumers()
+        self._warn_unused()
+
+    # ---------------------------------------------------------------- building
+
+    def _nic_bytes_s(self, hw: HardwareSpec) -> float:
+        return hw.network_gbps * 1e9 / 8
+
+    def _make_broker(self, broker_id: int) -> Broker:
+        hw = _hardware(self.hardware, broker_id)
+        disk = Disk(
+            self.env,
+            write_bytes_s=hw.disk_write_mb_s * 1e6,
+            read_bytes_s=hw.disk_read_mb_s * 1e6,
+            page_cache_bytes=hw.page_cache_mb * 1e6,
+            dirty_expire_s=hw.dirty_expire_s,
+            writeback_interval_s=hw.dirty_writeback_interval_s,
+        )
+        topic_configs = {
+            t.name: kafka_config.topic_config(t.config, self.broker_config)
+            for t in self.scenario.topics
+        }
+        broker = Broker(
+            self.env, broker_id, self.net, disk, self.broker_config, topic_configs, self.metrics
+        )
+        broker.live_brokers = list(range(self.scenario.cluster.brokers))
+        self.net.add_node(broker, self._nic_bytes_s(hw))
+        return broker
+
+    def _create_topic(self, name: str, partitions: int, rf: int) -> None:
+        """Kafka's replica placement (random start index, as the admin path); replica 0 leads."""
+        racks = self.scenario.cluster.racks
+        rack_map = {b: r for b, r in enumerate(racks)} if racks else None
+        placement = assign_replicas(
+            list(range(len(self.brokers))),
+            partitions,
+            rf,
+            start_index=None,
+            racks=rack_map,
+            rng=self.streams.stream("placement", name),
+        )
+        for p, replicas in sorted(placement.items()):
+            tp = (name, p)
+            self.assignments[tp] = replicas
+            state = PartitionMetadata(replicas[0], 0, list(replicas), sorted(replicas))
+            for b in replicas:
+                self.brokers[b].create_replica(tp, replicas)
+            for broker in self.brokers:
+                broker.metadata[tp] = state
+            for b in replicas:
+                self.brokers[b].become_leader_or_follower(tp, state, self._fetcher_for)
+
+    def _fetcher_for(self, broker: Broker, leader: int, tp: TopicPartition) -> ReplicaFetcher:
+        key = (leader, fetcher_id(tp, broker.config["num.replica.fetchers"]))
+        fetcher = broker.fetchers.get(key)
+        if fetcher is None:
+            fetcher = broker.fetchers[key] = ReplicaFetcher(broker, leader, key[1])
+        return fetcher
+
+    def _make_producers(self) -> list[KafkaProducer]:
+        out = []
+        bootstrap = [b.name for b in self.brokers]
+        client_nic = self._nic_bytes_s(self.hardware)
+        registry = self.scenario.schema_registry is not None
+        for spec in self.scenario.producers:
+            config, notes = kafka_config.producer_config(spec.config)
+            value_bytes = encoded_value_bytes(spec, registry)
+            partitions = self.scenario.topic(spec.topic).partitions
+            for i in range(spec.count):
+                name = f"{spec.name}-{i}"
+                workload = Workload(spec, self.streams.stream("workload", name), value_bytes)
+                producer = KafkaProducer(
+                    self.env,
+                    name,
+                    spec,
+                    self.net,
+                    config,
+                    self.metrics,
+                    self.streams.stream("producer", name),
+                    workload,
+                    PRODUCER_ID_BASE + len(out),
+                    partitions,
+                    bootstrap,
+                )
+                self.net.add_node(producer, client_nic)
+                out.append(producer)
+        return out
+
+    def _make_consumers(self) -> list[KafkaConsumer]:
+        out = []
+        bootstrap = [b.name for b in self.brokers]
+        client_nic = self._nic_bytes_s(self.hardware)
+        for group in self.scenario.consumer_groups:
+            config, _ = kafka_config.consumer_config(group.kafka_config())
+            members = [f"{group.group_id}-{i}" for i in range(group.members)]
+            partitions = {t: self.scenario.topic(t).partitions for t in group.topics}
+            static = {m: m for m in members} if group.static else None
+            assignment = assign(
+                "range", {m: list(group.topics) for m in members}, partitions, static_ids=static
+            )
+            for member in members:
+                consumer = KafkaConsumer(
+                    self.env,
+                    member,
+                    group.group_id,
+                    self.net,
+                    config,
+                    group.processing_ms / 1000.0,
+                    self.metrics,
+                    bootstrap,
+                )
+                consumer.assign(assignment[member])
+                self.net.add_node(consumer, client_nic)
+                consumer.start_at = group.start_s
+                out.append(consumer)
+        return out
+
+    def _warn_unused(self) -> None:
+        """Real Kafka properties given that the model does not use: reported once per run."""
+        scopes: list[tuple[str, dict]] = [("broker", self.scenario.cluster.config)]
+        scopes += [("topic", t.config) for t in self.scenario.topics]
+        scopes += [("producer", p.config) for p in self.scenario.producers]
+        scopes += [("consumer", g.config) for g in self.scenario.consumer_groups]
+        unused = sorted(
+            {name for scope, cfg in scopes for name in kafka_config.unused_given(cfg, scope)}
+        )
+        if unused:
+            self.warnings.append(f"accepted with no effect in the model: {', '.join(unused)}")
+
+    # ---------------------------------------------------------------- running
+
+    def run(self, progress: bool = False) -> None:
+        """Start every node and run to the scenario's end."""
+        for broker in self.brokers:
+            broker.disk.start()
+            broker.start()
+        for producer in self.producers:
+            producer.start()
+        for consumer in self.consumers:
+            consumer.start(consumer.start_at)
+        self.env.process(self._sample())
+        self._run_until(self.scenario.duration_s, progress)
+
+    def _run_until(self, end_s: float, progress: bool) -> None:
+        if not progress:
+            self.env.run(until=end_s)
+            return
+        from tqdm import tqdm
+
+        steps = 100
+        with tqdm(
+            total=steps, desc=f"simulating {self.scenario.name}", unit="%", leave=False
+        ) as bar:
+            for i in range(1, steps + 1):
+                self.env.run(until=end_s * i / steps)
+                bar.update(1)
+
+    def _sample(self):
+        """Every interval: the largest consumer lag and the under-replicated partitions."""
+        interval = self.metrics.interval_s
+        while True:
+            yield self.env.timeout(interval)
+            lag = max((c.lag() for c in self.consumers), default=0)
+            urp = sum(b.under_replicated() for b in self.brokers)
+            self.metrics.sample(self.env.now, lag, urp)
+
+    # ---------------------------------------------------------------- results
+
+    def final_log(self) -> list[tuple]:
+        """Rows of the final log of every partition, from its leader's replica."""
+        rows = []
+        for tp in sorted(self.assignments):
+            leader = self.brokers[0].metadata[tp].leader
+            log = self.brokers[leader].partitions[tp].log
+            for entry in log.retained_entries():
+                rows.append(
+                    (
+                        tp[0],
+                        tp[1],
+                        entry.base_offset,
+                        entry.batch.count,
+                        entry.batch.batch_id,
+                        entry.leader_epoch,
+                    )
+                )
+        return rows
+
+    def results(self) -> Results:
+        """The run's tables, audit and summary."""
+        import pandas as pd
+
+        from sim.results import TABLES
+
+        tables = {
+            "produced": self.metrics.produced.frame(),
+            "acked": self.metrics.acked.frame(),
+            "consumed": self.metrics.consumed.frame(),
+            "events": self.metrics.events.frame(),
+            "timeseries": self.metrics.timeseries(self.scenario.duration_s),
+            "log": pd.DataFrame(self.final_log(), columns=[c.name for c in TABLES["log"]]),
+        }
+        results = Results(self.scenario, tables, {}, MEASURED, self.warnings)
+        results.metrics.update(audit(results.tables).as_metrics())
+        return results
+
+
+def events_per_second_bare_simpy(n: int = 200_000) -> float:
+    """Events per wall second of a bare SimPy timeout loop (the benchmark's yardstick)."""
+    import time
+
+    env = simpy.Environment()
+
+    def loop():
+        for _ in range(n):
+            yield env.timeout(0.001)
+
+    env.process(loop())
+    start = time.perf_counter()
+    env.run()
+    return n / (time.perf_counter() - start)

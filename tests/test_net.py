@@ -1,0 +1,390 @@
+"""Network: NIC timing, request/response, timeouts and the fault hooks, with tiny fake nodes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import simpy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.stats import binomtest
+
+from sim.net import Disconnected, Network, NetworkFailure, RequestTimedOut
+
+RTT = 0.002  # s
+BW = 1e6  # bytes/s
+N = 10_000  # bytes: 0.01 s on a BW NIC
+RESP_BYTES = 500
+TIMEOUT = 1.0  # s
+
+
+@dataclass
+class Msg:
+    size_bytes: int
+    tag: object = None
+
+
+class Node:
+    """Records what arrives (time, source, tag); answers requests at once unless told not to."""
+
+    def __init__(self, env: simpy.Environment, name: str, answer: bool = True) -> None:
+        self.env, self.name, self.answer = env, name, answer
+        self.received: list[tuple[float, str, object]] = []
+        self.owed: list = []
+
+    def on_request(self, request: Msg, source: str, respond) -> None:
+        self.received.append((self.env.now, source, request.tag))
+        if respond is None:
+            return
+        if self.answer:
+            respond(Msg(RESP_BYTES, ("re", request.tag)))
+        else:
+            self.owed.append(respond)
+
+
+def make(names=("a", "b", "c"), bw=None, rng_seed=0, **answers):
+    env = simpy.Environment()
+    net = Network(env, np.random.default_rng(rng_seed), RTT)
+    nodes = {}
+    for name in names:
+        nodes[name] = Node(env, name, answers.get(name, True))
+        net.add_node(nodes[name], (bw or {}).get(name, BW))
+    return env, net, nodes
+
+
+def outcome_log(env: simpy.Environment, event: simpy.Event) -> list:
+    """A list that receives (time, value) each time ``event`` triggers."""
+    seen: list = []
+    event.callbacks.append(lambda ev: seen.append((env.now, ev.value)))
+    return seen
+
+
+def test_idle_latency_is_propagation_plus_transfer_on_the_slower_nic():
+    env, net, nodes = make(bw={"a": BW, "b": BW / 4})
+    net.send("a", "b", Msg(N, 1))
+    env.run()
+    assert nodes["b"].received == [(pytest.approx(RTT / 2 + N / (BW / 4)), "a", 1)]
+    assert net.bytes_out["a"] == N
+    assert net.bytes_in["b"] == N
+    assert net.messages_delivered == 1
+
+
+def test_a_burst_saturates_the_nic_and_arrives_n_over_bw_apart():
+    env, net, nodes = make()
+    k = 20
+    for i in range(k):
+        net.send("a", "b", Msg(N, i))
+    env.run()
+    times = [t for t, _, _ in nodes["b"].received]
+    assert [tag for _, _, tag in nodes["b"].received] == list(range(k))
+    assert times == pytest.approx([RTT / 2 + (i + 1) * N / BW for i in range(k)])
+
+
+def test_two_senders_share_the_receivers_in_nic():
+    env, net, nodes = make()
+    net.send("a", "c", Msg(N, "a"))
+    net.send("b", "c", Msg(N, "b"))
+    env.run()
+    times = [t for t, _, _ in nodes["c"].received]
+    assert times == pytest.approx([RTT / 2 + N / BW, RTT / 2 + 2 * N / BW])
+
+
+def test_round_trip_returns_the_response():
+    env, net, _ = make()
+    seen = outcome_log(env, net.request("a", "b", Msg(N, "q"), TIMEOUT))
+    env.run()
+    expected = RTT / 2 + N / BW + RTT / 2 + RESP_BYTES / BW
+    assert seen == [(pytest.approx(expected), Msg(RESP_BYTES, ("re", "q")))]
+    assert net.bytes_out == {"a": N, "b": RESP_BYTES, "c": 0}
+
+
+def test_loopback_uses_no_nic_and_takes_no_time():
+    env, net, nodes = make()
+    seen = outcome_log(env, net.request("a", "a", Msg(N, "self"), TIMEOUT))
+    env.run()
+    assert seen == [(0.0, Msg(RESP_BYTES, ("re", "self")))]
+    assert nodes["a"].received == [(0.0, "a", "self")]
+
+
+def test_a_process_can_wait_on_a_request():
+    env, net, _ = make()
+    got = []
+
+    def client():
+        got.append((yield net.request("a", "b", Msg(N, 1), TIMEOUT)))
+        got.append((yield net.request("a", "c", Msg(N, 2), TIMEOUT)))
+
+    env.process(client())
+    env.run()
+    assert [r.tag for r in got] == [("re", 1), ("re", 2)]
+
+
+@pytest.mark.parametrize("fault", ["cut", "pause", "no_answer"])
+def test_timeout_fires_exactly_at_timeout_s(fault):
+    env, net, _ = make(b=fault != "no_answer")
+    if fault == "cut":
+        net.cut("a", "b")
+    elif fault == "pause":
+        net.pause("b")
+    env.run(until=0.5)
+    seen = outcome_log(env, net.request("a", "b", Msg(N), TIMEOUT))
+    env.run()
+    assert seen == [(0.5 + TIMEOUT, RequestTimedOut("b"))]
+
+
+def test_crash_disconnects_pending_requesters_at_the_crash_time():
+    env, net, nodes = make(b=False)
+    to_b = outcome_log(env, net.request("a", "b", Msg(N), TIMEOUT))
+    in_flight = outcome_log(env, net.request("c", "b", Msg(N), TIMEOUT))
+    env.run(until=RTT / 2 + 1.5 * N / BW)  # a's request arrived, c's is still on the wire
+    assert len(nodes["b"].received) == 1
+    net.crash("b")
+    env.run()
+    assert to_b == [(RTT / 2 + 1.5 * N / BW, Disconnected("b"))]
+    assert in_flight == to_b
+    assert len(nodes["b"].received) == 1  # c's request was lost with the connection
+    nodes["b"].owed[0](Msg(RESP_BYTES))  # a response owed by the crashed node is never sent
+    env.run()
+    assert net.bytes_out["b"] == 0
+
+
+def test_requests_of_a_crashed_node_are_forgotten():
+    env, net, nodes = make()
+    seen = outcome_log(env, net.request("a", "b", Msg(N), TIMEOUT))
+    net.crash("a")
+    env.run()
+    assert seen == []
+    assert nodes["b"].received == []
+
+
+def test_a_down_node_behind_a_cut_link_is_silence_not_a_refusal():
+    env, net, _ = make()
+    net.crash("b")
+    net.cut("a", "b")
+    seen = outcome_log(env, net.request("a", "b", Msg(N), TIMEOUT))
+    env.run()
+    assert seen == [(TIMEOUT, RequestTimedOut("b"))]
+
+
+def test_request_to_a_down_node_is_refused_after_one_rtt():
+    env, net, nodes = make()
+    net.crash("b")
+    env.run(until=0.25)
+    seen = outcome_log(env, net.request("a", "b", Msg(N), TIMEOUT))
+    net.send("a", "b", Msg(N))
+    env.run()
+    assert seen == [(pytest.approx(0.25 + RTT), Disconnected("b"))]
+    assert nodes["b"].received == []
+    assert net.bytes_out["a"] == 0
+
+
+def test_restart_brings_the_node_back_with_fresh_connections():
+    env, net, nodes = make()
+    net.send("a", "b", Msg(N, "lost"))  # in flight when b crashes
+    net.crash("b")
+    net.restart("b")
+    assert net.is_up("b")
+    seen = outcome_log(env, net.request("a", "b", Msg(N, "new"), TIMEOUT))
+    env.run()
+    assert [tag for _, _, tag in nodes["b"].received] == ["new"]
+    assert seen[0][1] == Msg(RESP_BYTES, ("re", "new"))
+
+
+def test_pause_holds_requests_and_resume_delivers_them_in_order():
+    env, net, nodes = make()
+    net.pause("b")
+    outcomes = [outcome_log(env, net.request("a", "b", Msg(N, i), TIMEOUT)) for i in range(3)]
+    env.run(until=0.5)
+    assert nodes["b"].received == []
+    net.resume("b")
+    env.run()
+    assert nodes["b"].received == [(0.5, "a", 0), (0.5, "a", 1), (0.5, "a", 2)]
+    first_back = 0.5 + RTT / 2 + RESP_BYTES / BW
+    for i, seen in enumerate(outcomes):
+        assert seen == [
+            (pytest.approx(first_back + i * RESP_BYTES / BW), Msg(RESP_BYTES, ("re", i)))
+        ]
+
+
+def test_a_paused_node_sends_nothing_until_resumed():
+    env, net, nodes = make(b=False)
+    seen = outcome_log(env, net.request("a", "b", Msg(N, "q"), TIMEOUT))
+    env.run(until=0.1)
+    net.pause("b")
+    nodes["b"].owed[0](Msg(RESP_BYTES))  # its response is held by the pause
+    net.send("b", "c", Msg(N, "note"))
+    env.run(until=0.8)
+    assert seen == [] and nodes["c"].received == []
+    net.resume("b")
+    env.run()
+    assert seen == [(pytest.approx(0.8 + RTT / 2 + RESP_BYTES / BW), Msg(RESP_BYTES))]
+    note_at = 0.8 + (RESP_BYTES + N) / BW + RTT / 2  # queued behind the response on b's NIC
+    assert nodes["c"].received == [(pytest.approx(note_at), "b", "note")]
+
+
+def test_a_request_held_past_its_timeout_is_still_processed_but_its_answer_is_dropped():
+    env, net, nodes = make()
+    net.pause("b")
+    seen = outcome_log(env, net.request("a", "b", Msg(N, "late"), TIMEOUT))
+    env.run(until=2 * TIMEOUT)
+    net.resume("b")
+    env.run()
+    assert seen == [(TIMEOUT, RequestTimedOut("b"))]
+    assert [tag for _, _, tag in nodes["b"].received] == ["late"]
+
+
+def test_one_way_cut_blocks_only_one_direction():
+    env, net, nodes = make()
+    net.cut("a", "b", one_way=True)
+    net.send("a", "b", Msg(N, "ab"))
+    net.send("b", "a", Msg(N, "ba"))
+    a_to_b = outcome_log(env, net.request("a", "b", Msg(N), TIMEOUT))
+    env.run()
+    assert nodes["b"].received == []
+    assert [tag for _, _, tag in nodes["a"].received] == ["ba"]
+    assert a_to_b == [(TIMEOUT, RequestTimedOut("b"))]
+
+
+def test_a_response_blocked_by_a_one_way_cut_times_out():
+    env, net, nodes = make()
+    net.cut("b", "a", one_way=True)
+    seen = outcome_log(env, net.request("a", "b", Msg(N), TIMEOUT))
+    env.run()
+    assert len(nodes["b"].received) == 1
+    assert seen == [(TIMEOUT, RequestTimedOut("b"))]
+
+
+def test_heal_restores_the_link():
+    env, net, nodes = make()
+    net.cut("a", "b")
+    net.heal("a", "b")
+    net.send("b", "a", Msg(N, "x"))
+    env.run()
+    assert [tag for _, _, tag in nodes["a"].received] == ["x"]
+
+
+def test_set_link_adds_delay_and_scales_bandwidth_both_ways_and_resets():
+    env, net, nodes = make()
+    net.set_link("a", "b", extra_delay_s=0.1, bandwidth_factor=0.5)
+    seen = outcome_log(env, net.request("a", "b", Msg(N), TIMEOUT))
+    env.run()
+    expected = 2 * (RTT / 2 + 0.1) + (N + RESP_BYTES) / (BW * 0.5)
+    assert seen[0][0] == pytest.approx(expected)
+    net.set_link("a", "b")
+    start = env.now
+    net.send("b", "a", Msg(N, "x"))
+    env.run()
+    assert nodes["a"].received[-1][0] == pytest.approx(start + RTT / 2 + N / BW)
+
+
+@pytest.mark.parametrize("direction", ["drop_requests", "drop_responses"])
+def test_drop_probability_one_drops_everything(direction):
+    env, net, nodes = make()
+    net.set_link("b", "a", **{direction: 1.0})
+    outcomes = [outcome_log(env, net.request("a", "b", Msg(N), TIMEOUT)) for _ in range(20)]
+    env.run()
+    assert all(seen == [(TIMEOUT, RequestTimedOut("b"))] for seen in outcomes)
+    assert len(nodes["b"].received) == (20 if direction == "drop_responses" else 0)
+
+
+def test_drop_probability_is_honoured_statistically():
+    env, net, nodes = make(rng_seed=1234)
+    net.set_link("a", "b", drop_requests=0.3)
+    n = 2000
+    for i in range(n):
+        net.send("a", "b", Msg(100, i))
+    env.run()
+    dropped = n - len(nodes["b"].received)
+    assert binomtest(dropped, n, 0.3).pvalue > 0.001
+
+
+def test_the_same_seed_drops_the_same_messages():
+    def delivered(seed):
+        env, net, nodes = make(rng_seed=seed)
+        net.set_link("a", "b", drop_requests=0.5)
+        for i in range(50):
+            net.send("a", "b", Msg(100, i))
+        env.run()
+        return [tag for _, _, tag in nodes["b"].received]
+
+    assert delivered(7) == delivered(7)
+    assert delivered(7) != delivered(8)
+
+
+def test_faults_on_unknown_nodes_are_errors():
+    _, net, _ = make()
+    with pytest.raises(KeyError):
+        net.cut("a", "nope")
+    with pytest.raises(ValueError):
+        net.add_node(Node(simpy.Environment(), "a"), BW)
+
+
+# --------------------------------------------------------------------------- exactly one outcome
+
+NAMES = ("a", "b", "c")
+ACTIONS = st.one_of(
+    st.tuples(
+        st.just("request"), st.sampled_from(NAMES), st.sampled_from(NAMES), st.floats(0.001, 0.05)
+    ),
+    st.tuples(st.sampled_from(["crash", "restart", "pause", "resume"]), st.sampled_from(NAMES)),
+    st.tuples(
+        st.sampled_from(["cut", "heal"]),
+        st.sampled_from(NAMES),
+        st.sampled_from(NAMES),
+        st.booleans(),
+    ),
+    st.tuples(
+        st.just("drop"),
+        st.sampled_from(NAMES),
+        st.sampled_from(NAMES),
+        st.sampled_from([0.0, 0.5, 1.0]),
+    ),
+    st.tuples(st.just("answer"), st.integers(0, 20)),
+)
+
+
+@settings(deadline=None, max_examples=150, derandomize=True)
+@given(st.lists(st.tuples(st.floats(0.0, 0.01), ACTIONS), max_size=40), st.integers(0, 3))
+def test_every_request_has_exactly_one_outcome(schedule, seed):
+    env, net, nodes = make(rng_seed=seed, b=False, c=False)  # a answers at once
+    requests = []  # (event, timeout_s, sent_at, outcomes, source crashed while pending)
+
+    def on_outcome(ev, rec):
+        rec[3].append(env.now)
+
+    def injector():
+        for gap, action in schedule:
+            yield env.timeout(gap)
+            kind, *args = action
+            if kind == "request":
+                src, dst, timeout_s = args
+                forgotten = not net.is_up(src)  # sent by a down node: nobody waits for it
+                rec = [net.request(src, dst, Msg(N), timeout_s), timeout_s, env.now, [], forgotten]
+                rec[0].callbacks.append(lambda ev, rec=rec: on_outcome(ev, rec))
+                requests.append((src, rec))
+            elif kind == "crash":
+                for src, rec in requests:
+                    rec[4] |= src == args[0] and not rec[3]
+                net.crash(args[0])
+            elif kind in ("restart", "pause", "resume"):
+                getattr(net, kind)(args[0])
+            elif kind in ("cut", "heal"):
+                getattr(net, kind)(*args)
+            elif kind == "drop" and args[0] != args[1]:
+                net.set_link(args[0], args[1], drop_requests=args[2], drop_responses=args[2])
+            elif kind == "answer":
+                owed = [node.owed for node in nodes.values() if node.owed]
+                if owed:
+                    owed[args[0] % len(owed)].pop(0)(Msg(RESP_BYTES))
+
+    env.process(injector())
+    env.run()
+    for _, (event, timeout_s, sent_at, outcomes, forgotten) in requests:
+        if forgotten:
+            assert len(outcomes) <= 1  # triggered before its source crashed, or never
+            continue
+        assert len(outcomes) == 1
+        assert outcomes[0] <= sent_at + timeout_s + 1e-12
+        assert isinstance(event.value, (Msg, NetworkFailure))
