@@ -321,9 +321,10 @@ class Broker:
     def _diverging(partition: Partition, offset: int, epoch: int) -> tuple[int, int] | None:
         """Partition.validateFetchOffsetAndMaybeGetDivergingEpoch: the fetcher's last epoch ends
         earlier in the leader's log than its fetch offset, or the leader does not know it."""
-        if epoch < 0:
-            return None
-        end_epoch, end_offset = partition.log.end_offset_for_epoch(epoch)
+        log = partition.log
+        if epoch < 0 or (epoch == log.latest_epoch and offset <= log.log_end_offset):
+            return None  # the common case: same epoch as the leader's last, nothing to compare
+        end_epoch, end_offset = log.end_offset_for_epoch(epoch)
         if end_epoch < epoch or end_offset < offset:
             return end_epoch, end_offset
         return None
@@ -368,13 +369,18 @@ class Broker:
                 log.log_end_offset,
             )
         upper = log.log_end_offset if follower else log.high_watermark
-        entries = (
-            log.read(fetch.fetch_offset, min(request.partition_max_bytes, budget), upper)
-            if budget > 0
-            else []
-        )
+        if budget <= 0 or fetch.fetch_offset >= upper:
+            entries, nbytes = [], 0
+        else:
+            limit = min(request.partition_max_bytes, budget)
+            entries, nbytes = log.read(fetch.fetch_offset, limit, upper)
         return FetchPartitionData(
-            Errors.NONE, log.high_watermark, log.log_start_offset, log.log_end_offset, entries
+            Errors.NONE,
+            log.high_watermark,
+            log.log_start_offset,
+            log.log_end_offset,
+            entries,
+            size_bytes=nbytes,
         )
 
     def _wake_parked(self, tp: TopicPartition) -> None:
@@ -382,11 +388,21 @@ class Broker:
         parked = self._parked.get(tp)
         if not parked:
             return
-        self._parked[tp] = [p for p in parked if not p.done]
-        for fetch in list(self._parked[tp]):
-            self._complete_parked(fetch, force=False)
+        waiting = [fetch for fetch in parked if not fetch.done]
+        self._parked[tp] = waiting
+        partition = self.partitions[tp]
+        log = partition.log
+        for fetch in waiting:
+            request = fetch.request
+            # visible end for this fetcher: the LEO for a follower, the HW for a consumer
+            end = log.log_end_offset if request.replica_id >= 0 else log.high_watermark
+            wanted = request.partitions[tp].fetch_offset
+            if end <= wanted:
+                continue  # nothing new for this fetch on tp
+            self._complete_parked(fetch, force=request.min_bytes <= 1)
 
     def _complete_parked(self, fetch: _DelayedFetch, force: bool) -> None:
+        """DelayedFetch.tryComplete (``force``: at its deadline, or known to have enough)."""
         if fetch.done:
             return
         response, nbytes = self._read(fetch.request)

@@ -169,26 +169,31 @@ class PartitionLog:
 
     # ---------------------------------------------------------------- reads
 
-    def read(self, fetch_offset: int, max_bytes: int, upper_bound: int) -> list[LogEntry]:
+    def read(
+        self, fetch_offset: int, max_bytes: int, upper_bound: int
+    ) -> tuple[list[LogEntry], int]:
         """Batches from the one holding ``fetch_offset``, up to ``max_bytes`` (the first batch is
         always whole, as Kafka returns it), never past ``upper_bound`` (HW for consumers, LEO for
-        followers). Empty when nothing is there."""
+        followers), with their total size in bytes. Empty when nothing is there."""
         if fetch_offset >= upper_bound or fetch_offset >= self.log_end_offset:
-            return []
+            return [], 0
+        entries = self.entries
         i = max(bisect.bisect_right(self._base_offsets, fetch_offset) - 1, self._first)
         out: list[LogEntry] = []
         total = 0
-        entries = self.entries
-        while i < len(entries):
+        n = len(entries)
+        while i < n:
             entry = entries[i]
-            if entry.base_offset + entry.batch.count > upper_bound:
+            batch = entry.batch
+            if entry.base_offset + batch.count > upper_bound:
                 break
-            if out and total + entry.batch.size_bytes > max_bytes:
+            size = batch.size_bytes
+            if out and total + size > max_bytes:
                 break
             out.append(entry)
-            total += entry.batch.size_bytes
+            total += size
             i += 1
-        return out
+        return out, total
 
     def bytes_between(self, start: int, end: int) -> int:
         """Bytes of the batches holding offsets start .. end-1 (for fetch.min.bytes)."""

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sim.broker.log import PartitionLog
-from sim.protocol import ACKS_ALL, Errors, LogEntry, RecordBatch, TopicPartition
+from sim.protocol import ACKS_ALL, Errors, RecordBatch, TopicPartition
 
 
 @dataclass(slots=True)
@@ -220,7 +220,3 @@ class Partition:
         """Remove ``out`` from the ISR (after AlterPartition in Kafka); the HW may then advance."""
         self.isr = [b for b in self.isr if b not in out]
         self.maybe_increment_leader_hw(now)
-
-    def read_for_follower(self, fetch_offset: int, max_bytes: int) -> list[LogEntry]:
-        """Batches for a follower: up to the LEO."""
-        return self.log.read(fetch_offset, max_bytes, self.log.log_end_offset)

@@ -1,12 +1,14 @@
 """A producer client (≈ KafkaProducer: the application's send() calls, the partitioner, the
 RecordAccumulator and the Sender), as one SimPy process.
 
-The application's records come from a :class:`~sim.workload.Workload` as arrays per window.
-The process wakes only when something can happen — a batch fills, a batch has lingered, a retry
-backoff ends, an answer arrives (or, with ``linger.ms`` 0 and room in flight, the next record
-arrives) — takes in the records that arrived since it last woke, partitions them as Kafka does
-(keyed: murmur2 of the serialized key, vectorised; null keys: the KIP-794 sticky partitioner, one
-call per run of records), batches them, and lets the Sender send.
+The application's records come from a :class:`~sim.workload.Workload` as arrays per window of
+``ARRIVAL_WINDOW_S``. Keyed records are partitioned as soon as they are drawn (murmur2 of the
+serialized key, vectorised; the partition does not depend on the producer's state), so each
+partition's queue knows its coming records and the producer knows when the next batch fills.
+Records without key go through Kafka's sticky partitioner as they arrive, one call per run of
+records. The process wakes only when something can happen — a batch fills, a batch has lingered,
+a retry backoff ends, an answer arrives (with ``linger.ms`` 0: the next record arrives) — and
+lets the Sender drain and send.
 """
 
 from __future__ import annotations
@@ -65,26 +67,19 @@ class KafkaProducer:
         self.workload = workload
         self.linger_s = config.s("linger.ms")
         self.accumulator = RecordAccumulator(
-            config["batch.size"], self.linger_s, config["buffer.memory"], config["compression.type"]
+            config["batch.size"], self.linger_s, config["compression.type"]
         )
         self.sender = Sender(
-            env,
-            name,
-            net,
-            self.accumulator,
-            config,
-            metrics,
-            rng,
-            producer_id,
-            self._metadata_stale,
+            env, name, net, self.accumulator, config, metrics, rng, producer_id, self._stale
         )
         self.partitioner = partitioner_for(config, rng)
         self.key_partitions = self._key_partition_table()
-        self.key_bytes = workload.key_bytes
+        self.extra_bytes = workload.key_bytes + RECORD_OVERHEAD_BYTES
         self.metadata_max_age_s = config.s("metadata.max.age.ms")
         self._metadata_needed = True
         self._metadata_at = -np.inf
-        self._pending = _Pending()
+        self._unassigned = _Unassigned()  # records without a partition yet (no key decides)
+        self.horizon_s = spec.start_s  # records are drawn up to here
         self.process: simpy.Process | None = None
 
     def on_request(self, request, source: str, respond) -> None:
@@ -111,10 +106,9 @@ class KafkaProducer:
         return partitions_for_keys(keys, self.num_partitions)
 
     def _meta(self) -> TopicMetadata:
+        leaders = self.sender.leader_of
         available = tuple(
-            p
-            for p in range(self.num_partitions)
-            if self.sender.leader_of.get((self.topic, p)) is not None
+            p for p in range(self.num_partitions) if leaders.get((self.topic, p)) is not None
         )
         return TopicMetadata(self.num_partitions, available)
 
@@ -129,33 +123,34 @@ class KafkaProducer:
             if self._metadata_needed or now - self._metadata_at >= self.metadata_max_age_s:
                 yield from self._update_metadata()
                 now = self.env.now
+            self._draw_until(now)
             self._take_in(now)
             self.sender.run_once(now)
             wake = self._next_wake(now)
             wakeup = self.env.event()
             self.sender.wakeup = wakeup
             if wake < np.inf:
-                timer = self.env.timeout(max(wake - now, 0.0))
+                timer = self.env.timeout(wake - now)
                 timer.callbacks.append(lambda _, w=wakeup: None if w.triggered else w.succeed())
             yield wakeup
 
-    def _metadata_stale(self) -> None:
+    def _stale(self) -> None:
         self._metadata_needed = True
 
     def _update_metadata(self):
         """A MetadataRequest to the bootstrap brokers in turn until one answers."""
         backoff = self.config.s("retry.backoff.ms")
+        timeout = self.config.s("request.timeout.ms")
         while True:
             for broker in self.bootstrap:
-                response = yield self.net.request(
-                    self.name,
-                    broker,
-                    MetadataRequest([self.topic]),
-                    self.config.s("request.timeout.ms"),
-                )
+                request = MetadataRequest([self.topic])
+                response = yield self.net.request(self.name, broker, request, timeout)
                 if not isinstance(response, NetworkFailure):
-                    for tp, state in response.partitions.items():
-                        self.sender.leader_of[tp] = state.leader if state.leader >= 0 else None
+                    leaders = {
+                        tp: (state.leader if state.leader >= 0 else None)
+                        for tp, state in response.partitions.items()
+                    }
+                    self.sender.set_leaders(leaders)
                     self._metadata_needed = False
                     self._metadata_at = self.env.now
                     return
@@ -163,20 +158,22 @@ class KafkaProducer:
 
     # ---------------------------------------------------------------- records in
 
-    def _take_in(self, now: float) -> None:
-        """Append the records arrived up to ``now`` (send() blocks while buffer.memory is full)."""
-        if not self.accumulator.has_room():
-            return
-        times, keys, sizes = self._pending.take(now, self.workload)
-        if len(times) == 0:
-            return
-        record_bytes = sizes + self.key_bytes + RECORD_OVERHEAD_BYTES
-        if self.key_partitions is not None:
-            self._append_keyed(times, keys, record_bytes)
-        else:
-            self._append_sticky(times, keys, record_bytes)
+    def _draw_until(self, now: float) -> None:
+        """Draw the application's records up past ``now``: keyed ones straight into their
+        partitions' queues, the others into the unassigned window."""
+        while self.horizon_s <= now:
+            start = self.horizon_s
+            self.horizon_s += ARRIVAL_WINDOW_S
+            arrivals = self.workload.arrivals(start, self.horizon_s)
+            if not len(arrivals):
+                continue
+            record_bytes = arrivals.sizes + self.extra_bytes
+            if self.key_partitions is None:
+                self._unassigned.add(arrivals.times, arrivals.keys, record_bytes)
+            else:
+                self._queue_keyed(arrivals.times, arrivals.keys, record_bytes)
 
-    def _append_keyed(self, times, keys, record_bytes) -> None:
+    def _queue_keyed(self, times, keys, record_bytes) -> None:
         partitions = self.key_partitions[keys]
         order = np.argsort(partitions, kind="stable")
         bounds = np.searchsorted(partitions[order], np.arange(self.num_partitions + 1))
@@ -185,137 +182,122 @@ class KafkaProducer:
             if sel.size:
                 self.accumulator.append((self.topic, p), times[sel], keys[sel], record_bytes[sel])
 
-    def _append_sticky(self, times, keys, record_bytes) -> None:
-        """Null keys: runs of records to the sticky partition, switching as the partitioner says."""
-        part = self.partitioner
-        meta = self._meta()
-        if not isinstance(part, BuiltInPartitioner):
-            self._append_per_record(times, keys, record_bytes, meta)
+    def _take_in(self, now: float) -> None:
+        """Records without a deciding key that arrived by ``now`` get their partition."""
+        if not self._unassigned.waiting(now):
             return
+        times, keys, record_bytes = self._unassigned.take(now)
+        meta = self._meta()
+        if isinstance(self.partitioner, BuiltInPartitioner):
+            self._append_sticky(times, keys, record_bytes, meta, now)
+        else:
+            self._append_per_record(times, keys, record_bytes, meta, now)
+
+    def _append_sticky(self, times, keys, record_bytes, meta: TopicMetadata, now: float) -> None:
+        """Runs of records to the sticky partition, switching as BuiltInPartitioner says."""
+        part = self.partitioner
         cumulative = np.cumsum(record_bytes)
         start, n = 0, len(times)
         while start < n:
             p = part.partition(None, meta)
             if part.partition_changed(
-                None, self.accumulator.all_batches_full((self.topic, p)), meta
+                None, self.accumulator.all_batches_full((self.topic, p), now), meta
             ):
                 p = part.partition(None, meta)
-            info = part.peek_current_partition_info(meta)
-            before = cumulative[start - 1] if start else 0
+            produced = part.peek_current_partition_info(meta).produced_bytes
             # switch at batch.size bytes when the queue's batches are all full, else at twice
             # that (BuiltInPartitioner.updatePartitionInfo); within one take-in nothing drains
             size = part.sticky_batch_size
-            produced = info.produced_bytes
             need = max((size if produced < size else 2 * size) - produced, 1)
+            before = cumulative[start - 1] if start else 0
             end = min(int(np.searchsorted(cumulative, before + need, side="left")) + 1, n)
             tp = (self.topic, p)
             sel = slice(start, end)
             self.accumulator.append(
                 tp, times[sel], None if keys is None else keys[sel], record_bytes[sel]
             )
-            part.on_append(
-                None, int(cumulative[end - 1] - before), self.accumulator.all_batches_full(tp), meta
-            )
+            full = self.accumulator.all_batches_full(tp, now)
+            part.on_append(None, int(cumulative[end - 1] - before), full, meta)
             start = end
 
-    def _append_per_record(self, times, keys, record_bytes, meta: TopicMetadata) -> None:
+    def _append_per_record(
+        self, times, keys, record_bytes, meta: TopicMetadata, now: float
+    ) -> None:
         """Legacy partitioner classes, for comparison studies: Kafka's per-record loop."""
         part = self.partitioner
         for i in range(len(times)):
             key = None if keys is None else key_bytes_of([keys[i]])[0]
             p = part.partition(key, meta)
-            tp = (self.topic, p)
-            if part.abort_on_new_batch and self.accumulator.all_batches_full(tp):
+            if part.abort_on_new_batch and self.accumulator.all_batches_full((self.topic, p), now):
                 part.on_new_batch(p, meta)
                 p = part.partition(key, meta)
-                tp = (self.topic, p)
             sel = slice(i, i + 1)
-            self.accumulator.append(
-                tp, times[sel], None if keys is None else keys[sel], record_bytes[sel]
-            )
+            k = None if keys is None else keys[sel]
+            self.accumulator.append((self.topic, p), times[sel], k, record_bytes[sel])
 
     # ---------------------------------------------------------------- when to wake
 
     def _next_wake(self, now: float) -> float:
-        """The next time something can happen without an answer arriving, s."""
-        wake = self.accumulator.next_ready_s(now)
-        if self.sender.has_capacity():
-            next_arrival = self._pending.peek_time(self.workload)
-            if self.linger_s <= 0:
-                wake = min(wake, next_arrival)
-            else:
-                wake = min(wake, self._next_full_s(now, next_arrival))
+        """The next time something can happen without an answer arriving, s (at the latest the
+        end of the records drawn, to draw more)."""
+        wake = min(self.accumulator.next_ready_s(now), self.horizon_s)
+        if self._unassigned.waiting_after(now):
+            wake = min(wake, self._unassigned_ready_s(now))
         return max(wake, now)
 
-    def _next_full_s(self, now: float, next_arrival: float) -> float:
-        """When the next open batch fills (the first record that would not fit arrives), s.
-
-        Estimated from the arrivals already drawn: exact for keyed records; for null keys all
-        go to the current sticky partition. Waking early is harmless (nothing is ready yet).
-        """
-        times, keys, sizes = self._pending.future()
-        if len(times) == 0:
-            return next_arrival
-        record_bytes = sizes + self.key_bytes + RECORD_OVERHEAD_BYTES
-        best = self._pending.horizon
-        for tp, dq in self.accumulator.deques.items():
-            if not dq or dq[-1].closed or dq[-1].full_s is not None:
-                continue
-            room = self.accumulator.batch_size - dq[-1].records_bytes
-            if self.key_partitions is not None:
-                mine = self.key_partitions[keys] == tp[1]
-                cumulative = np.cumsum(record_bytes[mine])
-                candidate_times = times[mine]
-            else:
-                cumulative = np.cumsum(record_bytes)
-                candidate_times = times
-            k = int(np.searchsorted(cumulative, room, side="right"))
-            if k < len(candidate_times):
-                best = min(best, float(candidate_times[k]))
-        return best
+    def _unassigned_ready_s(self, now: float) -> float:
+        """When records not yet partitioned would make a batch ready: with linger.ms 0 at the
+        next arrival; otherwise when the first lingers or the sticky partition's batch fills."""
+        first = self._unassigned.first_time()
+        if self.linger_s <= 0:
+            return first
+        room = self.accumulator.batch_size
+        part = self.partitioner
+        if isinstance(part, BuiltInPartitioner) and part.sticky is not None:
+            q = self.accumulator.queues.get((self.topic, part.sticky.partition))
+            if q is not None and q.start < len(q.times):
+                room -= int(q.cum[-1]) - q.before()
+        return min(first + self.linger_s, self._unassigned.fill_time(room))
 
 
-class _Pending:
-    """Arrivals drawn but not yet taken in: the window ahead of the producer's clock."""
+class _Unassigned:
+    """Records drawn but not yet given a partition (no key decides it), oldest first."""
 
     def __init__(self) -> None:
         self.times = np.empty(0)
         self.keys: np.ndarray | None = None
-        self.sizes = np.empty(0, dtype=np.int64)
-        self.cursor = 0
-        self.horizon = 0.0  # arrivals are drawn up to here
+        self.bytes = np.empty(0, dtype=np.int64)
 
-    def _refill(self, workload: Workload, until: float) -> None:
-        while self.horizon <= until:
-            new = workload.arrivals(self.horizon, self.horizon + ARRIVAL_WINDOW_S)
-            self.horizon += ARRIVAL_WINDOW_S
-            rest = slice(self.cursor, None)
-            self.times = np.concatenate([self.times[rest], new.times])
-            self.sizes = np.concatenate([self.sizes[rest], new.sizes])
-            if new.keys is not None:
-                old = self.keys[rest] if self.keys is not None else np.empty(0, dtype=np.int64)
-                self.keys = np.concatenate([old, new.keys])
-            self.cursor = 0
+    def add(self, times: np.ndarray, keys: np.ndarray | None, record_bytes: np.ndarray) -> None:
+        """Append newly drawn records."""
+        self.times = np.concatenate([self.times, times])
+        self.bytes = np.concatenate([self.bytes, record_bytes])
+        if keys is not None:
+            old = self.keys if self.keys is not None else np.empty(0, dtype=np.int64)
+            self.keys = np.concatenate([old, keys])
 
-    def take(self, now: float, workload: Workload):
-        """The arrivals with time <= now, removed from the window."""
-        self._refill(workload, now)
+    def waiting(self, now: float) -> bool:
+        """Some record has arrived by ``now``."""
+        return len(self.times) > 0 and self.times[0] <= now
+
+    def waiting_after(self, now: float) -> bool:
+        """Records are drawn that arrive after ``now``."""
+        return len(self.times) > 0
+
+    def first_time(self) -> float:
+        """Arrival time of the oldest record."""
+        return float(self.times[0])
+
+    def fill_time(self, room: int) -> float:
+        """When the records would overflow ``room`` bytes (inf if they never do)."""
+        k = int(np.searchsorted(np.cumsum(self.bytes), room, side="right"))
+        return float(self.times[k]) if k < len(self.times) else np.inf
+
+    def take(self, now: float):
+        """Remove and return the records arrived by ``now``."""
         end = int(np.searchsorted(self.times, now, side="right"))
-        sel = slice(self.cursor, end)
-        out = (self.times[sel], None if self.keys is None else self.keys[sel], self.sizes[sel])
-        self.cursor = end
+        out = (self.times[:end], None if self.keys is None else self.keys[:end], self.bytes[:end])
+        self.times, self.bytes = self.times[end:], self.bytes[end:]
+        if self.keys is not None:
+            self.keys = self.keys[end:]
         return out
-
-    def peek_time(self, workload: Workload) -> float:
-        """Time of the next arrival not yet taken in (inf when the producer has stopped)."""
-        stop = workload.spec.stop_s
-        while self.cursor >= len(self.times):
-            if stop is not None and self.horizon >= stop:
-                return np.inf
-            self._refill(workload, self.horizon)
-        return float(self.times[self.cursor])
-
-    def future(self):
-        """The arrivals drawn and not yet taken in."""
-        sel = slice(self.cursor, None)
-        return self.times[sel], None if self.keys is None else self.keys[sel], self.sizes[sel]

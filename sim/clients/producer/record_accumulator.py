@@ -1,17 +1,23 @@
 """Per-partition batching of records (≈ Kafka's RecordAccumulator and ProducerBatch).
 
-Records arrive as arrays (times, key ids, record sizes) for one partition at a time; they are
-packed into batches of at most ``batch.size`` bytes (a record larger than that gets a batch of
-its own), with one loop iteration per batch, never per record. A batch is *full* when the next
-record did not fit; it is ready to send when full, when it has waited ``linger.ms``, or when its
-node is drained for another partition's sake (Kafka drains the first batch of every partition of
-a ready node).
+Records assigned to a partition wait in a :class:`PartitionQueue` as arrays (arrival times,
+cumulative bytes, key ids); batches are cut from the front only when the sender drains the
+partition, so the work is per batch, never per record. The first batch of a queue holds the
+records from the queue's start up to ``batch.size`` bytes (a record larger than that gets a batch
+of its own); it is *full* once the next record has arrived (it did not fit). A partition is ready
+when its first batch is full, has waited ``linger.ms``, or a retry's backoff has passed — and, as
+Kafka does, once any partition of a node is ready the first batch of every partition of that node
+is drained.
+
+Arrays may hold records that have not arrived yet (keyed records are partitioned as they are
+drawn): they only count once their time has come, and let the producer know when the next batch
+will fill.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -20,115 +26,197 @@ from sim.protocol import RECORD_BATCH_OVERHEAD_BYTES, RecordBatch, TopicPartitio
 #: Compressed size / uncompressed size by compression.type, for text-like records (JSON, logs).
 #: Assumed typical ratios; the model does not compress real bytes. "none" is exact.
 COMPRESSION_RATIO = {"none": 1.0, "gzip": 0.35, "snappy": 0.55, "lz4": 0.55, "zstd": 0.30}
+_INF = float("inf")
 
 
 @dataclass(slots=True, eq=False)
 class ProducerBatch:
-    """A batch being filled, then in flight (≈ ProducerBatch). Times in seconds."""
+    """A batch cut from a partition's queue at its first drain (≈ ProducerBatch). Times in s."""
 
     tp: TopicPartition
-    created_s: float
     first_arrival_s: float
-    arrival_sum_s: float = 0.0
-    count: int = 0
-    records_bytes: int = 0
-    keys: list[np.ndarray] = field(default_factory=list)
-    full_s: float | None = None  # when the next record did not fit
+    mean_arrival_s: float
+    count: int
+    records_bytes: int
+    keys: np.ndarray | None
     attempts: int = 0
     retry_at_s: float = 0.0
     sequence: int = -1
-    wire: RecordBatch | None = None  # set when first drained (closed for appends)
+    wire: RecordBatch | None = None
 
-    @property
-    def closed(self) -> bool:
-        """Drained at least once: no more appends."""
-        return self.wire is not None
+
+class PartitionQueue:
+    """The records of one partition not yet in a batch, plus batches waiting to be retried.
+
+    times: arrival times, s (sorted). cum: cumulative record bytes. keys: key ids or None.
+    start: index of the first record not yet drained. split: index of the first record that does
+    not fit in the first batch (``len(times)`` when unknown yet).
+    """
+
+    __slots__ = ("tp", "times", "cum", "keys", "start", "split", "next_s", "retries")
+
+    def __init__(self, tp: TopicPartition) -> None:
+        self.tp = tp
+        self.times = np.empty(0)
+        self.cum = np.empty(0, dtype=np.int64)
+        self.keys: np.ndarray | None = None
+        self.start = 0
+        self.split = 0
+        self.next_s = _INF  # when the first batch becomes ready (full or lingered)
+        self.retries: deque[ProducerBatch] = deque()
+
+    def extend(self, times: np.ndarray, keys: np.ndarray | None, record_bytes: np.ndarray) -> None:
+        """Add records (later than those already queued); drained ones are dropped."""
+        rest = slice(self.start, None)
+        kept = self.cum[rest] - self.before()
+        last = int(kept[-1]) if len(kept) else 0
+        self.cum = np.concatenate([kept, last + np.cumsum(record_bytes)])
+        self.times = np.concatenate([self.times[rest], times])
+        if keys is not None:
+            old = self.keys[rest] if self.keys is not None else np.empty(0, dtype=np.int64)
+            self.keys = np.concatenate([old, keys])
+        self.start = 0
+
+    def before(self) -> int:
+        """Bytes of the records already drained (the base of ``cum`` for the first batch)."""
+        return int(self.cum[self.start - 1]) if self.start else 0
+
+    def arrived(self, now: float) -> int:
+        """Index past the last record that has arrived by ``now``."""
+        return int(np.searchsorted(self.times, now, side="right"))
 
 
 class RecordAccumulator:
     """Batches per partition.
 
-    batch_size: ``batch.size`` bytes. linger_s: ``linger.ms`` / 1000. buffer_memory:
-    ``buffer.memory`` bytes for batches not yet completed. compression: ``compression.type``.
+    batch_size: ``batch.size`` bytes. linger_s: ``linger.ms`` / 1000. compression:
+    ``compression.type``.
     """
 
-    def __init__(
-        self, batch_size: int, linger_s: float, buffer_memory: int, compression: str
-    ) -> None:
+    def __init__(self, batch_size: int, linger_s: float, compression: str) -> None:
         self.batch_size = max(batch_size, 1)
         self.linger_s = linger_s
-        self.buffer_memory = buffer_memory
         self.ratio = COMPRESSION_RATIO[compression]
-        self.deques: dict[TopicPartition, deque[ProducerBatch]] = {}
-        self.buffered_bytes = 0
+        self.queues: dict[TopicPartition, PartitionQueue] = {}
 
-    def has_room(self) -> bool:
-        """Whether buffer.memory has room for another batch (else send() blocks)."""
-        return self.buffered_bytes + self.batch_size <= self.buffer_memory
+    def queue(self, tp: TopicPartition) -> PartitionQueue:
+        """The queue of ``tp``, created on first use."""
+        q = self.queues.get(tp)
+        if q is None:
+            q = self.queues[tp] = PartitionQueue(tp)
+        return q
 
     def append(
-        self, tp: TopicPartition, times: np.ndarray, keys: np.ndarray | None, sizes: np.ndarray
+        self,
+        tp: TopicPartition,
+        times: np.ndarray,
+        keys: np.ndarray | None,
+        record_bytes: np.ndarray,
     ) -> None:
-        """Append records (all for ``tp``, in time order) to its open batch, then new ones."""
-        dq = self.deques.get(tp)
-        if dq is None:
-            dq = self.deques[tp] = deque()
-        cumulative = np.cumsum(sizes)
-        start, n = 0, len(times)
-        while start < n:
-            batch = dq[-1] if dq and not dq[-1].closed and dq[-1].full_s is None else None
-            if batch is None:
-                batch = ProducerBatch(tp, float(times[start]), float(times[start]))
-                dq.append(batch)
-                self.buffered_bytes += self.batch_size
-            room = self.batch_size - batch.records_bytes
-            before = cumulative[start - 1] if start else 0
-            end = int(np.searchsorted(cumulative, before + room, side="right"))
-            if end == start and batch.count == 0:
-                end = start + 1  # a record larger than batch.size gets a batch of its own
-            if end > start:
-                self._fill(batch, times, keys, sizes, start, end, cumulative[end - 1] - before)
-            if end < n:
-                batch.full_s = float(times[end])
-            start = end
+        """Queue records for ``tp`` (in time order, after those already queued)."""
+        q = self.queue(tp)
+        q.extend(times, keys, record_bytes)
+        self._refresh(q)
 
-    @staticmethod
-    def _fill(batch: ProducerBatch, times, keys, sizes, start: int, end: int, nbytes: int) -> None:
-        batch.count += end - start
-        batch.records_bytes += int(nbytes)
-        batch.arrival_sum_s += float(times[start:end].sum())
-        if keys is not None:
-            batch.keys.append(keys[start:end])
+    def _refresh(self, q: PartitionQueue) -> None:
+        """Recompute where the first batch ends and when it becomes ready."""
+        n = len(q.times)
+        if q.start >= n:
+            q.split = n
+            q.next_s = _INF
+            return
+        split = int(np.searchsorted(q.cum, q.before() + self.batch_size, side="right"))
+        q.split = max(split, q.start + 1)  # a record larger than batch.size goes alone
+        lingered = q.times[q.start] + self.linger_s
+        full = q.times[q.split] if q.split < n else _INF
+        q.next_s = lingered if lingered < full else full
 
-    def all_batches_full(self, tp: TopicPartition) -> bool:
-        """RecordAccumulator.allBatchesFull: no open batch for ``tp`` (empty, or last full)."""
-        dq = self.deques.get(tp)
-        return not dq or dq[-1].closed or dq[-1].full_s is not None
+    # ---------------------------------------------------------------- readiness
 
-    def is_ready(self, batch: ProducerBatch, now: float) -> bool:
-        """Ready to send: full, lingered, or a retry whose backoff has passed."""
-        if batch.retry_at_s > now:
-            return False
-        return batch.closed or batch.full_s is not None or batch.created_s + self.linger_s <= now
+    def is_ready(self, q: PartitionQueue, now: float) -> bool:
+        """RecordAccumulator.ready for one partition: a retry due, or a full or lingered batch."""
+        if q.retries:
+            return q.retries[0].retry_at_s <= now
+        return q.next_s <= now
+
+    def has_data(self, q: PartitionQueue, now: float) -> bool:
+        """Something to drain now: a retry due, or records that have arrived."""
+        if q.retries:
+            return q.retries[0].retry_at_s <= now
+        return q.start < len(q.times) and q.times[q.start] <= now
 
     def next_ready_s(self, now: float) -> float:
-        """The earliest future time a queued first batch becomes ready (inf if none)."""
-        best = float("inf")
-        for dq in self.deques.values():
-            if dq:
-                batch = dq[0]
-                if batch.retry_at_s > now:
-                    best = min(best, batch.retry_at_s)
-                elif not (batch.closed or batch.full_s is not None):
-                    best = min(best, batch.created_s + self.linger_s)
+        """The earliest future time a partition becomes ready (inf if none)."""
+        best = _INF
+        for q in self.queues.values():
+            t = q.retries[0].retry_at_s if q.retries else q.next_s
+            if now < t < best:
+                best = t
         return best
 
-    def close(
-        self, batch: ProducerBatch, batch_id: int, producer_id: int, now: float
-    ) -> RecordBatch:
-        """Freeze the batch for sending (first drain): its wire form with compressed size."""
-        keys = np.concatenate(batch.keys) if batch.keys else None
-        size = RECORD_BATCH_OVERHEAD_BYTES + int(batch.records_bytes * self.ratio)
+    def all_batches_full(self, tp: TopicPartition, now: float) -> bool:
+        """RecordAccumulator.allBatchesFull: nothing open for ``tp`` (its records all drained)."""
+        q = self.queues.get(tp)
+        return q is None or q.start >= q.arrived(now)
+
+    def queued_batches(self, tp: TopicPartition, now: float) -> int:
+        """Batches in ``tp``'s deque now (for the adaptive partitioner's load stats)."""
+        q = self.queues.get(tp)
+        if q is None:
+            return 0
+        n = q.arrived(now)
+        pending = int(q.cum[n - 1]) - q.before() if n > q.start else 0
+        return len(q.retries) + -(-pending // self.batch_size)
+
+    # ---------------------------------------------------------------- draining
+
+    def drain(self, q: PartitionQueue, now: float) -> ProducerBatch | None:
+        """Take the first batch of ``q`` (a retry first), or None if nothing has arrived."""
+        if q.retries:
+            return q.retries.popleft() if q.retries[0].retry_at_s <= now else None
+        end = min(q.split, q.arrived(now))
+        if end <= q.start:
+            return None
+        batch = self._cut(q, q.start, end)
+        q.start = end
+        self._refresh(q)
+        return batch
+
+    def _cut(self, q: PartitionQueue, start: int, end: int) -> ProducerBatch:
+        times = q.times[start:end]
+        return ProducerBatch(
+            tp=q.tp,
+            first_arrival_s=float(times[0]),
+            mean_arrival_s=float(times.mean()),
+            count=end - start,
+            records_bytes=int(q.cum[end - 1]) - q.before(),
+            keys=None if q.keys is None else q.keys[start:end],
+        )
+
+    def expire(self, q: PartitionQueue, now: float, timeout_s: float) -> ProducerBatch | None:
+        """Records waiting longer than ``timeout_s`` (delivery.timeout.ms) as one failed batch."""
+        if q.retries or q.start >= len(q.times) or q.times[q.start] + timeout_s > now:
+            return None
+        end = int(np.searchsorted(q.times, now - timeout_s, side="right"))
+        batch = self._cut(q, q.start, end)
+        q.start = end
+        self._refresh(q)
+        return batch
+
+    def wire_size(self, batch: ProducerBatch) -> int:
+        """Bytes on the wire: header plus the (compressed) records."""
+        return RECORD_BATCH_OVERHEAD_BYTES + int(batch.records_bytes * self.ratio)
+
+    def reenqueue(self, batch: ProducerBatch) -> None:
+        """Put a batch to retry back at the front, in sequence order (insertInSequenceOrder)."""
+        retries = self.queue(batch.tp).retries
+        i = 0
+        while i < len(retries) and 0 <= retries[i].sequence < batch.sequence:
+            i += 1
+        retries.insert(i, batch)
+
+    def wire(self, batch: ProducerBatch, batch_id: int, producer_id: int) -> RecordBatch:
+        """Freeze the batch for sending at its first drain: its wire form."""
         batch.wire = RecordBatch(
             batch_id=batch_id,
             topic=batch.tp[0],
@@ -136,25 +224,9 @@ class RecordAccumulator:
             producer_id=producer_id,
             base_sequence=batch.sequence,
             count=batch.count,
-            size_bytes=size,
+            size_bytes=self.wire_size(batch),
             first_arrival_s=batch.first_arrival_s,
-            mean_arrival_s=batch.arrival_sum_s / batch.count,
-            keys=keys,
+            mean_arrival_s=batch.mean_arrival_s,
+            keys=batch.keys,
         )
-        batch.keys = []
         return batch.wire
-
-    def reenqueue(self, batch: ProducerBatch) -> None:
-        """Put a batch to retry back at the front, in sequence order (insertInSequenceOrder)."""
-        dq = self.deques[batch.tp]
-        if batch.sequence < 0:
-            dq.appendleft(batch)
-            return
-        i = 0
-        while i < len(dq) and dq[i].closed and 0 <= dq[i].sequence < batch.sequence:
-            i += 1
-        dq.insert(i, batch)
-
-    def deallocate(self, batch: ProducerBatch) -> None:
-        """A batch is done (acknowledged or failed): free its buffer memory."""
-        self.buffered_bytes -= self.batch_size

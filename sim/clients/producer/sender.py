@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 DELIVERY_TIMEOUT = "DELIVERY_TIMEOUT"  # the client's TimeoutException, not a broker error code
 RETRY_JITTER = 0.2  # CommonClientConfigs.RETRY_BACKOFF_JITTER
+_METADATA_ERRORS = frozenset(
+    {Errors.NOT_LEADER_OR_FOLLOWER, Errors.NETWORK_EXCEPTION, Errors.UNKNOWN_TOPIC_OR_PARTITION}
+)
 
 
 class Sender:
@@ -65,6 +68,7 @@ class Sender:
         self.backoff_max_s = config.s("retry.backoff.max.ms")
         self.idempotent = bool(config["enable.idempotence"])
         self.leader_of: dict[TopicPartition, int | None] = {}
+        self.partitions_of: dict[int, list[TopicPartition]] = {}
         self.in_flight: dict[int, int] = {}
         self.muted: set[TopicPartition] = set()
         self.next_sequence: dict[TopicPartition, int] = {}
@@ -85,21 +89,18 @@ class Sender:
                 self._send(node, batches, now)
 
     def _ready_nodes(self, now: float) -> list[int]:
+        """RecordAccumulator.ready: leaders of partitions with a ready batch."""
         nodes: set[int] = set()
-        for tp, dq in self.accumulator.deques.items():
+        accumulator = self.accumulator
+        for tp, q in accumulator.queues.items():
             leader = self.leader_of.get(tp)
-            if (
-                dq
-                and leader is not None
-                and tp not in self.muted
-                and self.accumulator.is_ready(dq[0], now)
-            ):
+            if leader is not None and tp not in self.muted and accumulator.is_ready(q, now):
                 nodes.add(leader)
         return sorted(nodes)
 
     def _drain(self, node: int, now: float) -> list[ProducerBatch]:
         """RecordAccumulator.drainBatchesForOneNode: the first batch of each partition, rotating."""
-        tps = [tp for tp, leader in self.leader_of.items() if leader == node]
+        tps = self.partitions_of.get(node)
         if not tps:
             return []
         start = self._drain_start.get(node, 0) % len(tps)
@@ -107,29 +108,34 @@ class Sender:
         out: list[ProducerBatch] = []
         size = 0
         for tp in tps[start:] + tps[:start]:
-            dq = self.accumulator.deques.get(tp)
-            if not dq or tp in self.muted or dq[0].retry_at_s > now:
+            q = self.accumulator.queues.get(tp)
+            if q is None or tp in self.muted or not self.accumulator.has_data(q, now):
                 continue
-            batch = dq[0]
-            wire_size = batch.wire.size_bytes if batch.wire else batch.records_bytes
-            if out and size + wire_size > self.max_request_size:
+            if out and size + self._next_size(q) > self.max_request_size:
                 break
-            dq.popleft()
+            batch = self.accumulator.drain(q, now)
+            if batch is None:
+                continue
             self._close(batch, now)
             out.append(batch)
             size += batch.wire.size_bytes
         return out
 
+    def _next_size(self, q) -> int:
+        """Bytes of the batch ``q`` would give next (at most batch.size of records)."""
+        if q.retries:
+            return q.retries[0].wire.size_bytes
+        return self.accumulator.batch_size
+
     def _close(self, batch: ProducerBatch, now: float) -> None:
-        if batch.closed:
+        """First drain: sequence number (idempotence), id, wire form, and the produced row."""
+        if batch.wire is not None:
             return
         if self.idempotent:
             batch.sequence = self.next_sequence.get(batch.tp, 0)
             self.next_sequence[batch.tp] = batch.sequence + batch.count
         batch_id = self.metrics.new_batch_id()
-        wire = self.accumulator.close(
-            batch, batch_id, self.producer_id if self.idempotent else -1, now
-        )
+        wire = self.accumulator.wire(batch, batch_id, self.producer_id if self.idempotent else -1)
         self.metrics.produced.add(
             batch_id,
             self.name,
@@ -192,27 +198,19 @@ class Sender:
         self.metrics.acked.add(
             wire.batch_id, batch.attempts, base_offset, now, now - wire.mean_arrival_s, error
         )
-        self.accumulator.deallocate(batch)
         if self.idempotent and batch.attempts:
             self.unacked[batch.tp] -= 1
 
     def _handle_error(self, batch: ProducerBatch, error: Errors, now: float) -> None:
         """Sender.completeBatch / canRetry: retry retriable errors until the delivery timeout."""
-        if error in (
-            Errors.NOT_LEADER_OR_FOLLOWER,
-            Errors.NETWORK_EXCEPTION,
-            Errors.UNKNOWN_TOPIC_OR_PARTITION,
-        ):
+        if error in _METADATA_ERRORS:
             self.on_metadata_stale()
-        expired = now - batch.created_s >= self.delivery_timeout_s
+        expired = now - batch.first_arrival_s >= self.delivery_timeout_s
         out_of_order_retry = error is Errors.OUT_OF_ORDER_SEQUENCE_NUMBER and self._earlier_unacked(
             batch
         )
-        if (
-            (error.retriable or out_of_order_retry)
-            and not expired
-            and batch.attempts <= self.retries
-        ):
+        retriable = error.retriable or out_of_order_retry
+        if retriable and not expired and batch.attempts <= self.retries:
             batch.retry_at_s = now + self._backoff(batch.attempts)
             self.accumulator.reenqueue(batch)
             return
@@ -229,12 +227,22 @@ class Sender:
         return base * (1 + RETRY_JITTER * (2 * self.rng.random() - 1))
 
     def _expire_queued(self, now: float) -> None:
-        """Queued batches past delivery.timeout.ms fail (RecordAccumulator.expiredBatches)."""
-        for dq in self.accumulator.deques.values():
-            while dq and not dq[0].attempts and now - dq[0].created_s >= self.delivery_timeout_s:
-                batch = dq.popleft()
+        """Records queued past delivery.timeout.ms fail (RecordAccumulator.expiredBatches)."""
+        for q in self.accumulator.queues.values():
+            batch = self.accumulator.expire(q, now, self.delivery_timeout_s)
+            if batch is not None:
                 self._close(batch, now)
                 self._complete(batch, now, -1, DELIVERY_TIMEOUT)
+
+    def set_leaders(self, leaders: dict[TopicPartition, int | None]) -> None:
+        """New metadata: the leader of each partition (None when it has none)."""
+        self.leader_of.update(leaders)
+        by_node: dict[int, list[TopicPartition]] = {}
+        for tp in sorted(self.leader_of):
+            leader = self.leader_of[tp]
+            if leader is not None:
+                by_node.setdefault(leader, []).append(tp)
+        self.partitions_of = by_node
 
     def has_capacity(self) -> bool:
         """Some node with a known leader has room for another request."""
