@@ -4,11 +4,13 @@ Stable public API (DESIGN.md §4)::
 
     import sim
     scenario = sim.Scenario.from_dict(d)          # or sim.load_scenario("scenarios/default.py")
-    results = sim.Results.load("results/default")
+    results = sim.run(scenario)                   # -> sim.Results
+    results.summary(); results.save("results/x"); sim.Results.load("results/x")
 """
 
 from sim.errors import NotSimulatedError, ScenarioError
 from sim.results import Results
 from sim.scenario import Scenario, load_scenario
+from sim.world import run
 
-__all__ = ["NotSimulatedError", "Results", "Scenario", "ScenarioError", "load_scenario"]
+__all__ = ["NotSimulatedError", "Results", "Scenario", "ScenarioError", "load_scenario", "run"]

@@ -172,7 +172,9 @@ class World:
                 out.append(producer)
         return out
 
-    def _make_consumers(self) -> list[KafkaConsumer]:
+    def _make_consumers(self) -> list[tuple[KafkaConsumer, float]]:
+        """Each group's members, with the group's partitions spread once by the range assignor
+        (group membership and rebalancing arrive later), and when they start (s)."""
         out = []
         bootstrap = [b.name for b in self.brokers]
         client_nic = self._nic_bytes_s(self.hardware)
@@ -197,8 +199,7 @@ class World:
                 )
                 consumer.assign(assignment[member])
                 self.net.add_node(consumer, client_nic)
-                consumer.start_at = group.start_s
-                out.append(consumer)
+                out.append((consumer, group.start_s))
         return out
 
     def _warn_unused(self) -> None:
@@ -222,8 +223,8 @@ class World:
             broker.start()
         for producer in self.producers:
             producer.start()
-        for consumer in self.consumers:
-            consumer.start(consumer.start_at)
+        for consumer, start_s in self.consumers:
+            consumer.start(start_s)
         self.env.process(self._sample())
         self._run_until(self.scenario.duration_s, progress)
 
@@ -246,7 +247,7 @@ class World:
         interval = self.metrics.interval_s
         while True:
             yield self.env.timeout(interval)
-            lag = max((c.lag() for c in self.consumers), default=0)
+            lag = max((c.lag() for c, _ in self.consumers), default=0)
             urp = sum(b.under_replicated() for b in self.brokers)
             self.metrics.sample(self.env.now, lag, urp)
 

@@ -292,7 +292,7 @@ class Broker:
             p.diverging_epoch or p.error is not Errors.NONE for p in response.partitions.values()
         )
         if nbytes >= request.min_bytes or request.max_wait_s <= 0 or diverging:
-            reply(response)
+            reply(response, self._disk_read_s(response))
             return
         parked = _DelayedFetch(request, reply)
         for tp in request.partitions:
@@ -409,7 +409,16 @@ class Broker:
         if not force and nbytes < fetch.request.min_bytes:
             return
         fetch.done = True
-        fetch.respond(response)
+        fetch.respond(response, self._disk_read_s(response))
+
+    def _disk_read_s(self, response: FetchResponse) -> float:
+        """Time to read the returned batches: 0 from the page cache, else from the disk (a batch
+        is cached when it was written less than page_cache bytes ago)."""
+        delay = 0.0
+        for data in response.partitions.values():
+            if data.entries:
+                delay = max(delay, self.disk.read(data.entries[0].position, data.size_bytes))
+        return delay
 
     # ---------------------------------------------------------------- offsets and metadata
 
