@@ -441,9 +441,13 @@ class Broker:
 
     # ---------------------------------------------------------------- replication (follower side)
 
-    def process_fetched(self, tp: TopicPartition, data: FetchPartitionData) -> None:
+    def process_fetched(self, tp: TopicPartition, data: FetchPartitionData) -> float:
         """A fetcher got ``data`` for ``tp`` from its leader: truncate on divergence, else append
-        and take the leader's HW (ReplicaFetcherThread.processPartitionData)."""
+        and take the leader's HW (ReplicaFetcherThread.processPartitionData).
+
+        Returns how long the append's page-cache writes throttle the fetcher thread, seconds
+        (Disk.write: over dirty_ratio the writing thread waits for the disk, as a leader's
+        request handler does for a produce)."""
         partition = self.partitions[tp]
         log = partition.log
         now = self.env.now
@@ -454,15 +458,19 @@ class Broker:
                 self.metrics.event(
                     now, "truncate", self.name, tp[0], tp[1], f"to offset {log.log_end_offset}"
                 )
-            return
+            return 0.0
         if data.error is not Errors.NONE:
-            return
+            return 0.0
+        throttle_s = 0.0
         if data.entries:
             log.append_as_follower(data.entries, now)
             for entry in log.entries[-len(data.entries) :]:
                 entry.position = self.disk.position()
-                self.disk.write(tp, entry.next_offset, entry.batch.size_bytes)
+                throttle_s = max(
+                    throttle_s, self.disk.write(tp, entry.next_offset, entry.batch.size_bytes)
+                )
         log.high_watermark = max(log.high_watermark, min(data.high_watermark, log.log_end_offset))
+        return throttle_s
 
     # ---------------------------------------------------------------- timers
 

@@ -81,10 +81,13 @@ class ReplicaFetcher:
                 yield self.env.timeout(self.backoff_s)
                 continue
             failed = False
+            throttle_s = 0.0
             for tp, data in response.partitions.items():
                 if tp in self.partitions:
-                    self.broker.process_fetched(tp, data)
+                    throttle_s = max(throttle_s, self.broker.process_fetched(tp, data))
                     failed = failed or data.error is not Errors.NONE
+            if throttle_s > 0:  # the thread's log appends waited for the disk (dirty_ratio)
+                yield self.env.timeout(throttle_s)
             if failed:
                 yield self.env.timeout(self.backoff_s)
 
