@@ -562,13 +562,6 @@ def test_dropped_responses_duplicate_without_idempotence() -> None:
     assert (r.acked["attempt"] > 1).any()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="producer bug: Sender completes each response on its own and keeps sending past a "
-    "request whose response was lost, so >5 later batches are appended before the retry; the "
-    "broker's 5-batch producer state no longer holds it and the retry is refused "
-    "OUT_OF_ORDER_SEQUENCE_NUMBER forever, stalling the partition (see report)",
-)
 def test_dropped_responses_no_duplicates_with_idempotence() -> None:
     """Same run with enable.idempotence: retries are recognised by sequence (the broker answers
     with the first append's offset), so no batch is stored twice and none out of sequence order.

@@ -10,7 +10,9 @@ passed or retries run out.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,6 +22,16 @@ from sim.kafka_config import EffectiveConfig
 from sim.metrics import Metrics
 from sim.net import NetworkFailure, RequestTimedOut
 from sim.protocol import Errors, ProduceRequest, ProduceResponse, TopicPartition
+
+
+@dataclass(slots=True, eq=False)
+class _InFlight:
+    """A produce request awaiting its answer (NetworkClient's InFlightRequests entry)."""
+
+    batches: list[ProducerBatch]
+    response: ProduceResponse | None = None
+    done: bool = False
+
 
 if TYPE_CHECKING:
     import simpy
@@ -69,10 +81,12 @@ class Sender:
         self.idempotent = bool(config["enable.idempotence"])
         self.leader_of: dict[TopicPartition, int | None] = {}
         self.partitions_of: dict[int, list[TopicPartition]] = {}
-        self.in_flight: dict[int, int] = {}
+        self.in_flight: dict[int, deque[_InFlight]] = {}  # per node, in send order
         self.muted: set[TopicPartition] = set()
         self.next_sequence: dict[TopicPartition, int] = {}
-        self.unacked: dict[TopicPartition, int] = {}  # idempotent: batches sent but not done
+        # idempotence: sequences drained and not yet done, and those now in flight, per partition
+        self.unacked: dict[TopicPartition, set[int]] = {}
+        self.sent: dict[TopicPartition, set[int]] = {}
         self._drain_start: dict[int, int] = {}
         self.wakeup: simpy.Event | None = None
 
@@ -82,7 +96,7 @@ class Sender:
         """Sender.runOnce: expire, then drain and send to every ready node with room."""
         self._expire_queued(now)
         for node in self._ready_nodes(now):
-            if self.in_flight.get(node, 0) >= self.max_in_flight:
+            if self.in_flight_to(node) >= self.max_in_flight:
                 continue
             batches = self._drain(node, now)
             if batches:
@@ -111,6 +125,8 @@ class Sender:
             q = self.accumulator.queues.get(tp)
             if q is None or tp in self.muted or not self.accumulator.has_data(q, now):
                 continue
+            if q.retries and self._retry_must_wait(tp, q.retries[0]):
+                continue
             if out and size + self._next_size(q) > self.max_request_size:
                 break
             batch = self.accumulator.drain(q, now)
@@ -127,13 +143,15 @@ class Sender:
             return q.retries[0].wire.size_bytes
         return self.accumulator.batch_size
 
-    def _close(self, batch: ProducerBatch, now: float) -> None:
-        """First drain: sequence number (idempotence), id, wire form, and the produced row."""
+    def _close(self, batch: ProducerBatch, now: float, sending: bool = True) -> None:
+        """First drain: sequence number (idempotence; only for a batch being sent), id, wire
+        form, and the produced row."""
         if batch.wire is not None:
             return
-        if self.idempotent:
+        if self.idempotent and sending:
             batch.sequence = self.next_sequence.get(batch.tp, 0)
             self.next_sequence[batch.tp] = batch.sequence + batch.count
+            self.unacked.setdefault(batch.tp, set()).add(batch.sequence)
         batch_id = self.metrics.new_batch_id()
         wire = self.accumulator.wire(batch, batch_id, self.producer_id if self.idempotent else -1)
         self.metrics.produced.add(
@@ -155,41 +173,62 @@ class Sender:
             batch.attempts += 1
             if self.guarantee_order:
                 self.muted.add(batch.tp)
-            if self.idempotent:
-                self.unacked[batch.tp] = self.unacked.get(batch.tp, 0) + 1
+            if batch.sequence >= 0:
+                self.sent.setdefault(batch.tp, set()).add(batch.sequence)
         target = f"broker-{node}"
         if self.acks == 0:
             self.net.send(self.name, target, request)
             for batch in batches:
                 self._complete(batch, now, -1)
             return
-        self.in_flight[node] = self.in_flight.get(node, 0) + 1
+        entry = _InFlight(batches)
+        self.in_flight.setdefault(node, deque()).append(entry)
         event = self.net.request(self.name, target, request, self.request_timeout_s)
-        event.callbacks.append(lambda ev: self._on_response(node, batches, ev.value))
+        event.callbacks.append(lambda ev: self._on_answer(node, entry, ev.value))
+
+    def in_flight_to(self, node: int) -> int:
+        """Requests sent to ``node`` and not yet answered."""
+        queue = self.in_flight.get(node)
+        return len(queue) if queue else 0
 
     # ---------------------------------------------------------------- answers
 
-    def _on_response(self, node: int, batches: list[ProducerBatch], response) -> None:
+    def _on_answer(self, node: int, entry: _InFlight, answer) -> None:
+        """NetworkClient: answers of one connection complete in send order; a timeout or a
+        disconnect closes the connection and fails every request still in flight on it."""
+        if entry.done:
+            return
+        if isinstance(answer, NetworkFailure):
+            timed_out = isinstance(answer, RequestTimedOut)
+            error = Errors.REQUEST_TIMED_OUT if timed_out else Errors.NETWORK_EXCEPTION
+            for failed in self.in_flight.pop(node, deque()):
+                failed.done = True
+                self._handle(failed.batches, error)
+        else:
+            entry.response = answer
+            queue = self.in_flight[node]
+            while queue and queue[0].response is not None:
+                done = queue.popleft()
+                done.done = True
+                self._handle(done.batches, done.response)
+        if self.wakeup is not None and not self.wakeup.triggered:
+            self.wakeup.succeed()
+
+    def _handle(self, batches: list[ProducerBatch], answer: ProduceResponse | Errors) -> None:
+        """Sender.handleProduceResponse: complete, retry or fail each batch."""
         now = self.env.now
-        self.in_flight[node] -= 1
         for batch in batches:
             self.muted.discard(batch.tp)
-            if isinstance(response, NetworkFailure):
-                error = (
-                    Errors.REQUEST_TIMED_OUT
-                    if isinstance(response, RequestTimedOut)
-                    else Errors.NETWORK_EXCEPTION
-                )
-                self._handle_error(batch, error, now)
+            if batch.sequence >= 0:
+                self.sent[batch.tp].discard(batch.sequence)
+            if isinstance(answer, Errors):
+                self._handle_error(batch, answer, now)
                 continue
-            assert isinstance(response, ProduceResponse)
-            result = response.results[batch.tp]
+            result = answer.results[batch.tp]
             if result.error in (Errors.NONE, Errors.DUPLICATE_SEQUENCE_NUMBER):
                 self._complete(batch, now, result.base_offset)
             else:
                 self._handle_error(batch, result.error, now)
-        if self.wakeup is not None and not self.wakeup.triggered:
-            self.wakeup.succeed()
 
     def _complete(
         self, batch: ProducerBatch, now: float, base_offset: int, error: str = ""
@@ -198,8 +237,8 @@ class Sender:
         self.metrics.acked.add(
             wire.batch_id, batch.attempts, base_offset, now, now - wire.mean_arrival_s, error
         )
-        if self.idempotent and batch.attempts:
-            self.unacked[batch.tp] -= 1
+        if batch.sequence >= 0:
+            self.unacked[batch.tp].discard(batch.sequence)
 
     def _handle_error(self, batch: ProducerBatch, error: Errors, now: float) -> None:
         """Sender.completeBatch / canRetry: retry retriable errors until the delivery timeout."""
@@ -219,7 +258,14 @@ class Sender:
     def _earlier_unacked(self, batch: ProducerBatch) -> bool:
         """An earlier batch of the partition is still unacknowledged, so this one's sequence was
         refused only because of it (TransactionManager.canRetry for OUT_OF_ORDER_SEQUENCE)."""
-        return self.unacked.get(batch.tp, 0) > 1
+        unacked = self.unacked.get(batch.tp)
+        return bool(unacked) and min(unacked) < batch.sequence
+
+    def _retry_must_wait(self, tp: TopicPartition, batch: ProducerBatch) -> bool:
+        """RecordAccumulator.shouldStopDrainBatchesForPartition: an idempotent retry goes only
+        when no batch of the partition with a lower sequence is in flight."""
+        sent = self.sent.get(tp)
+        return batch.sequence >= 0 and bool(sent) and min(sent) < batch.sequence
 
     def _backoff(self, attempts: int) -> float:
         """KIP-580 exponential backoff with ±20 % jitter, seconds."""
@@ -231,7 +277,7 @@ class Sender:
         for q in self.accumulator.queues.values():
             batch = self.accumulator.expire(q, now, self.delivery_timeout_s)
             if batch is not None:
-                self._close(batch, now)
+                self._close(batch, now, sending=False)
                 self._complete(batch, now, -1, DELIVERY_TIMEOUT)
 
     def set_leaders(self, leaders: dict[TopicPartition, int | None]) -> None:
@@ -247,4 +293,4 @@ class Sender:
     def has_capacity(self) -> bool:
         """Some node with a known leader has room for another request."""
         leaders = {leader for leader in self.leader_of.values() if leader is not None}
-        return any(self.in_flight.get(node, 0) < self.max_in_flight for node in leaders)
+        return any(self.in_flight_to(node) < self.max_in_flight for node in leaders)
