@@ -247,17 +247,23 @@ class KafkaProducer:
 
     def _unassigned_ready_s(self, now: float) -> float:
         """When records not yet partitioned would make a batch ready: with linger.ms 0 at the
-        next arrival; otherwise when the first lingers or the sticky partition's batch fills."""
+        next arrival; otherwise, if the sticky partition has nothing queued, when the first of
+        them lingers; and when they would fill the sticky partition's open batch. Once its
+        batch is full already, they change nothing until they are taken in."""
         first = self._unassigned.first_time()
         if self.linger_s <= 0:
             return first
-        room = self.accumulator.batch_size
         part = self.partitioner
+        queued = 0
         if isinstance(part, BuiltInPartitioner) and part.sticky is not None:
             q = self.accumulator.queues.get((self.topic, part.sticky.partition))
             if q is not None and q.start < len(q.times):
-                room -= int(q.cum[-1]) - q.before()
-        return min(first + self.linger_s, self._unassigned.fill_time(room))
+                queued = int(q.cum[-1]) - q.before()
+        room = self.accumulator.batch_size - queued
+        if room <= 0:
+            return np.inf
+        lingered = first + self.linger_s if queued == 0 else np.inf
+        return min(lingered, self._unassigned.fill_time(room))
 
 
 class _Unassigned:
