@@ -38,15 +38,18 @@ class Errors(IntEnum):
     REQUEST_TIMED_OUT = 7
     BROKER_NOT_AVAILABLE = 8
     MESSAGE_TOO_LARGE = 10
+    STALE_CONTROLLER_EPOCH = 11
     NETWORK_EXCEPTION = 13
     RECORD_LIST_TOO_LARGE = 18
     NOT_ENOUGH_REPLICAS = 19
     NOT_ENOUGH_REPLICAS_AFTER_APPEND = 20
+    NOT_CONTROLLER = 41
     OUT_OF_ORDER_SEQUENCE_NUMBER = 45
     DUPLICATE_SEQUENCE_NUMBER = 46
     KAFKA_STORAGE_ERROR = 56
     FENCED_LEADER_EPOCH = 74
     UNKNOWN_LEADER_EPOCH = 75
+    INVALID_UPDATE_VERSION = 95
 
     @property
     def retriable(self) -> bool:
@@ -282,3 +285,106 @@ class MetadataResponse:
             self.size_bytes = REQUEST_OVERHEAD_BYTES + PARTITION_OVERHEAD_BYTES * len(
                 self.partitions
             )
+
+
+# --------------------------------------------------------------------------- controller
+
+
+@dataclass(slots=True, eq=False)
+class LeaderAndIsrPartition:
+    """A partition's leadership as the controller decided it (LeaderAndIsrPartitionState).
+
+    partition_epoch: the version of the partition's state znode (bumped on every ISR change).
+    """
+
+    leader: int
+    leader_epoch: int
+    isr: list[int]
+    replicas: list[int]
+    partition_epoch: int
+
+
+@dataclass(slots=True, eq=False)
+class LeaderAndIsrRequest:
+    """The controller tells a broker to lead or follow partitions (ApiKeys.LEADER_AND_ISR)."""
+
+    controller_id: int
+    controller_epoch: int
+    partitions: dict[TopicPartition, LeaderAndIsrPartition]
+    size_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.size_bytes:
+            self.size_bytes = REQUEST_OVERHEAD_BYTES + PARTITION_OVERHEAD_BYTES * len(
+                self.partitions
+            )
+
+
+@dataclass(slots=True, eq=False)
+class UpdateMetadataRequest:
+    """The controller's view of live brokers and leaders, for brokers' metadata caches."""
+
+    controller_id: int
+    controller_epoch: int
+    live_brokers: list[int]
+    partitions: dict[TopicPartition, PartitionMetadata]
+    size_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.size_bytes:
+            self.size_bytes = REQUEST_OVERHEAD_BYTES + PARTITION_OVERHEAD_BYTES * len(
+                self.partitions
+            )
+
+
+@dataclass(slots=True, eq=False)
+class ControllerResponse:
+    """Answer to a controller request: an error, per partition where it applies."""
+
+    error: Errors
+    partitions: dict[TopicPartition, Errors] = field(default_factory=dict)
+    size_bytes: int = REQUEST_OVERHEAD_BYTES
+
+
+@dataclass(slots=True, eq=False)
+class AlterPartitionRequest:
+    """A leader asks the controller to change ISRs (AlterPartition, KIP-497), per partition:
+    (its leader epoch, the proposed ISR, the partition epoch it knows)."""
+
+    broker_id: int
+    partitions: dict[TopicPartition, tuple[int, list[int], int]]
+    size_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.size_bytes:
+            self.size_bytes = REQUEST_OVERHEAD_BYTES + PARTITION_OVERHEAD_BYTES * len(
+                self.partitions
+            )
+
+
+@dataclass(slots=True, eq=False)
+class AlterPartitionResponse:
+    """Per partition: error, and the state now in force (leader epoch, ISR, partition epoch)."""
+
+    error: Errors
+    partitions: dict[TopicPartition, tuple[Errors, int, list[int], int]] = field(
+        default_factory=dict
+    )
+    size_bytes: int = REQUEST_OVERHEAD_BYTES
+
+
+@dataclass(slots=True, eq=False)
+class ControlledShutdownRequest:
+    """A broker asks the controller to move its leaderships away before it stops."""
+
+    broker_id: int
+    size_bytes: int = REQUEST_OVERHEAD_BYTES
+
+
+@dataclass(slots=True, eq=False)
+class ControlledShutdownResponse:
+    """NONE with the partitions it still leads (none = safe to stop), or an error."""
+
+    error: Errors
+    remaining: list[TopicPartition] = field(default_factory=list)
+    size_bytes: int = REQUEST_OVERHEAD_BYTES

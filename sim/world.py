@@ -13,22 +13,31 @@ import simpy
 from sim import kafka_config
 from sim.audit import audit
 from sim.broker.broker import Broker
+from sim.broker.controller import NO_LEADER, PartitionState
 from sim.broker.placement import assign_replicas
-from sim.broker.replica_fetcher import ReplicaFetcher, fetcher_id
 from sim.clients.assignors import assign
 from sim.clients.consumer import KafkaConsumer
 from sim.clients.producer.kafka_producer import KafkaProducer
+from sim.coordination.zookeeper import (
+    BROKER_IDS_PATH,
+    CONTROLLER_EPOCH_PATH,
+    CONTROLLER_PATH,
+    ZooKeeper,
+    broker_path,
+    partition_state_path,
+)
 from sim.disk import Disk
+from sim.faults import SIMULATED_FAULTS, FaultInjector
 from sim.metrics import Metrics
 from sim.net import Network
-from sim.protocol import PartitionMetadata, TopicPartition
+from sim.protocol import TopicPartition
 from sim.results import Results
 from sim.rng import RandomStreams
 from sim.scenario import Capabilities, ClusterSpec, HardwareSpec, Scenario, require_simulated
 from sim.workload import Workload, encoded_value_bytes
 
 #: What this engine simulates (the rest of a scenario is refused before running).
-CAPABILITIES = Capabilities(fault_kinds=frozenset())
+CAPABILITIES = Capabilities(fault_kinds=SIMULATED_FAULTS)
 #: Summary fields this engine measures (the others are NaN in Results.summary()).
 MEASURED = (
     "produced_messages",
@@ -42,7 +51,12 @@ MEASURED = (
     "e2e_latency_p99_ms",
     "throughput_msgs_s",
     "max_consumer_lag",
+    "leader_elections",
+    "unclean_elections",
+    "unavailable_partition_s",
 )
+#: The controller epoch of the cluster as the run starts (broker 0 is the controller).
+INITIAL_CONTROLLER_EPOCH = 1
 PRODUCER_ID_BASE = 1000
 
 
@@ -65,7 +79,12 @@ def _hardware(spec: HardwareSpec, broker: int) -> HardwareSpec:
 
 
 class World:
-    """One simulation: every node, wired through one network."""
+    """One simulation: every node, wired through one network.
+
+    The run starts with the cluster already up: ZooKeeper holds each broker's session and
+    registration, broker 0 is the controller (epoch 1), and every partition is led by its
+    preferred replica at leader epoch 0 with all replicas in sync.
+    """
 
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
@@ -79,18 +98,32 @@ class World:
         self.metrics = Metrics(interval_s=max(scenario.duration_s / 240.0, 0.25))
         self.broker_config = kafka_config.broker_config(cluster.config)
         self.warnings: list[str] = list(scenario.warnings())
+        self.zookeeper = self._make_zookeeper()
         self.brokers = [self._make_broker(b) for b in range(cluster.brokers)]
         self.assignments: dict[TopicPartition, list[int]] = {}
         for topic in scenario.topics:
             self._create_topic(topic.name, topic.partitions, topic.replication_factor)
-        self.producers = self._make_producers()
+        self.producers: list[KafkaProducer] = []
+        for spec in scenario.producers:
+            self.add_producer(spec)
         self.consumers = self._make_consumers()
+        self.faults = FaultInjector(self)
         self._warn_unused()
 
     # ---------------------------------------------------------------- building
 
     def _nic_bytes_s(self, hw: HardwareSpec) -> float:
         return hw.network_gbps * 1e9 / 8
+
+    def _make_zookeeper(self) -> ZooKeeper:
+        """The ensemble, ticking often enough for the brokers' session timeout (ZooKeeper's
+        default tickTime is 3 s; sessions range over 2 to 20 ticks)."""
+        timeout_s = self.broker_config.s("zookeeper.session.timeout.ms")
+        zk = ZooKeeper(self.env, self.net, tick_s=min(3.0, timeout_s / 3))
+        self.net.add_node(zk, self._nic_bytes_s(self.hardware))
+        zk.restore_znode(BROKER_IDS_PATH, None)
+        zk.restore_znode(CONTROLLER_EPOCH_PATH, INITIAL_CONTROLLER_EPOCH)
+        return zk
 
     def _make_broker(self, broker_id: int) -> Broker:
         hw = _hardware(self.hardware, broker_id)
@@ -107,16 +140,24 @@ class World:
             for t in self.scenario.topics
         }
         broker = Broker(
-            self.env, broker_id, self.net, disk, self.broker_config, topic_configs, self.metrics
-        )
+            self.env, broker_id, self.net, disk, self.broker_config, topic_configs, self.metrics,
+            legacy_hw_truncation=self.scenario.cluster.legacy_hw_truncation,
+        )  # fmt: skip
         broker.live_brokers = list(range(self.scenario.cluster.brokers))
+        broker.controller_id = 0
+        broker.controller_epoch = INITIAL_CONTROLLER_EPOCH
+        for topic in self.scenario.topics:
+            cfg = topic_configs[topic.name]
+            broker.controller.unclean_allowed[topic.name] = bool(
+                cfg["unclean.leader.election.enable"]
+            )
         self.net.add_node(broker, self._nic_bytes_s(hw))
         return broker
 
     def _create_topic(self, name: str, partitions: int, rf: int) -> None:
         """Kafka's replica placement (random start index, as the admin path); replica 0 leads."""
         racks = self.scenario.cluster.racks
-        rack_map = {b: r for b, r in enumerate(racks)} if racks else None
+        rack_map = dict(enumerate(racks)) if racks else None
         placement = assign_replicas(
             list(range(len(self.brokers))),
             partitions,
@@ -128,49 +169,48 @@ class World:
         for p, replicas in sorted(placement.items()):
             tp = (name, p)
             self.assignments[tp] = replicas
-            state = PartitionMetadata(replicas[0], 0, list(replicas), sorted(replicas))
-            for b in replicas:
-                self.brokers[b].create_replica(tp, replicas)
+            state = PartitionState(list(replicas), replicas[0], 0, sorted(replicas), 0)
+            self.zookeeper.restore_znode(partition_state_path(name, p), state.as_znode())
             for broker in self.brokers:
-                broker.metadata[tp] = state
+                broker.metadata[tp] = state.as_metadata()
+            request = state.as_request()
             for b in replicas:
-                self.brokers[b].become_leader_or_follower(tp, state, self._fetcher_for)
+                self.brokers[b].replicas.create_replica(tp, replicas)
+                self.brokers[b].replicas.become_leader_or_follower(tp, request)
 
-    def _fetcher_for(self, broker: Broker, leader: int, tp: TopicPartition) -> ReplicaFetcher:
-        key = (leader, fetcher_id(tp, broker.config["num.replica.fetchers"]))
-        fetcher = broker.fetchers.get(key)
-        if fetcher is None:
-            fetcher = broker.fetchers[key] = ReplicaFetcher(broker, leader, key[1])
-        return fetcher
+    def controller_id(self) -> int:
+        """The broker whose controller is active now (-1 if none)."""
+        for broker in self.brokers:
+            if broker.controller.active:
+                return broker.broker_id
+        return -1
 
-    def _make_producers(self) -> list[KafkaProducer]:
-        out = []
+    def leader_of(self, tp: TopicPartition) -> int:
+        """The partition's leader now, as the active controller (or ZooKeeper) knows it."""
+        controller = self.controller_id()
+        if controller >= 0:
+            return self.brokers[controller].controller.states[tp].leader
+        return self.zookeeper.znodes[partition_state_path(*tp)].data["leader"]
+
+    def add_producer(self, spec) -> list[KafkaProducer]:
+        """Build ``spec``'s producer clients (started by ``run`` or by the add_producer fault)."""
+        config, _ = kafka_config.producer_config(spec.config)
+        value_bytes = encoded_value_bytes(spec, self.scenario.schema_registry is not None)
+        partitions = self.scenario.topic(spec.topic).partitions
         bootstrap = [b.name for b in self.brokers]
-        client_nic = self._nic_bytes_s(self.hardware)
-        registry = self.scenario.schema_registry is not None
-        for spec in self.scenario.producers:
-            config, notes = kafka_config.producer_config(spec.config)
-            value_bytes = encoded_value_bytes(spec, registry)
-            partitions = self.scenario.topic(spec.topic).partitions
-            for i in range(spec.count):
-                name = f"{spec.name}-{i}"
-                workload = Workload(spec, self.streams.stream("workload", name), value_bytes)
-                producer = KafkaProducer(
-                    self.env,
-                    name,
-                    spec,
-                    self.net,
-                    config,
-                    self.metrics,
-                    self.streams.stream("producer", name),
-                    workload,
-                    PRODUCER_ID_BASE + len(out),
-                    partitions,
-                    bootstrap,
-                )
-                self.net.add_node(producer, client_nic)
-                out.append(producer)
-        return out
+        made = []
+        for i in range(spec.count):
+            name = f"{spec.name}-{i}"
+            workload = Workload(spec, self.streams.stream("workload", name), value_bytes)
+            producer = KafkaProducer(
+                self.env, name, spec, self.net, config, self.metrics,
+                self.streams.stream("producer", name), workload,
+                PRODUCER_ID_BASE + len(self.producers), partitions, bootstrap,
+            )  # fmt: skip
+            self.net.add_node(producer, self._nic_bytes_s(self.hardware))
+            self.producers.append(producer)
+            made.append(producer)
+        return made
 
     def _make_consumers(self) -> list[tuple[KafkaConsumer, float]]:
         """Each group's members, with the group's partitions spread once by the range assignor
@@ -217,16 +257,35 @@ class World:
     # ---------------------------------------------------------------- running
 
     def run(self, progress: bool = False) -> None:
-        """Start every node and run to the scenario's end."""
-        for broker in self.brokers:
-            broker.disk.start()
-            broker.start()
+        """Start every node and the fault schedule, and run to the scenario's end."""
+        self._start_cluster()
         for producer in self.producers:
             producer.start()
         for consumer, start_s in self.consumers:
             consumer.start(start_s)
+        self.faults.schedule(self.scenario.faults)
         self.env.process(self._sample())
         self._run_until(self.scenario.duration_s, progress)
+
+    def _start_cluster(self) -> None:
+        """Sessions as if open already, registrations, the controller and its watches."""
+        zk = self.zookeeper
+        timeout_s = self.broker_config.s("zookeeper.session.timeout.ms")
+        controller = self.brokers[0]
+        for broker in self.brokers:
+            session = zk.restore_session(broker.name, timeout_s)
+            zk.restore_znode(broker_path(broker.broker_id), {"host": broker.name}, session)
+            if broker is controller:
+                zk.restore_znode(CONTROLLER_PATH, {"brokerid": 0}, session)
+            broker.disk.start()
+            broker.start(session=(session, zk.sessions[session].timeout_s))
+        states = {
+            tp: PartitionState(list(r), r[0], 0, sorted(r), 0) for tp, r in self.assignments.items()
+        }
+        live = {b.broker_id for b in self.brokers}
+        controller.controller.adopt(INITIAL_CONTROLLER_EPOCH, 0, live, states)
+        for broker in self.brokers:
+            self.env.process(broker.watch_at_start())
 
     def _run_until(self, end_s: float, progress: bool) -> None:
         if not progress:
@@ -254,23 +313,33 @@ class World:
     # ---------------------------------------------------------------- results
 
     def final_log(self) -> list[tuple]:
-        """Rows of the final log of every partition, from its leader's replica."""
+        """Rows of the final log of every partition: its leader's replica, or when it has none,
+        the replica the controller waits for (the last in the ISR)."""
         rows = []
         for tp in sorted(self.assignments):
-            leader = self.brokers[0].metadata[tp].leader
-            log = self.brokers[leader].partitions[tp].log
+            state = self.brokers[self._any_controller()].controller.states[tp]
+            holder = state.leader if state.leader != NO_LEADER else state.isr[-1]
+            log = self.brokers[holder].partitions[tp].log
             for entry in log.retained_entries():
+                batch = entry.batch
                 rows.append(
                     (
                         tp[0],
                         tp[1],
                         entry.base_offset,
-                        entry.batch.count,
-                        entry.batch.batch_id,
+                        batch.count,
+                        batch.batch_id,
                         entry.leader_epoch,
                     )
                 )
         return rows
+
+    def _any_controller(self) -> int:
+        """The active controller, else the broker with the newest controller state."""
+        active = self.controller_id()
+        if active >= 0:
+            return active
+        return max(self.brokers, key=lambda b: b.controller.epoch).broker_id
 
     def results(self) -> Results:
         """The run's tables, audit and summary."""
@@ -288,6 +357,7 @@ class World:
         }
         results = Results(self.scenario, tables, {}, MEASURED, self.warnings)
         results.metrics.update(audit(results.tables).as_metrics())
+        results.metrics.update(control_plane_metrics(results.tables["events"], self))
         return results
 
 
@@ -305,3 +375,33 @@ def events_per_second_bare_simpy(n: int = 200_000) -> float:
     start = time.perf_counter()
     env.run()
     return n / (time.perf_counter() - start)
+
+
+def control_plane_metrics(events, world: World) -> dict[str, float]:
+    """Elections, unclean elections, and partition-seconds without a live leader: from the
+    moment the leader's broker stopped (crash, power loss, end of a controlled shutdown) until
+    a new leader was elected (or the run ended)."""
+    kinds = events["kind"].to_numpy()
+    elections = int((kinds == "leader_election").sum())
+    unclean = int((kinds == "unclean_leader_election").sum())
+    leader = {tp: replicas[0] for tp, replicas in world.assignments.items()}
+    down_since: dict[TopicPartition, float] = {}
+    unavailable = 0.0
+    for row in events.itertuples(index=False):
+        if row.kind in ("leader_election", "unclean_leader_election"):
+            tp = (row.topic, int(row.partition))
+            if tp in down_since:
+                unavailable += row.time_s - down_since.pop(tp)
+            leader[tp] = int(row.node.removeprefix("broker-"))
+        elif row.kind == "fault" and row.detail in ("crash", "power loss", "stopped"):
+            broker = int(row.node.removeprefix("broker-"))
+            for tp, current in leader.items():
+                if current == broker and tp not in down_since:
+                    down_since[tp] = row.time_s
+    end = world.scenario.duration_s
+    unavailable += sum(end - since for since in down_since.values())
+    return {
+        "leader_elections": float(elections),
+        "unclean_elections": float(unclean),
+        "unavailable_partition_s": unavailable,
+    }

@@ -70,7 +70,9 @@ class Partition:
         self.leader_id = -1
         self.leader_epoch = -1
         self.leader_epoch_start_offset = 0
-        self.isr: list[int] = []
+        self.isr: list[int] = []  # committed ISR (in ZooKeeper)
+        self.partition_epoch = 0  # version of the committed state
+        self.pending_isr: list[int] | None = None  # proposed by AlterPartition, unanswered
         self.remote: dict[int, ReplicaState] = {}
         self._purgatory: list[tuple[int, int, Completion]] = []  # (required offset, seq, done)
         self._purgatory_seq = 0
@@ -80,11 +82,21 @@ class Partition:
         """Whether this broker leads the partition."""
         return self.leader_id == self.broker_id
 
-    def make_leader(self, epoch: int, isr: list[int], now: float) -> None:
+    @property
+    def maximal_isr(self) -> list[int]:
+        """The ISR the HW waits for: the committed ISR plus a pending expansion (KIP-497: a
+        pending shrink does not count until committed)."""
+        if self.pending_isr is not None and len(self.pending_isr) > len(self.isr):
+            return self.pending_isr
+        return self.isr
+
+    def make_leader(self, epoch: int, isr: list[int], partition_epoch: int, now: float) -> None:
         """Become leader at ``epoch`` (Partition.makeLeader): followers' states start afresh."""
         self.leader_id = self.broker_id
         self.leader_epoch = epoch
         self.isr = sorted(isr)
+        self.partition_epoch = partition_epoch
+        self.pending_isr = None
         self.leader_epoch_start_offset = self.log.log_end_offset
         self.remote = {
             r: ReplicaState(last_caught_up_s=now if r in isr else 0.0, last_fetch_s=now)
@@ -92,13 +104,23 @@ class Partition:
             if r != self.broker_id
         }
 
-    def make_follower(self, leader: int, epoch: int) -> None:
-        """Follow ``leader`` at ``epoch`` (Partition.makeFollower); pending requests fail."""
+    def make_follower(self, leader: int, epoch: int, partition_epoch: int) -> None:
+        """Follow ``leader`` at ``epoch`` (Partition.makeFollower); held answers fail."""
         self.leader_id = leader
         self.leader_epoch = epoch
+        self.partition_epoch = partition_epoch
         self.isr = []
+        self.pending_isr = None
         self.remote = {}
         self._fail_purgatory(Errors.NOT_LEADER_OR_FOLLOWER)
+
+    def stop(self) -> None:
+        """The broker stopped: forget leadership; held answers are lost with the process."""
+        self.leader_id = -1
+        self.isr = []
+        self.pending_isr = None
+        self.remote = {}
+        self._purgatory = []
 
     # ---------------------------------------------------------------- produce
 
@@ -132,10 +154,8 @@ class Partition:
         """Partition.checkEnoughReplicasReachOffset: complete once HW >= required offset."""
         if self.log.high_watermark < required_offset:
             return False
-        maximal_isr = len(self.isr)
-        done(
-            Errors.NONE if maximal_isr >= self.min_isr else Errors.NOT_ENOUGH_REPLICAS_AFTER_APPEND
-        )
+        enough = len(self.maximal_isr) >= self.min_isr
+        done(Errors.NONE if enough else Errors.NOT_ENOUGH_REPLICAS_AFTER_APPEND)
         return True
 
     def expire(self, done: Completion) -> None:
@@ -178,14 +198,15 @@ class Partition:
         return added
 
     def _maybe_expand_isr(self, follower: int, state: ReplicaState) -> list[int]:
-        """Partition.isFollowerInSync: at or past the HW and the current epoch's start offset."""
-        if follower in self.isr:
+        """Partition.isFollowerInSync: at or past the HW and the current epoch's start offset;
+        proposes ISR + follower (the caller sends AlterPartition) unless a change is pending."""
+        if follower in self.isr or self.pending_isr is not None:
             return []
         if (
             state.log_end_offset >= self.log.high_watermark
             and state.log_end_offset >= self.leader_epoch_start_offset
         ):
-            self.isr = sorted([*self.isr, follower])
+            self.pending_isr = sorted([*self.isr, follower])
             return [follower]
         return []
 
@@ -196,9 +217,10 @@ class Partition:
             return False
         leo = self.log.log_end_offset
         new_hw = leo
+        maximal = self.maximal_isr
         for broker, state in self.remote.items():
             if state.log_end_offset < new_hw and (
-                broker in self.isr or state.is_caught_up(leo, now, self.lag_max_s)
+                broker in maximal or state.is_caught_up(leo, now, self.lag_max_s)
             ):
                 new_hw = state.log_end_offset
         if new_hw <= self.log.high_watermark:
@@ -208,7 +230,10 @@ class Partition:
         return True
 
     def out_of_sync_replicas(self, now: float) -> list[int]:
-        """Partition.getOutOfSyncReplicas: ISR followers not caught up within the lag limit."""
+        """Partition.getOutOfSyncReplicas: ISR followers not caught up within the lag limit
+        (none while an ISR change is pending)."""
+        if self.pending_isr is not None:
+            return []
         leo = self.log.log_end_offset
         return [
             b
@@ -216,7 +241,26 @@ class Partition:
             if b != self.broker_id and not self.remote[b].is_caught_up(leo, now, self.lag_max_s)
         ]
 
-    def shrink_isr(self, out: list[int], now: float) -> None:
-        """Remove ``out`` from the ISR (after AlterPartition in Kafka); the HW may then advance."""
-        self.isr = [b for b in self.isr if b not in out]
+    def propose_shrink(self, out: list[int]) -> list[int]:
+        """The ISR without ``out``, now pending (the caller sends AlterPartition)."""
+        self.pending_isr = [b for b in self.isr if b not in out]
+        return self.pending_isr
+
+    def apply_isr_change(
+        self, error: Errors, leader_epoch: int, isr: list[int], partition_epoch: int, now: float
+    ) -> bool:
+        """The controller's answer to AlterPartition: adopt the state it committed. Returns
+        True when the ISR changed; False when the proposal was refused (the controller will
+        send LeaderAndIsr if leadership moved)."""
+        self.pending_isr = None
+        if error is not Errors.NONE or not self.is_leader or leader_epoch != self.leader_epoch:
+            return False
+        changed = isr != self.isr
+        self.isr = sorted(isr)
+        self.partition_epoch = partition_epoch
         self.maybe_increment_leader_hw(now)
+        return changed
+
+    def abandon_isr_change(self) -> None:
+        """AlterPartition got no answer: the proposal may be made again."""
+        self.pending_isr = None

@@ -17,8 +17,8 @@ from sim.net import NetworkFailure
 from sim.protocol import Errors, FetchPartition, FetchRequest, TopicPartition
 
 if TYPE_CHECKING:
-    from sim.broker.broker import Broker
     from sim.broker.partition import Partition
+    from sim.broker.replica_manager import ReplicaManager
 
 
 def fetcher_id(tp: TopicPartition, num_fetchers: int) -> int:
@@ -29,20 +29,20 @@ def fetcher_id(tp: TopicPartition, num_fetchers: int) -> int:
 
 
 class ReplicaFetcher:
-    """Fetches the partitions ``broker`` follows from ``leader`` (one SimPy process).
+    """Fetches the partitions ``replicas`` follows from ``leader`` (one SimPy process).
 
     Settings (broker config): replica.fetch.wait.max.ms, replica.fetch.min.bytes,
     replica.fetch.max.bytes (per partition), replica.fetch.response.max.bytes,
     replica.fetch.backoff.ms (after an error), replica.socket.timeout.ms (request timeout).
     """
 
-    def __init__(self, broker: Broker, leader: int, index: int) -> None:
-        self.broker = broker
-        self.env: simpy.Environment = broker.env
+    def __init__(self, replicas: ReplicaManager, leader: int, index: int) -> None:
+        self.replicas = replicas
+        self.env: simpy.Environment = replicas.env
         self.leader = leader
         self.index = index
         self.partitions: dict[TopicPartition, Partition] = {}
-        cfg = broker.config
+        cfg = replicas.config
         self.max_wait_s = cfg.s("replica.fetch.wait.max.ms")
         self.min_bytes = cfg["replica.fetch.min.bytes"]
         self.partition_max_bytes = cfg["replica.fetch.max.bytes"]
@@ -66,16 +66,29 @@ class ReplicaFetcher:
         """Start the fetch loop."""
         self.process = self.env.process(self.run())
 
+    def stop(self) -> None:
+        """The broker stopped: the thread ends (its request's answer, if any, is ignored)."""
+        if self.process is not None and self.process.is_alive:
+            self.process.interrupt("stop")
+        self.process = None
+
     def run(self):
-        """AbstractFetcherThread.doWork, forever: fetch, process, back off on errors."""
+        """AbstractFetcherThread.doWork until stopped: fetch, process, back off on errors."""
+        try:
+            yield from self._work()
+        except simpy.Interrupt:
+            return
+
+    def _work(self):
         while True:
             if not self.partitions:
                 self._wakeup = self.env.event()
                 yield self._wakeup
                 continue
             request = self._build_request()
-            response = yield self.broker.net.request(
-                self.broker.name, f"broker-{self.leader}", request, self.timeout_s
+            epochs = {tp: p.leader_epoch for tp, p in self.partitions.items()}
+            response = yield self.replicas.net.request(
+                self.replicas.name, f"broker-{self.leader}", request, self.timeout_s
             )
             if isinstance(response, NetworkFailure):
                 yield self.env.timeout(self.backoff_s)
@@ -83,21 +96,28 @@ class ReplicaFetcher:
             failed = False
             throttle_s = 0.0
             for tp, data in response.partitions.items():
-                if tp in self.partitions:
-                    throttle_s = max(throttle_s, self.broker.process_fetched(tp, data))
+                partition = self.partitions.get(tp)
+                # the answer counts only if the partition still follows this leader at the
+                # epoch it was asked at (AbstractFetcherThread checks currentLeaderEpoch)
+                if partition is not None and partition.leader_epoch == epochs.get(tp):
+                    throttle_s = max(throttle_s, self.replicas.process_fetched(tp, data))
                     failed = failed or data.error is not Errors.NONE
             if throttle_s > 0:  # the thread's log appends waited for the disk (dirty_ratio)
                 yield self.env.timeout(throttle_s)
             if failed:
                 yield self.env.timeout(self.backoff_s)
 
+    def _last_epoch(self, partition: Partition) -> int:
+        """The last fetched epoch the request carries (none before KIP-101)."""
+        return -1 if self.replicas.legacy_hw_truncation else partition.log.latest_epoch
+
     def _build_request(self) -> FetchRequest:
         partitions = {
-            tp: FetchPartition(p.log.log_end_offset, p.log.latest_epoch)
+            tp: FetchPartition(p.log.log_end_offset, self._last_epoch(p))
             for tp, p in self.partitions.items()
         }
         return FetchRequest(
-            replica_id=self.broker.broker_id,
+            replica_id=self.replicas.broker_id,
             max_wait_s=self.max_wait_s,
             min_bytes=self.min_bytes,
             max_bytes=self.max_bytes,

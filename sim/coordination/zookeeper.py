@@ -611,6 +611,30 @@ class ZooKeeper:
             self._close_session(self.sessions[sid])
         return ids
 
+    # ------------------------------------------------------------------ warm start
+
+    def restore_session(self, owner: str, timeout_s: float) -> int:
+        """A session of ``owner`` as if it had been open for a while (a run that starts with the
+        cluster already running); returns its id for ``ZooKeeperClient.start(session=...)``."""
+        return self._open_session(Connect(timeout_s), owner).session_id
+
+    def restore_znode(self, path: str, data: Any, session_id: int | None = None) -> None:
+        """Create ``path`` (and missing parents, persistent) with ``data``, owned by
+        ``session_id`` when ephemeral: the state a running cluster would have written."""
+        parts = path.strip("/").split("/")
+        for i in range(1, len(parts)):
+            parent = "/" + "/".join(parts[:i])
+            if parent not in self.znodes:
+                self._restore(parent, None, None)
+        self._restore(path, data, session_id)
+
+    def _restore(self, path: str, data: Any, session_id: int | None) -> None:
+        txn = _Txn(self.znodes, self.zxid + 1, session_id if session_id is not None else 0)
+        result = txn.create(Create(path, data, ephemeral=session_id is not None))
+        if not result.ok:
+            raise ValueError(f"restore_znode {path}: {result.error.name}")
+        self._commit(txn)
+
     # ------------------------------------------------------------------ sessions
 
     def _open_session(self, request: Connect, source: str) -> ConnectResponse:
@@ -791,10 +815,17 @@ class ZooKeeperClient:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> None:
-        """Connect and keep the session alive (again after :meth:`stop`: a new session)."""
+    def start(self, session: tuple[int, float] | None = None) -> None:
+        """Connect and keep the session alive (again after :meth:`stop`: a new session).
+
+        session: (id, negotiated timeout s) of a session already open at the server
+        (``ZooKeeper.restore_session``), adopted instead of connecting."""
         self.state = ClientState.CONNECTING
         self._in_flight = simpy.Resource(self.env, self._in_flight.capacity)  # none survive
+        if session is not None:
+            self.session_id, self.session_timeout_s = session
+            self.last_sent_s = self.last_heard_s = self.env.now
+            self.state = ClientState.CONNECTED
         self.process = self.env.process(self.run())
 
     def stop(self) -> None:

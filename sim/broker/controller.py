@@ -1,0 +1,383 @@
+"""The cluster controller, ZooKeeper mode (≈ Kafka 3.9's KafkaController with its partition and
+replica state machines and ControllerChannelManager).
+
+Every broker runs a :class:`Controller`; the one whose broker created the ephemeral ``/controller``
+znode is active. Becoming active, it bumps ``/controller_epoch`` (so a zombie controller's writes
+fail and brokers ignore its requests), loads the cluster state from ZooKeeper (a per-partition
+cost) and watches ``/brokers/ids``. Its work is a queue of events handled one at a time:
+
+- a broker's znode vanished (its session expired): elect new leaders for the partitions it led
+  (offline election; unclean only when the topic allows it) and take it out of ISRs, never
+  emptying an ISR (the last member stays, ReplicaStateMachine), each change bumping the leader
+  epoch; write the states to ZooKeeper; send LeaderAndIsr to the replicas and UpdateMetadata to
+  all live brokers;
+- a broker appeared: tell it its replicas; partitions waiting offline for it get a leader;
+- ControlledShutdown: move the broker's leaderships (controlled-shutdown election) and take it
+  out of ISRs, then answer;
+- AlterPartition: a leader's ISR change, accepted only from the current leader at the current
+  leader and partition epochs;
+- every ``leader.imbalance.check.interval.seconds``, with ``auto.leader.rebalance.enable``: move
+  leadership back to preferred replicas on brokers over ``leader.imbalance.per.broker.percentage``.
+
+Times: ``ELECTION_S_PER_PARTITION`` per partition changed and ``LOAD_S_PER_PARTITION`` per
+partition loaded at failover, from Jun Rao's measurements of Kafka 1.1 (controlled shutdown of
+10,000 partitions in 3 s; failover of 100,000 partitions loaded in 14 s; KAFKA_REFERENCE.md §5d).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from sim.broker.election import elect_leader, is_unclean, isr_after_election
+from sim.protocol import (
+    AlterPartitionResponse,
+    ControlledShutdownResponse,
+    Errors,
+    LeaderAndIsrPartition,
+    LeaderAndIsrRequest,
+    PartitionMetadata,
+    TopicPartition,
+    UpdateMetadataRequest,
+)
+
+if TYPE_CHECKING:
+    from sim.broker.broker import Broker
+
+ELECTION_S_PER_PARTITION = 3.0 / 10_000
+LOAD_S_PER_PARTITION = 14.0 / 100_000
+NO_LEADER = -1
+CONTROLLER_PATH = "/controller"
+CONTROLLER_EPOCH_PATH = "/controller_epoch"
+BROKER_IDS_PATH = "/brokers/ids"
+
+
+def partition_state_path(tp: TopicPartition) -> str:
+    """Znode of a partition's leader and ISR (ZkData TopicPartitionStateZNode)."""
+    return f"/brokers/topics/{tp[0]}/partitions/{tp[1]}/state"
+
+
+@dataclass(slots=True)
+class PartitionState:
+    """The controller's record of one partition (LeaderIsrAndControllerEpoch + assignment)."""
+
+    replicas: list[int]
+    leader: int
+    leader_epoch: int
+    isr: list[int]
+    partition_epoch: int
+
+    def as_request(self) -> LeaderAndIsrPartition:
+        """What a LeaderAndIsr request says of it."""
+        return LeaderAndIsrPartition(
+            self.leader,
+            self.leader_epoch,
+            list(self.isr),
+            list(self.replicas),
+            self.partition_epoch,
+        )
+
+    def as_metadata(self) -> PartitionMetadata:
+        """What an UpdateMetadata request says of it."""
+        return PartitionMetadata(
+            self.leader, self.leader_epoch, list(self.replicas), list(self.isr)
+        )
+
+    def as_znode(self) -> dict[str, Any]:
+        """The state znode's data (with the assignment, which Kafka keeps in the topic znode)."""
+        return {
+            "leader": self.leader,
+            "leader_epoch": self.leader_epoch,
+            "isr": list(self.isr),
+            "replicas": list(self.replicas),
+        }
+
+
+class Controller:
+    """The controller logic of one broker; active only while its broker holds ``/controller``."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        self.env: simpy.Environment = broker.env
+        self.broker_id = broker.broker_id
+        self.active = False
+        self.epoch = 0
+        self.epoch_version = -1  # ZooKeeper version of /controller_epoch when we wrote it
+        self.live: set[int] = set()
+        self.shutting_down: set[int] = set()
+        self.states: dict[TopicPartition, PartitionState] = {}
+        self.unclean_allowed: dict[str, bool] = {}
+        self._events: simpy.Store | None = None
+        self._process: simpy.Process | None = None
+        cfg = broker.config
+        self.auto_rebalance = bool(cfg["auto.leader.rebalance.enable"])
+        self.imbalance_check_s = cfg.s("leader.imbalance.check.interval.seconds")
+        self.imbalance_ratio = cfg["leader.imbalance.per.broker.percentage"] / 100.0
+        self.request_timeout_s = cfg.s("controller.socket.timeout.ms")
+
+    # ---------------------------------------------------------------- becoming active
+
+    def adopt(self, epoch: int, epoch_version: int, live: set[int], states) -> None:
+        """Start as the active controller with state already known (the run's initial cluster)."""
+        self.epoch, self.epoch_version = epoch, epoch_version
+        self.live = set(live)
+        self.states = states
+        self._activate()
+
+    def take_over(self, epoch: int, epoch_version: int, live: set[int], states) -> None:
+        """Won the election and loaded the state: elect leaders where they are gone, tell
+        every broker (KafkaController.onControllerFailover)."""
+        self.adopt(epoch, epoch_version, live, states)
+        self.submit("failover")
+
+    def _activate(self) -> None:
+        self.active = True
+        self._events = simpy.Store(self.env)
+        self._process = self.env.process(self._event_loop())
+        if self.auto_rebalance:
+            self.env.process(self._preferred_leader_timer(self._process))
+        self.broker.metrics.event(
+            self.env.now, "controller_change", self.broker.name, detail=f"epoch {self.epoch}"
+        )
+
+    def resign(self) -> None:
+        """Stop acting as controller (session lost, broker stopping, or another one won)."""
+        if not self.active:
+            return
+        self.active = False
+        process, self._process = self._process, None
+        if process is not None and process.is_alive and self.env.active_process is not process:
+            process.interrupt("resign")
+
+    def submit(self, kind: str, payload: Any = None) -> None:
+        """Queue an event for the controller (ignored when not active)."""
+        if self.active and self._events is not None:
+            self._events.put((kind, payload))
+
+    # ---------------------------------------------------------------- the event loop
+
+    def _event_loop(self) -> Generator[simpy.Event, Any, None]:
+        try:
+            while self.active:
+                kind, payload = yield self._events.get()
+                handler = getattr(self, f"_on_{kind}")
+                yield from handler(payload)
+        except simpy.Interrupt:
+            return
+
+    def _preferred_leader_timer(self, owner: simpy.Process) -> Generator[simpy.Event, Any, None]:
+        while self.active and self._process is owner:
+            yield self.env.timeout(self.imbalance_check_s)
+            self.submit("auto_preferred_election")
+
+    # ---------------------------------------------------------------- broker changes
+
+    def _on_failover(self, _: Any) -> Generator[simpy.Event, Any, None]:
+        """After loading: partitions led by brokers not alive get new leaders, dead brokers
+        leave ISRs, then LeaderAndIsr for all to every live replica and UpdateMetadata."""
+        led_by_dead = {s.leader for s in self.states.values() if s.leader >= 0} - self.live
+        in_isr = {b for s in self.states.values() for b in s.isr} - self.live
+        dead = sorted(led_by_dead | in_isr)
+        if dead:
+            yield from self._on_brokers_failed(dead)
+        for broker in sorted(self.live):
+            parts = {tp: s for tp, s in self.states.items() if broker in s.replicas}
+            if parts:
+                self._send_leader_and_isr(broker, parts)
+        self._send_update_metadata()
+
+    def _on_broker_change(self, registered: set[int]) -> Generator[simpy.Event, Any, None]:
+        """/brokers/ids changed: handle the brokers gone and the brokers new."""
+        dead = sorted(self.live - registered)
+        new = sorted(registered - self.live)
+        self.live = set(registered)
+        self.shutting_down -= set(dead)
+        if dead:
+            yield from self._on_brokers_failed(dead)
+        if new:
+            yield from self._on_brokers_started(new)
+
+    def _on_brokers_failed(self, dead: list[int]) -> Generator[simpy.Event, Any, None]:
+        """KafkaController.onBrokerFailure: offline elections, then replicas out of ISRs."""
+        gone = set(dead)
+        changed: dict[TopicPartition, PartitionState] = {}
+        for tp, state in sorted(self.states.items()):
+            if state.leader in gone:
+                self._elect(tp, state, "offline", changed)
+        for tp, state in sorted(self.states.items()):
+            for broker in dead:
+                if broker in state.isr:
+                    self._remove_from_isr(tp, state, broker, changed)
+        yield from self._commit(changed)
+
+    def _on_brokers_started(self, new: list[int]) -> Generator[simpy.Event, Any, None]:
+        """KafkaController.onBrokerStartup: metadata to all, the new brokers' replicas to them,
+        and leaders for partitions that were offline waiting for them."""
+        changed: dict[TopicPartition, PartitionState] = {}
+        for tp, state in sorted(self.states.items()):
+            if state.leader == NO_LEADER and set(new) & set(state.replicas):
+                self._elect(tp, state, "offline", changed)
+        yield from self._commit(changed)
+        mine = {tp: s for tp, s in self.states.items() if set(new) & set(s.replicas)}
+        for broker in new:
+            parts = {tp: s for tp, s in mine.items() if broker in s.replicas}
+            self._send_leader_and_isr(broker, parts)
+        self._send_update_metadata()
+
+    # ---------------------------------------------------------------- elections and ISR
+
+    def _elect(self, tp, state: PartitionState, kind: str, changed: dict) -> None:
+        """Run ``kind`` election for ``tp``; on success bump the epoch and set the ISR."""
+        live = [b for b in state.replicas if b in self.live]
+        unclean = kind == "offline" and self.unclean_allowed.get(tp[0], False)
+        leader = elect_leader(
+            kind, state.replicas, state.isr, live, unclean=unclean, shutting_down=self.shutting_down
+        )
+        if leader is None:
+            return  # stays offline; taking the dead leader out (_remove_from_isr) records it
+        if leader == state.leader:
+            return
+        unclean_election = is_unclean(leader, state.isr)
+        state.isr = sorted(isr_after_election(kind, leader, state.isr, live, self.shutting_down))
+        state.leader = leader
+        state.leader_epoch += 1
+        changed[tp] = state
+        self.broker.metrics.event(
+            self.env.now,
+            "unclean_leader_election" if unclean_election else "leader_election",
+            f"broker-{leader}",
+            tp[0],
+            tp[1],
+            f"{kind}: broker-{leader} leads at epoch {state.leader_epoch}",
+        )
+
+    def _remove_from_isr(self, tp, state: PartitionState, broker: int, changed: dict) -> None:
+        """ReplicaStateMachine OfflineReplica: out of the ISR unless it is the last member."""
+        if len(state.isr) > 1:
+            state.isr = [b for b in state.isr if b != broker]
+            self.broker.metrics.event(
+                self.env.now, "isr_shrink", self.broker.name, tp[0], tp[1],
+                f"broker-{broker} left the ISR (offline)",
+            )  # fmt: skip
+        if state.leader == broker:
+            state.leader = NO_LEADER
+        state.leader_epoch += 1
+        changed[tp] = state
+
+    def _commit(
+        self, changed: dict[TopicPartition, PartitionState]
+    ) -> Generator[simpy.Event, Any, None]:
+        """Write the changed states to ZooKeeper (fenced by the controller epoch), then tell the
+        replicas (LeaderAndIsr) and every live broker (UpdateMetadata)."""
+        if not changed:
+            return
+        yield self.env.timeout(ELECTION_S_PER_PARTITION * len(changed))
+        written = yield from self.broker.zk_write_partition_states(self, changed)
+        if not written:
+            self.resign()  # a newer controller exists: our epoch is fenced
+            return
+        for state in changed.values():
+            state.partition_epoch += 1
+        for broker in sorted(self.live):
+            parts = {tp: s for tp, s in changed.items() if broker in s.replicas}
+            if parts:
+                self._send_leader_and_isr(broker, parts)
+        self._send_update_metadata()
+
+    # ---------------------------------------------------------------- requests from brokers
+
+    def _on_controlled_shutdown(self, request) -> Generator[simpy.Event, Any, None]:
+        """KafkaController.doControlledShutdown: move leaderships off, out of ISRs, answer."""
+        broker, respond = request
+        self.shutting_down.add(broker)
+        changed: dict[TopicPartition, PartitionState] = {}
+        for tp, state in sorted(self.states.items()):
+            if state.leader == broker and len(state.replicas) > 1:
+                self._elect(tp, state, "controlled_shutdown", changed)
+        for tp, state in sorted(self.states.items()):
+            if state.leader != broker and broker in state.isr and len(state.isr) > 1:
+                state.isr = [b for b in state.isr if b != broker]
+                state.leader_epoch += 1
+                changed[tp] = state
+        yield from self._commit(changed)
+        remaining = [tp for tp, s in sorted(self.states.items()) if s.leader == broker]
+        respond(ControlledShutdownResponse(Errors.NONE, remaining))
+
+    def _on_alter_partition(self, request) -> Generator[simpy.Event, Any, None]:
+        """Accept a leader's ISR change at the current leader and partition epochs (KIP-497)."""
+        alter, respond = request
+        results: dict[TopicPartition, tuple[Errors, int, list[int], int]] = {}
+        changed: dict[TopicPartition, PartitionState] = {}
+        for tp, (leader_epoch, isr, partition_epoch) in alter.partitions.items():
+            state = self.states.get(tp)
+            if (
+                state is None
+                or state.leader != alter.broker_id
+                or leader_epoch != state.leader_epoch
+            ):
+                error = Errors.FENCED_LEADER_EPOCH
+            elif partition_epoch != state.partition_epoch:
+                error = Errors.INVALID_UPDATE_VERSION
+            else:
+                state.isr = sorted(isr)
+                changed[tp] = state
+                error = Errors.NONE
+            if state is not None and error is not Errors.NONE:
+                results[tp] = (error, state.leader_epoch, list(state.isr), state.partition_epoch)
+        if changed:
+            yield self.env.timeout(ELECTION_S_PER_PARTITION * len(changed))
+            written = yield from self.broker.zk_write_partition_states(self, changed)
+            if not written:
+                self.resign()
+                respond(AlterPartitionResponse(Errors.NOT_CONTROLLER))
+                return
+            for tp, state in changed.items():
+                state.partition_epoch += 1
+                results[tp] = (
+                    Errors.NONE,
+                    state.leader_epoch,
+                    list(state.isr),
+                    state.partition_epoch,
+                )
+            self._send_update_metadata()
+        respond(AlterPartitionResponse(Errors.NONE, results))
+
+    def _on_auto_preferred_election(self, _: Any) -> Generator[simpy.Event, Any, None]:
+        """KafkaController.checkAndTriggerAutoLeaderRebalance: brokers whose share of partitions
+        led by others exceeds the imbalance ratio get their preferred leaderships back."""
+        changed: dict[TopicPartition, PartitionState] = {}
+        for broker in sorted(self.live - self.shutting_down):
+            preferred = [tp for tp, s in self.states.items() if s.replicas[0] == broker]
+            if not preferred:
+                continue
+            not_led = [tp for tp in preferred if self.states[tp].leader != broker]
+            if len(not_led) / len(preferred) > self.imbalance_ratio:
+                for tp in sorted(not_led):
+                    self._elect(tp, self.states[tp], "preferred", changed)
+        yield from self._commit(changed)
+
+    # ---------------------------------------------------------------- requests to brokers
+
+    def _send_leader_and_isr(
+        self, broker: int, parts: dict[TopicPartition, PartitionState]
+    ) -> None:
+        request = LeaderAndIsrRequest(
+            self.broker_id, self.epoch, {tp: s.as_request() for tp, s in parts.items()}
+        )
+        self._send(broker, request)
+
+    def _send_update_metadata(self) -> None:
+        live = sorted(self.live)
+        parts = {tp: s.as_metadata() for tp, s in self.states.items()}
+        for broker in live:
+            self._send(broker, UpdateMetadataRequest(self.broker_id, self.epoch, live, parts))
+
+    def _send(self, broker: int, request: Any) -> None:
+        """ControllerChannelManager, fire and forget: a broker that misses a request is told
+        everything again when it comes back (onBrokerStartup)."""
+        self.broker.net.request(
+            self.broker.name, f"broker-{broker}", request, self.request_timeout_s
+        )

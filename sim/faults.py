@@ -1,0 +1,259 @@
+"""Faults: the scenario's schedule, and the same injections callable from a script mid-run.
+
+Each fault kind of DESIGN.md §5 that the engine simulates is a method of :class:`FaultInjector`
+(``crash_broker``, ``power_loss``, ``controlled_shutdown``, ``pause``, ``zookeeper_expire``,
+``network_partition``, ``slow_disk``, ``slow_network``, ``drop_messages``, ``add_producer``);
+``schedule`` turns the scenario's list into SimPy processes that call them at ``at_s``. Targets
+are resolved when the fault fires: ``"leader:orders-0"`` is that partition's leader then,
+``"controller"`` the active controller then. Every injection and its end is an ``events`` row
+(kind ``fault``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from sim.scenario import PEER_CLASSES
+
+if TYPE_CHECKING:
+    from sim.broker.broker import Broker
+    from sim.world import World
+
+#: Fault kinds this engine simulates (the consumer-group ones arrive with the group coordinator).
+SIMULATED_FAULTS = frozenset(
+    {
+        "crash_broker",
+        "power_loss",
+        "controlled_shutdown",
+        "pause",
+        "zookeeper_expire",
+        "network_partition",
+        "slow_disk",
+        "slow_network",
+        "drop_messages",
+        "add_producer",
+    }
+)
+
+
+class FaultInjector:
+    """Injects faults into ``world`` (through the network, brokers' processes and disks)."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.env: simpy.Environment = world.env
+
+    # ---------------------------------------------------------------- the schedule
+
+    def schedule(self, faults: list[Any]) -> None:
+        """Start a process per fault of the scenario, firing at its ``at_s``."""
+        for fault in faults:
+            self.env.process(self._at(fault))
+
+    def _at(self, fault: Any) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(max(fault.at_s - self.env.now, 0.0))
+        kind = fault.kind
+        if kind in ("crash_broker", "power_loss", "controlled_shutdown"):
+            getattr(self, kind)(fault.broker, fault.restart_after_s)
+        elif kind == "pause":
+            self.pause(fault.node, fault.duration_s)
+        elif kind == "zookeeper_expire":
+            self.zookeeper_expire(fault.node)
+        elif kind == "network_partition":
+            self.network_partition(
+                fault.isolate, fault.from_, fault.links, fault.one_way, fault.heal_after_s
+            )
+        elif kind == "slow_disk":
+            self.slow_disk(fault.broker, fault.factor, fault.duration_s)
+        elif kind == "slow_network":
+            a, b = fault.between
+            self.slow_network(
+                a, b, fault.extra_delay_ms / 1000, fault.bandwidth_factor, fault.duration_s
+            )
+        elif kind == "drop_messages":
+            a, b = fault.between
+            self.drop_messages(a, b, fault.probability, fault.direction, fault.duration_s)
+        elif kind == "add_producer":
+            self.add_producer(fault.producer)
+        else:
+            raise ValueError(f"fault kind {kind!r} is not simulated")
+
+    # ---------------------------------------------------------------- targets
+
+    def node(self, target: int | str) -> str:
+        """The node a target names now: a broker id, a node name, ``controller`` or
+        ``leader:<topic>-<p>``."""
+        if isinstance(target, int):
+            return f"broker-{target}"
+        if target == "controller":
+            return f"broker-{self.world.controller_id()}"
+        if target.startswith("leader:"):
+            topic, _, partition = target[len("leader:") :].rpartition("-")
+            return f"broker-{self.world.leader_of((topic, int(partition)))}"
+        return target
+
+    def broker(self, target: int | str) -> Broker:
+        """The broker a target names now."""
+        name = self.node(target)
+        return self.world.brokers[int(name.removeprefix("broker-"))]
+
+    def _record(self, node: str, detail: str) -> None:
+        self.world.metrics.event(self.env.now, "fault", node, detail=detail)
+
+    def _later(self, delay_s: float | None, action, node: str, detail: str) -> None:
+        """Run ``action`` after ``delay_s`` (never when None), recorded as ``detail``."""
+        if delay_s is None:
+            return
+
+        def run():
+            yield self.env.timeout(delay_s)
+            action()
+            self._record(node, detail)
+
+        self.env.process(run())
+
+    # ---------------------------------------------------------------- broker faults
+
+    def crash_broker(self, target: int | str, restart_after_s: float | None = None) -> None:
+        """Kill the broker process: its log survives; peers see connections reset at once."""
+        broker = self.broker(target)
+        if not broker.running:
+            return
+        broker.crash()
+        self._record(broker.name, "crash")
+        self._later(restart_after_s, broker.restart, broker.name, "restart")
+
+    def power_loss(self, target: int | str, restart_after_s: float | None = None) -> None:
+        """Like a crash, and what the OS had not written back is gone from its logs."""
+        broker = self.broker(target)
+        if not broker.running:
+            return
+        broker.crash(power_loss=True)
+        self._record(broker.name, "power loss")
+        self._later(restart_after_s, broker.restart, broker.name, "restart")
+
+    def controlled_shutdown(self, target: int | str, restart_after_s: float | None = None) -> None:
+        """SIGTERM: the broker asks the controller to move its leaderships, then stops."""
+        broker = self.broker(target)
+        if not broker.running:
+            return
+        self._record(broker.name, "controlled shutdown")
+
+        def shut_down():
+            yield from broker.controlled_shutdown()
+            self._record(broker.name, "stopped")
+            if restart_after_s is not None:
+                yield self.env.timeout(restart_after_s)
+                broker.restart()
+                self._record(broker.name, "restart")
+
+        self.env.process(shut_down())
+
+    def pause(self, target: int | str, duration_s: float) -> None:
+        """Stop the process for ``duration_s`` (long GC, SIGSTOP): silence, no reset."""
+        name = self.node(target)
+        if name.startswith("broker-"):
+            broker = self.broker(name)
+            broker.pause()
+            self._later(duration_s, broker.resume, name, "resume")
+        else:
+            self.world.net.pause(name)
+            self._later(duration_s, lambda: self.world.net.resume(name), name, "resume")
+        self._record(name, f"pause for {duration_s:g} s")
+
+    def zookeeper_expire(self, target: int | str) -> None:
+        """The node's ZooKeeper session expires now (its ephemeral znodes vanish)."""
+        name = self.node(target)
+        self.world.zookeeper.expire_node(name)
+        self._record(name, "zookeeper session expired")
+
+    def slow_disk(self, target: int | str, factor: float, duration_s: float | None = None) -> None:
+        """The broker's disk runs ``factor`` times slower."""
+        broker = self.broker(target)
+        broker.disk.set_slow(factor)
+        self._record(broker.name, f"disk {factor:g}x slower")
+        self._later(duration_s, lambda: broker.disk.set_slow(1.0), broker.name, "disk normal")
+
+    # ---------------------------------------------------------------- network faults
+
+    def network_partition(
+        self,
+        isolate: int | str | None = None,
+        from_: list[str] | None = None,
+        links: list[tuple[Any, Any]] | None = None,
+        one_way: bool = False,
+        heal_after_s: float | None = None,
+    ) -> None:
+        """Cut ``isolate`` off from the node classes ``from_`` (all when None), or cut ``links``."""
+        net = self.world.net
+        if isolate is not None:
+            node = self.node(isolate)
+            pairs = [(node, peer) for peer in self._peers(node, from_ or list(PEER_CLASSES))]
+            detail = f"isolated from {', '.join(from_ or PEER_CLASSES)}"
+        else:
+            pairs = [(self.node(a), self.node(b)) for a, b in links or ()]
+            node = ",".join(f"{a}-{b}" for a, b in pairs)
+            detail = "links cut" + (" one way" if one_way else "")
+        for a, b in pairs:
+            net.cut(a, b, one_way=one_way)
+        self._record(node, detail)
+
+        def heal() -> None:
+            for a, b in pairs:
+                net.heal(a, b, one_way=one_way)
+
+        self._later(heal_after_s, heal, node, "healed")
+
+    def _peers(self, node: str, classes: list[str]) -> list[str]:
+        world = self.world
+        peers: list[str] = []
+        if "brokers" in classes:
+            peers += [b.name for b in world.brokers]
+        if "zookeeper" in classes:
+            peers.append(world.zookeeper.name)
+        if "clients" in classes:
+            peers += [p.name for p in world.producers] + [c.name for c, _ in world.consumers]
+        return [p for p in peers if p != node]
+
+    def slow_network(
+        self,
+        a: Any,
+        b: Any,
+        extra_delay_s: float,
+        bandwidth_factor: float,
+        duration_s: float | None,
+    ) -> None:
+        """The link between two nodes gains delay each way and/or loses bandwidth."""
+        na, nb = self.node(a), self.node(b)
+        self.world.net.set_link(
+            na, nb, extra_delay_s=extra_delay_s, bandwidth_factor=bandwidth_factor
+        )
+        self._record(f"{na}-{nb}", f"+{extra_delay_s * 1000:g} ms, bandwidth x{bandwidth_factor:g}")
+        self._later(
+            duration_s, lambda: self.world.net.set_link(na, nb), f"{na}-{nb}", "link normal"
+        )
+
+    def drop_messages(
+        self, a: Any, b: Any, probability: float, direction: str, duration_s: float | None
+    ) -> None:
+        """Messages between two nodes are dropped with ``probability`` (requests, responses or
+        both)."""
+        na, nb = self.node(a), self.node(b)
+        requests = probability if direction in ("requests", "both") else 0.0
+        responses = probability if direction in ("responses", "both") else 0.0
+        self.world.net.set_link(na, nb, drop_requests=requests, drop_responses=responses)
+        self._record(f"{na}-{nb}", f"drop {direction} with p={probability:g}")
+        self._later(
+            duration_s, lambda: self.world.net.set_link(na, nb), f"{na}-{nb}", "link normal"
+        )
+
+    # ---------------------------------------------------------------- clients
+
+    def add_producer(self, spec: Any) -> None:
+        """A new producer (a full producer spec) starts now."""
+        for producer in self.world.add_producer(spec):
+            producer.start()
+            self._record(producer.name, "producer added")
