@@ -191,8 +191,9 @@ class FaultInjector:
         net = self.world.net
         if isolate is not None:
             node = self.node(isolate)
-            pairs = [(node, peer) for peer in self._peers(node, from_ or list(PEER_CLASSES))]
-            detail = f"isolated from {', '.join(from_ or PEER_CLASSES)}"
+            classes = [c for c in PEER_CLASSES if c in (from_ or PEER_CLASSES)]
+            pairs = [(node, peer) for peer in self._peers(node, classes)]
+            detail = f"isolated from {', '.join(classes)}"
         else:
             pairs = [(self.node(a), self.node(b)) for a, b in links or ()]
             node = ",".join(f"{a}-{b}" for a, b in pairs)

@@ -32,6 +32,10 @@ class Table:
     def __len__(self) -> int:
         return len(self._data[0])
 
+    def column(self, name: str) -> list:
+        """The values recorded so far in column ``name`` (the live list: do not change it)."""
+        return self._data[self.columns.index(name)]
+
     def frame(self) -> pd.DataFrame:
         """The rows as a DataFrame with the documented columns (dtypes cast by Results)."""
         return pd.DataFrame(dict(zip(self.columns, self._data, strict=True)))

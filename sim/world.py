@@ -28,6 +28,7 @@ from sim.coordination.zookeeper import (
 )
 from sim.disk import Disk
 from sim.faults import SIMULATED_FAULTS, FaultInjector
+from sim.invariants import InvariantChecker, enabled_by_environment
 from sim.metrics import Metrics
 from sim.net import Network
 from sim.protocol import TopicPartition
@@ -60,11 +61,14 @@ INITIAL_CONTROLLER_EPOCH = 1
 PRODUCER_ID_BASE = 1000
 
 
-def run(scenario: Scenario, *, progress: bool = False) -> Results:
+def run(
+    scenario: Scenario, *, progress: bool = False, check_invariants: bool | None = None
+) -> Results:
     """Simulate ``scenario`` and return its Results (raises NotSimulatedError up front for any
-    part of the scenario this engine does not model yet)."""
+    part of the scenario this engine does not model yet). check_invariants: assert the model's
+    invariants while running (default: the KAFKASIM_CHECK_INVARIANTS environment variable)."""
     require_simulated(scenario, CAPABILITIES)
-    world = World(scenario)
+    world = World(scenario, check_invariants=check_invariants)
     world.run(progress=progress)
     return world.results()
 
@@ -86,7 +90,7 @@ class World:
     preferred replica at leader epoch 0 with all replicas in sync.
     """
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, check_invariants: bool | None = None) -> None:
         self.scenario = scenario
         self.env = simpy.Environment()
         self.streams = RandomStreams(scenario.seed)
@@ -108,6 +112,9 @@ class World:
             self.add_producer(spec)
         self.consumers = self._make_consumers()
         self.faults = FaultInjector(self)
+        if check_invariants is None:
+            check_invariants = enabled_by_environment()
+        self.checker = InvariantChecker(self) if check_invariants else None
         self._warn_unused()
 
     # ---------------------------------------------------------------- building
@@ -265,7 +272,11 @@ class World:
             consumer.start(start_s)
         self.faults.schedule(self.scenario.faults)
         self.env.process(self._sample())
+        if self.checker is not None:
+            self.checker.start()
         self._run_until(self.scenario.duration_s, progress)
+        if self.checker is not None:
+            self.checker.check()
 
     def _start_cluster(self) -> None:
         """Sessions as if open already, registrations, the controller and its watches."""
@@ -377,10 +388,21 @@ def events_per_second_bare_simpy(n: int = 200_000) -> float:
     return n / (time.perf_counter() - start)
 
 
+#: Fault details after which a broker's partitions cannot be served to clients, and back.
+_LEADER_GONE = ("crash", "power loss", "stopped", "pause")
+_LEADER_BACK = ("restart", "resume", "healed")
+
+
+def _leader_gone(detail: str) -> bool:
+    return detail.startswith(_LEADER_GONE) or (
+        detail.startswith("isolated from") and "clients" in detail
+    )
+
+
 def control_plane_metrics(events, world: World) -> dict[str, float]:
-    """Elections, unclean elections, and partition-seconds without a live leader: from the
-    moment the leader's broker stopped (crash, power loss, end of a controlled shutdown) until
-    a new leader was elected (or the run ended)."""
+    """Elections, unclean elections, and partition-seconds without a leader clients can use:
+    from the moment the leader's broker stopped, paused or was cut off from clients, until a
+    new leader was elected or the broker came back as leader (or the run ended)."""
     kinds = events["kind"].to_numpy()
     elections = int((kinds == "leader_election").sum())
     unclean = int((kinds == "unclean_leader_election").sum())
@@ -393,11 +415,16 @@ def control_plane_metrics(events, world: World) -> dict[str, float]:
             if tp in down_since:
                 unavailable += row.time_s - down_since.pop(tp)
             leader[tp] = int(row.node.removeprefix("broker-"))
-        elif row.kind == "fault" and row.detail in ("crash", "power loss", "stopped"):
+        elif row.kind == "fault" and row.node.startswith("broker-"):
             broker = int(row.node.removeprefix("broker-"))
-            for tp, current in leader.items():
-                if current == broker and tp not in down_since:
-                    down_since[tp] = row.time_s
+            mine = [tp for tp, current in leader.items() if current == broker]
+            if _leader_gone(row.detail):
+                for tp in mine:
+                    down_since.setdefault(tp, row.time_s)
+            elif row.detail in _LEADER_BACK:
+                for tp in mine:
+                    if tp in down_since:
+                        unavailable += row.time_s - down_since.pop(tp)
     end = world.scenario.duration_s
     unavailable += sum(end - since for since in down_since.values())
     return {

@@ -24,3 +24,9 @@ def _default_dict() -> dict:
 def default_dict() -> dict:
     """A deep copy of scenarios/default.py's SCENARIO, free to mutate."""
     return _default_dict()
+
+
+@pytest.fixture(autouse=True)
+def _check_invariants(monkeypatch):
+    """Every simulation run by a test asserts the model's invariants (sim/invariants.py)."""
+    monkeypatch.setenv("KAFKASIM_CHECK_INVARIANTS", "1")

@@ -289,6 +289,11 @@ class PartitionLog:
             self._segments.pop(0)
         return deleted
 
+    @property
+    def first_index(self) -> int:
+        """Index in ``entries`` of the first batch still retained."""
+        return self._first
+
     def retained_entries(self) -> list[LogEntry]:
         """The batches still in the log, oldest first."""
         return self.entries[self._first :]
