@@ -16,27 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from sim.scenario import PEER_CLASSES
+from sim.scenario import FAULT_KINDS, PEER_CLASSES
 
 if TYPE_CHECKING:
     from sim.broker.broker import Broker
     from sim.world import World
 
-#: Fault kinds this engine simulates (the consumer-group ones arrive with the group coordinator).
-SIMULATED_FAULTS = frozenset(
-    {
-        "crash_broker",
-        "power_loss",
-        "controlled_shutdown",
-        "pause",
-        "zookeeper_expire",
-        "network_partition",
-        "slow_disk",
-        "slow_network",
-        "drop_messages",
-        "add_producer",
-    }
-)
+#: Fault kinds that need consumer-group membership (they arrive with the group coordinator).
+CONSUMER_GROUP_FAULTS = frozenset({"crash_consumer", "add_consumer", "remove_consumer"})
+#: Fault kinds this engine simulates.
+SIMULATED_FAULTS = frozenset(FAULT_KINDS) - CONSUMER_GROUP_FAULTS
 
 
 class FaultInjector:

@@ -26,6 +26,11 @@ PARTITION_OVERHEAD_BYTES = 24
 ACKS_ALL = -1
 
 
+def framed_size(partitions: int) -> int:
+    """Bytes of a request or response's header and per-partition framing, without records."""
+    return REQUEST_OVERHEAD_BYTES + PARTITION_OVERHEAD_BYTES * partitions
+
+
 class Errors(IntEnum):
     """Kafka's error codes used by the model (3.9 common/protocol/Errors.java)."""
 
@@ -156,7 +161,7 @@ class ProduceResponse:
 
     def __post_init__(self) -> None:
         if not self.size_bytes:
-            self.size_bytes = REQUEST_OVERHEAD_BYTES + PARTITION_OVERHEAD_BYTES * len(self.results)
+            self.size_bytes = framed_size(len(self.results))
 
 
 # --------------------------------------------------------------------------- fetch
@@ -190,9 +195,7 @@ class FetchRequest:
 
     def __post_init__(self) -> None:
         if not self.size_bytes:
-            self.size_bytes = REQUEST_OVERHEAD_BYTES + PARTITION_OVERHEAD_BYTES * len(
-                self.partitions
-            )
+            self.size_bytes = framed_size(len(self.partitions))
 
 
 @dataclass(slots=True, eq=False)
@@ -282,9 +285,7 @@ class MetadataResponse:
 
     def __post_init__(self) -> None:
         if not self.size_bytes:
-            self.size_bytes = REQUEST_OVERHEAD_BYTES + PARTITION_OVERHEAD_BYTES * len(
-                self.partitions
-            )
+            self.size_bytes = framed_size(len(self.partitions))
 
 
 # --------------------------------------------------------------------------- controller
@@ -315,9 +316,7 @@ class LeaderAndIsrRequest:
 
     def __post_init__(self) -> None:
         if not self.size_bytes:
-            self.size_bytes = REQUEST_OVERHEAD_BYTES + PARTITION_OVERHEAD_BYTES * len(
-                self.partitions
-            )
+            self.size_bytes = framed_size(len(self.partitions))
 
 
 @dataclass(slots=True, eq=False)
@@ -332,9 +331,7 @@ class UpdateMetadataRequest:
 
     def __post_init__(self) -> None:
         if not self.size_bytes:
-            self.size_bytes = REQUEST_OVERHEAD_BYTES + PARTITION_OVERHEAD_BYTES * len(
-                self.partitions
-            )
+            self.size_bytes = framed_size(len(self.partitions))
 
 
 @dataclass(slots=True, eq=False)
@@ -357,9 +354,7 @@ class AlterPartitionRequest:
 
     def __post_init__(self) -> None:
         if not self.size_bytes:
-            self.size_bytes = REQUEST_OVERHEAD_BYTES + PARTITION_OVERHEAD_BYTES * len(
-                self.partitions
-            )
+            self.size_bytes = framed_size(len(self.partitions))
 
 
 @dataclass(slots=True, eq=False)
