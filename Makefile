@@ -17,8 +17,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/kafkasim validate scenarios/default.py
-	@echo "The default scenario is valid (printed above, normalised). Running it arrives with the data path."
+	$(BIN)/kafkasim run scenarios/default.py --no-faults
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_FLAGS)
@@ -27,14 +26,16 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_FLAGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check sim tests benchmarks scenarios
-	$(BIN)/ruff format --check sim tests benchmarks scenarios
+	$(BIN)/ruff check sim tests benchmarks scenarios notebooks
+	$(BIN)/ruff format --check sim tests benchmarks scenarios notebooks
 
 format: $(STAMP)
-	$(BIN)/ruff format sim tests benchmarks scenarios
-	$(BIN)/ruff check --fix sim tests benchmarks scenarios
+	$(BIN)/ruff format sim tests benchmarks scenarios notebooks
+	$(BIN)/ruff check --fix sim tests benchmarks scenarios notebooks
 
 bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_scenarios.py
+	$(BIN)/python benchmarks/bench_scenarios.py --memory
 	$(BIN)/python benchmarks/bench_murmur2.py
 
 clean:
