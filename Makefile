@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/kafkasim run scenarios/default.py --no-faults
+	$(BIN)/kafkasim run scenarios/default.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_FLAGS)

@@ -147,6 +147,7 @@ class _Call:
         "src_incarnation",
         "dst_incarnation",
         "response",
+        "responded",
         "done",
     )
 
@@ -159,15 +160,24 @@ class _Call:
         self.src_incarnation = src.incarnation
         self.dst_incarnation = dst.incarnation
         self.response: Any = None
+        self.responded = False
         self.done = False  # outcome decided (or forgotten): nothing more happens
 
     def __call__(self, response: Any, after_s: float = 0.0) -> None:
         """``respond(response)``: send the response back on the request's connection, its first
         byte leaving ``after_s`` seconds from now (the server's remaining handling time)."""
-        if self.response is not None:
-            raise RuntimeError(f"respond() called twice for {self.request!r}")
+        if self.responded:
+            raise RuntimeError(f"respond() called twice on a connection from {self.src.name}")
+        self.responded = True
         self.response = response
         self.net._dispatch_response(self, after_s)
+
+
+def _release(call: _Call) -> None:
+    """A call with its outcome delivered keeps nothing heavy: a timeout queue may hold it on
+    for up to its timeout (the request was let go at delivery)."""
+    call.event = None
+    call.response = None
 
 
 def _fire(event: simpy.Event, value: Any) -> None:
@@ -410,18 +420,21 @@ class Network:
             return
         if call.dst_incarnation != call.dst.incarnation:
             return  # in flight to a node that crashed: lost (the caller saw Disconnected)
-        call.dst.bytes_in += call.request.size_bytes
+        request, call.request = call.request, None  # delivered: the call no longer holds it
+        call.dst.bytes_in += request.size_bytes
         self.messages_delivered += 1
-        call.dst.node.on_request(call.request, call.src.name, call)
+        call.dst.node.on_request(request, call.src.name, call)
 
     def _on_deadline(self, call: _Call) -> None:
         if self._settle(call):
             _fire(call.event, RequestTimedOut(call.dst.name))
+            call.event = None
 
     def _on_refused(self, event: simpy.Event) -> None:
         call: _Call = event._value
         if self._settle(call):
             _fire(call.event, Disconnected(call.dst.name))
+            call.event = None
 
     # responses: dst -> src
 
@@ -448,9 +461,11 @@ class Network:
 
     def _deliver_response(self, call: _Call) -> None:
         if self._settle(call):
-            call.src.bytes_in += call.response.size_bytes
+            response = call.response
+            call.src.bytes_in += response.size_bytes
             self.messages_delivered += 1
-            _fire(call.event, call.response)
+            _fire(call.event, response)
+        _release(call)
 
     # one-way messages: (src, dst, message, src incarnation, dst incarnation)
 

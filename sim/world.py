@@ -305,21 +305,32 @@ class World:
         from tqdm import tqdm
 
         steps = 100
-        with tqdm(
-            total=steps, desc=f"simulating {self.scenario.name}", unit="%", leave=False
-        ) as bar:
+        total = round(end_s, 3)
+        with tqdm(total=total, desc=self.scenario.name, unit="sim s", leave=False) as bar:
             for i in range(1, steps + 1):
                 self.env.run(until=end_s * i / steps)
-                bar.update(1)
+                bar.update(round(end_s * i / steps, 3) - bar.n)
 
     def _sample(self):
         """Every interval: the largest consumer lag and the under-replicated partitions."""
         interval = self.metrics.interval_s
         while True:
             yield self.env.timeout(interval)
-            lag = max((c.lag() for c, _ in self.consumers), default=0)
+            lag = self._max_consumer_lag()
             urp = sum(b.under_replicated() for b in self.brokers)
             self.metrics.sample(self.env.now, lag, urp)
+
+    def _max_consumer_lag(self) -> int:
+        """The largest lag of any consumer on any partition: the leader's high watermark now
+        minus the consumer's position (records not yet returned by poll())."""
+        worst = 0
+        for consumer, _ in self.consumers:
+            for tp, position in consumer.positions.items():
+                leader = self.leader_of(tp)
+                if leader >= 0 and self.brokers[leader].running:
+                    hw = self.brokers[leader].partitions[tp].log.high_watermark
+                    worst = max(worst, hw - position)
+        return worst
 
     # ---------------------------------------------------------------- results
 
