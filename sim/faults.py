@@ -5,8 +5,9 @@ Each fault kind of DESIGN.md §5 that the engine simulates is a method of :class
 ``network_partition``, ``slow_disk``, ``slow_network``, ``drop_messages``, ``add_producer``);
 ``schedule`` turns the scenario's list into SimPy processes that call them at ``at_s``. Targets
 are resolved when the fault fires: ``"leader:orders-0"`` is that partition's leader then,
-``"controller"`` the active controller then. Every injection and its end is an ``events`` row
-(kind ``fault``).
+``"controller"`` the active controller then; when it names no broker then (no active controller
+during a failover, a partition without leader) the scheduled fault is skipped, and recorded so.
+Every injection and its end is an ``events`` row (kind ``fault``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,15 @@ CONSUMER_GROUP_FAULTS = frozenset({"crash_consumer", "add_consumer", "remove_con
 SIMULATED_FAULTS = frozenset(FAULT_KINDS) - CONSUMER_GROUP_FAULTS
 
 
+class NoTargetError(LookupError):
+    """``controller`` or ``leader:<topic>-<p>`` names no broker now (no active controller, or
+    the partition has no leader); a scheduled fault then records that it was skipped."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        super().__init__(f"{target!r} names no broker now")
+
+
 class FaultInjector:
     """Injects faults into ``world`` (through the network, brokers' processes and disks)."""
 
@@ -44,6 +54,13 @@ class FaultInjector:
 
     def _at(self, fault: Any) -> Generator[simpy.Event, Any, None]:
         yield self.env.timeout(max(fault.at_s - self.env.now, 0.0))
+        try:
+            self._inject(fault)
+        except NoTargetError as missing:
+            # "controller" during a failover, "leader:t-p" while t-p is offline: nothing to hit
+            self._record(missing.target, f"skipped {fault.kind}: no {missing.target} now")
+
+    def _inject(self, fault: Any) -> None:
         kind = fault.kind
         if kind in ("crash_broker", "power_loss", "controlled_shutdown"):
             getattr(self, kind)(fault.broker, fault.restart_after_s)
@@ -78,11 +95,15 @@ class FaultInjector:
         if isinstance(target, int):
             return f"broker-{target}"
         if target == "controller":
-            return f"broker-{self.world.controller_id()}"
-        if target.startswith("leader:"):
+            broker = self.world.controller_id()
+        elif target.startswith("leader:"):
             topic, _, partition = target[len("leader:") :].rpartition("-")
-            return f"broker-{self.world.leader_of((topic, int(partition)))}"
-        return target
+            broker = self.world.leader_of((topic, int(partition)))
+        else:
+            return target
+        if broker < 0:
+            raise NoTargetError(target)
+        return f"broker-{broker}"
 
     def broker(self, target: int | str) -> Broker:
         """The broker a target names now."""

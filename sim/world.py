@@ -115,6 +115,7 @@ class World:
         if check_invariants is None:
             check_invariants = enabled_by_environment()
         self.checker = InvariantChecker(self) if check_invariants else None
+        self._started = False
         self._warn_unused()
 
     # ---------------------------------------------------------------- building
@@ -264,7 +265,21 @@ class World:
     # ---------------------------------------------------------------- running
 
     def run(self, progress: bool = False) -> None:
-        """Start every node and the fault schedule, and run to the scenario's end."""
+        """Start (if not started) and run to the scenario's end."""
+        self.start()
+        self._run_until(self.scenario.duration_s, progress)
+        if self.checker is not None:
+            self.checker.check()
+
+    def start(self) -> None:
+        """Start every node, the fault schedule, the sampler (and the invariant checker).
+
+        For a script that injects faults mid-run: ``world.start(); world.advance(30);
+        world.faults.crash_broker("controller"); world.run(); world.results()``.
+        """
+        if self._started:
+            return
+        self._started = True
         self._start_cluster()
         for producer in self.producers:
             producer.start()
@@ -274,9 +289,11 @@ class World:
         self.env.process(self._sample())
         if self.checker is not None:
             self.checker.start()
-        self._run_until(self.scenario.duration_s, progress)
-        if self.checker is not None:
-            self.checker.check()
+
+    def advance(self, until_s: float) -> None:
+        """Run the started simulation up to ``until_s`` simulated seconds."""
+        self.start()
+        self.env.run(until=min(until_s, self.scenario.duration_s))
 
     def _start_cluster(self) -> None:
         """Sessions as if open already, registrations, the controller and its watches."""

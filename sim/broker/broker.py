@@ -66,6 +66,8 @@ from sim.protocol import (
     UpdateMetadataRequest,
 )
 
+#: Wait before a broker whose registration failed tries again (a supervisor's restart), s.
+REGISTER_RETRY_S = 1.0
 #: CPU cost of a request on a network thread: fixed seconds + bytes / rate (bytes/s).
 NETWORK_REQUEST_S = 5e-6
 NETWORK_BYTES_S = 1.0e9
@@ -354,9 +356,23 @@ class Broker:
     # ---------------------------------------------------------------- ZooKeeper
 
     def _register(self) -> Generator[simpy.Event, Any, None]:
-        """KafkaZkClient.registerBroker, then compete for the controller."""
-        yield from self.zk.create(broker_path(self.broker_id), {"host": self.name}, ephemeral=True)
-        yield from self._elect_controller()
+        """KafkaZkClient.registerBroker, then compete for the controller.
+
+        While the previous session's ``/brokers/ids/<id>`` lives on (a restart within the
+        session timeout), Kafka's startup fails with NodeExists; the model retries every
+        ``REGISTER_RETRY_S`` as a supervisor restarting the broker would."""
+        path = broker_path(self.broker_id)
+        reported = False
+        while self.running:
+            result = yield from self.zk.create(path, {"host": self.name}, ephemeral=True)
+            if result.ok:
+                yield from self._elect_controller()
+                return
+            if result.error is ZkCode.NODE_EXISTS and not reported:
+                reported = True
+                detail = f"{path} still held by the previous session; retrying"
+                self.metrics.event(self.env.now, "registration_failed", self.name, detail=detail)
+            yield self.env.timeout(REGISTER_RETRY_S)
 
     def watch_at_start(self) -> Generator[simpy.Event, Any, None]:
         """Arm the watches a running broker has: the controller on /brokers/ids, the others

@@ -299,9 +299,14 @@ class Controller:
                 self._elect(tp, state, "controlled_shutdown", changed)
         for tp, state in sorted(self.states.items()):
             if state.leader != broker and broker in state.isr and len(state.isr) > 1:
+                # ReplicaStateMachine OfflineReplica for the followers (removeReplicasFromIsr)
                 state.isr = [b for b in state.isr if b != broker]
                 state.leader_epoch += 1
                 changed[tp] = state
+                self.broker.metrics.event(
+                    self.env.now, "isr_shrink", self.broker.name, tp[0], tp[1],
+                    f"broker-{broker} left the ISR (controlled shutdown)",
+                )  # fmt: skip
         yield from self._commit(changed)
         remaining = [tp for tp, s in sorted(self.states.items()) if s.leader == broker]
         respond(ControlledShutdownResponse(Errors.NONE, remaining))
