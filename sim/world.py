@@ -394,10 +394,27 @@ class World:
             "timeseries": self.metrics.timeseries(self.scenario.duration_s),
             "log": pd.DataFrame(self.final_log(), columns=[c.name for c in TABLES["log"]]),
         }
+        tables["events"] = self._with_unavailability(tables["events"])
         results = Results(self.scenario, tables, {}, MEASURED, self.warnings)
         results.metrics.update(audit(results.tables).as_metrics())
         results.metrics.update(control_plane_metrics(results.tables["events"], self))
         return results
+
+    def _with_unavailability(self, events):
+        """The events with one ``partition_unavailable`` row per window without a usable
+        leader (at its start; the detail gives its length), in time order."""
+        import pandas as pd
+
+        rows = [
+            (start, "partition_unavailable", "", tp[0], tp[1],
+             f"{end - start:.3f} s without a usable leader, until {end:.3f} s")
+            for tp, start, end in unavailability_windows(events, self)
+        ]  # fmt: skip
+        if not rows:
+            return events
+        extra = pd.DataFrame(rows, columns=events.columns)
+        merged = pd.concat([events, extra], ignore_index=True)
+        return merged.sort_values("time_s", kind="stable").reset_index(drop=True)
 
 
 def events_per_second_bare_simpy(n: int = 200_000) -> float:
@@ -427,21 +444,18 @@ def _leader_gone(detail: str) -> bool:
     )
 
 
-def control_plane_metrics(events, world: World) -> dict[str, float]:
-    """Elections, unclean elections, and partition-seconds without a leader clients can use:
-    from the moment the leader's broker stopped, paused or was cut off from clients, until a
-    new leader was elected or the broker came back as leader (or the run ended)."""
-    kinds = events["kind"].to_numpy()
-    elections = int((kinds == "leader_election").sum())
-    unclean = int((kinds == "unclean_leader_election").sum())
+def unavailability_windows(events, world: World) -> list[tuple[TopicPartition, float, float]]:
+    """(partition, start, end) for each time a partition had no leader clients could use: from
+    the moment its leader's broker stopped, paused or was cut off from clients, until a new
+    leader was elected or the broker came back as leader (or the run ended)."""
     leader = {tp: replicas[0] for tp, replicas in world.assignments.items()}
     down_since: dict[TopicPartition, float] = {}
-    unavailable = 0.0
+    windows: list[tuple[TopicPartition, float, float]] = []
     for row in events.itertuples(index=False):
         if row.kind in ("leader_election", "unclean_leader_election"):
             tp = (row.topic, int(row.partition))
             if tp in down_since:
-                unavailable += row.time_s - down_since.pop(tp)
+                windows.append((tp, down_since.pop(tp), row.time_s))
             leader[tp] = int(row.node.removeprefix("broker-"))
         elif row.kind == "fault" and row.node.startswith("broker-"):
             broker = int(row.node.removeprefix("broker-"))
@@ -452,11 +466,18 @@ def control_plane_metrics(events, world: World) -> dict[str, float]:
             elif row.detail in _LEADER_BACK:
                 for tp in mine:
                     if tp in down_since:
-                        unavailable += row.time_s - down_since.pop(tp)
+                        windows.append((tp, down_since.pop(tp), row.time_s))
     end = world.scenario.duration_s
-    unavailable += sum(end - since for since in down_since.values())
+    windows += [(tp, since, end) for tp, since in down_since.items()]
+    return sorted(windows, key=lambda w: (w[1], w[0]))
+
+
+def control_plane_metrics(events, world: World) -> dict[str, float]:
+    """Elections, unclean elections, and partition-seconds without a usable leader."""
+    kinds = events["kind"].to_numpy()
+    windows = unavailability_windows(events, world)
     return {
-        "leader_elections": float(elections),
-        "unclean_elections": float(unclean),
-        "unavailable_partition_s": unavailable,
+        "leader_elections": float((kinds == "leader_election").sum()),
+        "unclean_elections": float((kinds == "unclean_leader_election").sum()),
+        "unavailable_partition_s": sum(end - start for _, start, end in windows),
     }
