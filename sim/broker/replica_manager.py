@@ -10,7 +10,7 @@ up, and checkpoints high watermarks every ``replica.high.watermark.checkpoint.in
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import simpy
@@ -41,6 +41,20 @@ from sim.timers import Deadlines
 
 #: Proposes an ISR change to the controller: (partition, proposed ISR, callback(answer | None)).
 AlterPartition = Callable[[Partition, list[int], Callable[[Any], None]], None]
+
+
+@dataclass(slots=True, eq=False)
+class _DelayedProduce:
+    """An acks=all answer held until the HW covers its batches; ``waiting``: (partition, its
+    completion) pairs; ``outstanding``: partitions not yet complete."""
+
+    outstanding: int
+    waiting: list = field(default_factory=list)
+
+    def expire(self) -> None:
+        """The request's timeout passed: the partitions still waiting answer REQUEST_TIMED_OUT."""
+        for partition, done in self.waiting:
+            partition.expire(done)
 
 
 @dataclass(slots=True, eq=False)
@@ -89,6 +103,9 @@ class ReplicaManager:
         self._parked: dict[TopicPartition, list[_DelayedFetch]] = {}
         self._fetch_deadlines = Deadlines(
             env, lambda fetch: self._complete_parked(fetch, force=True), lambda fetch: fetch.done
+        )
+        self._produce_deadlines = Deadlines(
+            env, _DelayedProduce.expire, lambda held: held.outstanding == 0
         )
         self._unflushed: dict[TopicPartition, tuple[int, float]] = {}
         self._timers: list[simpy.Process] = []
@@ -240,27 +257,26 @@ class ReplicaManager:
             self._hold_for_acks(request, results, waiting, disk_delay, reply)
 
     def _hold_for_acks(self, request, results, waiting, disk_delay, reply) -> None:
-        """Hold the answer until every partition's HW covers its batch (DelayedProduce)."""
-        outstanding = {"n": len(waiting)}
-        callbacks = []
+        """Hold the answer until every partition's HW covers its batch (DelayedProduce), or
+        answer REQUEST_TIMED_OUT for those still waiting after the request's timeout."""
+        held = _DelayedProduce(len(waiting))
 
         def completer(tp: TopicPartition) -> Callable[[Errors], None]:
             def done(error: Errors) -> None:
                 if error is not Errors.NONE:
                     results[tp] = PartitionProduceResult(error, results[tp].base_offset)
-                outstanding["n"] -= 1
-                if outstanding["n"] == 0:
+                held.outstanding -= 1
+                if held.outstanding == 0:
                     reply(ProduceResponse(results), disk_delay)
 
             return done
 
         for partition, required, tp in waiting:
             callback = completer(tp)
-            callbacks.append((partition, callback))
+            held.waiting.append((partition, callback))
             partition.wait_for_acks(required, callback)
-        if outstanding["n"] > 0:
-            timer = self.env.timeout(request.timeout_s)
-            timer.callbacks.append(lambda _: [p.expire(cb) for p, cb in callbacks])
+        if held.outstanding > 0:
+            self._produce_deadlines.add(request.timeout_s, held)
 
     def _write_to_disk(self, partition: Partition) -> float:
         """Page-cache write of the appended batch; forced flush per the topic's flush settings."""
