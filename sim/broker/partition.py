@@ -91,7 +91,10 @@ class Partition:
         return self.isr
 
     def make_leader(self, epoch: int, isr: list[int], partition_epoch: int, now: float) -> None:
-        """Become leader at ``epoch`` (Partition.makeLeader): followers' states start afresh."""
+        """Become leader at ``epoch`` (Partition.makeLeader): followers' states start afresh,
+        and the HW may advance at once, completing held answers ("We may need to increment
+        high watermark since ISR could be down to 1", Kafka 3.9): the controller shrank the ISR
+        of a leader whose followers are gone, and no fetch or append would otherwise wake it."""
         self.leader_id = self.broker_id
         self.leader_epoch = epoch
         self.isr = sorted(isr)
@@ -103,6 +106,7 @@ class Partition:
             for r in self.replicas
             if r != self.broker_id
         }
+        self.maybe_increment_leader_hw(now)
 
     def make_follower(self, leader: int, epoch: int, partition_epoch: int) -> None:
         """Follow ``leader`` at ``epoch`` (Partition.makeFollower); held answers fail."""
