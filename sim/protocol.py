@@ -145,6 +145,14 @@ class ProduceRequest:
 
 
 @dataclass(slots=True, eq=False)
+class ConnectionClosed:
+    """The broker closed a client's connection (KafkaApis does so on any error of an acks=0
+    produce, which has no response): the client refreshes its metadata."""
+
+    size_bytes: int = 0
+
+
+@dataclass(slots=True, eq=False)
 class PartitionProduceResult:
     """Outcome for one partition: error, and the base offset given to the batch (-1 if none)."""
 

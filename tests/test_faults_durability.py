@@ -464,16 +464,6 @@ def test_acks_0_leader_crash_loses_records_considered_sent(seed: int) -> None:
     _assert_losses_consistent(run)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "producer bug (sim/clients/producer/sender.py, outside this helper's remit): with acks=0 "
-        "the sender never notices that its leader's connection was reset, nor that the broker "
-        "refused the batch (KafkaApis closes the connection on any acks=0 produce error so the "
-        "client refreshes metadata), so it keeps 'sending' to the crashed or demoted broker for "
-        "the rest of the run and everything after the crash is lost"
-    ),
-)
 @pytest.mark.parametrize("seed", SEEDS[:2])
 def test_acks_0_loss_stops_once_the_new_leader_is_known(seed: int) -> None:
     """Kafka's producer sees the reset connection of the crashed leader (NetworkClient

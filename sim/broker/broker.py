@@ -51,6 +51,7 @@ from sim.net import Network, NetworkFailure
 from sim.protocol import (
     AlterPartitionRequest,
     AlterPartitionResponse,
+    ConnectionClosed,
     ControlledShutdownRequest,
     ControlledShutdownResponse,
     ControllerResponse,
@@ -259,6 +260,8 @@ class Broker:
             send_at = max(done_at, t + extra_s)
             if respond is not None and response is not None:
                 respond(response, send_at - t)
+            elif isinstance(response, ConnectionClosed):
+                self.net.send(self.name, key[0], response)  # the client sees the close
             conn.free_at_s = send_at
             conn.held = False
             while conn.queue and not conn.held:

@@ -253,6 +253,18 @@ class PartitionLog:
         self._rebuild_producer_state()
         return removed
 
+    def truncate_fully_and_start_at(self, offset: int) -> None:
+        """Drop the whole log and continue from ``offset`` (UnifiedLog.truncateFullyAndStartAt)."""
+        self.entries = []
+        self._base_offsets = []
+        self._first = 0
+        self._segments = []
+        self.log_start_offset = self.log_end_offset = offset
+        self.high_watermark = offset
+        self.size_bytes = 0
+        self.epochs = []
+        self.producers = {}
+
     def _rebuild_segment_sizes(self) -> None:
         bounds = [s.first_index for s in self._segments] + [len(self.entries)]
         for segment, lo, hi in zip(self._segments, bounds, bounds[1:], strict=False):

@@ -25,6 +25,7 @@ from sim.net import Network
 from sim.protocol import (
     ACKS_ALL,
     EARLIEST_TIMESTAMP,
+    ConnectionClosed,
     Errors,
     FetchPartitionData,
     FetchRequest,
@@ -250,7 +251,8 @@ class ReplicaManager:
             if error is Errors.NONE and request.acks == ACKS_ALL:
                 waiting.append((partition, base_offset + batch.count, tp))
         if request.acks == 0:
-            reply(None)
+            failed = any(r.error is not Errors.NONE for r in results.values())
+            reply(ConnectionClosed() if failed else None)
         elif not waiting:
             reply(ProduceResponse(results), disk_delay)
         else:
@@ -466,6 +468,9 @@ class ReplicaManager:
                 why = f"to the leader's end offset of epoch {epoch} (KIP-101)"
                 self._truncate(partition, min(end_offset, log.log_end_offset), why)
             return 0.0
+        if data.error is Errors.OFFSET_OUT_OF_RANGE:
+            self._handle_out_of_range(partition, data)
+            return 0.0
         if data.error is not Errors.NONE:
             return 0.0
         throttle_s = 0.0
@@ -478,6 +483,20 @@ class ReplicaManager:
                 )
         log.high_watermark = max(log.high_watermark, min(data.high_watermark, log.log_end_offset))
         return throttle_s
+
+    def _handle_out_of_range(self, partition: Partition, data: FetchPartitionData) -> None:
+        """AbstractFetcherThread.handleOutOfRangeError: a follower ahead of its leader (after
+        an unclean election or a power loss) truncates to the leader's end offset; one behind
+        the leader's log start starts over there."""
+        log = partition.log
+        if data.log_end_offset < log.log_end_offset:
+            why = "to the leader's end offset (fetch offset out of range)"
+            self._truncate(partition, data.log_end_offset, why)
+        elif log.log_end_offset < data.log_start_offset:
+            log.truncate_fully_and_start_at(data.log_start_offset)
+            tp = partition.tp
+            detail = f"behind the leader's log start: starts over at {data.log_start_offset}"
+            self.metrics.event(self.env.now, "truncate", self.name, tp[0], tp[1], detail)
 
     # ---------------------------------------------------------------- timers and ISR changes
 

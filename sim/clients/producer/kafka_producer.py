@@ -28,7 +28,7 @@ from sim.clients.producer.sender import Sender
 from sim.kafka_config import EffectiveConfig
 from sim.metrics import Metrics
 from sim.net import NetworkFailure
-from sim.protocol import RECORD_OVERHEAD_BYTES, MetadataRequest
+from sim.protocol import RECORD_OVERHEAD_BYTES, ConnectionClosed, MetadataRequest
 from sim.scenario import ProducerSpec
 from sim.workload import Workload, key_bytes_of
 
@@ -77,13 +77,19 @@ class KafkaProducer:
         self.extra_bytes = workload.key_bytes + RECORD_OVERHEAD_BYTES
         self.metadata_max_age_s = config.s("metadata.max.age.ms")
         self._metadata_needed = True
+        self._metadata_updating = False
         self._metadata_at = -np.inf
+        self._bootstrap_next = 0
         self._unassigned = _Unassigned()  # records without a partition yet (no key decides)
         self.horizon_s = spec.start_s  # records are drawn up to here
         self.process: simpy.Process | None = None
 
     def on_request(self, request, source: str, respond) -> None:
-        """Clients serve no requests."""
+        """A broker closed the connection (an acks=0 produce failed): refresh metadata. Clients
+        serve no requests."""
+        if isinstance(request, ConnectionClosed):
+            self._stale()
+            return
         raise TypeError(f"{self.name} got a {type(request).__name__}: clients serve no requests")
 
     def start(self) -> None:
@@ -120,9 +126,10 @@ class KafkaProducer:
             yield self.env.timeout(self.spec.start_s - self.env.now)
         while True:
             now = self.env.now
-            if self._metadata_needed or now - self._metadata_at >= self.metadata_max_age_s:
-                yield from self._update_metadata()
-                now = self.env.now
+            stale = self._metadata_needed or now - self._metadata_at >= self.metadata_max_age_s
+            if stale and not self._metadata_updating:
+                self._metadata_updating = True
+                self.env.process(self._update_metadata())
             self._draw_until(now)
             self._take_in(now)
             self.sender.run_once(now)
@@ -138,11 +145,14 @@ class KafkaProducer:
         self._metadata_needed = True
 
     def _update_metadata(self):
-        """A MetadataRequest to the bootstrap brokers in turn until one answers."""
+        """Metadata from the brokers in turn, starting after the last one that failed, until one
+        answers (NetworkClient's metadata update, beside the sending: the sender keeps going to
+        the leaders it knows)."""
         backoff = self.config.s("retry.backoff.ms")
         timeout = self.config.s("request.timeout.ms")
         while True:
-            for broker in self.bootstrap:
+            for _ in range(len(self.bootstrap)):
+                broker = self.bootstrap[self._bootstrap_next % len(self.bootstrap)]
                 request = MetadataRequest([self.topic])
                 response = yield self.net.request(self.name, broker, request, timeout)
                 if not isinstance(response, NetworkFailure):
@@ -153,8 +163,16 @@ class KafkaProducer:
                     self.sender.set_leaders(leaders)
                     self._metadata_needed = False
                     self._metadata_at = self.env.now
+                    self._metadata_updating = False
+                    self._wake()
                     return
+                self._bootstrap_next += 1
             yield self.env.timeout(backoff)
+
+    def _wake(self) -> None:
+        wakeup = self.sender.wakeup
+        if wakeup is not None and not wakeup.triggered:
+            wakeup.succeed()
 
     # ---------------------------------------------------------------- records in
 

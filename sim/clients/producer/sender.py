@@ -177,6 +177,8 @@ class Sender:
                 self.sent.setdefault(batch.tp, set()).add(batch.sequence)
         target = f"broker-{node}"
         if self.acks == 0:
+            if not self.net.is_up(target):
+                self.on_metadata_stale()  # connecting to a crashed broker is refused
             self.net.send(self.name, target, request)
             for batch in batches:
                 self._complete(batch, now, -1)
