@@ -203,7 +203,7 @@ class FaultInjector:
             node = self.node(isolate)
             classes = [c for c in PEER_CLASSES if c in (from_ or PEER_CLASSES)]
             pairs = [(node, peer) for peer in self._peers(node, classes)]
-            detail = f"isolated from {', '.join(classes)}"
+            detail = f"isolated from {', '.join(classes)}" + (" one way" if one_way else "")
         else:
             pairs = [(self.node(a), self.node(b)) for a, b in links or ()]
             node = ",".join(f"{a}-{b}" for a, b in pairs)
@@ -264,7 +264,10 @@ class FaultInjector:
     # ---------------------------------------------------------------- clients
 
     def add_producer(self, spec: Any) -> None:
-        """A new producer (a full producer spec) starts now."""
+        """A new producer (a full producer spec) starts now: its records arrive from now (or
+        from its own later ``start_s``), none before the fault."""
+        if spec.start_s < self.env.now:
+            spec = spec.model_copy(update={"start_s": self.env.now})
         for producer in self.world.add_producer(spec):
             producer.start()
             self._record(producer.name, "producer added")

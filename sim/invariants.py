@@ -74,12 +74,18 @@ class InvariantChecker:
         elif self.world.scenario.cluster.legacy_hw_truncation:
             self._committed.clear()
         leaders: dict[tuple[TopicPartition, int], int] = {}
+        newest: dict[TopicPartition, tuple[int, int, Any]] = {}  # tp -> (epoch, broker, partition)
         for broker in self.world.brokers:
             for tp, partition in broker.partitions.items():
                 self._check_replica(broker.broker_id, tp, partition)
                 if broker.running and partition.is_leader:
-                    self._check_single_leader(leaders, tp, partition.leader_epoch, broker.broker_id)
-                    self._check_leader(broker.broker_id, tp, partition)
+                    epoch = partition.leader_epoch
+                    self._check_single_leader(leaders, tp, epoch, broker.broker_id)
+                    self._check_leader_hw(broker.broker_id, tp, partition)
+                    if tp not in newest or epoch > newest[tp][0]:
+                        newest[tp] = (epoch, broker.broker_id, partition)
+        for tp, (_, broker_id, partition) in newest.items():
+            self._check_committed(broker_id, tp, partition)  # a zombie at an older epoch may lag
 
     def _fail(self, what: str, tp: TopicPartition, broker: int) -> None:
         raise InvariantViolation(
@@ -118,13 +124,18 @@ class InvariantChecker:
         if other != broker:
             self._fail(f"broker-{other} also leads at epoch {epoch}", tp, broker)
 
-    def _check_leader(self, broker: int, tp: TopicPartition, partition) -> None:
+    def _check_leader_hw(self, broker: int, tp: TopicPartition, partition) -> None:
         log = partition.log
         key = (tp, partition.leader_epoch)
         before = self._leader_hw.get(key, 0)
         if log.high_watermark < before:
             self._fail(f"leader HW went back from {before} to {log.high_watermark}", tp, broker)
         self._leader_hw[key] = log.high_watermark
+
+    def _check_committed(self, broker: int, tp: TopicPartition, partition) -> None:
+        """The newest leader holds the highest committed record seen so far; its HW then
+        becomes the new baseline."""
+        log = partition.log
         committed = self._committed.get(tp)
         if committed is not None and committed[0] >= log.log_start_offset:
             offset, batch_id = committed

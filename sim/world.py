@@ -8,6 +8,8 @@ sampler of the time-series gauges. Leaders are fixed until the control plane arr
 
 from __future__ import annotations
 
+import re
+
 import simpy
 
 from sim import kafka_config
@@ -433,6 +435,8 @@ def events_per_second_bare_simpy(n: int = 200_000) -> float:
     return n / (time.perf_counter() - start)
 
 
+#: A fault row about one broker (link faults name two nodes: "broker-1-broker-0").
+_BROKER_NODE = re.compile(r"broker-\d+")
 #: Fault details after which a broker's partitions cannot be served to clients, and back.
 _LEADER_GONE = ("crash", "power loss", "stopped", "pause")
 _LEADER_BACK = ("restart", "resume", "healed")
@@ -457,7 +461,7 @@ def unavailability_windows(events, world: World) -> list[tuple[TopicPartition, f
             if tp in down_since:
                 windows.append((tp, down_since.pop(tp), row.time_s))
             leader[tp] = int(row.node.removeprefix("broker-"))
-        elif row.kind == "fault" and row.node.startswith("broker-"):
+        elif row.kind == "fault" and _BROKER_NODE.fullmatch(row.node):
             broker = int(row.node.removeprefix("broker-"))
             mine = [tp for tp, current in leader.items() if current == broker]
             if _leader_gone(row.detail):
