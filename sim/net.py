@@ -353,7 +353,10 @@ class Network:
         self, src: _Host, dst: _Host, nbytes: int, link: _Link, after_s: float = 0.0
     ) -> float:
         """Book both NICs for ``nbytes``, ready to leave ``after_s`` from now, and return the
-        delay until delivery, seconds."""
+        delay until delivery, seconds.
+
+        A link's extra delay (slow_network) is added after the receiving NIC: it lengthens the
+        path without holding the NIC, so traffic from other links is not queued behind it."""
         src.bytes_out += nbytes
         now = self.env.now
         if src is dst:
@@ -363,14 +366,14 @@ class Network:
         start = ready if ready > src.out_busy_s else src.out_busy_s
         out_end = start + nbytes / (src.nic_bytes_s * factor)
         src.out_busy_s = out_end
-        prop = self._half_rtt_s + link.extra_delay_s
+        prop = self._half_rtt_s
         in_start = start + prop
         if dst.in_busy_s > in_start:
             in_start = dst.in_busy_s
         in_end = in_start + nbytes / (dst.nic_bytes_s * factor)
         dst.in_busy_s = in_end
         done = out_end + prop
-        return (done if done > in_end else in_end) - now
+        return (done if done > in_end else in_end) + link.extra_delay_s - now
 
     def _later(self, delay_s: float, value: Any, callback: Callable[[simpy.Event], None]) -> None:
         self.env.timeout(delay_s, value).callbacks.append(callback)
