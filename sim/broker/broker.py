@@ -27,7 +27,7 @@ from typing import Any
 
 import simpy
 
-from sim.broker.controller import Controller, PartitionState
+from sim.broker.controller import LOAD_S_PER_PARTITION, Controller, PartitionState
 from sim.broker.partition import Partition
 from sim.broker.replica_manager import ReplicaManager
 from sim.coordination.zookeeper import (
@@ -428,11 +428,11 @@ class Broker:
         partition), then take over."""
         children = yield from self.zk.get_children(BROKER_IDS_PATH, watch=True)
         live = {int(c) for c in children.children or ()}
-        tps = sorted(self.partitions_known())
+        tps = sorted(self.metadata)  # every partition of the cluster, from the metadata cache
         answers = yield from self.zk.handle_requests(
             [GetData(partition_state_path(*tp), False) for tp in tps]
         )
-        yield self.env.timeout(self.controller_load_s(len(tps)))
+        yield self.env.timeout(LOAD_S_PER_PARTITION * len(tps))
         states = {}
         for tp, answer in zip(tps, answers, strict=True):
             if answer.ok:
@@ -442,17 +442,6 @@ class Broker:
                     list(data["isr"]), answer.version,
                 )  # fmt: skip
         self.controller.take_over(epoch, version, live, states)
-
-    def partitions_known(self) -> list[TopicPartition]:
-        """Every partition of the cluster (from the topics' configs and the metadata cache)."""
-        return list(self.metadata)
-
-    @staticmethod
-    def controller_load_s(partitions: int) -> float:
-        """Time to load ``partitions`` partition states at failover, seconds."""
-        from sim.broker.controller import LOAD_S_PER_PARTITION
-
-        return LOAD_S_PER_PARTITION * partitions
 
     def _watch_brokers(self) -> Generator[simpy.Event, Any, None]:
         """/brokers/ids changed: read it (re-arming the watch) and tell the controller."""

@@ -195,14 +195,6 @@ class PartitionLog:
             i += 1
         return out, total
 
-    def bytes_between(self, start: int, end: int) -> int:
-        """Bytes of the batches holding offsets start .. end-1 (for fetch.min.bytes)."""
-        if start >= end:
-            return 0
-        lo = max(bisect.bisect_right(self._base_offsets, start) - 1, self._first)
-        hi = bisect.bisect_left(self._base_offsets, end)
-        return sum(e.batch.size_bytes for e in self.entries[lo:hi])
-
     def entry_at(self, offset: int) -> LogEntry | None:
         """The batch holding ``offset``, or None when it is not in the log."""
         if not self.log_start_offset <= offset < self.log_end_offset:

@@ -207,9 +207,18 @@ class KafkaProducer:
         times, keys, record_bytes = self._unassigned.take(now)
         meta = self._meta()
         if isinstance(self.partitioner, BuiltInPartitioner):
+            self._update_load_stats(now)
             self._append_sticky(times, keys, record_bytes, meta, now)
         else:
             self._append_per_record(times, keys, record_bytes, meta, now)
+
+    def _update_load_stats(self, now: float) -> None:
+        """RecordAccumulator.partitionReady's part for the adaptive partitioner: queue sizes per
+        partition (in the accumulator's order) and how long each leader has stalled."""
+        accumulator = self.accumulator
+        sizes = {tp[1]: accumulator.queued_batches(tp, now) for tp in accumulator.queues}
+        leaders = {tp[1]: leader for tp, leader in self.sender.leader_of.items()}
+        self.partitioner.on_ready(sizes, leaders, self.num_partitions, self.sender.node_stall_s())
 
     def _append_sticky(self, times, keys, record_bytes, meta: TopicMetadata, now: float) -> None:
         """Runs of records to the sticky partition, switching as BuiltInPartitioner says."""

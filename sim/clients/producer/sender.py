@@ -88,6 +88,7 @@ class Sender:
         self.unacked: dict[TopicPartition, set[int]] = {}
         self.sent: dict[TopicPartition, set[int]] = {}
         self._drain_start: dict[int, int] = {}
+        self.node_latency: dict[int, list[float]] = {}
         self.wakeup: simpy.Event | None = None
 
     # ---------------------------------------------------------------- one round
@@ -97,10 +98,25 @@ class Sender:
         self._expire_queued(now)
         for node in self._ready_nodes(now):
             if self.in_flight_to(node) >= self.max_in_flight:
+                self._update_node_latency(node, now, can_drain=False)
                 continue
+            self._update_node_latency(node, now, can_drain=True)
             batches = self._drain(node, now)
             if batches:
                 self._send(node, batches, now)
+
+    def _update_node_latency(self, node: int, now: float, can_drain: bool) -> None:
+        """RecordAccumulator.updateNodeLatencyStats: a ready node's ready time moves on; its
+        drain time only when it can take a request (Sender.sendProducerData)."""
+        stats = self.node_latency.setdefault(node, [now, now])  # [ready s, drain s]
+        stats[0] = now
+        if can_drain:
+            stats[1] = now
+
+    def node_stall_s(self) -> dict[int, float]:
+        """How long each node's ready data has waited for it to take a request, seconds
+        (readyTimeMs − drainTimeMs, used by partitioner.availability.timeout.ms)."""
+        return {node: ready - drained for node, (ready, drained) in self.node_latency.items()}
 
     def _ready_nodes(self, now: float) -> list[int]:
         """RecordAccumulator.ready: leaders of partitions with a ready batch."""
@@ -291,8 +307,3 @@ class Sender:
             if leader is not None:
                 by_node.setdefault(leader, []).append(tp)
         self.partitions_of = by_node
-
-    def has_capacity(self) -> bool:
-        """Some node with a known leader has room for another request."""
-        leaders = {leader for leader in self.leader_of.values() if leader is not None}
-        return any(self.in_flight_to(node) < self.max_in_flight for node in leaders)

@@ -1,0 +1,56 @@
+"""The producer drives Kafka's adaptive partitioning (KIP-794) for records without keys."""
+
+from __future__ import annotations
+
+from sim.scenario import Scenario
+from sim.world import World
+
+SLOW_BROKER = 2
+
+
+def _share_to_slow_broker(adaptive: bool) -> float:
+    """Share of keyless records the partitioner gave to the partition whose only replica is on
+    a broker with a slow NIC: sent batches plus records still queued for it at the end."""
+    world = World(
+        Scenario.from_dict(
+            {
+                "seed": 5,
+                "duration_s": 4.0,
+                "cluster": {
+                    "brokers": 3,
+                    "hardware": {"per_broker": {str(SLOW_BROKER): {"network_gbps": 0.004}}},
+                },
+                "topics": [{"name": "t", "partitions": 3, "replication_factor": 1}],
+                "producers": [
+                    {
+                        "name": "app",
+                        "topic": "t",
+                        "rate_msgs_s": 3000,
+                        "message_bytes": 1000,
+                        "config": {
+                            "linger.ms": 5,
+                            "partitioner.adaptive.partitioning.enable": adaptive,
+                        },
+                    }
+                ],
+            }
+        )
+    )
+    world.run()
+    slow = next(tp for tp, replicas in world.assignments.items() if replicas == [SLOW_BROKER])
+    given = world.results().produced.groupby("partition")["count"].sum().to_dict()
+    for tp, queue in world.producers[0].accumulator.queues.items():
+        waiting = len(queue.times) - queue.start + sum(b.count for b in queue.retries)
+        given[tp[1]] = given.get(tp[1], 0) + waiting
+    return given.get(slow[1], 0) / sum(given.values())
+
+
+def test_adaptive_partitioning_sends_less_to_a_slow_broker():
+    """With load stats (partitioner.adaptive.partitioning.enable=true, the default) the next
+    sticky partition is drawn with weights max+1−queue (BuiltInPartitioner.nextPartition): the
+    partition on a broker whose NIC (0.5 MB/s) cannot take its third of 3 MB/s builds a queue and
+    is chosen far less often than the uniform third it gets without adaptive partitioning."""
+    uniform = _share_to_slow_broker(adaptive=False)
+    adaptive = _share_to_slow_broker(adaptive=True)
+    assert 0.25 < uniform < 0.42  # uniform choice among 3 partitions
+    assert adaptive < 0.6 * uniform
