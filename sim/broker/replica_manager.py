@@ -235,6 +235,7 @@ class ReplicaManager:
         now = self.env.now
         results: dict[TopicPartition, PartitionProduceResult] = {}
         waiting: list[tuple[Partition, int, TopicPartition]] = []
+        appended_tps: list[TopicPartition] = []
         disk_delay = 0.0
         for tp, batch in request.batches.items():
             partition = self.partitions.get(tp)
@@ -246,10 +247,14 @@ class ReplicaManager:
             )
             if appended:
                 disk_delay = max(disk_delay, self._write_to_disk(partition))
-                self._wake_parked(tp)
+                appended_tps.append(tp)
             results[tp] = PartitionProduceResult(error, base_offset)
             if error is Errors.NONE and request.acks == ACKS_ALL:
                 waiting.append((partition, base_offset + batch.count, tp))
+        # parked fetches are tried once every partition is appended, as Kafka's action queue
+        # runs the purgatory checks after the handler (ReplicaManager.addCompletePurgatoryAction)
+        for tp in appended_tps:
+            self._wake_parked(tp)
         if request.acks == 0:
             failed = any(r.error is not Errors.NONE for r in results.values())
             reply(ConnectionClosed() if failed else None)
