@@ -344,7 +344,8 @@ class Network:
         return bool(self._cut) and (src.name, dst.name) in self._cut
 
     def _lost(self, src: _Host, dst: _Host, drop_probability: float) -> bool:
-        """Whether a message src->dst is dropped before it is sent (cut link or random drop)."""
+        """Whether a message src->dst is dropped before it is sent (cut link or random drop).
+        The hot paths call it only when some link is cut or this one drops."""
         if self._is_cut(src, dst):
             return True
         return bool(drop_probability) and self._rng.random() < drop_probability
@@ -398,17 +399,17 @@ class Network:
             src.held_out.append((self._dispatch_request, call))
         else:
             link = self._link(src, dst)
-            if self._lost(src, dst, link.drop_requests):
+            if (self._cut or link.drop_requests) and self._lost(src, dst, link.drop_requests):
                 return  # silence: the caller times out
             if dst.up:
                 delay = self._transmit(src, dst, call.request.size_bytes, link)
-                self._later(delay, call, self._on_request_arrival)
+                self.env.timeout(delay, call).callbacks.append(self._on_request_arrival)
             else:  # connection refused
                 self._later(2 * (self._half_rtt_s + link.extra_delay_s), call, self._on_refused)
 
     def _on_request_arrival(self, event: simpy.Event) -> None:
         call: _Call = event._value
-        if self._is_cut(call.src, call.dst):
+        if self._cut and self._is_cut(call.src, call.dst):
             return
         if call.dst.paused:
             call.dst.held_in.append((self._deliver_request, call))
@@ -449,13 +450,14 @@ class Network:
             dst.held_out.append((self._dispatch_response, call))
             return
         link = self._link(dst, src)
-        if not self._lost(dst, src, link.drop_responses):
-            delay = self._transmit(dst, src, call.response.size_bytes, link, after_s)
-            self._later(delay, call, self._on_response_arrival)
+        if (self._cut or link.drop_responses) and self._lost(dst, src, link.drop_responses):
+            return
+        delay = self._transmit(dst, src, call.response.size_bytes, link, after_s)
+        self.env.timeout(delay, call).callbacks.append(self._on_response_arrival)
 
     def _on_response_arrival(self, event: simpy.Event) -> None:
         call: _Call = event._value
-        if call.done or self._is_cut(call.dst, call.src):
+        if call.done or (self._cut and self._is_cut(call.dst, call.src)):
             return
         if call.src.paused:
             call.src.held_in.append((self._deliver_response, call))

@@ -37,6 +37,7 @@ from sim.protocol import (
     ProduceRequest,
     ProduceResponse,
     TopicPartition,
+    framed_size,
 )
 from sim.timers import Deadlines
 
@@ -310,17 +311,39 @@ class ReplicaManager:
                 self._update_follower(
                     request.replica_id, tp, fetch.fetch_offset, fetch.last_fetched_epoch, now
                 )
-        response, nbytes = self._read(request)
-        diverging = any(
-            p.diverging_epoch or p.error is not Errors.NONE for p in response.partitions.values()
-        )
-        if nbytes >= request.min_bytes or request.max_wait_s <= 0 or diverging:
+        if request.max_wait_s > 0 and request.min_bytes > 0 and self._nothing_to_answer(request):
+            parked = _DelayedFetch(request, reply)
+            for tp in request.partitions:
+                self._parked.setdefault(tp, []).append(parked)
+            self._fetch_deadlines.add(request.max_wait_s, parked)
+            return
+        response, nbytes, urgent = self._read(request)
+        if nbytes >= request.min_bytes or request.max_wait_s <= 0 or urgent:
             reply(response, self._disk_read_s(response))
             return
         parked = _DelayedFetch(request, reply)
         for tp in request.partitions:
             self._parked.setdefault(tp, []).append(parked)
         self._fetch_deadlines.add(request.max_wait_s, parked)
+
+    def _nothing_to_answer(self, request: FetchRequest) -> bool:
+        """True when a read would return no bytes, no error and no divergence for any partition
+        (the usual case of a caught-up fetcher), so the fetch parks without building an answer,
+        as DelayedFetch.tryComplete counts bytes from offsets without reading."""
+        follower = request.replica_id >= 0
+        partitions = self.partitions
+        for tp, fetch in request.partitions.items():
+            partition = partitions.get(tp)
+            if partition is None or partition.leader_id != partition.broker_id:
+                return False
+            log = partition.log
+            offset = fetch.fetch_offset
+            upper = log.log_end_offset if follower else log.high_watermark
+            if offset != upper or offset < log.log_start_offset:
+                return False  # data to return, or out of range (offset > LEO) or below start
+            if follower and self._diverging(partition, offset, fetch.last_fetched_epoch):
+                return False
+        return True
 
     def _update_follower(
         self, follower: int, tp: TopicPartition, offset: int, epoch: int, now: float
@@ -350,83 +373,71 @@ class ReplicaManager:
             return end_epoch, end_offset
         return None
 
-    def _read(self, request: FetchRequest) -> tuple[FetchResponse, int]:
-        """ReplicaManager.readFromLog: per partition up to its limit and the response limit."""
+    def _read(self, request: FetchRequest) -> tuple[FetchResponse, int, bool]:
+        """ReplicaManager.readFromLog: per partition up to its limit and the response limit.
+        Returns the response, the bytes of records in it, and whether some partition has an
+        error or a diverging epoch (answered at once)."""
         parts: dict[TopicPartition, FetchPartitionData] = {}
         budget = request.max_bytes
         total = 0
+        urgent = False
         for tp, fetch in request.partitions.items():
             data = self._read_partition(request, tp, fetch, budget)
             parts[tp] = data
             size = data.size_bytes
-            budget = max(budget - size, 0)
+            budget = budget - size if budget > size else 0
             total += size
-        return FetchResponse(parts), total
+            if data.error is not Errors.NONE or data.diverging_epoch is not None:
+                urgent = True
+        framing = framed_size(len(parts))
+        return FetchResponse(parts, framing + total), total, urgent
 
     def _read_partition(
         self, request: FetchRequest, tp: TopicPartition, fetch, budget: int
     ) -> FetchPartitionData:
         partition = self.partitions.get(tp)
-        if partition is None or not partition.is_leader:
+        if partition is None or partition.leader_id != partition.broker_id:
             return FetchPartitionData(Errors.NOT_LEADER_OR_FOLLOWER)
         log = partition.log
+        offset = fetch.fetch_offset
+        hw, start, leo = log.high_watermark, log.log_start_offset, log.log_end_offset
         follower = request.replica_id >= 0
         if follower:
-            diverging = self._diverging(partition, fetch.fetch_offset, fetch.last_fetched_epoch)
+            diverging = self._diverging(partition, offset, fetch.last_fetched_epoch)
             if diverging:
-                return FetchPartitionData(
-                    Errors.NONE,
-                    log.high_watermark,
-                    log.log_start_offset,
-                    log.log_end_offset,
-                    [],
-                    diverging,
-                )
-        if fetch.fetch_offset < log.log_start_offset or fetch.fetch_offset > log.log_end_offset:
-            return FetchPartitionData(
-                Errors.OFFSET_OUT_OF_RANGE,
-                log.high_watermark,
-                log.log_start_offset,
-                log.log_end_offset,
-            )
-        upper = log.log_end_offset if follower else log.high_watermark
-        if budget <= 0 or fetch.fetch_offset >= upper:
-            entries, nbytes = [], 0
-        else:
-            limit = min(request.partition_max_bytes, budget)
-            entries, nbytes = log.read(fetch.fetch_offset, limit, upper)
-        return FetchPartitionData(
-            Errors.NONE,
-            log.high_watermark,
-            log.log_start_offset,
-            log.log_end_offset,
-            entries,
-            size_bytes=nbytes,
-        )
+                return FetchPartitionData(Errors.NONE, hw, start, leo, [], diverging)
+        if offset < start or offset > leo:
+            return FetchPartitionData(Errors.OFFSET_OUT_OF_RANGE, hw, start, leo)
+        upper = leo if follower else hw
+        if budget <= 0 or offset >= upper:
+            return FetchPartitionData(Errors.NONE, hw, start, leo, [], None, 0)
+        limit = request.partition_max_bytes
+        entries, nbytes = log.read(offset, limit if limit < budget else budget, upper)
+        return FetchPartitionData(Errors.NONE, hw, start, leo, entries, None, nbytes)
 
     def _wake_parked(self, tp: TopicPartition) -> None:
         """New data or a higher HW on ``tp``: answer the parked fetches that now have enough."""
         parked = self._parked.get(tp)
         if not parked:
             return
-        waiting = [fetch for fetch in parked if not fetch.done]
-        self._parked[tp] = waiting
-        partition = self.partitions[tp]
-        log = partition.log
-        for fetch in waiting:
+        log = self.partitions[tp].log
+        leo, hw = log.log_end_offset, log.high_watermark
+        # a snapshot: answering may hand this broker a queued fetch that parks on ``tp`` again
+        for fetch in parked.copy():
+            if fetch.done:
+                continue
             request = fetch.request
             # visible end for this fetcher: the LEO for a follower, the HW for a consumer
-            end = log.log_end_offset if request.replica_id >= 0 else log.high_watermark
-            wanted = request.partitions[tp].fetch_offset
-            if end <= wanted:
-                continue  # nothing new for this fetch on tp
-            self._complete_parked(fetch, force=request.min_bytes <= 1)
+            end = leo if request.replica_id >= 0 else hw
+            if end > request.partitions[tp].fetch_offset:
+                self._complete_parked(fetch, force=request.min_bytes <= 1)
+        self._parked[tp] = [fetch for fetch in self._parked[tp] if not fetch.done]
 
     def _complete_parked(self, fetch: _DelayedFetch, force: bool) -> None:
         """DelayedFetch.tryComplete (``force``: at its deadline, or known to have enough)."""
         if fetch.done:
             return
-        response, nbytes = self._read(fetch.request)
+        response, nbytes, _ = self._read(fetch.request)
         if not force and nbytes < fetch.request.min_bytes:
             return
         fetch.done = True

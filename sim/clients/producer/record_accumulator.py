@@ -184,11 +184,12 @@ class RecordAccumulator:
 
     def _cut(self, q: PartitionQueue, start: int, end: int) -> ProducerBatch:
         times = q.times[start:end]
+        count = end - start
         return ProducerBatch(
             tp=q.tp,
             first_arrival_s=float(times[0]),
-            mean_arrival_s=float(times.mean()),
-            count=end - start,
+            mean_arrival_s=float(times.sum()) / count,  # as times.mean(), without its overhead
+            count=count,
             records_bytes=int(q.cum[end - 1]) - q.before(),
             keys=None if q.keys is None else q.keys[start:end],
         )
