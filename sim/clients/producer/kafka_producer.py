@@ -328,7 +328,7 @@ class _Unassigned:
 
     def take(self, now: float):
         """Remove and return the records arrived by ``now``."""
-        end = int(np.searchsorted(self.times, now, side="right"))
+        end = int(self.times.searchsorted(now, "right"))
         out = (self.times[:end], None if self.keys is None else self.keys[:end], self.bytes[:end])
         self.times, self.bytes = self.times[end:], self.bytes[end:]
         if self.keys is not None:

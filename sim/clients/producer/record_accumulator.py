@@ -83,7 +83,7 @@ class PartitionQueue:
 
     def arrived(self, now: float) -> int:
         """Index past the last record that has arrived by ``now``."""
-        return int(np.searchsorted(self.times, now, side="right"))
+        return int(self.times.searchsorted(now, "right"))
 
 
 class RecordAccumulator:
@@ -98,6 +98,9 @@ class RecordAccumulator:
         self.linger_s = linger_s
         self.ratio = COMPRESSION_RATIO[compression]
         self.queues: dict[TopicPartition, PartitionQueue] = {}
+        #: a lower bound on the arrival time of every queued record, s: records are appended in
+        #: arrival order, so it only needs lowering when records join an empty accumulator
+        self._oldest_s = _INF
 
     def queue(self, tp: TopicPartition) -> PartitionQueue:
         """The queue of ``tp``, created on first use."""
@@ -116,6 +119,8 @@ class RecordAccumulator:
         """Queue records for ``tp`` (in time order, after those already queued)."""
         q = self.queue(tp)
         q.extend(times, keys, record_bytes)
+        if len(times) and times[0] < self._oldest_s:
+            self._oldest_s = float(times[0])
         self._refresh(q)
 
     def _refresh(self, q: PartitionQueue) -> None:
@@ -125,7 +130,7 @@ class RecordAccumulator:
             q.split = n
             q.next_s = _INF
             return
-        split = int(np.searchsorted(q.cum, q.before() + self.batch_size, side="right"))
+        split = int(q.cum.searchsorted(q.before() + self.batch_size, "right"))
         q.split = max(split, q.start + 1)  # a record larger than batch.size goes alone
         lingered = q.times[q.start] + self.linger_s
         full = q.times[q.split] if q.split < n else _INF
@@ -194,11 +199,27 @@ class RecordAccumulator:
             keys=None if q.keys is None else q.keys[start:end],
         )
 
+    def expire_all(self, now: float, timeout_s: float) -> list[ProducerBatch]:
+        """Per partition, the records waiting longer than ``timeout_s`` as one failed batch
+        (RecordAccumulator.expiredBatches); no queue is visited while none can have expired."""
+        if now < self._oldest_s + timeout_s:
+            return []
+        expired = []
+        oldest = _INF
+        for q in self.queues.values():
+            batch = self.expire(q, now, timeout_s)
+            if batch is not None:
+                expired.append(batch)
+            if q.start < len(q.times) and q.times[q.start] < oldest:
+                oldest = float(q.times[q.start])
+        self._oldest_s = oldest
+        return expired
+
     def expire(self, q: PartitionQueue, now: float, timeout_s: float) -> ProducerBatch | None:
         """Records waiting longer than ``timeout_s`` (delivery.timeout.ms) as one failed batch."""
         if q.retries or q.start >= len(q.times) or q.times[q.start] + timeout_s > now:
             return None
-        end = int(np.searchsorted(q.times, now - timeout_s, side="right"))
+        end = int(q.times.searchsorted(now - timeout_s, "right"))
         batch = self._cut(q, q.start, end)
         q.start = end
         self._refresh(q)

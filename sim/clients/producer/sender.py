@@ -292,11 +292,9 @@ class Sender:
 
     def _expire_queued(self, now: float) -> None:
         """Records queued past delivery.timeout.ms fail (RecordAccumulator.expiredBatches)."""
-        for q in self.accumulator.queues.values():
-            batch = self.accumulator.expire(q, now, self.delivery_timeout_s)
-            if batch is not None:
-                self._close(batch, now, sending=False)
-                self._complete(batch, now, -1, DELIVERY_TIMEOUT)
+        for batch in self.accumulator.expire_all(now, self.delivery_timeout_s):
+            self._close(batch, now, sending=False)
+            self._complete(batch, now, -1, DELIVERY_TIMEOUT)
 
     def set_leaders(self, leaders: dict[TopicPartition, int | None]) -> None:
         """New metadata: the leader of each partition (None when it has none)."""
