@@ -50,7 +50,7 @@ class InvariantChecker:
         self.world = world
         self.env: simpy.Environment = world.env
         self.interval_s = interval_s
-        self._leader_hw: dict[tuple[TopicPartition, int], int] = {}
+        self._leader_hw: dict[tuple[TopicPartition, int, int, int], int] = {}
         self._committed: dict[TopicPartition, tuple[int, int]] = {}  # tp -> (offset, batch id)
         self._dense_upto: dict[tuple[int, TopicPartition], int] = {}
         self._events_seen = 0
@@ -81,7 +81,7 @@ class InvariantChecker:
                 if broker.running and partition.is_leader:
                     epoch = partition.leader_epoch
                     self._check_single_leader(leaders, tp, epoch, broker.broker_id)
-                    self._check_leader_hw(broker.broker_id, tp, partition)
+                    self._check_leader_hw(broker, tp, partition)
                     if tp not in newest or epoch > newest[tp][0]:
                         newest[tp] = (epoch, broker.broker_id, partition)
         for tp, (_, broker_id, partition) in newest.items():
@@ -124,12 +124,17 @@ class InvariantChecker:
         if other != broker:
             self._fail(f"broker-{other} also leads at epoch {epoch}", tp, broker)
 
-    def _check_leader_hw(self, broker: int, tp: TopicPartition, partition) -> None:
+    def _check_leader_hw(self, broker, tp: TopicPartition, partition) -> None:
+        """Within one leader's term (epoch) and one run of its process: a broker restarted
+        before its session expired may lead again at the same epoch, its HW back from the
+        checkpoint file (Kafka does the same; the followers' fetches raise it again)."""
         log = partition.log
-        key = (tp, partition.leader_epoch)
+        key = (tp, partition.leader_epoch, broker.broker_id, broker.starts)
         before = self._leader_hw.get(key, 0)
         if log.high_watermark < before:
-            self._fail(f"leader HW went back from {before} to {log.high_watermark}", tp, broker)
+            self._fail(
+                f"leader HW went back from {before} to {log.high_watermark}", tp, broker.broker_id
+            )
         self._leader_hw[key] = log.high_watermark
 
     def _check_committed(self, broker: int, tp: TopicPartition, partition) -> None:

@@ -159,6 +159,8 @@ class Broker:
             self._on_watch, self._on_session_expired,
         )  # fmt: skip
         self.running = False
+        self.starts = 0  # how many times the process has started (each restart is a new one)
+        self._closing_session = False  # a controlled shutdown is closing the ZooKeeper session
         self._connections: dict[tuple[str, str], _Connection] = {}
 
     @property
@@ -172,6 +174,8 @@ class Broker:
         """Run: timers, fetchers, the ZooKeeper session (``session`` adopts one already open,
         for a run that starts with the cluster up; otherwise register anew)."""
         self.running = True
+        self.starts += 1
+        self._closing_session = False
         self.replicas.start()
         self.zk.start(session)
         if session is None:
@@ -221,6 +225,7 @@ class Broker:
                 if done and answer.error is Errors.NONE:
                     break
                 yield self.env.timeout(self.config.s("controlled.shutdown.retry.backoff.ms"))
+        self._closing_session = True  # an expiry answered to the close is no cue to register
         yield from self.zk.close()
         self.crash()
 
@@ -391,7 +396,7 @@ class Broker:
         """The session is gone (its ephemerals too): resign, register again (KafkaServer's
         session expiry handler)."""
         self.controller.resign()
-        if self.running:
+        if self.running and not self._closing_session:
             self.env.process(self._register())
 
     def _on_watch(self, event: WatchEvent) -> None:

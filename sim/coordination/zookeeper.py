@@ -32,18 +32,21 @@ connects, then pings when nothing was sent for a third of the negotiated timeout
 readTimeout / 2 with readTimeout = 2/3 × session timeout, ClientCnxn). A request gets
 CONNECTION_LOSS if unanswered within 2/3 of the session timeout (approximates ClientCnxn dropping
 the connection after readTimeout of silence). At most ``zookeeper.max.in.flight.requests``
-requests are in flight. When the server answers SESSION_EXPIRED, or nothing was heard from the
-server for a whole session timeout, the client calls ``on_session_expired()`` and opens a new
-session at once (Kafka's ZooKeeperClient reinitializes with delay 0; its handlers then
-re-register ephemeral znodes). A real ClientCnxn learns of expiry only when it reconnects; the
-local timeout stands in for that, up to half a round trip before the server expires the session.
+requests are in flight. After a read timeout of silence the client gives the connection up and,
+after a backoff, reconnects to the same session (ConnectRequest with its session id; requests
+wait meanwhile); the server reopens a session it still holds (touching it), and the client then
+sends SetWatches with the last zxid it saw, so watch events lost with the old connection fire
+again (DataTree.setWatches). A session the server has expired answers the reconnect with timeout
+0; that, or SESSION_EXPIRED on a request, makes the client call ``on_session_expired()`` and open
+a new session at once (Kafka's ZooKeeperClient reinitializes with delay 0; its handlers then
+re-register ephemeral znodes). The client never decides by itself that its session expired.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum, IntEnum, auto
 from typing import Any, Literal
 
@@ -152,9 +155,11 @@ class Stat:
 
 @dataclass(frozen=True, slots=True)
 class Connect:
-    """Open a session; timeout_s: the requested session timeout, seconds."""
+    """Open a session, or reconnect to ``session_id`` (0: a new one); timeout_s: the requested
+    session timeout, seconds (ConnectRequest)."""
 
     timeout_s: float
+    session_id: int = 0
 
     @property
     def size_bytes(self) -> int:
@@ -163,7 +168,8 @@ class Connect:
 
 @dataclass(frozen=True, slots=True)
 class ConnectResponse:
-    """A new session: its id and the negotiated timeout, seconds."""
+    """The session (new or resumed): its id and the negotiated timeout, seconds; a timeout of
+    0 means the session to resume has expired (ClientCnxn.onConnected)."""
 
     session_id: int
     timeout_s: float
@@ -298,6 +304,24 @@ class GetChildren:
         return _path_bytes(self.path) + 1
 
 
+@dataclass(frozen=True, slots=True)
+class SetWatches:
+    """Sent first on a resumed session: the client's watches not yet fired, with the last zxid
+    it saw; the server fires those whose node changed since and keeps the others
+    (DataTree.setWatches). data: GetData/Exists watches on existing nodes; exist: Exists watches
+    on missing nodes; child: GetChildren watches."""
+
+    relative_zxid: int
+    data: tuple[str, ...]
+    exist: tuple[str, ...]
+    child: tuple[str, ...]
+
+    @property
+    def size_bytes(self) -> int:
+        paths = (*self.data, *self.exist, *self.child)
+        return 8 + 12 + sum(_path_bytes(p) for p in paths)
+
+
 TxnOp = Create | Delete | SetData | Check
 
 
@@ -313,7 +337,17 @@ class Multi:
 
 
 Op = (
-    Ping | CloseSession | Create | Delete | SetData | Check | GetData | Exists | GetChildren | Multi
+    Ping
+    | CloseSession
+    | Create
+    | Delete
+    | SetData
+    | Check
+    | GetData
+    | Exists
+    | GetChildren
+    | Multi
+    | SetWatches
 )
 _WRITES = (CloseSession, Create, Delete, SetData, Check, Multi)
 
@@ -336,6 +370,7 @@ class ZkResponse:
 
     stat: Create, SetData, GetData, Exists, GetChildren (``None`` when the node is missing).
     data: GetData. children: GetChildren, sorted. results: Multi, one response per op.
+    zxid: the server's last committed zxid when it answered (the reply header's zxid).
     """
 
     error: ZkCode
@@ -343,6 +378,7 @@ class ZkResponse:
     data: Any = None
     children: tuple[str, ...] = ()
     results: tuple[ZkResponse, ...] = ()
+    zxid: int = -1
 
     @property
     def ok(self) -> bool:
@@ -395,6 +431,12 @@ class Znode:
     cversion: int = 0
     ephemeral_owner: int | None = None
     children: set[str] = field(default_factory=set)
+    #: zxid of the last change to its children (its creation's at first)
+    pzxid: int = -1
+
+    def __post_init__(self) -> None:
+        if self.pzxid < 0:
+            self.pzxid = self.czxid
 
     def stat(self) -> Stat:
         """A snapshot of the metadata."""
@@ -417,6 +459,7 @@ class Znode:
             self.cversion,
             self.ephemeral_owner,
             set(self.children),
+            self.pzxid,
         )
 
 
@@ -498,6 +541,7 @@ class _Txn:
         parent = self._edit(parent_name)
         parent.children.add(op.path.rsplit("/", 1)[1])
         parent.cversion += 1
+        parent.pzxid = self.zxid
         self.events += [(op.path, "created"), (parent_name, "children")]
         return ZkResponse(ZkCode.OK, stat=node.stat())
 
@@ -514,6 +558,7 @@ class _Txn:
         parent = self._edit(parent_name)
         parent.children.discard(op.path.rsplit("/", 1)[1])
         parent.cversion += 1
+        parent.pzxid = self.zxid
         self.events += [(op.path, "deleted"), (parent_name, "children")]
         return _OK
 
@@ -583,15 +628,18 @@ class ZooKeeper:
         if respond is None:
             raise TypeError(f"{self.name}: unexpected one-way message {request!r}")
         if isinstance(request, Connect):
-            respond(self._open_session(request, source))
+            if request.session_id:
+                respond(self._reopen_session(request.session_id))
+            else:
+                respond(self._open_session(request, source))
             return
         session = self.sessions.get(request.session_id)
         if session is None:
-            respond(ZkResponse(ZkCode.SESSION_EXPIRED))
+            respond(ZkResponse(ZkCode.SESSION_EXPIRED, zxid=self.zxid))
             return
         self._touch(session)
         op = request.op
-        response = self._process(session, op)
+        response = replace(self._process(session, op), zxid=self.zxid)
         respond(response, self.write_latency_s if isinstance(op, _WRITES) else 0.0)
 
     # ------------------------------------------------------------------ fault hooks
@@ -648,6 +696,15 @@ class ZooKeeper:
         self._schedule_tick()
         return ConnectResponse(session.session_id, timeout_s)
 
+    def _reopen_session(self, session_id: int) -> ConnectResponse:
+        """A client reconnects to its session (ZooKeeperServer.reopenSession): still open, it
+        is touched and goes on; expired, the answer's timeout is 0."""
+        session = self.sessions.get(session_id)
+        if session is None:
+            return ConnectResponse(session_id, 0.0)
+        self._touch(session)
+        return ConnectResponse(session_id, session.timeout_s)
+
     def _touch(self, session: Session) -> None:
         """Heard from the session: it expires at the tick after now + timeout."""
         session.last_heard_s = self.env.now
@@ -696,6 +753,9 @@ class ZooKeeper:
             return _OK
         if isinstance(op, GetData | Exists | GetChildren):
             return self._read(session.session_id, op)
+        if isinstance(op, SetWatches):
+            self._set_watches(session.session_id, op)
+            return _OK
         txn = _Txn(self.znodes, self.zxid + 1, session.session_id)
         response = txn.apply_multi(op.ops) if isinstance(op, Multi) else txn.apply(op)
         if response.ok:
@@ -716,6 +776,35 @@ class ZooKeeper:
         if isinstance(op, GetChildren):
             return ZkResponse(ZkCode.OK, node.stat(), children=tuple(sorted(node.children)))
         return ZkResponse(ZkCode.OK, node.stat())
+
+    def _set_watches(self, sid: int, op: SetWatches) -> None:
+        """DataTree.setWatches: fire at once the watches whose node changed after the client's
+        last zxid (deleted, changed, created, children changed), keep the others."""
+        fired: list[tuple[str, WatchKind]] = []
+        for path in op.data:
+            node = self.znodes.get(path)
+            if node is None:
+                fired.append((path, "deleted"))
+            elif node.mzxid > op.relative_zxid:
+                fired.append((path, "changed"))
+            else:
+                self._data_watches.setdefault(path, {})[sid] = None
+        for path in op.exist:
+            if path in self.znodes:
+                fired.append((path, "created"))
+            else:
+                self._data_watches.setdefault(path, {})[sid] = None
+        for path in op.child:
+            node = self.znodes.get(path)
+            if node is None:
+                fired.append((path, "deleted"))
+            elif node.pzxid > op.relative_zxid:
+                fired.append((path, "children"))
+            else:
+                self._child_watches.setdefault(path, {})[sid] = None
+        owner = self.sessions[sid].owner
+        for path, kind in fired:
+            self.net.send(self.name, owner, WatchEvent(path, kind, sid))
 
     def _commit(self, txn: _Txn) -> None:
         """Apply a successful txn to the tree and the ephemeral index, then fire its watches."""
@@ -753,12 +842,48 @@ class ClientState(Enum):
     """The client's connection state (ZooKeeper.States)."""
 
     NOT_CONNECTED = auto()  # before start()
-    CONNECTING = auto()  # waiting for a new session
+    CONNECTING = auto()  # connecting: to a new session, or back to the current one
     CONNECTED = auto()  # session open, pinging
     CLOSED = auto()  # stop() or close(): no more pings
 
 
 ZkCall = Generator[simpy.Event, Any, ZkResponse]
+
+
+class _ClientWatches:
+    """The watches a client has set and not yet seen fire, by kind (ZKWatchManager), in the
+    order they were set: what SetWatches sends on a resumed session."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, None] = {}
+        self.exist: dict[str, None] = {}
+        self.child: dict[str, None] = {}
+
+    def register(self, op: Op, error: ZkCode) -> None:
+        """A read with a watch was answered (WatchRegistration.register): GetData on an
+        existing node, Exists (a data watch if the node exists, else an exist watch),
+        GetChildren on an existing node."""
+        if not getattr(op, "watch", False):
+            return
+        if isinstance(op, Exists):
+            (self.data if error is ZkCode.OK else self.exist)[op.path] = None
+        elif error is ZkCode.OK:
+            (self.child if isinstance(op, GetChildren) else self.data)[op.path] = None
+
+    def fired(self, event: WatchEvent) -> None:
+        """A watch event arrived: the watches it ends (ZKWatchManager.materialize)."""
+        path = event.path
+        if event.kind == "children":
+            self.child.pop(path, None)
+            return
+        self.data.pop(path, None)
+        self.exist.pop(path, None)
+        if event.kind == "deleted":
+            self.child.pop(path, None)
+
+    def pending(self) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """(data, exist, child) paths."""
+        return tuple(self.data), tuple(self.exist), tuple(self.child)
 
 
 class ZooKeeperClient:
@@ -769,8 +894,13 @@ class ZooKeeperClient:
     each WatchEvent of the current session; the owner's ``on_request`` must hand WatchEvent
     messages to :meth:`deliver`. on_session_expired(): called when the session is lost; the
     client is already opening a new one, and calls made from the handler wait for it.
-    max_in_flight_requests: ``zookeeper.max.in.flight.requests`` (10). reconnect_backoff_s: wait
-    after a failed connect, seconds (ClientCnxn sleeps up to 1 s at random; its mean, fixed).
+    max_in_flight_requests: ``zookeeper.max.in.flight.requests`` (10). servers: how many
+    servers ``zookeeper.connect`` lists (the one ZooKeeper node stands for them): each connect
+    attempt waits session timeout / servers for an answer (ClientCnxn.connectTimeout).
+    reconnect_delay_s: wait before each attempt after the first, seconds (ClientCnxn.startConnect
+    sleeps up to 1 s at random; its mean, fixed); spin_delay_s: added once every ``servers``
+    attempts, when all servers have been tried (StaticHostProvider.next, 1 s). A new session
+    after an expiry is a new ZooKeeper client in Kafka, whose first attempt goes at once.
     """
 
     def __init__(
@@ -783,7 +913,9 @@ class ZooKeeperClient:
         on_session_expired: Callable[[], None],
         server: str = "zookeeper",
         max_in_flight_requests: int = 10,
-        reconnect_backoff_s: float = 0.5,
+        servers: int = 3,
+        reconnect_delay_s: float = 0.5,
+        spin_delay_s: float = 1.0,
     ) -> None:
         self.env = env
         self.net = net
@@ -793,12 +925,16 @@ class ZooKeeperClient:
         self.on_watch = on_watch
         self.on_session_expired = on_session_expired
         self.server = server
-        self.reconnect_backoff_s = reconnect_backoff_s
+        self.servers = servers
+        self.reconnect_delay_s = reconnect_delay_s
+        self.spin_delay_s = spin_delay_s
         self.state = ClientState.NOT_CONNECTED
         self.session_id: int | None = None
         self.process: simpy.Process | None = None
         self.last_sent_s = 0.0
         self.last_heard_s = 0.0
+        self.last_zxid = 0  # the newest zxid in an answer (ClientCnxn.lastZxid)
+        self._watches = _ClientWatches()
         self._connected = env.event()  # succeeds when the next session is open
         self._wake = env.event()  # the keep-alive loop's sleep, cut short on expiry
         self._in_flight = simpy.Resource(env, max_in_flight_requests)
@@ -806,6 +942,12 @@ class ZooKeeperClient:
     @property
     def request_timeout_s(self) -> float:
         """How long a request waits for its answer: 2/3 of the session timeout, seconds."""
+        return self.session_timeout_s * 2 / 3
+
+    @property
+    def read_timeout_s(self) -> float:
+        """Silence after which the connection is given up and made again: 2/3 of the session
+        timeout, seconds (ClientCnxn.readTimeout)."""
         return self.session_timeout_s * 2 / 3
 
     @property
@@ -821,6 +963,8 @@ class ZooKeeperClient:
         session: (id, negotiated timeout s) of a session already open at the server
         (``ZooKeeper.restore_session``), adopted instead of connecting."""
         self.state = ClientState.CONNECTING
+        self.session_id = None
+        self._watches = _ClientWatches()
         self._in_flight = simpy.Resource(self.env, self._in_flight.capacity)  # none survive
         if session is not None:
             self.session_id, self.session_timeout_s = session
@@ -843,18 +987,21 @@ class ZooKeeperClient:
         self.stop()
 
     def deliver(self, event: WatchEvent) -> None:
-        """A WatchEvent reached the owner: hand it to ``on_watch`` unless it is of an older
-        session (whose connection is gone)."""
-        if event.session_id != self.session_id:
+        """A WatchEvent reached the owner: hand it to ``on_watch`` unless it came on a
+        connection that is gone (an older session, or one given up since: a resumed session
+        gets what it missed through SetWatches)."""
+        if event.session_id != self.session_id or self.state is not ClientState.CONNECTED:
             return
         self.last_heard_s = self.env.now
+        self._watches.fired(event)
         self.on_watch(event)
 
     def run(self) -> Generator[simpy.Event, Any, None]:
-        """ZooKeeper's SendThread: open a session, keep it alive, open another when it expires."""
+        """ZooKeeper's SendThread: connect, keep the connection alive, reconnect after a read
+        timeout of silence, open a new session when the old one has expired."""
         try:
             while self.state is not ClientState.CLOSED:
-                if self.session_id is None:
+                if self.state is ClientState.CONNECTING:
                     yield from self._connect()
                 else:
                     yield from self._keep_alive()
@@ -862,37 +1009,54 @@ class ZooKeeperClient:
             return  # stop()
 
     def _connect(self) -> Generator[simpy.Event, Any, None]:
-        """Send Connect until answered (connect timeout = session timeout with one server)."""
-        self.state = ClientState.CONNECTING
-        timeout_s = self.requested_timeout_s
+        """Send Connect (to the current session, if any) until answered, each attempt waiting
+        the connect timeout. An expired session is reported and replaced."""
+        resuming = self.session_id
+        timeout_s = (self.session_timeout_s if resuming else self.requested_timeout_s) / max(
+            self.servers, 1
+        )
+        attempt = 1 if resuming else 0  # a reconnect is not the client's first attempt
         while True:
-            connect = Connect(timeout_s)
+            if attempt:
+                yield self.env.timeout(self.delay_before_attempt_s(attempt))
+            attempt += 1
+            connect = Connect(self.requested_timeout_s, resuming or 0)
             response = yield self.net.request(self.owner_name, self.server, connect, timeout_s)
             if isinstance(response, ConnectResponse):
                 break
-            yield self.env.timeout(self.reconnect_backoff_s)
+        if response.timeout_s <= 0:
+            self._expire()  # the next round of run() opens a new session
+            return
         self.session_id = response.session_id
         self.session_timeout_s = response.timeout_s
         self.last_sent_s = self.last_heard_s = self.env.now
         self.state = ClientState.CONNECTED
+        if resuming:
+            self._send_set_watches()
         connected, self._connected = self._connected, self.env.event()
         connected.succeed(response.session_id)
 
     def _keep_alive(self) -> Generator[simpy.Event, Any, None]:
-        """Expire the session after a timeout of silence, ping when idle, then sleep until the
-        next of these is due (or the session is lost)."""
+        """Give the connection up after a read timeout of silence, ping when idle, then sleep
+        until the next of these is due (or the connection is lost)."""
         now = self.env.now
-        if now - self.last_heard_s >= self.session_timeout_s - DEADLINE_SLACK_S:
-            self._expire()
+        if now - self.last_heard_s >= self.read_timeout_s - DEADLINE_SLACK_S:
+            self.state = ClientState.CONNECTING  # SessionTimeoutException: reconnect
             return
         if now - self.last_sent_s >= self.ping_interval_s - DEADLINE_SLACK_S:
             self._send_ping()
         wake_at = min(
-            self.last_sent_s + self.ping_interval_s, self.last_heard_s + self.session_timeout_s
+            self.last_sent_s + self.ping_interval_s, self.last_heard_s + self.read_timeout_s
         )
         self._wake = wake = self.env.event()
         self.env.timeout(wake_at - now).callbacks.append(lambda _: self._poke(wake))
         yield wake
+
+    def delay_before_attempt_s(self, attempt: int) -> float:
+        """Wait before connect attempt ``attempt`` (1: the first after the client's first),
+        seconds: the random sleep's mean, plus the spin delay once all servers were tried."""
+        spin = self.spin_delay_s if attempt % max(self.servers, 1) == 0 else 0.0
+        return self.reconnect_delay_s + spin
 
     @staticmethod
     def _poke(wake: simpy.Event) -> None:
@@ -900,33 +1064,50 @@ class ZooKeeperClient:
             wake.succeed()
 
     def _send_ping(self) -> None:
+        self._send_now(Ping())
+
+    def _send_set_watches(self) -> None:
+        """The first request on a resumed session: the watches not yet fired."""
+        data, exist, child = self._watches.pending()
+        if data or exist or child:
+            self._send_now(SetWatches(self.last_zxid, data, exist, child))
+
+    def _send_now(self, op: Ping | SetWatches) -> None:
+        """Send ``op`` at once, outside the in-flight limit (as ClientCnxn does for these)."""
         session = self.session_id
         self.last_sent_s = self.env.now
-        request = ZkRequest(session, Ping())
+        request = ZkRequest(session, op)
         event = self.net.request(self.owner_name, self.server, request, self.request_timeout_s)
         event.callbacks.append(lambda ev: self._received(session, ev.value))
 
-    def _received(self, session: int, response: ZkResponse | NetworkFailure) -> ZkResponse:
-        """Account for an answer to a request of ``session``; a network failure becomes
-        CONNECTION_LOSS."""
+    def _received(
+        self, session: int, response: ZkResponse | NetworkFailure, op: Op | None = None
+    ) -> ZkResponse:
+        """Account for an answer to ``op`` of ``session`` (register its watch); a network
+        failure becomes CONNECTION_LOSS."""
         if isinstance(response, NetworkFailure):
             return ZkResponse(ZkCode.CONNECTION_LOSS)
-        if session == self.session_id:
+        if session == self.session_id and self.state is ClientState.CONNECTED:
             self.last_heard_s = self.env.now
+            self.last_zxid = max(self.last_zxid, response.zxid)
             if response.error is ZkCode.SESSION_EXPIRED:
                 self._expire()
+            elif op is not None:
+                self._watches.register(op, response.error)
         return response
 
     def _expire(self) -> None:
-        """The session is lost: forget it, wake the loop to reconnect, tell the owner."""
+        """The session is lost: forget it and its watches, wake the loop to open a new one,
+        tell the owner."""
         self.session_id = None
+        self._watches = _ClientWatches()
         self.state = ClientState.CONNECTING
         self._poke(self._wake)
         self.on_session_expired()
 
     def _session(self) -> Generator[simpy.Event, Any, int]:
-        """The current session id, waiting for a connection if there is none."""
-        while self.session_id is None:
+        """The current session id, waiting while the client is not connected."""
+        while self.state is not ClientState.CONNECTED:
             if self.state in (ClientState.NOT_CONNECTED, ClientState.CLOSED):
                 raise RuntimeError(f"{self.owner_name}: ZooKeeper client not started")
             yield self._connected
@@ -946,17 +1127,17 @@ class ZooKeeperClient:
             self.last_sent_s = self.env.now
             request = ZkRequest(session, op)
             event = self.net.request(self.owner_name, self.server, request, self.request_timeout_s)
-            event.callbacks.append(self._on_answer(i, session, slot, responses))
+            event.callbacks.append(self._on_answer(i, op, session, slot, responses))
             events.append(event)
         yield self.env.all_of(events)
         return responses
 
     def _on_answer(
-        self, i: int, session: int, slot: simpy.Event, responses: list[ZkResponse]
+        self, i: int, op: Op, session: int, slot: simpy.Event, responses: list[ZkResponse]
     ) -> Callable[[simpy.Event], None]:
         def answered(event: simpy.Event) -> None:
             slot.resource.release(slot)
-            responses[i] = self._received(session, event.value)
+            responses[i] = self._received(session, event.value, op)
 
         return answered
 

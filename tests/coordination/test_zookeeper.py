@@ -60,12 +60,18 @@ class Owner:
             self.env.process(self.client.create(self.ephemeral, self.name, ephemeral=True))
 
 
+#: reconnect delays scaled like the timeouts (Kafka's 0.5 s and 1 s against T = 0.6 s would
+#: expire every session the client tries to resume); one server: connect timeout = T
+BACKOFF = 0.05  # s
+
+
 def make(*names: str, **zk_args) -> tuple[simpy.Environment, Network, ZooKeeper, list[Owner]]:
     env = simpy.Environment()
     net = Network(env, np.random.default_rng(0), RTT)
     zk = ZooKeeper(env, net, tick_s=TICK, **zk_args)
     net.add_node(zk, BW)
-    owners = [Owner(env, net, name) for name in names]
+    client = {"servers": 1, "reconnect_delay_s": BACKOFF, "spin_delay_s": 0.0}
+    owners = [Owner(env, net, name, **client) for name in names]
     for owner in owners:
         owner.client.start()
     return env, net, zk, owners
@@ -201,6 +207,10 @@ def test_watches_fire_once_for_the_right_kinds() -> None:
 
 
 def test_cut_node_loses_its_session_and_others_watch_it_go() -> None:
+    """Cut both ways: the client gives the connection up after a read timeout (2T/3) and
+    cannot reconnect; the server expires the session one timeout after it last heard from it.
+    The client learns of the expiry only when it reconnects after the heal (ClientCnxn:
+    timeout 0 in the ConnectResponse), then opens a new session and registers again."""
     env, net, zk, (a, b) = make("broker-1", "controller")
     path = broker_path(1)
     register(env, a, path)
@@ -217,14 +227,71 @@ def test_cut_node_loses_its_session_and_others_watch_it_go() -> None:
     assert {(p, k) for _, p, k in b.events} == {(BROKER_IDS_PATH, "children"), (path, "deleted")}
     for seen_at, _, _ in b.events:
         assert last_heard + TIMEOUT < seen_at <= last_heard + TIMEOUT + TICK + RTT
-    assert a.events == []
-    [expired_at] = a.expired_at  # the client gave up after a timeout of silence
-    assert expired_at == pytest.approx(a.client.last_heard_s + TIMEOUT)
-    assert a.client.state is ClientState.CONNECTING
+    assert a.events == [] and a.expired_at == []  # not told yet: it is still reconnecting
+    assert a.client.state is ClientState.CONNECTING and a.client.session_id == old_sid
+    healed_at = env.now
     net.heal("broker-1", "zookeeper")
     env.run(until=env.now + 2.0)
+    # the attempt in flight at the heal was lost: the next one comes after the connect timeout
+    # (the session timeout) and the reconnect backoff
+    [expired_at] = a.expired_at
+    assert healed_at < expired_at <= healed_at + TIMEOUT + 2 * BACKOFF + RTT
     assert a.client.state is ClientState.CONNECTED and a.client.session_id != old_sid
     assert zk.znodes[path].ephemeral_owner == a.client.session_id  # re-registered
+    assert a.events == []  # the new session has no watches of the old one
+
+
+def test_a_pause_shorter_than_the_session_resumes_it_and_set_watches_catches_up() -> None:
+    """A pause (timers run, traffic held) past the read timeout but ending before the server
+    would expire the session: the held pings and the reconnect reach the server in time and the
+    same session goes on: nothing re-registered, no expiry reported. A watch event sent during
+    the pause arrives on the connection the client gave up and is dropped; SetWatches, sent
+    first on the resumed session, fires it again (its node changed after the client's last
+    zxid) and keeps the watch whose node did not change, which fires on a later change."""
+    env, net, zk, (a, b) = make("broker-1", "writer")
+    path = broker_path(1)
+    register(env, a, path)
+    sid = a.client.session_id
+    call(env, b.client.create("/quiet"))
+    call(env, a.client.exists("/x", watch=True))  # an exist watch: /x is missing
+    call(env, a.client.get_data("/quiet", watch=True))  # a data watch
+    env.run(until=1.0)
+    start, last_heard = env.now, zk.sessions[sid].last_heard_s
+    pause_s = last_heard + TIMEOUT - 2 * RTT - start  # ends before the server's expiry
+    assert start + pause_s > last_heard + a.client.read_timeout_s  # the client gives up first
+    net.pause("broker-1")
+    call(env, b.client.create("/x"))
+    env.run(until=start + pause_s)
+    assert a.client.state is ClientState.CONNECTING and a.events == []
+    net.resume("broker-1")
+    resumed_at = env.now
+    env.run(until=env.now + 3 * TIMEOUT)
+    assert a.client.state is ClientState.CONNECTED and a.client.session_id == sid
+    assert a.expired_at == [] and zk.znodes[path].ephemeral_owner == sid
+    assert [(p, k) for _, p, k in a.events] == [("/x", "created")]
+    assert resumed_at < a.events[0][0] <= resumed_at + 2 * RTT + 0.01
+    call(env, b.client.set_data("/quiet", 1))  # the kept data watch still fires
+    env.run(until=env.now + 0.1)
+    assert [(p, k) for _, p, k in a.events] == [("/x", "created"), ("/quiet", "changed")]
+
+
+def test_a_pause_longer_than_the_session_ends_it() -> None:
+    """Past the session timeout the server has expired the session: the held reconnect gets
+    timeout 0, the owner is told once, and it registers again in a new session."""
+    env, net, zk, (a,) = make("broker-1")
+    path = broker_path(1)
+    register(env, a, path)
+    sid = a.client.session_id
+    env.run(until=1.0)
+    net.pause("broker-1")
+    env.run(until=1.0 + 2 * TIMEOUT)
+    assert sid not in zk.sessions and path not in zk.znodes
+    net.resume("broker-1")
+    resumed_at = env.now
+    env.run(until=env.now + 3 * TIMEOUT)
+    [expired_at] = a.expired_at
+    assert resumed_at <= expired_at <= resumed_at + RTT + TICK
+    assert a.client.session_id != sid and zk.znodes[path].ephemeral_owner == a.client.session_id
 
 
 def test_first_to_create_controller_wins() -> None:
