@@ -35,9 +35,17 @@ import simpy
 class _LogState:
     """What the disk knows of one log: dirty bytes, offsets, flush and durability marks."""
 
-    __slots__ = ("dirty_bytes", "end_offset", "flushed_seq", "durable_offset", "durable_at_s")
+    __slots__ = (
+        "index",
+        "dirty_bytes",
+        "end_offset",
+        "flushed_seq",
+        "durable_offset",
+        "durable_at_s",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, index: int) -> None:
+        self.index = index  # position in Disk._states: the dirty FIFO names logs by it
         self.dirty_bytes = 0  # appended, not yet given to the disk
         self.end_offset = 0  # end offset of the last append
         self.flushed_seq = 0  # FIFO entries up to this sequence number were written by flush()
@@ -78,8 +86,10 @@ class Disk:
         self._position = 0  # bytes written so far
         self._cache_floor = 0  # data written before this position is not cached (power loss)
         self._seq = 0  # appends so far
-        # dirty appends not yet given to the disk: (seq, time dirtied, log, end offset, bytes)
-        self._dirty: deque[tuple[int, float, _LogState, int, int]] = deque()
+        # dirty appends not yet given to the disk: (seq, time dirtied, log index, end offset,
+        # bytes). The log is an index into _states, not the _LogState: a tuple of numbers only is
+        # not tracked by the cyclic GC, and this FIFO holds up to dirty_expire_s of appends.
+        self._dirty: deque[tuple[int, float, int, int, int]] = deque()
         self._dirty_bytes = 0  # bytes in _dirty not yet written by flush()
         # writes given to the disk, in completion order: (end time, log, end offset, bytes)
         self._writeback: deque[tuple[float, _LogState, int, int]] = deque()
@@ -87,6 +97,7 @@ class Disk:
         self._write_busy_s = 0.0
         self._read_busy_s = 0.0
         self._logs: dict[Hashable, _LogState] = {}
+        self._states: list[_LogState] = []  # the same, by _LogState.index
 
     def start(self) -> None:
         """Start the OS flusher process (wakes every ``writeback_interval_s``)."""
@@ -104,9 +115,10 @@ class Disk:
         self._retire(now)
         log = self._logs.get(log_id)
         if log is None:
-            log = self._logs[log_id] = _LogState()
+            log = self._logs[log_id] = _LogState(len(self._states))
+            self._states.append(log)
         self._seq += 1
-        self._dirty.append((self._seq, now, log, end_offset, nbytes))
+        self._dirty.append((self._seq, now, log.index, end_offset, nbytes))
         log.dirty_bytes += nbytes
         log.end_offset = end_offset
         self._dirty_bytes += nbytes
@@ -204,10 +216,12 @@ class Disk:
         """Give the FIFO's oldest appends to the disk: those dirtied at or before
         ``expired_before_s``, then more while dirty data exceeds the background threshold."""
         dirty = self._dirty
+        states = self._states
         while dirty and (
             dirty[0][1] <= expired_before_s or self._dirty_bytes > self._background_bytes
         ):
-            seq, _, log, end_offset, nbytes = dirty.popleft()
+            seq, _, index, end_offset, nbytes = dirty.popleft()
+            log = states[index]
             if seq <= log.flushed_seq:
                 continue  # already written by flush()
             log.dirty_bytes -= nbytes

@@ -107,14 +107,14 @@ class RecordBatch:
 
 @dataclass(slots=True, eq=False)
 class LogEntry:
-    """A batch as stored in a partition log: the leader's offsets and epoch around the batch."""
+    """A batch as its leader appended it: the leader's offset and epoch around the batch, and
+    when the leader appended it (s). Never changed once appended: followers' logs hold the same
+    object (each replica keeps its own disk positions, see PartitionLog.read)."""
 
     base_offset: int
     leader_epoch: int
     batch: RecordBatch
     append_s: float
-    #: the replica's disk position (bytes written before it) when appended: page-cache age
-    position: int = 0
 
     @property
     def next_offset(self) -> int:

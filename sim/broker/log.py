@@ -21,6 +21,10 @@ from dataclasses import dataclass, field
 
 from sim.protocol import Errors, LogEntry, RecordBatch, TopicPartition
 
+#: Errors members bound once: a lookup on the Errors class costs ~0.1 µs in Python 3.11 (its
+#: metaclass defines __getattr__), and these are tested per partition of every fetch or produce.
+_NO_ERROR = Errors.NONE
+
 #: Batches of sequence metadata kept per producer (ProducerStateEntry.NUM_BATCHES_TO_RETAIN).
 NUM_BATCHES_TO_RETAIN = 5
 NO_SEQUENCE = -1
@@ -52,8 +56,9 @@ class ProducerStateEntry:
 
     def find_duplicate(self, batch: RecordBatch) -> int | None:
         """Base offset of a retained batch with the same sequence range (a retry), else None."""
+        base_sequence, last_sequence = batch.base_sequence, batch.last_sequence
         for first, last, base in self.batches:
-            if first == batch.base_sequence and last == batch.last_sequence:
+            if first == base_sequence and last == last_sequence:
                 return base
         return None
 
@@ -82,6 +87,9 @@ class PartitionLog:
         self.retention_bytes = retention_bytes
         self.entries: list[LogEntry] = []
         self._base_offsets: list[int] = []  # parallel to entries, for bisect
+        # parallel to entries: this replica's disk position (sim.disk.Disk.position) when it
+        # wrote each batch, for the page cache's age on reads
+        self._positions: list[int] = []
         self._first = 0  # index of the first retained entry
         self.log_start_offset = 0
         self.log_end_offset = 0
@@ -102,49 +110,58 @@ class PartitionLog:
         sequence, as Kafka does when it has no state for it.
         """
         if batch.producer_id < 0:
-            return Errors.NONE, -1
+            return _NO_ERROR, -1
         entry = self.producers.get(batch.producer_id)
         if entry is None or not entry.batches:
-            return Errors.NONE, -1
+            return _NO_ERROR, -1
         duplicate = entry.find_duplicate(batch)
         if duplicate is not None:
-            return Errors.NONE, duplicate
+            return _NO_ERROR, duplicate
         if batch.base_sequence != entry.last_seq + 1:
             return Errors.OUT_OF_ORDER_SEQUENCE_NUMBER, -1
-        return Errors.NONE, -1
+        return _NO_ERROR, -1
 
     def append_as_leader(self, batch: RecordBatch, leader_epoch: int, now: float) -> LogEntry:
-        """Assign offsets from the LEO and append; record the epoch's start if it is new."""
+        """Assign offsets from the LEO and append; record the epoch's start if it is new. The
+        caller records the batch's disk position (:meth:`set_last_position`)."""
         entry = LogEntry(self.log_end_offset, leader_epoch, batch, now)
-        self._append(entry, now)
+        self._append(entry, now, 0)
         return entry
 
-    def append_as_follower(self, entries: list[LogEntry], now: float) -> None:
-        """Append the leader's batches as they are (offsets and epochs kept)."""
-        for leader_entry in entries:
-            if leader_entry.base_offset != self.log_end_offset:
-                raise AssertionError(
-                    f"{self.tp}: follower append at {leader_entry.base_offset}, "
-                    f"LEO {self.log_end_offset}"
-                )
-            self._append(
-                LogEntry(
-                    leader_entry.base_offset, leader_entry.leader_epoch, leader_entry.batch, now
-                ),
-                now,
+    def append_as_follower(self, entry: LogEntry, now: float, position: int) -> None:
+        """Append the leader's batch ``entry`` itself (offset and epoch kept; the object is
+        shared, never changed); ``position``: this replica's disk position for it
+        (:meth:`sim.disk.Disk.position`)."""
+        if entry.base_offset != self.log_end_offset:
+            raise AssertionError(
+                f"{self.tp}: follower append at {entry.base_offset}, LEO {self.log_end_offset}"
             )
+        self._append(entry, now, position)
 
-    def _append(self, entry: LogEntry, now: float) -> None:
-        if not self.epochs or self.epochs[-1][0] < entry.leader_epoch:
-            self.epochs.append((entry.leader_epoch, entry.base_offset))
-        self._maybe_roll(entry.batch.size_bytes, now)
+    def set_last_position(self, position: int) -> None:
+        """This replica wrote its last batch at disk position ``position`` (Disk.position)."""
+        self._positions[-1] = position
+
+    def _append(self, entry: LogEntry, now: float, position: int) -> None:
+        epochs = self.epochs
+        if not epochs or epochs[-1][0] < entry.leader_epoch:
+            epochs.append((entry.leader_epoch, entry.base_offset))
+        batch = entry.batch
+        nbytes = batch.size_bytes
+        # _maybe_roll's test inlined: this runs once per batch on every replica
+        segment = self._segments[-1] if self._segments else None
+        if (
+            segment is None
+            or (segment.size_bytes > 0 and segment.size_bytes + nbytes > self.segment_bytes)
+            or now - segment.created_s >= self.segment_s
+        ):
+            segment = self._roll(now)
         self.entries.append(entry)
         self._base_offsets.append(entry.base_offset)
-        batch = entry.batch
+        self._positions.append(position)
         self.log_end_offset = entry.base_offset + batch.count
-        self.size_bytes += batch.size_bytes
-        segment = self._segments[-1]
-        segment.size_bytes += batch.size_bytes
+        self.size_bytes += nbytes
+        segment.size_bytes += nbytes
         segment.last_append_s = now
         if batch.producer_id >= 0:
             self._producer_state(batch.producer_id).batches.append(
@@ -157,28 +174,33 @@ class PartitionLog:
             state = self.producers[producer_id] = ProducerStateEntry()
         return state
 
-    def _maybe_roll(self, nbytes: int, now: float) -> None:
-        """Roll a new segment when this batch would not fit or the active one is too old."""
-        active = self._segments[-1] if self._segments else None
-        if (
-            active is None
-            or (active.size_bytes > 0 and active.size_bytes + nbytes > self.segment_bytes)
-            or now - active.created_s >= self.segment_s
-        ):
-            self._segments.append(_Segment(self.log_end_offset, len(self.entries), 0, now, now))
+    def _roll(self, now: float) -> _Segment:
+        """Start a new segment at the LEO (the next batch would not fit in the active one, or
+        it is older than ``segment_s``); returns it."""
+        segment = _Segment(self.log_end_offset, len(self.entries), 0, now, now)
+        self._segments.append(segment)
+        return segment
 
     # ---------------------------------------------------------------- reads
 
     def read(
         self, fetch_offset: int, max_bytes: int, upper_bound: int
-    ) -> tuple[list[LogEntry], int]:
+    ) -> tuple[list[LogEntry], int, int]:
         """Batches from the one holding ``fetch_offset``, up to ``max_bytes`` (the first batch is
         always whole, as Kafka returns it), never past ``upper_bound`` (HW for consumers, LEO for
-        followers), with their total size in bytes. Empty when nothing is there."""
+        followers), with their total size in bytes and the disk position of the first
+        (:meth:`sim.disk.Disk.read`). Empty (size and position 0) when nothing is there."""
         if fetch_offset >= upper_bound or fetch_offset >= self.log_end_offset:
-            return [], 0
+            return [], 0, 0
         entries = self.entries
-        i = max(bisect.bisect_right(self._base_offsets, fetch_offset) - 1, self._first)
+        base_offsets = self._base_offsets
+        i = len(base_offsets) - 1
+        # a caught-up fetcher reads the last batch: bisect only when it is further back
+        if i < 0 or base_offsets[i] > fetch_offset:
+            i = bisect.bisect_right(base_offsets, fetch_offset) - 1
+        if i < self._first:
+            i = self._first
+        first = i
         out: list[LogEntry] = []
         total = 0
         n = len(entries)
@@ -193,7 +215,7 @@ class PartitionLog:
             out.append(entry)
             total += size
             i += 1
-        return out, total
+        return out, total, self._positions[first] if out else 0
 
     def entry_at(self, offset: int) -> LogEntry | None:
         """The batch holding ``offset``, or None when it is not in the log."""
@@ -232,6 +254,7 @@ class PartitionLog:
         removed = self.entries[i:]
         del self.entries[i:]
         del self._base_offsets[i:]
+        del self._positions[i:]
         self.log_end_offset = (
             self.entries[-1].next_offset
             if len(self.entries) > self._first
@@ -249,6 +272,7 @@ class PartitionLog:
         """Drop the whole log and continue from ``offset`` (UnifiedLog.truncateFullyAndStartAt)."""
         self.entries = []
         self._base_offsets = []
+        self._positions = []
         self._first = 0
         self._segments = []
         self.log_start_offset = self.log_end_offset = offset

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from sim.broker.log import PartitionLog
 from sim.protocol import ACKS_ALL, Errors, RecordBatch, TopicPartition
 
+#: Errors members bound once: a lookup on the Errors class costs ~0.1 µs in Python 3.11 (its
+#: metaclass defines __getattr__), and these are tested per partition of every fetch or produce.
+_NO_ERROR = Errors.NONE
+
 
 @dataclass(slots=True)
 class ReplicaState:
@@ -25,9 +29,9 @@ class ReplicaState:
     last_fetch_s: float = 0.0
 
     def update_fetch_state(self, fetch_offset: int, now: float, leader_leo: int) -> None:
-        """Replica.updateFetchStateOrThrow: a follower fetching at or past the leader's LEO as of
-        its
-        previous fetch was caught up at that previous fetch's time."""
+        """Replica.updateFetchStateOrThrow: a follower fetching at or past the leader's LEO is
+        caught up now; one fetching at or past the leader's LEO as of its previous fetch was
+        caught up at that previous fetch's time."""
         if fetch_offset >= leader_leo:
             self.last_caught_up_s = max(self.last_caught_up_s, now)
         elif fetch_offset >= self.last_fetch_leader_leo:
@@ -42,6 +46,9 @@ class ReplicaState:
 
 
 Completion = Callable[[Errors], None]
+
+#: Sorts after every purgatory entry with the same required offset (bisect key).
+_INFINITY = float("inf")
 
 
 class Partition:
@@ -141,11 +148,11 @@ class Partition:
         if acks == ACKS_ALL and len(self.isr) < self.min_isr:
             return Errors.NOT_ENOUGH_REPLICAS, -1, False
         error, duplicate_offset = self.log.check_producer(batch)
-        if error is not Errors.NONE or duplicate_offset >= 0:
+        if error is not _NO_ERROR or duplicate_offset >= 0:
             return error, duplicate_offset, False
         entry = self.log.append_as_leader(batch, self.leader_epoch, now)
         self.maybe_increment_leader_hw(now)
-        return Errors.NONE, entry.base_offset, True
+        return _NO_ERROR, entry.base_offset, True
 
     def wait_for_acks(self, required_offset: int, done: Completion) -> None:
         """Hold an acks=all answer until the HW reaches ``required_offset`` (DelayedProduce)."""
@@ -159,7 +166,7 @@ class Partition:
         if self.log.high_watermark < required_offset:
             return False
         enough = len(self.maximal_isr) >= self.min_isr
-        done(Errors.NONE if enough else Errors.NOT_ENOUGH_REPLICAS_AFTER_APPEND)
+        done(_NO_ERROR if enough else Errors.NOT_ENOUGH_REPLICAS_AFTER_APPEND)
         return True
 
     def expire(self, done: Completion) -> None:
@@ -171,13 +178,16 @@ class Partition:
                 return
 
     def _complete_purgatory(self) -> None:
+        """Complete the held answers the HW now covers (sorted by required offset)."""
+        purgatory = self._purgatory
         hw = self.log.high_watermark
-        ready = (
-            bisect.bisect_right(self._purgatory, (hw, float("inf"), None)) if self._purgatory else 0
-        )
-        if not ready:
+        if not purgatory or purgatory[0][0] > hw:
             return
-        completed, self._purgatory = self._purgatory[:ready], self._purgatory[ready:]
+        if purgatory[-1][0] <= hw:  # all of them: the usual case, one batch or two held
+            completed, self._purgatory = purgatory, []
+        else:
+            ready = bisect.bisect_right(purgatory, (hw, _INFINITY, None))
+            completed, self._purgatory = purgatory[:ready], purgatory[ready:]
         for required, _, done in completed:
             self._try_complete(required, done)
 
@@ -217,9 +227,11 @@ class Partition:
     def maybe_increment_leader_hw(self, now: float) -> bool:
         """Partition.maybeIncrementLeaderHW: HW = min LEO over the ISR and caught-up followers;
         held while the ISR is below min.insync.replicas (Kafka >= 3.7, KAFKA-15583)."""
-        if len(self.isr) < self.min_isr:
+        log = self.log
+        leo = log.log_end_offset
+        # the HW is at most the LEO: nothing to do once it is there (the usual follower fetch)
+        if leo <= log.high_watermark or len(self.isr) < self.min_isr:
             return False
-        leo = self.log.log_end_offset
         new_hw = leo
         maximal = self.maximal_isr
         for broker, state in self.remote.items():
@@ -227,9 +239,9 @@ class Partition:
                 broker in maximal or state.is_caught_up(leo, now, self.lag_max_s)
             ):
                 new_hw = state.log_end_offset
-        if new_hw <= self.log.high_watermark:
+        if new_hw <= log.high_watermark:
             return False
-        self.log.high_watermark = new_hw
+        log.high_watermark = new_hw
         self._complete_purgatory()
         return True
 
@@ -257,7 +269,7 @@ class Partition:
         True when the ISR changed; False when the proposal was refused (the controller will
         send LeaderAndIsr if leadership moved)."""
         self.pending_isr = None
-        if error is not Errors.NONE or not self.is_leader or leader_epoch != self.leader_epoch:
+        if error is not _NO_ERROR or not self.is_leader or leader_epoch != self.leader_epoch:
             return False
         changed = isr != self.isr
         self.isr = sorted(isr)
