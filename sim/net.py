@@ -112,7 +112,6 @@ class _Host:
         "up",
         "paused",
         "incarnation",
-        "calls",
         "held_in",
         "held_out",
         "bytes_in",
@@ -128,7 +127,6 @@ class _Host:
         self.up = True
         self.paused = False
         self.incarnation = 0  # +1 at each crash: ends all connections of the node
-        self.calls: dict[_Call, None] = {}  # pending requests sent to this node, in order
         self.held_in: list[tuple[Callable[[Any], None], Any]] = []  # arrivals while paused
         self.held_out: list[tuple[Callable[[Any], None], Any]] = []  # sends while paused
         self.bytes_in = 0
@@ -140,6 +138,7 @@ class _Call:
 
     __slots__ = (
         "net",
+        "cid",
         "src",
         "dst",
         "request",
@@ -151,8 +150,11 @@ class _Call:
         "done",
     )
 
-    def __init__(self, net: Network, src: _Host, dst: _Host, request: Any, event: simpy.Event):
+    def __init__(
+        self, net: Network, cid: int, src: _Host, dst: _Host, request: Any, event: simpy.Event
+    ):
         self.net = net
+        self.cid = cid  # the request's id in the network's open requests
         self.src = src
         self.dst = dst
         self.request = request
@@ -206,7 +208,13 @@ class Network:
         self._hosts: dict[str, _Host] = {}
         self._links: dict[tuple[str, str], _Link] = {}
         self._cut: set[tuple[str, str]] = set()
-        self._deadlines = Deadlines(env, self._on_deadline, lambda call: call.done)
+        # open requests by id, in send order; the deadline queue holds ids only, so an answered
+        # request is freed at once instead of living on (for the GC) until its timeout
+        self._open: dict[int, _Call] = {}
+        self._next_call_id = 0
+        self._deadlines = Deadlines(
+            env, lambda cid: self._on_deadline(self._open[cid]), lambda cid: cid not in self._open
+        )
 
     # ------------------------------------------------------------------ nodes and counters
 
@@ -240,9 +248,10 @@ class Network:
         """
         env = self.env
         dst = self._hosts[target]
-        call = _Call(self, self._hosts[source], dst, request, env.event())
-        dst.calls[call] = None
-        self._deadlines.add(timeout_s, call)
+        self._next_call_id = cid = self._next_call_id + 1
+        call = _Call(self, cid, self._hosts[source], dst, request, env.event())
+        self._open[cid] = call
+        self._deadlines.add(timeout_s, cid)
         self._dispatch_request(call)
         return call.event
 
@@ -265,7 +274,7 @@ class Network:
         host.held_in.clear()
         host.held_out.clear()
         host.out_busy_s = host.in_busy_s = self.env.now
-        for call in list(host.calls):
+        for call in [call for call in self._open.values() if call.dst is host]:
             if self._settle(call):
                 call.event.succeed(Disconnected(name))
 
@@ -384,7 +393,7 @@ class Network:
         if call.done:
             return False
         call.done = True
-        del call.dst.calls[call]
+        del self._open[call.cid]
         return call.src_incarnation == call.src.incarnation
 
     # requests: src -> dst

@@ -270,7 +270,7 @@ class KafkaProducer:
         wake = min(self.accumulator.next_ready_s(now), self.horizon_s)
         if self._unassigned.waiting_after(now):
             wake = min(wake, self._unassigned_ready_s(now))
-        return max(wake, now)
+        return float(max(wake, now))  # a numpy scalar here would make simulated time one
 
     def _unassigned_ready_s(self, now: float) -> float:
         """When records not yet partitioned would make a batch ready: with linger.ms 0 at the

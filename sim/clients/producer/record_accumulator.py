@@ -132,8 +132,9 @@ class RecordAccumulator:
             return
         split = int(q.cum.searchsorted(q.before() + self.batch_size, "right"))
         q.split = max(split, q.start + 1)  # a record larger than batch.size goes alone
-        lingered = q.times[q.start] + self.linger_s
-        full = q.times[q.split] if q.split < n else _INF
+        # plain floats: a numpy scalar reaching a SimPy timeout makes every later time one
+        lingered = float(q.times[q.start]) + self.linger_s
+        full = float(q.times[q.split]) if q.split < n else _INF
         q.next_s = lingered if lingered < full else full
 
     # ---------------------------------------------------------------- readiness
