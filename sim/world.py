@@ -407,10 +407,13 @@ class World:
     # ---------------------------------------------------------------- results
 
     def final_log(self) -> list[tuple]:
-        """Rows of the final log of every partition: its leader's replica, or when it has none,
-        the replica the controller waits for (the last in the ISR)."""
+        """Rows of the final log of every partition of the scenario's topics (not the internal
+        ``__consumer_offsets``, whose batches no producer sent): its leader's replica, or when it
+        has none, the replica the controller waits for (the last in the ISR)."""
         rows = []
         for tp in sorted(self.assignments):
+            if tp[0] == GROUP_METADATA_TOPIC:
+                continue
             state = self.brokers[self._any_controller()].controller.states[tp]
             holder = state.leader if state.leader != NO_LEADER else state.isr[-1]
             log = self.brokers[holder].partitions[tp].log
