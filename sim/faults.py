@@ -1,8 +1,9 @@
 """Faults: the scenario's schedule, and the same injections callable from a script mid-run.
 
-Each fault kind of DESIGN.md §5 that the engine simulates is a method of :class:`FaultInjector`
-(``crash_broker``, ``power_loss``, ``controlled_shutdown``, ``pause``, ``zookeeper_expire``,
-``network_partition``, ``slow_disk``, ``slow_network``, ``drop_messages``, ``add_producer``);
+Each fault kind of DESIGN.md §5 is a method of :class:`FaultInjector` (``crash_broker``,
+``power_loss``, ``controlled_shutdown``, ``pause``, ``zookeeper_expire``, ``network_partition``,
+``slow_disk``, ``slow_network``, ``drop_messages``, ``add_producer``, ``crash_consumer``,
+``add_consumer``, ``remove_consumer``);
 ``schedule`` turns the scenario's list into SimPy processes that call them at ``at_s``. Targets
 are resolved when the fault fires: ``"leader:orders-0"`` is that partition's leader then,
 ``"controller"`` the active controller then; when it names no broker then (no active controller
@@ -23,10 +24,8 @@ if TYPE_CHECKING:
     from sim.broker.broker import Broker
     from sim.world import World
 
-#: Fault kinds that need consumer-group membership (they arrive with the group coordinator).
-CONSUMER_GROUP_FAULTS = frozenset({"crash_consumer", "add_consumer", "remove_consumer"})
 #: Fault kinds this engine simulates.
-SIMULATED_FAULTS = frozenset(FAULT_KINDS) - CONSUMER_GROUP_FAULTS
+SIMULATED_FAULTS = frozenset(FAULT_KINDS)
 
 
 class NoTargetError(LookupError):
@@ -84,6 +83,12 @@ class FaultInjector:
             self.drop_messages(a, b, fault.probability, fault.direction, fault.duration_s)
         elif kind == "add_producer":
             self.add_producer(fault.producer)
+        elif kind == "crash_consumer":
+            self.crash_consumer(fault.group, fault.member, fault.restart_after_s)
+        elif kind == "add_consumer":
+            self.add_consumer(fault.group, fault.count)
+        elif kind == "remove_consumer":
+            self.remove_consumer(fault.group, fault.member)
         else:
             raise ValueError(f"fault kind {kind!r} is not simulated")
 
@@ -271,3 +276,43 @@ class FaultInjector:
         for producer in self.world.add_producer(spec):
             producer.start()
             self._record(producer.name, "producer added")
+
+    def _member(self, group: str, member: int | None):
+        """The running consumer ``<group>-<member>`` (the highest-numbered one when None)."""
+        world = self.world
+        mine = [c for c, _ in world.consumers if c.group_id == group and not c.stopped]
+        if member is None:
+            if not mine:
+                raise NoTargetError(f"{group} member")
+            return max(mine, key=lambda c: int(c.name.rsplit("-", 1)[1]))
+        name = f"{group}-{member}"
+        found = next((c for c, _ in world.consumers if c.name == name), None)
+        if found is None or found.stopped:
+            raise NoTargetError(name)
+        return found
+
+    def crash_consumer(
+        self, group: str, member: int = 0, restart_after_s: float | None = None
+    ) -> None:
+        """The member's process dies: no commit, no LeaveGroup, its connections reset; the
+        coordinator notices after its session timeout. Restarts (same name and, for a static
+        member, the same group.instance.id) after ``restart_after_s`` if given."""
+        consumer = self._member(group, member)
+        consumer.crash()
+        self.world.net.crash(consumer.name)
+        self._record(consumer.name, "crash")
+        name = consumer.name
+        self._later(restart_after_s, lambda: self.world.restart_consumer(name), name, "restart")
+
+    def add_consumer(self, group: str, count: int = 1) -> None:
+        """``count`` new members join ``group`` now, named with the group's next indices."""
+        spec = next(g for g in self.world.scenario.consumer_groups if g.group_id == group)
+        for consumer in self.world.add_consumers(spec, count, self.env.now):
+            self._record(consumer.name, "consumer added")
+
+    def remove_consumer(self, group: str, member: int | None = None) -> None:
+        """The member closes cleanly: commits, then LeaveGroup if dynamic (a static member just
+        stops; its session timeout removes it). Default: the highest-numbered running member."""
+        consumer = self._member(group, member)
+        consumer.close()
+        self._record(consumer.name, "consumer removed")

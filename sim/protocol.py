@@ -45,15 +45,28 @@ class Errors(IntEnum):
     MESSAGE_TOO_LARGE = 10
     STALE_CONTROLLER_EPOCH = 11
     NETWORK_EXCEPTION = 13
+    COORDINATOR_LOAD_IN_PROGRESS = 14
+    COORDINATOR_NOT_AVAILABLE = 15
+    NOT_COORDINATOR = 16
     RECORD_LIST_TOO_LARGE = 18
     NOT_ENOUGH_REPLICAS = 19
     NOT_ENOUGH_REPLICAS_AFTER_APPEND = 20
+    ILLEGAL_GENERATION = 22
+    INCONSISTENT_GROUP_PROTOCOL = 23
+    UNKNOWN_MEMBER_ID = 25
+    INVALID_SESSION_TIMEOUT = 26
+    REBALANCE_IN_PROGRESS = 27
+    INVALID_COMMIT_OFFSET_SIZE = 28
     NOT_CONTROLLER = 41
     OUT_OF_ORDER_SEQUENCE_NUMBER = 45
     DUPLICATE_SEQUENCE_NUMBER = 46
     KAFKA_STORAGE_ERROR = 56
     FENCED_LEADER_EPOCH = 74
     UNKNOWN_LEADER_EPOCH = 75
+    MEMBER_ID_REQUIRED = 79
+    GROUP_MAX_SIZE_REACHED = 81
+    FENCED_INSTANCE_ID = 82
+    UNSTABLE_OFFSET_COMMIT = 88
     INVALID_UPDATE_VERSION = 95
 
     @property
@@ -74,6 +87,10 @@ _RETRIABLE = frozenset(
         Errors.KAFKA_STORAGE_ERROR,
         Errors.FENCED_LEADER_EPOCH,
         Errors.UNKNOWN_LEADER_EPOCH,
+        Errors.COORDINATOR_LOAD_IN_PROGRESS,
+        Errors.COORDINATOR_NOT_AVAILABLE,
+        Errors.NOT_COORDINATOR,
+        Errors.UNSTABLE_OFFSET_COMMIT,
     }
 )
 
@@ -391,3 +408,245 @@ class ControlledShutdownResponse:
     error: Errors
     remaining: list[TopicPartition] = field(default_factory=list)
     size_bytes: int = REQUEST_OVERHEAD_BYTES
+
+
+# --------------------------------------------------------------------------- consumer groups
+# The classic group protocol (FindCoordinator, JoinGroup, SyncGroup, Heartbeat, LeaveGroup,
+# OffsetCommit, OffsetFetch) and the records a group coordinator keeps in __consumer_offsets.
+
+#: Kafka's internal topic of committed offsets and group metadata (Topic.GROUP_METADATA_TOPIC_NAME).
+GROUP_METADATA_TOPIC = "__consumer_offsets"
+#: JoinGroupRequest.UNKNOWN_MEMBER_ID and OffsetCommitRequest.DEFAULT_GENERATION_ID.
+UNKNOWN_MEMBER_ID = ""
+NO_GENERATION = -1
+#: The consumer's protocol type (ConsumerProtocol.PROTOCOL_TYPE).
+CONSUMER_PROTOCOL_TYPE = "consumer"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A member's ConsumerProtocolSubscription: its topics, and (cooperative) the partitions it
+    owns and the generation it owned them in (-1 when none)."""
+
+    topics: tuple[str, ...]
+    owned_partitions: tuple[TopicPartition, ...] = ()
+    generation: int = NO_GENERATION
+
+
+@dataclass(slots=True, eq=False)
+class FindCoordinatorRequest:
+    """Which broker coordinates group ``key`` (FindCoordinator, key type GROUP)?"""
+
+    key: str
+    size_bytes: int = REQUEST_OVERHEAD_BYTES
+
+
+@dataclass(slots=True, eq=False)
+class FindCoordinatorResponse:
+    """The coordinator's broker id, or an error (COORDINATOR_NOT_AVAILABLE)."""
+
+    error: Errors
+    node_id: int = -1
+    size_bytes: int = REQUEST_OVERHEAD_BYTES
+
+
+@dataclass(slots=True, eq=False)
+class JoinGroupRequest:
+    """A member (re)joins: ``protocols`` are (assignor name, subscription) by preference.
+
+    session_timeout_s / rebalance_timeout_s: ``session.timeout.ms`` / ``max.poll.interval.ms``.
+    """
+
+    group_id: str
+    session_timeout_s: float
+    rebalance_timeout_s: float
+    member_id: str
+    group_instance_id: str | None
+    protocol_type: str
+    protocols: list[tuple[str, Subscription]]
+    client_id: str = ""  # from the request header: prefixes the member id
+    size_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.size_bytes:
+            self.size_bytes = framed_size(len(self.protocols))
+
+
+@dataclass(frozen=True, slots=True)
+class JoinGroupMember:
+    """One member of the group as the leader sees it in the JoinGroup response."""
+
+    member_id: str
+    group_instance_id: str | None
+    metadata: Subscription
+
+
+@dataclass(slots=True, eq=False)
+class JoinGroupResponse:
+    """The generation, the chosen protocol, the leader; ``members`` only for the leader."""
+
+    error: Errors
+    generation_id: int = NO_GENERATION
+    protocol_name: str | None = None
+    leader: str = ""
+    member_id: str = UNKNOWN_MEMBER_ID
+    members: list[JoinGroupMember] = field(default_factory=list)
+    skip_assignment: bool = False
+    size_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.size_bytes:
+            self.size_bytes = framed_size(len(self.members))
+
+
+@dataclass(slots=True, eq=False)
+class SyncGroupRequest:
+    """A member asks for its assignment; the leader brings everyone's (member id -> partitions)."""
+
+    group_id: str
+    generation_id: int
+    member_id: str
+    group_instance_id: str | None
+    protocol_name: str | None
+    assignments: dict[str, list[TopicPartition]]
+    size_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.size_bytes:
+            self.size_bytes = framed_size(sum(len(a) for a in self.assignments.values()))
+
+
+@dataclass(slots=True, eq=False)
+class SyncGroupResponse:
+    """The member's assignment for the generation, or an error."""
+
+    error: Errors
+    protocol_name: str | None = None
+    assignment: list[TopicPartition] = field(default_factory=list)
+    size_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.size_bytes:
+            self.size_bytes = framed_size(len(self.assignment))
+
+
+@dataclass(slots=True, eq=False)
+class HeartbeatRequest:
+    """A member is alive in ``generation_id``."""
+
+    group_id: str
+    generation_id: int
+    member_id: str
+    group_instance_id: str | None
+    size_bytes: int = REQUEST_OVERHEAD_BYTES
+
+
+@dataclass(slots=True, eq=False)
+class HeartbeatResponse:
+    """NONE, or REBALANCE_IN_PROGRESS / ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID / ..."""
+
+    error: Errors
+    size_bytes: int = REQUEST_OVERHEAD_BYTES
+
+
+@dataclass(slots=True, eq=False)
+class LeaveGroupRequest:
+    """Members leave: (member id, group instance id) each."""
+
+    group_id: str
+    members: list[tuple[str, str | None]]
+    size_bytes: int = REQUEST_OVERHEAD_BYTES
+
+
+@dataclass(slots=True, eq=False)
+class LeaveGroupResponse:
+    """A top-level error, and one error per leaving member."""
+
+    error: Errors
+    member_errors: list[Errors] = field(default_factory=list)
+    size_bytes: int = REQUEST_OVERHEAD_BYTES
+
+
+@dataclass(slots=True, eq=False)
+class OffsetCommitRequest:
+    """Commit ``offsets`` (next offset to consume, per partition) for the group's generation."""
+
+    group_id: str
+    generation_id: int
+    member_id: str
+    group_instance_id: str | None
+    offsets: dict[TopicPartition, int]
+    size_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.size_bytes:
+            self.size_bytes = framed_size(len(self.offsets))
+
+
+@dataclass(slots=True, eq=False)
+class OffsetCommitResponse:
+    """One error per committed partition."""
+
+    errors: dict[TopicPartition, Errors]
+    size_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.size_bytes:
+            self.size_bytes = framed_size(len(self.errors))
+
+
+@dataclass(slots=True, eq=False)
+class OffsetFetchRequest:
+    """The committed offsets of ``partitions`` (require_stable: KIP-447, as consumers send)."""
+
+    group_id: str
+    partitions: list[TopicPartition]
+    require_stable: bool = True
+    size_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.size_bytes:
+            self.size_bytes = framed_size(len(self.partitions))
+
+
+@dataclass(slots=True, eq=False)
+class OffsetFetchResponse:
+    """A group-level error, else (offset or -1, error) per partition."""
+
+    error: Errors
+    offsets: dict[TopicPartition, tuple[int, Errors]] = field(default_factory=dict)
+    size_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.size_bytes:
+            self.size_bytes = framed_size(len(self.offsets))
+
+
+@dataclass(frozen=True, slots=True)
+class OffsetCommitRecord:
+    """Committed offsets of one group, as one record batch of __consumer_offsets holds them."""
+
+    group_id: str
+    offsets: tuple[tuple[TopicPartition, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMetadataRecord:
+    """A group's state as ``storeGroup`` writes it: generation, protocol, leader and, per member,
+    (member id, instance id, client id, session timeout s, rebalance timeout s, protocols,
+    assignment). An empty generation has no members."""
+
+    group_id: str
+    generation_id: int
+    protocol_type: str | None
+    protocol_name: str | None
+    leader: str | None
+    members: tuple[tuple, ...]
+
+
+@dataclass(slots=True, eq=False)
+class CoordinatorBatch(RecordBatch):
+    """A batch a group coordinator appends to __consumer_offsets (one record: offsets or group
+    metadata). Replicated and stored like any batch; a new leader replays them to load groups."""
+
+    record: OffsetCommitRecord | GroupMetadataRecord | None = None

@@ -71,11 +71,22 @@ TABLES: dict[str, tuple[Column, ...]] = {
     ),
     "events": _cols(
         ("time_s", "float64", "when it happened, s"),
-        ("kind", "string", "event kind (fault, leader_election, isr_shrink, rebalance, ...)"),
+        (
+            "kind",
+            "string",
+            "event kind (fault, leader_election, isr_shrink, rebalance_start, "
+            "rebalance_end, partitions_assigned, partitions_revoked, ...)",
+        ),
         ("node", "string", "node where it happened, '' for the cluster"),
         ("topic", "string", "topic, '' when not about a partition"),
         ("partition", "int32", "partition, -1 when not about a partition"),
-        ("detail", "string", "what happened, human-readable"),
+        (
+            "detail",
+            "string",
+            "what happened, human-readable; rebalance rows hold key=value "
+            "words: group, generation, members, protocol, and on rebalance_end outcome and "
+            "duration_s",
+        ),
     ),
     "timeseries": _cols(
         ("time_s", "float64", "end of the interval, s"),
@@ -111,8 +122,9 @@ SUMMARY_FIELDS: dict[str, str] = {
     "leader_elections": "partition leader elections (events)",
     "unclean_elections": "elections of a leader outside the ISR (events)",
     "unavailable_partition_s": "partition-seconds without a leader (control plane)",
-    "rebalances": "consumer group rebalances, all groups (events)",
-    "rebalance_time_s": "total time groups spent rebalancing, s (events)",
+    "rebalances": "consumer group rebalances, all groups (rebalance_start events)",
+    "rebalance_time_s": "time groups spent rebalancing, each rebalance_start to the group's next "
+    "rebalance_end (or the run's end), summed, s (events)",
     "max_consumer_lag": "largest lag of any group on any partition, records (timeseries)",
 }
 #: Fields computed from the tables; the others come from the run's ``metrics``.

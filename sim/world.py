@@ -2,8 +2,16 @@
 
 The world creates the SimPy environment, the named random streams, the network, each broker with
 its disk, the topics (Kafka's replica placement; the first replica leads, at epoch 0), the
-producer clients and the consumer groups (partitions spread once with the range assignor), and a
-sampler of the time-series gauges. Leaders are fixed until the control plane arrives.
+producer clients and the consumer groups, and a sampler of the time-series gauges.
+
+Consumer groups use the group coordinator: every member subscribes to its group's topics and
+the coordinator of the group (the leader of its ``__consumer_offsets`` partition) runs the
+rebalances. ``__consumer_offsets`` exists from the start, placed as Kafka places any topic with
+``offsets.topic.num.partitions`` partitions and ``offsets.topic.replication.factor`` replicas
+(``cleanup.policy=compact``); only the partitions some group maps to are materialised, since the
+others would hold nothing and only cost replication work. With fewer brokers than that
+replication factor Kafka would refuse to create the topic (no group could ever find its
+coordinator); the model uses as many replicas as there are brokers and says so in the warnings.
 """
 
 from __future__ import annotations
@@ -16,8 +24,8 @@ from sim import kafka_config
 from sim.audit import audit
 from sim.broker.broker import Broker
 from sim.broker.controller import NO_LEADER, PartitionState
+from sim.broker.group_metadata_manager import partition_for
 from sim.broker.placement import assign_replicas
-from sim.clients.assignors import assign
 from sim.clients.consumer import KafkaConsumer
 from sim.clients.producer.kafka_producer import KafkaProducer
 from sim.coordination.zookeeper import (
@@ -33,7 +41,7 @@ from sim.faults import SIMULATED_FAULTS, FaultInjector
 from sim.invariants import InvariantChecker, enabled_by_environment
 from sim.metrics import Metrics
 from sim.net import Network
-from sim.protocol import TopicPartition
+from sim.protocol import GROUP_METADATA_TOPIC, TopicPartition
 from sim.results import Results
 from sim.rng import RandomStreams
 from sim.scenario import Capabilities, ClusterSpec, HardwareSpec, Scenario, require_simulated
@@ -57,6 +65,8 @@ MEASURED = (
     "leader_elections",
     "unclean_elections",
     "unavailable_partition_s",
+    "rebalances",
+    "rebalance_time_s",
 )
 #: The controller epoch of the cluster as the run starts (broker 0 is the controller).
 INITIAL_CONTROLLER_EPOCH = 1
@@ -94,6 +104,7 @@ class World:
 
     def __init__(self, scenario: Scenario, check_invariants: bool | None = None) -> None:
         self.scenario = scenario
+        self._started = False
         self.env = simpy.Environment()
         self.streams = RandomStreams(scenario.seed)
         cluster: ClusterSpec = scenario.cluster
@@ -109,15 +120,18 @@ class World:
         self.assignments: dict[TopicPartition, list[int]] = {}
         for topic in scenario.topics:
             self._create_topic(topic.name, topic.partitions, topic.replication_factor)
+        self._create_offsets_topic()
         self.producers: list[KafkaProducer] = []
         for spec in scenario.producers:
             self.add_producer(spec)
-        self.consumers = self._make_consumers()
+        self.consumers: list[tuple[KafkaConsumer, float]] = []
+        self._group_sizes: dict[str, int] = {}
+        for group in scenario.consumer_groups:
+            self.add_consumers(group, group.members, group.start_s)
         self.faults = FaultInjector(self)
         if check_invariants is None:
             check_invariants = enabled_by_environment()
         self.checker = InvariantChecker(self) if check_invariants else None
-        self._started = False
         self._warn_unused()
 
     # ---------------------------------------------------------------- building
@@ -149,6 +163,9 @@ class World:
             t.name: kafka_config.topic_config(t.config, self.broker_config)
             for t in self.scenario.topics
         }
+        topic_configs[GROUP_METADATA_TOPIC] = kafka_config.topic_config(
+            {"cleanup.policy": ["compact"]}, self.broker_config
+        )  # GroupMetadataManager.offsetsTopicConfigs
         broker = Broker(
             self.env, broker_id, self.net, disk, self.broker_config, topic_configs, self.metrics,
             legacy_hw_truncation=self.scenario.cluster.legacy_hw_truncation,
@@ -164,8 +181,11 @@ class World:
         self.net.add_node(broker, self._nic_bytes_s(hw))
         return broker
 
-    def _create_topic(self, name: str, partitions: int, rf: int) -> None:
-        """Kafka's replica placement (random start index, as the admin path); replica 0 leads."""
+    def _create_topic(
+        self, name: str, partitions: int, rf: int, only: set[int] | None = None
+    ) -> None:
+        """Kafka's replica placement (random start index, as the admin path); replica 0 leads.
+        only: the partitions to materialise (all when None)."""
         racks = self.scenario.cluster.racks
         rack_map = dict(enumerate(racks)) if racks else None
         placement = assign_replicas(
@@ -177,6 +197,8 @@ class World:
             rng=self.streams.stream("placement", name),
         )
         for p, replicas in sorted(placement.items()):
+            if only is not None and p not in only:
+                continue
             tp = (name, p)
             self.assignments[tp] = replicas
             state = PartitionState(list(replicas), replicas[0], 0, sorted(replicas), 0)
@@ -187,6 +209,24 @@ class World:
             for b in replicas:
                 self.brokers[b].replicas.create_replica(tp, replicas)
                 self.brokers[b].replicas.become_leader_or_follower(tp, request)
+
+    def _create_offsets_topic(self) -> None:
+        """``__consumer_offsets`` (see the module docstring); each partition's leader loads it."""
+        if not self.scenario.consumer_groups:
+            return
+        count = self.broker_config["offsets.topic.num.partitions"]
+        rf = self.broker_config["offsets.topic.replication.factor"]
+        if rf > len(self.brokers):
+            self.warnings.append(
+                f"offsets.topic.replication.factor {rf} > {len(self.brokers)} brokers: Kafka "
+                f"would not create {GROUP_METADATA_TOPIC}; the model uses {len(self.brokers)}"
+            )
+            rf = len(self.brokers)
+        used = {partition_for(g.group_id, count) for g in self.scenario.consumer_groups}
+        self._create_topic(GROUP_METADATA_TOPIC, count, rf, only=used)
+        for p in sorted(used):
+            leader = self.assignments[(GROUP_METADATA_TOPIC, p)][0]
+            self.brokers[leader].group_coordinator.on_election(p)
 
     def controller_id(self) -> int:
         """The broker whose controller is active now (-1 if none)."""
@@ -222,35 +262,48 @@ class World:
             made.append(producer)
         return made
 
-    def _make_consumers(self) -> list[tuple[KafkaConsumer, float]]:
-        """Each group's members, with the group's partitions spread once by the range assignor
-        (group membership and rebalancing arrive later), and when they start (s)."""
-        out = []
+    def add_consumers(self, group, count: int, start_s: float) -> list[KafkaConsumer]:
+        """``count`` new members of ``group`` (a ConsumerGroupSpec), named ``<group_id>-<i>``
+        with the next indices, subscribed to its topics, starting at ``start_s`` (s); started
+        now if the run has started. Static groups give each ``group.instance.id`` = its name."""
+        first = self._group_sizes.get(group.group_id, 0)
+        self._group_sizes[group.group_id] = first + count
+        made = []
+        for i in range(first, first + count):
+            name = f"{group.group_id}-{i}"
+            consumer = self._new_consumer(group, name)
+            self.net.add_node(consumer, self._nic_bytes_s(self.hardware))
+            self.consumers.append((consumer, start_s))
+            if self._started:
+                consumer.start(start_s)
+            made.append(consumer)
+        return made
+
+    def _new_consumer(self, group, name: str) -> KafkaConsumer:
+        """A consumer process for member ``name`` of ``group``, subscribed, not started."""
+        properties = group.kafka_config()
+        if group.static:
+            properties["group.instance.id"] = name
+        config, _ = kafka_config.consumer_config(properties)
         bootstrap = [b.name for b in self.brokers]
-        client_nic = self._nic_bytes_s(self.hardware)
-        for group in self.scenario.consumer_groups:
-            config, _ = kafka_config.consumer_config(group.kafka_config())
-            members = [f"{group.group_id}-{i}" for i in range(group.members)]
-            partitions = {t: self.scenario.topic(t).partitions for t in group.topics}
-            static = {m: m for m in members} if group.static else None
-            assignment = assign(
-                "range", {m: list(group.topics) for m in members}, partitions, static_ids=static
-            )
-            for member in members:
-                consumer = KafkaConsumer(
-                    self.env,
-                    member,
-                    group.group_id,
-                    self.net,
-                    config,
-                    group.processing_ms / 1000.0,
-                    self.metrics,
-                    bootstrap,
-                )
-                consumer.assign(assignment[member])
-                self.net.add_node(consumer, client_nic)
-                out.append((consumer, group.start_s))
-        return out
+        consumer = KafkaConsumer(
+            self.env, name, group.group_id, self.net, config, group.processing_ms / 1000.0,
+            self.metrics, bootstrap,
+        )  # fmt: skip
+        consumer.subscribe(list(group.topics))
+        return consumer
+
+    def restart_consumer(self, name: str) -> KafkaConsumer:
+        """A crashed member's process starts again now: same name (and group.instance.id),
+        fresh state, fresh connections."""
+        index = next(i for i, (c, _) in enumerate(self.consumers) if c.name == name)
+        group_id = self.consumers[index][0].group_id
+        group = next(g for g in self.scenario.consumer_groups if g.group_id == group_id)
+        consumer = self._new_consumer(group, name)
+        self.net.restart(name)
+        self.consumers[index] = (consumer, self.env.now)
+        consumer.start(self.env.now)
+        return consumer
 
     def _warn_unused(self) -> None:
         """Real Kafka properties given that the model does not use: reported once per run."""
@@ -354,10 +407,13 @@ class World:
     # ---------------------------------------------------------------- results
 
     def final_log(self) -> list[tuple]:
-        """Rows of the final log of every partition: its leader's replica, or when it has none,
-        the replica the controller waits for (the last in the ISR)."""
+        """Rows of the final log of every partition of the scenario's topics (not the internal
+        ``__consumer_offsets``, whose batches no producer sent): its leader's replica, or when it
+        has none, the replica the controller waits for (the last in the ISR)."""
         rows = []
         for tp in sorted(self.assignments):
+            if tp[0] == GROUP_METADATA_TOPIC:
+                continue
             state = self.brokers[self._any_controller()].controller.states[tp]
             holder = state.leader if state.leader != NO_LEADER else state.isr[-1]
             log = self.brokers[holder].partitions[tp].log
@@ -400,6 +456,9 @@ class World:
         results = Results(self.scenario, tables, {}, MEASURED, self.warnings)
         results.metrics.update(audit(results.tables).as_metrics())
         results.metrics.update(control_plane_metrics(results.tables["events"], self))
+        results.metrics.update(
+            rebalance_metrics(results.tables["events"], self.scenario.duration_s)
+        )
         return results
 
     def _with_unavailability(self, events):
@@ -485,3 +544,25 @@ def control_plane_metrics(events, world: World) -> dict[str, float]:
         "unclean_elections": float((kinds == "unclean_leader_election").sum()),
         "unavailable_partition_s": sum(end - start for _, start, end in windows),
     }
+
+
+def _detail_fields(detail: str) -> dict[str, str]:
+    """The ``key=value`` words of an event's detail."""
+    return dict(word.split("=", 1) for word in detail.split() if "=" in word)
+
+
+def rebalance_metrics(events, duration_s: float) -> dict[str, float]:
+    """Rebalances (``rebalance_start`` rows) and the time groups spent in them: each start to the
+    group's next ``rebalance_end`` (or the end of the run), summed over groups, s."""
+    rows = events[events["kind"].isin(["rebalance_start", "rebalance_end"])]
+    open_since: dict[str, float] = {}
+    count, total = 0, 0.0
+    for row in rows.itertuples(index=False):
+        group = _detail_fields(row.detail)["group"]
+        if row.kind == "rebalance_start":
+            count += 1
+            open_since[group] = row.time_s
+        elif group in open_since:
+            total += row.time_s - open_since.pop(group)
+    total += sum(duration_s - since for since in open_since.values())
+    return {"rebalances": float(count), "rebalance_time_s": total}

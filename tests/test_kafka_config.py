@@ -138,6 +138,8 @@ KAFKA_39_DEFAULTS = [
     ("broker", "group.initial.rebalance.delay.ms", 3000),
     ("broker", "group.max.session.timeout.ms", 1800000),
     ("broker", "group.min.session.timeout.ms", 6000),
+    ("broker", "group.max.size", 2**31 - 1),  # GroupCoordinatorConfig.GROUP_MAX_SIZE_DEFAULT
+    ("broker", "offsets.commit.timeout.ms", 5000),  # OFFSET_COMMIT_TIMEOUT_MS_DEFAULT
     ("broker", "offsets.retention.minutes", 7 * 24 * 60),
     ("broker", "offsets.topic.num.partitions", 50),
     ("broker", "offsets.topic.replication.factor", 3),

@@ -2,8 +2,10 @@
 
 It answers the requests that arrive through the network — Produce, Fetch, ListOffsets and
 Metadata from clients and followers, LeaderAndIsr and UpdateMetadata from the controller,
-AlterPartition and ControlledShutdown for the controller it may host — and owns the broker's
-:class:`ReplicaManager`, its ZooKeeper session and its :class:`Controller`.
+AlterPartition and ControlledShutdown for the controller it may host, FindCoordinator and the
+consumer-group requests for its :class:`GroupCoordinator` — and owns the broker's
+:class:`ReplicaManager`, its ZooKeeper session, its :class:`Controller` and its group coordinator
+(which loads the groups of the ``__consumer_offsets`` partitions the broker leads).
 
 Request handling costs time on ``num.network.threads`` network threads and ``num.io.threads``
 request handler threads, each a "busy until" time. As Kafka's socket server does, a connection
@@ -28,6 +30,7 @@ from typing import Any
 import simpy
 
 from sim.broker.controller import LOAD_S_PER_PARTITION, Controller, PartitionState
+from sim.broker.group_coordinator import GroupCoordinator
 from sim.broker.partition import Partition
 from sim.broker.replica_manager import ReplicaManager
 from sim.coordination.zookeeper import (
@@ -49,6 +52,7 @@ from sim.kafka_config import EffectiveConfig
 from sim.metrics import Metrics
 from sim.net import Network, NetworkFailure
 from sim.protocol import (
+    GROUP_METADATA_TOPIC,
     AlterPartitionRequest,
     AlterPartitionResponse,
     ConnectionClosed,
@@ -57,12 +61,21 @@ from sim.protocol import (
     ControllerResponse,
     Errors,
     FetchRequest,
+    FindCoordinatorRequest,
+    FindCoordinatorResponse,
+    HeartbeatRequest,
+    JoinGroupRequest,
+    LeaderAndIsrPartition,
     LeaderAndIsrRequest,
+    LeaveGroupRequest,
     ListOffsetsRequest,
     MetadataRequest,
     MetadataResponse,
+    OffsetCommitRequest,
+    OffsetFetchRequest,
     PartitionMetadata,
     ProduceRequest,
+    SyncGroupRequest,
     TopicPartition,
     UpdateMetadataRequest,
 )
@@ -108,8 +121,18 @@ class _Connection:
     queue: deque = field(default_factory=deque)
 
 
+#: Requests a consumer sends on its connection to the group coordinator (Kafka opens it as a
+#: separate node, ``Integer.MAX_VALUE - nodeId``): a parked JoinGroup holds up its heartbeats.
+_COORDINATOR_REQUESTS = (
+    JoinGroupRequest, SyncGroupRequest, HeartbeatRequest, LeaveGroupRequest,
+    OffsetCommitRequest, OffsetFetchRequest,
+)  # fmt: skip
+
+
 def _channel(request: Any) -> str:
     """Which of a peer's connections a request travels on."""
+    if isinstance(request, _COORDINATOR_REQUESTS):
+        return "coordinator"
     if isinstance(request, FetchRequest) and request.replica_id >= 0:
         return "replica-fetcher"
     if isinstance(request, LeaderAndIsrRequest | UpdateMetadataRequest):
@@ -154,6 +177,7 @@ class Broker:
         self.controller_id = -1
         self.controller_epoch = 0
         self.controller = Controller(self)
+        self.group_coordinator = GroupCoordinator(env, self.name, self.replicas, config, metrics)
         self.zk = ZooKeeperClient(
             env, net, self.name, config.s("zookeeper.session.timeout.ms"),
             self._on_watch, self._on_session_expired,
@@ -177,6 +201,7 @@ class Broker:
         self.starts += 1
         self._closing_session = False
         self.replicas.start()
+        self.group_coordinator.startup()
         self.zk.start(session)
         if session is None:
             self.env.process(self._register())
@@ -188,6 +213,7 @@ class Broker:
         self.net.crash(self.name)
         self.controller.resign()
         self.zk.stop()
+        self.group_coordinator.shutdown()
         self.replicas.stop()
         self._connections = {}
         if power_loss:
@@ -296,6 +322,26 @@ class Broker:
             self._to_controller(
                 "controlled_shutdown", request.broker_id, reply, ControlledShutdownResponse
             )
+        elif isinstance(request, FindCoordinatorRequest):
+            reply(self._handle_find_coordinator(request))
+        else:
+            self._dispatch_group(request, reply)
+
+    def _dispatch_group(self, request: Any, reply: Callable[..., None]) -> None:
+        """KafkaApis' group requests, handed to the group coordinator."""
+        coordinator = self.group_coordinator
+        if isinstance(request, JoinGroupRequest):
+            coordinator.handle_join_group(request, reply)
+        elif isinstance(request, SyncGroupRequest):
+            coordinator.handle_sync_group(request, reply)
+        elif isinstance(request, HeartbeatRequest):
+            coordinator.handle_heartbeat(request, reply)
+        elif isinstance(request, LeaveGroupRequest):
+            coordinator.handle_leave_group(request, reply)
+        elif isinstance(request, OffsetCommitRequest):
+            coordinator.handle_offset_commit(request, reply)
+        elif isinstance(request, OffsetFetchRequest):
+            coordinator.handle_offset_fetch(request, reply)
         else:
             raise TypeError(f"{self.name}: no handler for {type(request).__name__}")
 
@@ -309,6 +355,15 @@ class Broker:
         wanted = None if request.topics is None else set(request.topics)
         parts = {tp: m for tp, m in self.metadata.items() if wanted is None or tp[0] in wanted}
         return MetadataResponse(list(self.live_brokers), parts)
+
+    def _handle_find_coordinator(self, request: FindCoordinatorRequest) -> FindCoordinatorResponse:
+        """KafkaApis.getCoordinator: the live leader of the group's __consumer_offsets
+        partition in this broker's metadata cache, else COORDINATOR_NOT_AVAILABLE."""
+        partition = self.group_coordinator.manager.partition_for(request.key)
+        meta = self.metadata.get((GROUP_METADATA_TOPIC, partition))
+        if meta is None or meta.leader < 0 or meta.leader not in self.live_brokers:
+            return FindCoordinatorResponse(Errors.COORDINATOR_NOT_AVAILABLE)
+        return FindCoordinatorResponse(Errors.NONE, meta.leader)
 
     def _fenced(self, controller_id: int, epoch: int) -> bool:
         """A request from a controller older than the newest one seen is stale (zombie)."""
@@ -330,7 +385,17 @@ class Broker:
                 self.metadata[tp] = PartitionMetadata(
                     state.leader, state.leader_epoch, list(state.replicas), list(state.isr)
                 )
+                if tp[0] == GROUP_METADATA_TOPIC:
+                    self.on_offsets_leadership(tp, state)
         return ControllerResponse(Errors.NONE, errors)
+
+    def on_offsets_leadership(self, tp: TopicPartition, state: LeaderAndIsrPartition) -> None:
+        """KafkaApis.onLeadershipChange: lead an offsets partition -> load its groups (onElection);
+        follow it -> unload them (onResignation)."""
+        if state.leader == self.broker_id:
+            self.group_coordinator.on_election(tp[1])
+        else:
+            self.group_coordinator.on_resignation(tp[1])
 
     def _handle_update_metadata(self, request: UpdateMetadataRequest) -> ControllerResponse:
         """KafkaApis.handleUpdateMetadataRequest: the metadata cache clients read."""

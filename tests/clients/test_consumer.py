@@ -321,12 +321,12 @@ def test_latest_only_gets_records_appended_after_start():
     assert_dense(rig.consumed(), 7, 10)
 
 
-def test_committed_offset_is_the_starting_position():
+def test_seek_sets_the_starting_position():
     rig = Rig()
     rig.cluster.append(TP, 10)
     consumer = rig.consumer()
-    consumer.committed[TP] = 4
     consumer.assign([TP])
+    consumer.seek(TP, 4)
     consumer.start()
     rig.env.run(until=1.0)
     assert_dense(rig.consumed(), 4, 10)
@@ -351,8 +351,8 @@ def test_offset_out_of_range_resets_by_auto_offset_reset():
     rig = Rig()
     rig.cluster.append(TP, 6)
     consumer = rig.consumer()
-    consumer.committed[TP] = 50  # beyond the log end: the fetch is out of range
     consumer.assign([TP])
+    consumer.seek(TP, 50)  # beyond the log end: the fetch is out of range
     consumer.start()
     rig.env.run(until=1.0)
     assert_dense(rig.consumed(), 0, 6)
@@ -365,8 +365,8 @@ def test_offset_out_of_range_with_none_stops_the_partition():
     rig = Rig()
     rig.cluster.append(TP, 6)
     consumer = rig.consumer(**{"auto.offset.reset": "none"})
-    consumer.committed[TP] = 50
     consumer.assign([TP])
+    consumer.seek(TP, 50)
     consumer.start()
     rig.env.run(until=1.0)
     assert len(rig.consumed()) == 0
@@ -513,32 +513,23 @@ def test_metadata_ignores_a_leader_with_an_older_epoch():
 # ------------------------------------------------------------------------------------ offsets
 
 
-def test_auto_commit_stores_positions_of_records_already_returned():
-    rig = Rig()
-    rig.cluster.append(TP, 20)
-    consumer = rig.consumer(
-        processing_s=0.1, **{"max.poll.records": 5, "auto.commit.interval.ms": 1000}
-    )
-    consumer.assign([TP])
-    consumer.start()
-    rig.env.run(until=0.99)
-    assert consumer.committed == {}
-    rig.env.run(until=1.5)
-    # polls at ~0, 0.5, 1.0 (commit here: position 10), 1.5
-    assert consumer.committed == {TP: 10}
-    rig.env.run(until=5.0)
-    assert consumer.committed == {TP: 20}
-
-
-def test_auto_commit_disabled_commits_nothing():
+def test_without_group_id_there_is_no_coordinator_and_nothing_is_committed():
+    """Kafka builds no ConsumerCoordinator without group.id (the rig sets none): no group
+    requests, no commits (auto-commit to the coordinator is covered in tests/test_groups.py)."""
     rig = Rig()
     rig.cluster.append(TP, 5)
-    consumer = rig.consumer(**{"enable.auto.commit": False, "auto.commit.interval.ms": 100})
+    consumer = rig.consumer(**{"auto.commit.interval.ms": 100})
     consumer.assign([TP])
     consumer.start()
     rig.env.run(until=2.0)
+    assert consumer.coordinator is None
     assert consumer.committed == {}
     assert consumer.positions == {TP: 5}
+    assert {kind for _, _, kind in rig.requests} <= {
+        "MetadataRequest",
+        "ListOffsetsRequest",
+        "FetchRequest",
+    }
 
 
 # ------------------------------------------------------------------------------------ lifecycle

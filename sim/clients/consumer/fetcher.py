@@ -22,7 +22,7 @@ import simpy
 
 from sim.clients.consumer.consumer_metadata import ConsumerMetadata
 from sim.clients.consumer.consumer_network_client import ClusterConnectionStates
-from sim.clients.consumer.subscription_state import FetchState, SubscriptionState
+from sim.clients.consumer.subscription_state import SubscriptionState
 from sim.kafka_config import EffectiveConfig
 from sim.net import NetworkFailure
 from sim.protocol import (
@@ -201,8 +201,8 @@ class Fetcher:
     def _initialize(self, fetch: CompletedFetch) -> CompletedFetch | None:
         """``FetchCollector.initialize``: the fetch if its data is next in line, else None."""
         state = self.subscriptions.states.get(fetch.tp)
-        if state is None or state.fetch_state is not FetchState.FETCHING:
-            return None  # unassigned or being reset while the fetch was in flight
+        if not self.subscriptions.is_fetchable(fetch.tp):
+            return None  # unassigned, being reset or revoked while the fetch was in flight
         data = fetch.data
         if data.error is Errors.NONE:
             if state.position != fetch.fetch_offset:
@@ -229,12 +229,9 @@ class Fetcher:
     def _fetch_records(self, fetch: CompletedFetch, max_records: int, chunks: list[Chunk]) -> int:
         """``FetchCollector.fetchRecords`` + ``CompletedFetch.fetchRecords``: records taken."""
         state = self.subscriptions.states.get(fetch.tp)
-        if (
-            state is None
-            or state.fetch_state is not FetchState.FETCHING
-            or fetch.next_fetch_offset != state.position
-        ):
-            fetch.consumed = True  # no longer assigned, being reset, or an obsolete request
+        fetchable = self.subscriptions.is_fetchable(fetch.tp)
+        if not fetchable or fetch.next_fetch_offset != state.position:
+            fetch.consumed = True  # not assigned, reset, being revoked, or an obsolete request
             return 0
         entries = fetch.data.entries
         index, offset, taken = fetch.entry_index, fetch.next_fetch_offset, 0

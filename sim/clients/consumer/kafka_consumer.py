@@ -1,14 +1,19 @@
-"""A Kafka consumer (≈ Kafka 3.9 ``ClassicKafkaConsumer``) with a manual assignment.
+"""A Kafka consumer (≈ Kafka 3.9 ``ClassicKafkaConsumer``), subscribed through its group or
+with a manual assignment.
 
 The application thread is ``_poll_loop``: ``poll()`` returns up to ``max.poll.records`` buffered
 records, or long-polls until a fetch completes; each poll records one ``consumed`` row per stored
 batch it returns from, then processing takes ``count × processing_s`` before the next poll. As in
 Kafka, fetches are sent from ``poll()`` only: for partitions without buffered data, before
 blocking and again just before returning records, so the next fetch runs while the application
-processes. ``poll()`` also auto-commits (``enable.auto.commit``: the positions become
-``committed`` every ``auto.commit.interval.ms``, there is no group coordinator yet) and gives
-partitions without a position one: the committed offset, else ``auto.offset.reset`` through
-ListOffsets. A second process keeps the partition leaders fresh (:mod:`.consumer_metadata`).
+processes. With a ``group.id``, ``poll()`` first advances group membership without blocking
+(:class:`ConsumerCoordinator`: join, sync, auto-commit to the group coordinator every
+``auto.commit.interval.ms``), and gives partitions without a position one: the committed offset
+(OffsetFetch), else ``auto.offset.reset`` through ListOffsets. A second process keeps the
+partition leaders fresh (:mod:`.consumer_metadata`); a third sends heartbeats once in a group.
+
+``close()`` commits the positions, leaves the group (dynamic members) and stops; ``crash()``
+stops at once with nothing sent (the world resets its connections).
 
 Not modelled: position validation after a leader change (OffsetsForLeaderEpoch), fetch sessions,
 preferred read replicas, jitter of the backoffs, the poll timeout the application passes.
@@ -17,12 +22,12 @@ Times are simulated seconds.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Generator
 from typing import Any
 
 import simpy
 
+from sim.clients.consumer.consumer_coordinator import ConsumerCoordinator
 from sim.clients.consumer.consumer_metadata import ConsumerMetadata
 from sim.clients.consumer.consumer_network_client import ClusterConnectionStates, Wakeup
 from sim.clients.consumer.fetcher import Chunk, Fetcher
@@ -59,7 +64,6 @@ class KafkaConsumer:
         self.config = config
         self.processing_s = processing_s
         self.metrics = metrics
-        self.committed: dict[TopicPartition, int] = {}
         self.subscriptions = SubscriptionState()
         self._wakeup = Wakeup(env)
         connections = ClusterConnectionStates()
@@ -85,12 +89,17 @@ class KafkaConsumer:
             connections,
             self._wakeup.notify,
         )
+        self.coordinator: ConsumerCoordinator | None = None
+        if config["group.id"] is not None:
+            self.coordinator = ConsumerCoordinator(
+                env, net, name, group_id, config, bootstrap, self.subscriptions, self.metadata,
+                metrics, self._wakeup.notify,
+            )  # fmt: skip
         self._reset_policy: str = config["auto.offset.reset"]
-        self._auto_commit: bool = config["enable.auto.commit"]
-        self._auto_commit_interval_s = config.s("auto.commit.interval.ms")
-        self._next_auto_commit_s = math.inf
+        self._close_timeout_s = config.s("default.api.timeout.ms")
         self.started = False
         self.stopped = False
+        self.closing = False
 
     # ------------------------------------------------------------------ public API
 
@@ -98,6 +107,25 @@ class KafkaConsumer:
     def positions(self) -> dict[TopicPartition, int]:
         """Offset of the next record poll() returns, per partition that has a position."""
         return self.subscriptions.all_consumed()
+
+    @property
+    def committed(self) -> dict[TopicPartition, int]:
+        """Offsets the group coordinator acknowledged from this consumer, per partition."""
+        return {} if self.coordinator is None else dict(self.coordinator.committed)
+
+    def subscribe(self, topics: list[str]) -> None:
+        """Let the group assign partitions of ``topics`` (``KafkaConsumer.subscribe``)."""
+        if self.coordinator is None:
+            raise ValueError(f"{self.name}: subscribe() needs a group.id")
+        self.subscriptions.subscribe(topics)
+        self.metadata.topics = sorted(set(topics))
+        self.metadata.request_update()
+        self._wakeup.notify()
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        """Fetch ``tp`` from ``offset`` next (``KafkaConsumer.seek``); ``tp`` must be assigned."""
+        self.subscriptions.seek(tp, offset)
+        self._wakeup.notify()
 
     def assign(self, partitions: list[tuple[str, int]]) -> None:
         """Set the partitions to consume (``KafkaConsumer.assign``); an empty list is allowed."""
@@ -114,12 +142,27 @@ class KafkaConsumer:
         self.env.process(self._poll_loop(max(at_s - self.env.now, 0.0)))
 
     def stop(self) -> None:
-        """Stop polling and fetching; answers still in flight are ignored."""
+        """Stop polling, fetching and heartbeating; answers still in flight are ignored."""
         self.stopped = True
         self.fetcher.stopped = True
         self.offset_fetcher.stopped = True
         self._wakeup.notify()
         self.metadata.stop()
+        if self.coordinator is not None:
+            self.coordinator.close_heartbeat_thread()
+
+    def crash(self) -> None:
+        """The process dies: nothing more is sent (no commit, no LeaveGroup)."""
+        self.stop()
+
+    def close(self) -> None:
+        """``KafkaConsumer.close``: after the current poll and processing, commit the positions
+        (waiting up to ``default.api.timeout.ms``), leave the group if dynamic, stop."""
+        if not self.started or self.stopped:
+            self.stop()
+            return
+        self.closing = True
+        self._wakeup.notify()
 
     def lag(self) -> int:
         """Max over assigned partitions of (last known high watermark - position), records."""
@@ -144,17 +187,34 @@ class KafkaConsumer:
             yield self.env.timeout(delay_s)
         if self.stopped:
             return
-        self._next_auto_commit_s = self.env.now + self._auto_commit_interval_s
+        if self.coordinator is not None:
+            self.coordinator.next_auto_commit_s = (
+                self.env.now + self.coordinator.auto_commit_interval_s
+            )
         self.env.process(self.metadata.run())
-        while not self.stopped:
+        while not self.stopped and not self.closing:
             chunks = yield from self._poll()
             processing_s = self._record(chunks) * self.processing_s
             if processing_s > 0:
                 yield self.env.timeout(processing_s)
+        if self.closing and not self.stopped:
+            yield from self._close()
+
+    def _close(self) -> Generator[simpy.Event, Any, None]:
+        """ConsumerCoordinator.close: commit synchronously, then leave (dynamic members)."""
+        coordinator = self.coordinator
+        if coordinator is not None and coordinator.subscriptions.has_auto_assigned_partitions():
+            if coordinator.auto_commit:
+                future = coordinator.commit_offsets_async(self.subscriptions.all_consumed())
+                deadline = self.env.now + self._close_timeout_s
+                while not future.done and self.env.now < deadline:
+                    yield self._wakeup.wait_until(deadline)
+            coordinator.maybe_leave_group("the consumer is being closed")
+        self.stop()
 
     def _poll(self) -> Generator[simpy.Event, Any, list[Chunk]]:
         """``ClassicKafkaConsumer.poll`` with no timeout: records, or [] once stopped."""
-        while not self.stopped:
+        while not self.stopped and not self.closing:
             self._update_assignment_metadata()
             chunks = self.fetcher.collect_fetch()
             if not chunks:
@@ -171,15 +231,17 @@ class KafkaConsumer:
     # ------------------------------------------------------------------ steps of poll()
 
     def _update_assignment_metadata(self) -> None:
-        """``updateAssignmentMetadataIfNeeded``: auto-commit, then positions for new partitions."""
-        now = self.env.now
-        if self._auto_commit and now >= self._next_auto_commit_s:
-            self._next_auto_commit_s = now + self._auto_commit_interval_s
-            self.committed.update(self.subscriptions.all_consumed())
+        """``updateAssignmentMetadataIfNeeded``: the group (join, auto-commit), then positions
+        for new partitions: committed offsets, else the reset policy."""
+        coordinator = self.coordinator
+        if coordinator is not None:
+            if not coordinator.poll():
+                self._check_fatal()
+                return
+            if not coordinator.refresh_committed_offsets():
+                return
         for tp in self.subscriptions.initializing_partitions():
-            if tp in self.committed:
-                self.subscriptions.seek(tp, self.committed[tp])
-            elif self._reset_policy == "none":
+            if self._reset_policy == "none":
                 self.subscriptions.fail(tp)
                 self._event(
                     "offset_reset_error", tp, "no committed offset and auto.offset.reset=none"
@@ -188,15 +250,22 @@ class KafkaConsumer:
                 self.subscriptions.request_offset_reset(tp)
         self.offset_fetcher.reset_positions_if_needed()
 
+    def _check_fatal(self) -> None:
+        """An error Kafka throws from poll() (fenced static member, ...): the consumer stops."""
+        error = self.coordinator.fatal
+        if error is not None:
+            self.metrics.event(self.env.now, "consumer_failed", self.name, detail=error.name)
+            self.stop()
+
     def _poll_deadline_s(self) -> float:
         """Until when poll() may block before it must act by itself (inf: until woken), s.
 
-        Like ``pollTimeout`` (auto-commit timer, retries), with the retries' exact times.
+        Like ``pollTimeout`` (auto-commit timer, group retries), with the retries' exact times.
         """
         now = self.env.now
         deadline = min(self.fetcher.retry_at_s, self.subscriptions.next_reset_retry_s(now))
-        if self._auto_commit and self.subscriptions.states and self._next_auto_commit_s > now:
-            deadline = min(deadline, self._next_auto_commit_s)
+        if self.coordinator is not None:
+            deadline = min(deadline, max(self.coordinator.time_to_next_poll_s(), now))
         return deadline
 
     def _record(self, chunks: list[Chunk]) -> int:

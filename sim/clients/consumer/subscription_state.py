@@ -36,22 +36,55 @@ class TopicPartitionState:
     high_watermark: int = -1
     log_start_offset: int = -1
     next_retry_s: float = 0.0
+    pending_revocation: bool = False  # eager revocation under way: not fetched or returned
 
 
 class SubscriptionState:
-    """The assigned partitions, in sorted order (so every iteration is deterministic)."""
+    """The assigned partitions, in sorted order (so every iteration is deterministic), and the
+    subscribed topics when the group assigns them (``subscribe``)."""
 
     def __init__(self) -> None:
         self.states: dict[TopicPartition, TopicPartitionState] = {}
+        self.subscription: tuple[str, ...] = ()
+
+    def subscribe(self, topics: list[str]) -> None:
+        """Topics whose partitions the group assigns (AUTO_TOPICS)."""
+        self.subscription = tuple(sorted(set(topics)))
+
+    def has_auto_assigned_partitions(self) -> bool:
+        """Whether the group assigns the partitions (subscribe) rather than the user."""
+        return bool(self.subscription)
 
     def assign_from_user(self, partitions: list[TopicPartition]) -> None:
         """Replace the assignment; partitions kept from the old one keep their state."""
         old = self.states
         self.states = {tp: old.get(tp) or TopicPartitionState() for tp in sorted(set(partitions))}
 
+    def assign_from_subscribed(self, partitions: list[TopicPartition]) -> None:
+        """The group's assignment (``assignFromSubscribed``): kept partitions keep their state."""
+        self.assign_from_user(partitions)
+
+    def assigned_partitions(self) -> list[TopicPartition]:
+        """The assigned partitions, sorted."""
+        return list(self.states)
+
+    def mark_pending_revocation(self, partitions: list[TopicPartition]) -> None:
+        """Stop fetching and returning ``partitions`` until they are revoked."""
+        for tp in partitions:
+            self.states[tp].pending_revocation = True
+
+    def is_fetchable(self, tp: TopicPartition) -> bool:
+        """Assigned, with a valid position, not pending revocation."""
+        s = self.states.get(tp)
+        return s is not None and s.fetch_state is FetchState.FETCHING and not s.pending_revocation
+
     def fetchable_partitions(self) -> list[TopicPartition]:
-        """Partitions with a valid position, sorted."""
-        return [tp for tp, s in self.states.items() if s.fetch_state is FetchState.FETCHING]
+        """Partitions with a valid position that are not pending revocation, sorted."""
+        return [
+            tp
+            for tp, s in self.states.items()
+            if s.fetch_state is FetchState.FETCHING and not s.pending_revocation
+        ]
 
     def initializing_partitions(self) -> list[TopicPartition]:
         """Partitions that have neither a position nor a pending reset, sorted."""
