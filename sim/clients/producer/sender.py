@@ -41,6 +41,9 @@ RETRY_JITTER = 0.2  # CommonClientConfigs.RETRY_BACKOFF_JITTER
 _METADATA_ERRORS = frozenset(
     {Errors.NOT_LEADER_OR_FOLLOWER, Errors.NETWORK_EXCEPTION, Errors.UNKNOWN_TOPIC_OR_PARTITION}
 )
+#: Answers that complete a batch: appended, or a duplicate of one already appended (a set: an
+#: Errors member looked up per batch costs an enum attribute lookup).
+_ACCEPTED = frozenset({Errors.NONE, Errors.DUPLICATE_SEQUENCE_NUMBER})
 
 
 class Sender:
@@ -243,7 +246,7 @@ class Sender:
                 self._handle_error(batch, answer, now)
                 continue
             result = answer.results[batch.tp]
-            if result.error in (Errors.NONE, Errors.DUPLICATE_SEQUENCE_NUMBER):
+            if result.error in _ACCEPTED:
                 self._complete(batch, now, result.base_offset)
             else:
                 self._handle_error(batch, result.error, now)
