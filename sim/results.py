@@ -119,9 +119,11 @@ SUMMARY_FIELDS: dict[str, str] = {
     "produce_latency_p99_ms": "99th percentile record latency, send() to ack, ms (from acked)",
     "e2e_latency_p99_ms": "99th percentile record latency, send() to poll(), ms (from consumed)",
     "throughput_msgs_s": "acknowledged records per simulated second over the run",
-    "leader_elections": "partition leader elections (events)",
+    "leader_elections": "partition leader elections, __consumer_offsets included (events)",
     "unclean_elections": "elections of a leader outside the ISR (events)",
-    "unavailable_partition_s": "partition-seconds without a leader (control plane)",
+    "unavailable_partition_s": (
+        "partition-seconds without a leader, __consumer_offsets included (control plane)"
+    ),
     "rebalances": "consumer group rebalances, all groups (rebalance_start events)",
     "rebalance_time_s": "time groups spent rebalancing, each rebalance_start to the group's next "
     "rebalance_end (or the run's end), summed, s (events)",
