@@ -839,14 +839,14 @@ def test_one_way_link_between_brokers_runs() -> None:
     ids=["zk-to-broker-one-way", "pause-past-client-timeout", "restart-within-session"],
 )
 def test_broker_registered_again_after_session_trouble(fault: dict) -> None:
-    """Regression (found here, fixed by the lead in broker._register): the broker's ZooKeeper
-    client gives up a session it has not heard from for T and opens another, while the server
-    may still hold the first (answers lost one way; pings held by a pause and delivered at
-    resume), and a broker restarted within T finds its old session alive too; its registration
-    got NODE_EXISTS, was ignored, and once the old session expired the broker stayed alive but
-    unregistered for the rest of the run. Now it retries: by the end (6 s after it is reachable
-    again, two session timeouts) it is registered, live for the controller, and leadership is
-    consistent."""
+    """Regression (found here, fixed by the lead in broker._register): a broker whose new
+    session meets its old one still held by the server (a restart within T; then, a client
+    that gave up a silent session on its own) got NODE_EXISTS for its registration, ignored
+    it, and once the old session expired stayed alive but unregistered for the rest of the
+    run. Now it retries; and its client reconnects to its session as ZooKeeper's does (resumed
+    if the server still holds it, else expired and replaced). By the end (6 s after it is
+    reachable again, two session timeouts) it is registered, live for the controller, and
+    leadership is consistent."""
     world = _world(_scenario([fault], duration_s=12.0))
     r = _finish(world)
     assert broker_path(2) in world.zookeeper.znodes
