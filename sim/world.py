@@ -546,23 +546,52 @@ def control_plane_metrics(events, world: World) -> dict[str, float]:
     }
 
 
-def _detail_fields(detail: str) -> dict[str, str]:
-    """The ``key=value`` words of an event's detail."""
-    return dict(word.split("=", 1) for word in detail.split() if "=" in word)
+#: The fields rebalance_metrics reads from a rebalance row's detail: the group (its first word,
+#: ``group=<id>``; group ids have no spaces) and, on ``rebalance_end``, ``outcome=<word>``. The
+#: rest of the detail (reason, counts) is for people and is not parsed.
+_REBALANCE_GROUP = re.compile(r"group=(\S+)")
+_REBALANCE_OUTCOME = re.compile(r"(?:^|\s)outcome=(\S+)")
 
 
 def rebalance_metrics(events, duration_s: float) -> dict[str, float]:
     """Rebalances (``rebalance_start`` rows) and the time groups spent in them: each start to the
-    group's next ``rebalance_end`` (or the end of the run), summed over groups, s."""
+    group's next ``rebalance_end`` (or the end of the run), summed over groups, s.
+
+    A rebalance cut short by a coordinator move (``outcome=coordinator_moved``: the old
+    coordinator unloaded the group) goes on at the new coordinator when the members rejoin there:
+    that next ``rebalance_start`` of the group is the same rebalance, counted once, and its time
+    runs from the first start to the final end (the members rebalance throughout). A group whose
+    members do not rejoin after the move ended its rebalance at the move.
+    """
     rows = events[events["kind"].isin(["rebalance_start", "rebalance_end"])]
-    open_since: dict[str, float] = {}
+    open_at: dict[str, set[str]] = {}  # group -> coordinators with the rebalance open
+    since: dict[str, float] = {}  # group -> start of its current rebalance
+    moved: dict[str, float] = {}  # group -> when a coordinator move cut its rebalance short
     count, total = 0, 0.0
-    for row in rows.itertuples(index=False):
-        group = _detail_fields(row.detail)["group"]
-        if row.kind == "rebalance_start":
-            count += 1
-            open_since[group] = row.time_s
-        elif group in open_since:
-            total += row.time_s - open_since.pop(group)
-    total += sum(duration_s - since for since in open_since.values())
+    columns = (rows["time_s"], rows["kind"], rows["node"], rows["detail"])
+    for time_s, kind, node, detail in zip(*columns, strict=True):
+        match = _REBALANCE_GROUP.match(detail)
+        if match is None:
+            raise ValueError(f"{kind} row without a leading group=<id>: {detail!r}")
+        group = match.group(1)
+        nodes = open_at.setdefault(group, set())
+        if kind == "rebalance_start":
+            if not nodes and moved.pop(group, None) is None:
+                count += 1  # a new rebalance (else the one cut short goes on)
+                since[group] = time_s
+            nodes.add(node)
+        elif node in nodes:
+            nodes.discard(node)
+            if nodes:
+                continue  # another coordinator already carries it on
+            outcome = _REBALANCE_OUTCOME.search(detail)
+            if outcome is not None and outcome.group(1) == "coordinator_moved":
+                moved[group] = time_s
+            else:
+                total += time_s - since.pop(group)
+    for group, nodes in open_at.items():
+        if nodes:
+            total += duration_s - since[group]
+        elif group in moved:
+            total += moved[group] - since[group]
     return {"rebalances": float(count), "rebalance_time_s": total}

@@ -230,10 +230,13 @@ class Broker:
         """Stop the world (long GC, SIGSTOP): nothing is received, sent or run."""
         self.net.pause(self.name)
         self.replicas.paused = True
+        self.group_coordinator.pause()
 
     def resume(self) -> None:
-        """Continue after a pause."""
+        """Continue after a pause: the group coordinator's timers that fell due meanwhile act
+        now, then the traffic held during the pause moves (``Network.resume``)."""
         self.replicas.paused = False
+        self.group_coordinator.resume()
         self.net.resume(self.name)
 
     def controlled_shutdown(self) -> Generator[simpy.Event, Any, None]:

@@ -22,7 +22,15 @@ GroupCoordinator.scala does:
 
 Rebalances are recorded as ``events`` rows: ``rebalance_start`` when the group leaves Stable or
 Empty for PreparingRebalance, ``rebalance_end`` when it is Stable (or Empty) again, each with
-``group=<id> generation=<n> members=<m> protocol=<name>``; the end row adds ``duration_s=<s>``.
+``group=<id> generation=<n> members=<m> protocol=<name>``; the start row ends with
+``reason=<words joined by _>`` (Kafka's reason: ``member <id> left on LeaveGroup``,
+``member <id> removed on heartbeat expiration``, ``new member <id>``, ...), the end row with
+``outcome=<stable|empty|coordinator_moved> duration_s=<s>``.
+
+A paused broker (``Broker.pause``) runs no timers: session expiries, DelayedJoin, DelayedSync
+and InitialDelayedJoin due while it is paused act when it resumes, in the order they fell due,
+before the requests held during the pause are handled (Kafka's purgatory reaper fires expired
+operations as soon as the process runs again).
 Times are simulated seconds.
 """
 
@@ -73,12 +81,13 @@ Reply = Callable[..., None]
 @dataclass(slots=True, eq=False)
 class _DelayedJoin:
     """A group's pending rebalance completion. initial: an InitialDelayedJoin (completes only at
-    its deadline); delay_s / remaining_s: its delay and what is left of the rebalance timeout."""
+    its deadline); delay_ms / remaining_ms: its delay and what is left of the rebalance
+    timeout, integer milliseconds as in Kafka (so ``remaining_ms != 0`` is exact)."""
 
     group: GroupMetadata
     initial: bool
-    delay_s: float
-    remaining_s: float = 0.0
+    delay_ms: int
+    remaining_ms: int = 0
     done: bool = False
 
 
@@ -121,7 +130,7 @@ class GroupCoordinator:
         self.manager = GroupMetadataManager(env, node, replicas, config, metrics)
         self.min_session_s = config.s("group.min.session.timeout.ms")
         self.max_session_s = config.s("group.max.session.timeout.ms")
-        self.initial_delay_s = config.s("group.initial.rebalance.delay.ms")
+        self.initial_delay_ms: int = config["group.initial.rebalance.delay.ms"]
         self.group_max_size: int = config["group.max.size"]
         self.active = False
         self._joins: dict[str, _DelayedJoin] = {}
@@ -129,6 +138,8 @@ class GroupCoordinator:
         self._expiries: dict[tuple[str, str], _Expiry] = {}
         self._rebalancing: dict[str, float] = {}  # group id -> when its rebalance started, s
         self._member_ids = 0
+        self.paused = False  # a paused process runs no timers
+        self._due_while_paused: list[Callable[[], None]] = []
 
     # ---------------------------------------------------------------- leadership
 
@@ -141,6 +152,28 @@ class GroupCoordinator:
         for partition_id in list(self.manager.owned):
             self.on_resignation(partition_id)
         self.active = False
+        self._due_while_paused = []
+
+    def pause(self) -> None:
+        """The process is stopped (``Broker.pause``): timers that fall due wait for resume."""
+        self.paused = True
+
+    def resume(self) -> None:
+        """The process runs again: the timers that fell due meanwhile act now, in order."""
+        self.paused = False
+        due, self._due_while_paused = self._due_while_paused, []
+        for action in due:
+            action()
+
+    def _after(self, delay_s: float, action: Callable[[], None]) -> None:
+        """Run ``action`` ``delay_s`` from now, or at resume if the broker is paused then."""
+        self.env.timeout(max(delay_s, 0.0)).callbacks.append(lambda _: self._on_timer(action))
+
+    def _on_timer(self, action: Callable[[], None]) -> None:
+        if self.paused:
+            self._due_while_paused.append(action)
+        else:
+            action()
 
     def on_election(self, partition_id: int) -> None:
         """This broker now leads ``__consumer_offsets-<partition_id>``: load its groups and
@@ -361,7 +394,13 @@ class GroupCoordinator:
             assignment = {m.member_id: m.assignment for m in group.members.values()}
 
             def stored(error: Errors) -> None:
-                if error is not Errors.NONE:  # revert to the old member id
+                if error is not Errors.NONE:
+                    # As GroupCoordinator.updateStaticMemberAndRebalance (3.9) does when the
+                    # new member id could not be persisted: revert the member to its old id and
+                    # old protocols/timeouts (with no parked JoinGroup: updateMember(..., null)),
+                    # restart its session, and answer this JoinGroup with the error and
+                    # UNKNOWN_MEMBER_ID. The old id stays valid, so the member is not fenced by
+                    # a failed write; like Kafka, the group's state is not checked again here.
                     group.update_member(member, old[0], old[1], old[2], None)
                     back = group.replace_static_member(
                         instance_id, new_member_id, old_member_id, lambda m: None
@@ -396,12 +435,13 @@ class GroupCoordinator:
         DelayedJoin of the rebalance timeout."""
         if group.is_state(GroupState.COMPLETING_REBALANCE):
             self._reset_and_propagate_assignment_error(group, Errors.REBALANCE_IN_PROGRESS)
-        self._syncs.pop(group.group_id, None)
+        self._remove_sync_expiration(group)
+        delay_ms = self.initial_delay_ms
         if group.is_state(GroupState.EMPTY):
-            remaining = max(group.rebalance_timeout_s - self.initial_delay_s, 0.0)
-            op = _DelayedJoin(group, True, self.initial_delay_s, remaining)
+            remaining = max(_ms(group.rebalance_timeout_s) - delay_ms, 0)
+            op = _DelayedJoin(group, True, delay_ms, remaining)
         else:
-            op = _DelayedJoin(group, False, group.rebalance_timeout_s)
+            op = _DelayedJoin(group, False, _ms(group.rebalance_timeout_s))
         group.transition_to(GroupState.PREPARING_REBALANCE)
         self._start_rebalance(group, reason)
         self._watch_join(op)
@@ -411,8 +451,7 @@ class GroupCoordinator:
         self._joins[op.group.group_id] = op
         if not op.initial and self._try_complete_join(op.group):
             return
-        timer = self.env.timeout(op.delay_s)
-        timer.callbacks.append(lambda _: self._expire_join(op))
+        self._after(op.delay_ms / 1000.0, lambda: self._expire_join(op))
 
     def _try_complete_join(self, group: GroupMetadata) -> bool:
         """DelayedJoin.tryComplete: every member has rejoined."""
@@ -432,10 +471,10 @@ class GroupCoordinator:
         group = op.group
         if self._joins.get(group.group_id) is op:
             del self._joins[group.group_id]
-        if op.initial and group.new_member_added and op.remaining_s != 0:
+        if op.initial and group.new_member_added and op.remaining_ms != 0:
             group.new_member_added = False
-            delay = min(self.initial_delay_s, op.remaining_s)
-            remaining = max(op.remaining_s - op.delay_s, 0.0)
+            delay = min(self.initial_delay_ms, op.remaining_ms)
+            remaining = max(op.remaining_ms - op.delay_ms, 0)
             self._watch_join(_DelayedJoin(group, True, delay, remaining))
             return
         self._on_complete_join(group)
@@ -450,7 +489,7 @@ class GroupCoordinator:
         if group.is_state(GroupState.DEAD):
             return
         if not group.maybe_elect_new_joined_leader() and group.members:
-            self._watch_join(_DelayedJoin(group, False, group.rebalance_timeout_s))
+            self._watch_join(_DelayedJoin(group, False, _ms(group.rebalance_timeout_s)))
             return
         group.init_next_generation()
         if group.is_state(GroupState.EMPTY):
@@ -470,8 +509,7 @@ class GroupCoordinator:
     def _schedule_pending_sync(self, group: GroupMetadata) -> None:
         op = _DelayedSync(group, group.generation_id)
         self._syncs[group.group_id] = op
-        timer = self.env.timeout(group.rebalance_timeout_s)
-        timer.callbacks.append(lambda _: self._expire_pending_sync(op))
+        self._after(group.rebalance_timeout_s, lambda: self._expire_pending_sync(op))
 
     def _expire_pending_sync(self, op: _DelayedSync) -> None:
         """GroupCoordinator.onExpirePendingSync: members that never sent SyncGroup are removed."""
@@ -490,17 +528,25 @@ class GroupCoordinator:
             self._expiries.pop((group.group_id, member_id), None)
         self._prepare_rebalance(group, "members did not send SyncGroup")
 
+    def _remove_sync_expiration(self, group: GroupMetadata) -> None:
+        """GroupCoordinator.removeSyncExpiration: no member owes a SyncGroup any more; the
+        pending DelayedSync is cancelled."""
+        group.pending_sync_members.clear()
+        self._syncs.pop(group.group_id, None)
+
     def _remove_pending_sync_member(self, group: GroupMetadata, member_id: str) -> None:
         group.pending_sync_members.pop(member_id, None)
         if group.has_received_sync_from_all_members():
             self._syncs.pop(group.group_id, None)
 
-    def _remove_member_and_update_group(self, group: GroupMetadata, member: MemberMetadata) -> None:
-        """GroupCoordinator.removeMemberAndUpdateGroup."""
+    def _remove_member_and_update_group(
+        self, group: GroupMetadata, member: MemberMetadata, reason: str
+    ) -> None:
+        """GroupCoordinator.removeMemberAndUpdateGroup; ``reason`` names the rebalance."""
         group.invoke_join_callback(member, JoinGroupResponse(Errors.UNKNOWN_MEMBER_ID))
         group.remove(member.member_id)
         if group.state in (GroupState.STABLE, GroupState.COMPLETING_REBALANCE):
-            self._maybe_prepare_rebalance(group, f"member {member.member_id} left")
+            self._maybe_prepare_rebalance(group, reason)
         elif group.is_state(GroupState.PREPARING_REBALANCE):
             self._try_complete_join(group)
 
@@ -642,7 +688,8 @@ class GroupCoordinator:
             error = self._validate_current_member(group, member_id, instance_id)
             if error is not None:
                 return error
-        self._remove_member_and_update_group(group, group.get(member_id))
+        reason = f"member {member_id} left on LeaveGroup"
+        self._remove_member_and_update_group(group, group.get(member_id), reason)
         self._expiries.pop((group.group_id, member_id), None)
         return Errors.NONE
 
@@ -730,9 +777,8 @@ class GroupCoordinator:
             self._arm(expiry)
 
     def _arm(self, expiry: _Expiry) -> None:
-        expiry.armed_s = expiry.deadline_s
-        timer = self.env.timeout(max(expiry.deadline_s - self.env.now, 0.0), expiry.armed_s)
-        timer.callbacks.append(lambda event: self._on_expiry_timer(expiry, event.value))
+        armed = expiry.armed_s = expiry.deadline_s
+        self._after(armed - self.env.now, lambda: self._on_expiry_timer(expiry, armed))
 
     def _on_expiry_timer(self, expiry: _Expiry, armed_s: float) -> None:
         if self._expiries.get(expiry.key) is not expiry or armed_s != expiry.armed_s:
@@ -758,7 +804,8 @@ class GroupCoordinator:
             return
         member = group.get(member_id)
         if not member.has_satisfied_heartbeat():
-            self._remove_member_and_update_group(group, member)
+            reason = f"member {member_id} removed on heartbeat expiration"
+            self._remove_member_and_update_group(group, member, reason)
 
     # ---------------------------------------------------------------- events
 
@@ -788,6 +835,11 @@ def _describe(group: GroupMetadata) -> str:
         f"group={group.group_id} generation={group.generation_id} members={group.size} "
         f"protocol={group.protocol_name or '-'}"
     )
+
+
+def _ms(seconds: float) -> int:
+    """Seconds back to the integer milliseconds Kafka's timeouts are (they came from *.ms)."""
+    return round(seconds * 1000.0)
 
 
 def _client_id(request: JoinGroupRequest) -> str:

@@ -9,6 +9,7 @@ negligible, so timings below are multiples of RTT_S / 2.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,8 @@ import pytest
 import simpy
 
 from sim.clients.consumer import KafkaConsumer
+from sim.clients.consumer.consumer_coordinator import ConsumerCoordinator
+from sim.clients.consumer.subscription_state import SubscriptionState
 from sim.kafka_config import effective
 from sim.metrics import Metrics
 from sim.net import Network
@@ -25,11 +28,15 @@ from sim.protocol import (
     FetchPartitionData,
     FetchRequest,
     FetchResponse,
+    FindCoordinatorRequest,
+    FindCoordinatorResponse,
     ListOffsetsRequest,
     ListOffsetsResponse,
     LogEntry,
     MetadataRequest,
     MetadataResponse,
+    OffsetCommitRequest,
+    OffsetCommitResponse,
     PartitionMetadata,
     RecordBatch,
 )
@@ -580,3 +587,67 @@ def test_consumer_serves_no_requests():
     consumer = rig.consumer()
     with pytest.raises(TypeError, match="billing-0"):
         consumer.on_request(MetadataRequest(), "broker-0", None)
+
+
+# ---------------------------------------------------------------- the group coordinator client
+
+
+class FakeCoordinatorBroker:
+    """``broker-0`` as a group coordinator: FindCoordinator names itself; OffsetCommit is
+    acknowledged ``commit_delay_s`` after it arrives (so a test can act while it is in flight)."""
+
+    name = "broker-0"
+
+    def __init__(self, commit_delay_s: float) -> None:
+        self.commit_delay_s = commit_delay_s
+        self.requests: list[str] = []
+
+    def on_request(self, request, source: str, respond) -> None:
+        self.requests.append(type(request).__name__)
+        if isinstance(request, FindCoordinatorRequest):
+            respond(FindCoordinatorResponse(Errors.NONE, 0))
+        elif isinstance(request, OffsetCommitRequest):
+            answer = OffsetCommitResponse({tp: Errors.NONE for tp in request.offsets})
+            respond(answer, self.commit_delay_s)
+
+
+def _group_client(commit_delay_s: float):
+    """A ConsumerCoordinator with a manual assignment (so it commits without a generation)."""
+    env = simpy.Environment()
+    net = Network(env, np.random.default_rng(0), RTT_S)
+    broker = FakeCoordinatorBroker(commit_delay_s)
+    net.add_node(broker, NIC_BYTES_S)
+    cfg = effective("consumer", {"group.id": "billing"})
+    coordinator = ConsumerCoordinator(
+        env, net, "billing-0", "billing", cfg, [broker.name], SubscriptionState(), None,
+        Metrics(), lambda: None,
+    )  # fmt: skip
+    net.add_node(SimpleNamespace(name="billing-0", on_request=None), NIC_BYTES_S)
+    return env, broker, coordinator
+
+
+def test_commit_async_with_an_unknown_coordinator_looks_it_up_then_sends():
+    """ConsumerCoordinator.commitOffsetsAsync: with no coordinator known, FindCoordinator, then
+    the OffsetCommit; the commit succeeds rather than failing at once."""
+    env, broker, coordinator = _group_client(commit_delay_s=0.0)
+    assert coordinator.coordinator_unknown()
+    future = coordinator.commit_offsets_async({TP: 7})
+    assert not future.done
+    env.run(until=1.0)
+    assert future.succeeded
+    assert broker.requests == ["FindCoordinatorRequest", "OffsetCommitRequest"]
+    assert coordinator.committed == {TP: 7}
+
+
+def test_marking_the_coordinator_unknown_fails_the_requests_in_flight_to_it():
+    """AbstractCoordinator.markCoordinatorUnknown → client.disconnectAsync(oldCoordinator): a
+    commit in flight fails at once (retriable, a disconnection) and its late answer is ignored."""
+    env, _, coordinator = _group_client(commit_delay_s=0.5)
+    coordinator.coordinator = "broker-0"
+    future = coordinator.commit_offsets_async({TP: 7})
+    env.run(until=0.1)
+    assert not future.done
+    coordinator.mark_coordinator_unknown()
+    assert future.error is Errors.NETWORK_EXCEPTION and future.error.retriable
+    env.run(until=1.0)  # the answer arrives at about 0.5 s: nobody takes it
+    assert coordinator.committed == {}

@@ -26,7 +26,7 @@ import simpy
 from sim.clients.consumer.consumer_network_client import Wakeup, exponential_backoff_s
 from sim.clients.consumer.heartbeat import Heartbeat
 from sim.kafka_config import EffectiveConfig
-from sim.net import NetworkFailure
+from sim.net import Disconnected, NetworkFailure
 from sim.protocol import (
     NO_GENERATION,
     UNKNOWN_MEMBER_ID,
@@ -158,7 +158,7 @@ class AbstractCoordinator:
         self.retry_backoff_s = config.s("retry.backoff.ms")
         self.retry_backoff_max_s = config.s("retry.backoff.max.ms")
         self.heartbeat = Heartbeat(
-            config.s("heartbeat.interval.ms"), self.session_s, self.rebalance_timeout_s,
+            env.now, config.s("heartbeat.interval.ms"), self.session_s, self.rebalance_timeout_s,
             self.retry_backoff_s, self.retry_backoff_max_s,
         )  # fmt: skip
         self.coordinator: str | None = None
@@ -178,6 +178,10 @@ class AbstractCoordinator:
         self._heartbeat_wakeup = Wakeup(env)
         self._heartbeat_enabled = False
         self._heartbeat_thread: simpy.Process | None = None
+        #: answer handlers of the requests in flight to the coordinator, by call id, in send
+        #: order: a coordinator marked unknown fails them all (``client.disconnectAsync``)
+        self._in_flight: dict[int, Callable[[Any], None]] = {}
+        self._call_ids = 0
 
     # ---------------------------------------------------------------- subclass hooks
 
@@ -256,22 +260,47 @@ class AbstractCoordinator:
         event.callbacks.append(answered)
         return future
 
-    def mark_coordinator_unknown(self, cause: str) -> None:
-        """Forget the coordinator; it is looked up again."""
-        if self.coordinator is not None:
-            self.coordinator = None
+    def mark_coordinator_unknown(self) -> None:
+        """``markCoordinatorUnknown``: forget the coordinator (it is looked up again) and fail
+        every request still in flight to it with a disconnection, in send order, as Kafka's
+        ``client.disconnectAsync(oldCoordinator)`` does; their answers, if any still come, are
+        ignored. The coordinator is forgotten first, so handlers that mark it unknown again do
+        nothing (AbstractCoordinator.java's comment)."""
+        old = self.coordinator
+        if old is None:
+            return
+        self.coordinator = None
+        pending, self._in_flight = self._in_flight, {}
+        for handler in pending.values():
+            handler(Disconnected(old))
 
-    def _send(self, request: Any, timeout_s: float | None = None) -> simpy.Event | None:
-        """Send to the coordinator (None when unknown)."""
-        if self.coordinator is None:
-            return None
+    def _send(
+        self, request: Any, handler: Callable[[Any], None], timeout_s: float | None = None
+    ) -> bool:
+        """Send to the coordinator; ``handler(response or NetworkFailure)`` gets the outcome
+        once. False (nothing sent) when the coordinator is unknown."""
+        coordinator = self.coordinator
+        if coordinator is None:
+            return False
         timeout = self.request_timeout_s if timeout_s is None else timeout_s
-        return self.net.request(self.name, self.coordinator, request, timeout)
+        event = self.net.request(self.name, coordinator, request, timeout)
+        self._call_ids = call_id = self._call_ids + 1
+        self._in_flight[call_id] = handler
+
+        def answered(ev: simpy.Event) -> None:
+            live = self._in_flight.pop(call_id, None)
+            if live is not None:
+                live(ev.value)
+                if self.closed:
+                    self.wake()  # close() awaits the requests in flight
+
+        event.callbacks.append(answered)
+        return True
 
     def _network_failed(self, response: Any) -> bool:
         """A disconnect or timeout: the coordinator is marked unknown (Kafka disconnects)."""
         if isinstance(response, NetworkFailure):
-            self.mark_coordinator_unknown("disconnected")
+            self.mark_coordinator_unknown()
             return True
         return False
 
@@ -281,7 +310,7 @@ class AbstractCoordinator:
         """A rejoin is needed or a join is under way."""
         return self.rejoin_needed or self.join_future is not None
 
-    def request_rejoin(self, reason: str) -> None:
+    def request_rejoin(self) -> None:
         """Rejoin at the next poll."""
         self.rejoin_needed = True
 
@@ -333,7 +362,7 @@ class AbstractCoordinator:
                 continue
             error = future.error
             if error is not Errors.MEMBER_ID_REQUIRED:
-                self.request_rejoin(f"rebalance failed: {error.name}")
+                self.request_rejoin()  # the rebalance failed
             if error in _REJOIN_AT_ONCE:
                 continue
             if error in FATAL_ERRORS or not error.retriable:
@@ -351,12 +380,10 @@ class AbstractCoordinator:
             self.instance_id, "consumer", self.protocols(), self.client_id,
         )  # fmt: skip
         timeout = max(self.request_timeout_s, self.rebalance_timeout_s + JOIN_GROUP_TIMEOUT_LAPSE_S)
-        event = self._send(request, timeout)
-        if event is None:
-            return failed(Errors.COORDINATOR_NOT_AVAILABLE)
         future = RequestFuture()
         sent = self.generation
-        event.callbacks.append(lambda ev: self._on_join_response(ev.value, sent, future))
+        if not self._send(request, lambda r: self._on_join_response(r, sent, future), timeout):
+            return failed(Errors.COORDINATOR_NOT_AVAILABLE)
         return future
 
     def _on_join_response(self, response: Any, sent: Generation, future: RequestFuture) -> None:
@@ -376,7 +403,12 @@ class AbstractCoordinator:
                 future.fail(Errors.UNKNOWN_MEMBER_ID)  # UnjoinedGroupException: rejoin
                 return
             self.state = MemberState.COMPLETING_REBALANCE
+            # HeartbeatThread.enable(): its timers start now (heartbeat.resetTimeouts()), so a
+            # JoinGroup parked longer than the session does not count as a lost session and the
+            # first heartbeat goes heartbeat.interval.ms after the join (AbstractCoordinator.java
+            # 3.9, JoinGroupResponseHandler and HeartbeatThread.enable)
             self._heartbeat_enabled = True
+            self.heartbeat.reset_timeouts(self.env.now)
             self._heartbeat_wakeup.notify()
             self.generation = Generation(
                 response.generation_id, response.member_id, response.protocol_name
@@ -393,11 +425,11 @@ class AbstractCoordinator:
                 self.reset_state_and_rejoin(True)
             future.fail(error)
         elif error in (Errors.COORDINATOR_NOT_AVAILABLE, Errors.NOT_COORDINATOR):
-            self.mark_coordinator_unknown(error.name)
+            self.mark_coordinator_unknown()
             future.fail(error)
         elif error is Errors.MEMBER_ID_REQUIRED:
             self.generation = Generation(NO_GENERATION, response.member_id, None)
-            self.request_rejoin("member id assigned")
+            self.request_rejoin()  # with the member id the coordinator gave
             future.fail(error)
         else:
             future.fail(error)
@@ -410,11 +442,8 @@ class AbstractCoordinator:
             self.group_id, sent.generation_id, sent.member_id, self.instance_id,
             sent.protocol_name, assignments,
         )  # fmt: skip
-        event = self._send(request)
-        if event is None:
+        if not self._send(request, lambda r: self._on_sync_response(r, sent, future)):
             future.fail(Errors.COORDINATOR_NOT_AVAILABLE)
-            return
-        event.callbacks.append(lambda ev: self._on_sync_response(ev.value, sent, future))
 
     def _on_sync_response(self, response: Any, sent: Generation, future: RequestFuture) -> None:
         """SyncGroupResponseHandler."""
@@ -437,7 +466,7 @@ class AbstractCoordinator:
                 if self.generation == sent:
                     self.reset_state_and_rejoin(error is not Errors.ILLEGAL_GENERATION)
             elif error in (Errors.COORDINATOR_NOT_AVAILABLE, Errors.NOT_COORDINATOR):
-                self.mark_coordinator_unknown(error.name)
+                self.mark_coordinator_unknown()
             future.fail(error)
         self.wake()
 
@@ -457,9 +486,9 @@ class AbstractCoordinator:
                 self.lookup_coordinator()
                 yield self._heartbeat_wakeup.wait_until(now + self.retry_backoff_s)
             elif now >= hb.session_deadline_s:
-                self.mark_coordinator_unknown("session timed out without a heartbeat answer")
+                self.mark_coordinator_unknown()  # session timed out without a heartbeat answer
             elif now >= hb.poll_deadline_s:
-                self.maybe_leave_group("poll timeout expired")
+                self.maybe_leave_group()  # the poll timeout expired
             elif now >= hb.next_heartbeat_s:
                 hb.sent_heartbeat(now)
                 self._send_heartbeat()
@@ -472,9 +501,7 @@ class AbstractCoordinator:
         request = HeartbeatRequest(
             self.group_id, sent.generation_id, sent.member_id, self.instance_id
         )
-        event = self._send(request)
-        if event is not None:
-            event.callbacks.append(lambda ev: self._on_heartbeat_response(ev.value, sent))
+        self._send(request, lambda r: self._on_heartbeat_response(r, sent))
 
     def _on_heartbeat_response(self, response: Any, sent: Generation) -> None:
         """HeartbeatResponseHandler and the heartbeat thread's listener."""
@@ -488,7 +515,7 @@ class AbstractCoordinator:
         elif response.error is Errors.REBALANCE_IN_PROGRESS:
             self.heartbeat.receive_heartbeat(now)
             if self.state is MemberState.STABLE:
-                self.request_rejoin("group is already rebalancing")
+                self.request_rejoin()  # the group is already rebalancing
                 self.wake()
         elif response.error in (
             Errors.ILLEGAL_GENERATION, Errors.UNKNOWN_MEMBER_ID, Errors.FENCED_INSTANCE_ID,
@@ -501,15 +528,17 @@ class AbstractCoordinator:
                 self.wake()
         else:
             if response.error in (Errors.COORDINATOR_NOT_AVAILABLE, Errors.NOT_COORDINATOR):
-                self.mark_coordinator_unknown(response.error.name)
+                self.mark_coordinator_unknown()
             self.heartbeat.fail_heartbeat(now)
         self._heartbeat_wakeup.notify()
 
     # ---------------------------------------------------------------- leaving
 
-    def maybe_leave_group(self, reason: str) -> None:
+    def maybe_leave_group(self) -> RequestFuture | None:
         """AbstractCoordinator.maybeLeaveGroup: a dynamic member in a group sends LeaveGroup
-        (static members never do; the session timeout removes them); then it resets."""
+        (static members never do; the session timeout removes them); then it resets. Returns
+        the LeaveGroup's outcome (None when none was sent); it is never resent."""
+        future = None
         if (
             self.instance_id is None
             and self.coordinator is not None
@@ -517,8 +546,20 @@ class AbstractCoordinator:
             and self.generation.member_id != UNKNOWN_MEMBER_ID
         ):
             request = LeaveGroupRequest(self.group_id, [(self.generation.member_id, None)])
-            self._send(request)
+            future = RequestFuture()
+            self._send(request, lambda r: self._on_leave_response(r, future))
         self.reset_state_and_rejoin(True)
+        self.wake()
+        return future
+
+    def _on_leave_response(self, response: Any, future: RequestFuture) -> None:
+        """LeaveGroupResponseHandler: the outcome only (nothing is retried)."""
+        if isinstance(response, NetworkFailure):
+            future.fail(Errors.NETWORK_EXCEPTION)
+        elif response.error is not Errors.NONE:
+            future.fail(response.error)
+        else:
+            future.complete()
         self.wake()
 
     def poll_heartbeat(self, now: float) -> None:

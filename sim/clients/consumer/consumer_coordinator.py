@@ -27,7 +27,8 @@ Every assignment and revocation is an ``events`` row (``partitions_assigned`` /
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from typing import Any
 
 import simpy
 
@@ -42,7 +43,7 @@ from sim.clients.consumer.abstract_coordinator import (
 )
 from sim.clients.consumer.consumer_metadata import ConsumerMetadata
 from sim.clients.consumer.consumer_network_client import exponential_backoff_s
-from sim.clients.consumer.subscription_state import SubscriptionState
+from sim.clients.consumer.subscription_state import FetchState, SubscriptionState
 from sim.kafka_config import EffectiveConfig
 from sim.metrics import Metrics
 from sim.protocol import (
@@ -55,6 +56,8 @@ from sim.protocol import (
     Subscription,
     TopicPartition,
 )
+
+_INITIALIZING = FetchState.INITIALIZING
 
 
 def rebalance_protocol(assignors: list[str]) -> RebalanceProtocol:
@@ -122,7 +125,7 @@ class ConsumerCoordinator(AbstractCoordinator):
         self.maybe_auto_commit_offsets_async(now)
         return True
 
-    def time_to_next_poll_s(self) -> float:
+    def next_poll_deadline_s(self) -> float:
         """When poll() must run again by itself: a retry, or the auto-commit timer, s."""
         deadline = self.retry_at_s
         if (
@@ -213,7 +216,7 @@ class ConsumerCoordinator(AbstractCoordinator):
             revoked = [tp for tp in owned if tp not in assigned]
             if revoked:
                 self._revoke(revoked, "moved to another member")
-                self.request_rejoin("need to revoke partitions and re-join")
+                self.request_rejoin()  # need to revoke partitions and re-join
         self._last_assignment = tuple(assigned)
         self._last_generation = generation.generation_id
         if self.auto_commit:
@@ -252,14 +255,32 @@ class ConsumerCoordinator(AbstractCoordinator):
         return future
 
     def commit_offsets_async(self, offsets: dict[TopicPartition, int]) -> RequestFuture:
-        """sendOffsetCommitRequest: the current generation's commit (None outside a stable
-        group: REBALANCE_IN_PROGRESS while rejoining, ILLEGAL_GENERATION = CommitFailed)."""
+        """ConsumerCoordinator.commitOffsetsAsync: with the coordinator unknown, look it up and
+        then send (a failed lookup fails the commit, retriable); else send now."""
         if not offsets:
             done = RequestFuture()
             done.complete()
             return done
+        if not self.coordinator_unknown():
+            return self.send_offset_commit(offsets)
+        future = RequestFuture()
+
+        def found(lookup: RequestFuture) -> None:
+            if self.closed:
+                return
+            if lookup.error is not None:
+                future.fail(lookup.error)
+                return
+            sent = self.send_offset_commit(offsets)
+            sent.add_listener(lambda done: _chain(done, future))
+
+        self.lookup_coordinator().add_listener(found)
+        return future
+
+    def send_offset_commit(self, offsets: dict[TopicPartition, int]) -> RequestFuture:
+        """sendOffsetCommitRequest: the current generation's commit (none outside a stable
+        group: REBALANCE_IN_PROGRESS while rejoining, ILLEGAL_GENERATION = CommitFailed)."""
         if self.coordinator_unknown():
-            self.ensure_coordinator_ready()
             return failed(Errors.COORDINATOR_NOT_AVAILABLE)
         generation = NO_GEN
         if self.subscriptions.has_auto_assigned_partitions():
@@ -274,9 +295,8 @@ class ConsumerCoordinator(AbstractCoordinator):
             self.instance_id if generation is not NO_GEN else None, dict(offsets),
         )  # fmt: skip
         future = RequestFuture()
-        event = self._send(request)
-        event.callbacks.append(
-            lambda ev: self._on_commit_response(ev.value, generation, future, request.offsets)
+        self._send(
+            request, lambda r: self._on_commit_response(r, generation, future, request.offsets)
         )
         return future
 
@@ -305,9 +325,9 @@ class ConsumerCoordinator(AbstractCoordinator):
             Errors.NOT_COORDINATOR,
             Errors.REQUEST_TIMED_OUT,
         ):
-            self.mark_coordinator_unknown(error.name)
+            self.mark_coordinator_unknown()
         elif error is Errors.REBALANCE_IN_PROGRESS:
-            self.request_rejoin("offset commit failed since group is already rebalancing")
+            self.request_rejoin()  # offset commit failed since the group is already rebalancing
         elif error in (Errors.UNKNOWN_MEMBER_ID, Errors.ILLEGAL_GENERATION):
             if self.generation != sent and self.state is MemberState.PREPARING_REBALANCE:
                 return Errors.REBALANCE_IN_PROGRESS
@@ -315,15 +335,87 @@ class ConsumerCoordinator(AbstractCoordinator):
             return Errors.ILLEGAL_GENERATION  # CommitFailedException
         return error
 
+    # ---------------------------------------------------------------- close
+
+    def close(
+        self, deadline_s: float, wait_until: Callable[[float], simpy.Event]
+    ) -> Generator[simpy.Event, Any, None]:
+        """ConsumerCoordinator.close(timer), the timer ending at ``deadline_s``: the synchronous
+        auto-commit (``maybeAutoCommitOffsetsSync``), then AbstractCoordinator.close: the
+        heartbeat thread stops, ``onLeavePrepare`` revokes the partitions, a dynamic member
+        sends LeaveGroup, and the requests still in flight to the coordinator are awaited.
+        ``wait_until(t)`` is the application thread's wait (woken by every answer)."""
+        if self.auto_commit:
+            yield from self._commit_offsets_sync(
+                self.subscriptions.all_consumed(), deadline_s, wait_until
+            )
+        self.close_heartbeat_thread()
+        self.on_leave_prepare()
+        self.maybe_leave_group()  # the consumer is being closed
+        while self._in_flight and self.coordinator is not None and self.env.now < deadline_s:
+            yield wait_until(deadline_s)  # client.awaitPendingRequests(coordinator, timer)
+
+    def _commit_offsets_sync(
+        self,
+        offsets: dict[TopicPartition, int],
+        deadline_s: float,
+        wait_until: Callable[[float], simpy.Event],
+    ) -> Generator[simpy.Event, Any, bool]:
+        """commitOffsetsSync(offsets, timer): find the coordinator, commit, and retry retriable
+        failures after the exponential retry backoff until the timer ends; a non-retriable
+        failure ends it (close() only logs it). True once committed."""
+        if not offsets:
+            return True
+        attempts = 0
+        env = self.env
+        while True:
+            while self.coordinator_unknown():  # coordinatorUnknownAndUnreadySync(timer)
+                if env.now >= deadline_s:
+                    return False
+                self.retry_at_s = math.inf
+                self.ensure_coordinator_ready()
+                if self.coordinator_unknown():
+                    yield wait_until(min(deadline_s, self.retry_at_s))
+            future = self.send_offset_commit(offsets)
+            while not future.done and env.now < deadline_s:
+                yield wait_until(deadline_s)
+            if future.succeeded:
+                return True
+            if future.done and not future.error.retriable:
+                return False
+            backoff = exponential_backoff_s(
+                attempts, self.retry_backoff_s, self.retry_backoff_max_s
+            )
+            attempts += 1
+            until = min(env.now + backoff, deadline_s)  # timer.sleep(backoff)
+            while env.now < until:
+                yield wait_until(until)
+            if env.now >= deadline_s:
+                return False
+
+    def on_leave_prepare(self) -> None:
+        """ConsumerCoordinator.onLeavePrepare: the assigned partitions are dropped, as lost
+        (no generation, or a rebalance under way) or revoked."""
+        dropped = self.subscriptions.assigned_partitions()
+        if self.subscriptions.has_auto_assigned_partitions() and dropped:
+            generation = self.generation
+            lost = (
+                generation.generation_id == NO_GENERATION
+                or generation.member_id == UNKNOWN_MEMBER_ID
+                or self.state in (MemberState.PREPARING_REBALANCE, MemberState.COMPLETING_REBALANCE)
+            )
+            self._revoke(dropped, "lost on close" if lost else "revoked on close")
+            self.subscriptions.assign_from_subscribed([])
+
     # ---------------------------------------------------------------- committed offsets
 
     def refresh_committed_offsets(self) -> bool:
         """initWithCommittedOffsetsIfNeeded without blocking: seek initializing partitions to
         their committed offsets once OffsetFetch answers; True when none is left waiting (those
         without a committed offset are then reset by the consumer)."""
-        initializing = tuple(self.subscriptions.initializing_partitions())
-        if not initializing:
+        if not self.subscriptions.has_initializing():
             return True
+        initializing = tuple(self.subscriptions.initializing_partitions())
         key = (initializing, self.generation if self.state is MemberState.STABLE else None)
         if self._offset_fetch is not None and self._offset_fetch[0] != key:
             self._offset_fetch = None
@@ -343,26 +435,24 @@ class ConsumerCoordinator(AbstractCoordinator):
             self.retry_at_s = min(self.retry_at_s, self.env.now + backoff)
             return False
         self._offset_fetch_attempts = 0
+        states = self.subscriptions.states
         for tp, offset in future.value.items():
-            if offset >= 0 and tp in self.subscriptions.initializing_partitions():
+            state = states.get(tp)
+            if offset >= 0 and state is not None and state.fetch_state is _INITIALIZING:
                 self.subscriptions.seek(tp, offset)
         return True
 
     def _send_offset_fetch(self, partitions: list[TopicPartition]) -> RequestFuture:
         future = RequestFuture()
-        event = self._send(OffsetFetchRequest(self.group_id, partitions))
-        if event is None:
-            return failed(Errors.COORDINATOR_NOT_AVAILABLE)
 
-        def answered(ev: simpy.Event) -> None:
+        def answered(response) -> None:
             if self.closed:
                 return
-            response = ev.value
             if self._network_failed(response):
                 future.fail(Errors.NETWORK_EXCEPTION)
             elif response.error is not Errors.NONE:
                 if response.error in (Errors.COORDINATOR_NOT_AVAILABLE, Errors.NOT_COORDINATOR):
-                    self.mark_coordinator_unknown(response.error.name)
+                    self.mark_coordinator_unknown()
                 future.fail(response.error)
             else:
                 unstable = any(e is not Errors.NONE for _, e in response.offsets.values())
@@ -372,8 +462,17 @@ class ConsumerCoordinator(AbstractCoordinator):
                     future.complete({tp: off for tp, (off, _) in response.offsets.items()})
             self.wake()
 
-        event.callbacks.append(answered)
+        if not self._send(OffsetFetchRequest(self.group_id, partitions), answered):
+            return failed(Errors.COORDINATOR_NOT_AVAILABLE)
         return future
+
+
+def _chain(done: RequestFuture, future: RequestFuture) -> None:
+    """Complete ``future`` as ``done`` ended (``RequestFuture.chain``)."""
+    if done.error is None:
+        future.complete(done.value)
+    else:
+        future.fail(done.error)
 
 
 def _names(partitions: list[TopicPartition]) -> str:

@@ -34,6 +34,10 @@ from sim.protocol import (
     TopicPartition,
 )
 
+# Errors members bound once: an IntEnum attribute lookup goes through the metaclass (slow).
+_NO_ERROR = Errors.NONE
+_OUT_OF_RANGE = Errors.OFFSET_OUT_OF_RANGE
+
 #: Fetch errors that make Kafka ask for a metadata update (FetchCollector.handleInitializeErrors).
 _METADATA_ERRORS = frozenset(
     {
@@ -204,7 +208,7 @@ class Fetcher:
         if not self.subscriptions.is_fetchable(fetch.tp):
             return None  # unassigned, being reset or revoked while the fetch was in flight
         data = fetch.data
-        if data.error is Errors.NONE:
+        if data.error is _NO_ERROR:
             if state.position != fetch.fetch_offset:
                 return None  # stale: the position moved since the request
             if data.high_watermark >= 0:
@@ -220,7 +224,7 @@ class Fetcher:
         error = fetch.data.error
         if error in _METADATA_ERRORS:
             self.metadata.request_update()
-        elif error is Errors.OFFSET_OUT_OF_RANGE:
+        elif error is _OUT_OF_RANGE:
             if fetch.fetch_offset == position:
                 self.on_out_of_range(fetch.tp, fetch.data)
         elif error not in _IGNORED_ERRORS:

@@ -9,10 +9,12 @@ from sim.clients.consumer.consumer_network_client import exponential_backoff_s
 
 
 class Heartbeat:
-    """Deadlines as absolute simulated times, seconds."""
+    """Deadlines as absolute simulated times, seconds, counted from ``now`` (Kafka's timers start
+    when the ``Heartbeat`` is made; the heartbeat thread's ``enable()`` starts them again)."""
 
     def __init__(
         self,
+        now: float,
         heartbeat_s: float,
         session_s: float,
         max_poll_s: float,
@@ -26,9 +28,9 @@ class Heartbeat:
         self.max_poll_s = max_poll_s
         self.retry_backoff_s = retry_backoff_s
         self.retry_backoff_max_s = retry_backoff_max_s
-        self.next_heartbeat_s = heartbeat_s
-        self.session_deadline_s = session_s
-        self.poll_deadline_s = max_poll_s
+        self.next_heartbeat_s = now + heartbeat_s
+        self.session_deadline_s = now + session_s
+        self.poll_deadline_s = now + max_poll_s
         self._attempts = 0
 
     def poll(self, now: float) -> None:
@@ -52,7 +54,8 @@ class Heartbeat:
         self.session_deadline_s = now + self.session_s
 
     def reset_timeouts(self, now: float) -> None:
-        """All three timers start again (a new coordinator or a rejoin)."""
+        """All three timers start again (``Heartbeat.resetTimeouts``, called by
+        ``HeartbeatThread.enable()`` once a JoinGroup succeeds)."""
         self.session_deadline_s = now + self.session_s
         self.poll_deadline_s = now + self.max_poll_s
         self.next_heartbeat_s = now + self.heartbeat_s

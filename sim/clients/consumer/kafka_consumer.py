@@ -12,8 +12,10 @@ processes. With a ``group.id``, ``poll()`` first advances group membership witho
 (OffsetFetch), else ``auto.offset.reset`` through ListOffsets. A second process keeps the
 partition leaders fresh (:mod:`.consumer_metadata`); a third sends heartbeats once in a group.
 
-``close()`` commits the positions, leaves the group (dynamic members) and stops; ``crash()``
-stops at once with nothing sent (the world resets its connections).
+``close()`` (``ClassicKafkaConsumer.close()``: a timer of min(30 s, ``request.timeout.ms``))
+commits the positions synchronously, retrying retriable failures until the timer ends, revokes
+the partitions, leaves the group (dynamic members) and stops; ``crash()`` stops at once with
+nothing sent (the world resets its connections).
 
 Not modelled: position validation after a leader change (OffsetsForLeaderEpoch), fetch sessions,
 preferred read replicas, jitter of the backoffs, the poll timeout the application passes.
@@ -36,6 +38,9 @@ from sim.clients.consumer.subscription_state import SubscriptionState
 from sim.kafka_config import EffectiveConfig
 from sim.metrics import Metrics
 from sim.protocol import FetchPartitionData, TopicPartition
+
+#: ConsumerUtils.DEFAULT_CLOSE_TIMEOUT_MS (close() without a timeout), seconds.
+DEFAULT_CLOSE_TIMEOUT_S = 30.0
 
 
 class KafkaConsumer:
@@ -96,7 +101,8 @@ class KafkaConsumer:
                 metrics, self._wakeup.notify,
             )  # fmt: skip
         self._reset_policy: str = config["auto.offset.reset"]
-        self._close_timeout_s = config.s("default.api.timeout.ms")
+        # ClassicKafkaConsumer.createTimerForRequest: min(close timeout, request.timeout.ms)
+        self._close_timeout_s = min(DEFAULT_CLOSE_TIMEOUT_S, config.s("request.timeout.ms"))
         self.started = False
         self.stopped = False
         self.closing = False
@@ -156,8 +162,8 @@ class KafkaConsumer:
         self.stop()
 
     def close(self) -> None:
-        """``KafkaConsumer.close``: after the current poll and processing, commit the positions
-        (waiting up to ``default.api.timeout.ms``), leave the group if dynamic, stop."""
+        """``KafkaConsumer.close()``: after the current poll and processing, commit the positions
+        (for up to min(30 s, ``request.timeout.ms``)), revoke, leave the group if dynamic, stop."""
         if not self.started or self.stopped:
             self.stop()
             return
@@ -201,15 +207,11 @@ class KafkaConsumer:
             yield from self._close()
 
     def _close(self) -> Generator[simpy.Event, Any, None]:
-        """ConsumerCoordinator.close: commit synchronously, then leave (dynamic members)."""
-        coordinator = self.coordinator
-        if coordinator is not None and coordinator.subscriptions.has_auto_assigned_partitions():
-            if coordinator.auto_commit:
-                future = coordinator.commit_offsets_async(self.subscriptions.all_consumed())
-                deadline = self.env.now + self._close_timeout_s
-                while not future.done and self.env.now < deadline:
-                    yield self._wakeup.wait_until(deadline)
-            coordinator.maybe_leave_group("the consumer is being closed")
+        """ClassicKafkaConsumer.close(timeout): the coordinator's close under the close timer
+        (commit synchronously, revoke, leave), then stop."""
+        if self.coordinator is not None:
+            deadline = self.env.now + self._close_timeout_s
+            yield from self.coordinator.close(deadline, self._wakeup.wait_until)
         self.stop()
 
     def _poll(self) -> Generator[simpy.Event, Any, list[Chunk]]:
@@ -240,14 +242,15 @@ class KafkaConsumer:
                 return
             if not coordinator.refresh_committed_offsets():
                 return
-        for tp in self.subscriptions.initializing_partitions():
-            if self._reset_policy == "none":
-                self.subscriptions.fail(tp)
-                self._event(
-                    "offset_reset_error", tp, "no committed offset and auto.offset.reset=none"
-                )
-            else:
-                self.subscriptions.request_offset_reset(tp)
+        if self.subscriptions.has_initializing():
+            for tp in self.subscriptions.initializing_partitions():
+                if self._reset_policy == "none":
+                    self.subscriptions.fail(tp)
+                    self._event(
+                        "offset_reset_error", tp, "no committed offset and auto.offset.reset=none"
+                    )
+                else:
+                    self.subscriptions.request_offset_reset(tp)
         self.offset_fetcher.reset_positions_if_needed()
 
     def _check_fatal(self) -> None:
@@ -265,7 +268,7 @@ class KafkaConsumer:
         now = self.env.now
         deadline = min(self.fetcher.retry_at_s, self.subscriptions.next_reset_retry_s(now))
         if self.coordinator is not None:
-            deadline = min(deadline, max(self.coordinator.time_to_next_poll_s(), now))
+            deadline = min(deadline, max(self.coordinator.next_poll_deadline_s(), now))
         return deadline
 
     def _record(self, chunks: list[Chunk]) -> int:

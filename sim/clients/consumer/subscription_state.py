@@ -39,13 +39,35 @@ class TopicPartitionState:
     pending_revocation: bool = False  # eager revocation under way: not fetched or returned
 
 
+_INITIALIZING = FetchState.INITIALIZING
+_AWAITING_RESET = FetchState.AWAITING_RESET
+_FETCHING = FetchState.FETCHING
+_FAILED = FetchState.FAILED
+
+
 class SubscriptionState:
     """The assigned partitions, in sorted order (so every iteration is deterministic), and the
-    subscribed topics when the group assigns them (``subscribe``)."""
+    subscribed topics when the group assigns them (``subscribe``).
+
+    How many partitions are in each fetch state is kept up to date, so poll() finds out that
+    no partition is initializing or awaiting a reset without scanning them. A partition's
+    ``fetch_state`` must therefore change only through the methods here.
+    """
 
     def __init__(self) -> None:
         self.states: dict[TopicPartition, TopicPartitionState] = {}
         self.subscription: tuple[str, ...] = ()
+        self._counts: dict[FetchState, int] = dict.fromkeys(FetchState, 0)
+
+    def _set_state(self, state: TopicPartitionState, fetch_state: FetchState) -> None:
+        counts = self._counts
+        counts[state.fetch_state] -= 1
+        counts[fetch_state] += 1
+        state.fetch_state = fetch_state
+
+    def has_initializing(self) -> bool:
+        """Whether a partition has neither a position nor a pending reset."""
+        return self._counts[_INITIALIZING] > 0
 
     def subscribe(self, topics: list[str]) -> None:
         """Topics whose partitions the group assigns (AUTO_TOPICS)."""
@@ -59,6 +81,9 @@ class SubscriptionState:
         """Replace the assignment; partitions kept from the old one keep their state."""
         old = self.states
         self.states = {tp: old.get(tp) or TopicPartitionState() for tp in sorted(set(partitions))}
+        counts = self._counts = dict.fromkeys(FetchState, 0)
+        for state in self.states.values():
+            counts[state.fetch_state] += 1
 
     def assign_from_subscribed(self, partitions: list[TopicPartition]) -> None:
         """The group's assignment (``assignFromSubscribed``): kept partitions keep their state."""
@@ -75,27 +100,26 @@ class SubscriptionState:
 
     def is_fetchable(self, tp: TopicPartition) -> bool:
         """Assigned, with a valid position, not pending revocation."""
-        s = self.states.get(tp)
-        return s is not None and s.fetch_state is FetchState.FETCHING and not s.pending_revocation
+        return _fetchable(self.states.get(tp))
 
     def fetchable_partitions(self) -> list[TopicPartition]:
-        """Partitions with a valid position that are not pending revocation, sorted."""
-        return [
-            tp
-            for tp, s in self.states.items()
-            if s.fetch_state is FetchState.FETCHING and not s.pending_revocation
-        ]
+        """The partitions :meth:`is_fetchable` accepts, sorted."""
+        return [tp for tp, s in self.states.items() if _fetchable(s)]
 
     def initializing_partitions(self) -> list[TopicPartition]:
         """Partitions that have neither a position nor a pending reset, sorted."""
-        return [tp for tp, s in self.states.items() if s.fetch_state is FetchState.INITIALIZING]
+        if not self._counts[_INITIALIZING]:
+            return []
+        return [tp for tp, s in self.states.items() if s.fetch_state is _INITIALIZING]
 
     def partitions_needing_reset(self, now_s: float) -> list[TopicPartition]:
         """Partitions awaiting an offset reset whose retry time has come, sorted."""
+        if not self._counts[_AWAITING_RESET]:
+            return []
         return [
             tp
             for tp, s in self.states.items()
-            if s.fetch_state is FetchState.AWAITING_RESET and s.next_retry_s <= now_s
+            if s.fetch_state is _AWAITING_RESET and s.next_retry_s <= now_s
         ]
 
     def next_reset_retry_s(self, now_s: float) -> float:
@@ -103,10 +127,12 @@ class SubscriptionState:
 
         Resets already due but not sent wait for their leader: a metadata update wakes them.
         """
+        if not self._counts[_AWAITING_RESET]:
+            return float("inf")
         waiting = [
             s.next_retry_s
             for s in self.states.values()
-            if s.fetch_state is FetchState.AWAITING_RESET and s.next_retry_s > now_s
+            if s.fetch_state is _AWAITING_RESET and s.next_retry_s > now_s
         ]
         return min(waiting, default=float("inf"))
 
@@ -114,17 +140,17 @@ class SubscriptionState:
         """Give ``tp`` a valid position (committed offset or reset)."""
         state = self.states[tp]
         state.position = offset
-        state.fetch_state = FetchState.FETCHING
+        self._set_state(state, _FETCHING)
 
     def request_offset_reset(self, tp: TopicPartition) -> None:
         """Drop ``tp``'s position until ListOffsets answers (``requestOffsetReset``)."""
         state = self.states[tp]
-        state.fetch_state = FetchState.AWAITING_RESET
+        self._set_state(state, _AWAITING_RESET)
         state.next_retry_s = 0.0
 
     def fail(self, tp: TopicPartition) -> None:
         """``tp`` has no position and no reset policy: it is no longer consumed."""
-        self.states[tp].fetch_state = FetchState.FAILED
+        self._set_state(self.states[tp], _FAILED)
 
     def set_next_allowed_retry(self, partitions: list[TopicPartition], at_s: float) -> None:
         """No offset reset for ``partitions`` before ``at_s`` (``setNextAllowedRetry``), s."""
@@ -136,11 +162,13 @@ class SubscriptionState:
     def maybe_seek_unvalidated(self, tp: TopicPartition, offset: int) -> None:
         """Apply a ListOffsets answer if ``tp`` still awaits it (``maybeSeekUnvalidated``)."""
         state = self.states.get(tp)
-        if state is not None and state.fetch_state is FetchState.AWAITING_RESET:
+        if state is not None and state.fetch_state is _AWAITING_RESET:
             self.seek(tp, offset)
 
     def all_consumed(self) -> dict[TopicPartition, int]:
         """Positions of the partitions that have one (``allConsumed``): what a commit stores."""
-        return {
-            tp: s.position for tp, s in self.states.items() if s.fetch_state is FetchState.FETCHING
-        }
+        return {tp: s.position for tp, s in self.states.items() if s.fetch_state is _FETCHING}
+
+
+def _fetchable(s: TopicPartitionState | None) -> bool:
+    return s is not None and s.fetch_state is _FETCHING and not s.pending_revocation
