@@ -235,8 +235,6 @@ _CONSUMER: tuple[_Row, ...] = (
     ("auto.offset.reset", "string", "latest", ValidString(("latest", "earliest", "none")), _CC,
      "", "where a group without a committed offset starts: log end, log start, or error"),
     ("client.id", "string", "", None, _CC, "", "label of the client in results"),
-    ("default.api.timeout.ms", "int", 60000, _AT_LEAST_0, _CC, "ms",
-     "timeout of blocking consumer calls such as commitSync"),
     ("enable.auto.commit", "boolean", True, None, _CC, "",
      "commit polled offsets every auto.commit.interval.ms"),
     ("fetch.max.bytes", "int", 52428800, _AT_LEAST_0, _CC, "bytes",

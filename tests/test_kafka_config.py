@@ -61,7 +61,6 @@ KAFKA_39_DEFAULTS = [
     ("consumer", "auto.commit.interval.ms", 5000),
     ("consumer", "auto.offset.reset", "latest"),  # OffsetResetStrategy.LATEST.toString()
     ("consumer", "client.id", ""),
-    ("consumer", "default.api.timeout.ms", 60 * 1000),
     ("consumer", "enable.auto.commit", True),
     ("consumer", "fetch.max.bytes", 50 * 1024 * 1024),  # DEFAULT_FETCH_MAX_BYTES
     ("consumer", "fetch.max.wait.ms", 500),  # DEFAULT_FETCH_MAX_WAIT_MS
