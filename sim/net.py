@@ -14,10 +14,11 @@ booked when A sends, so B serves transfers FIFO by *send* time, not by arrival t
 from a far node can hold B's NIC ahead of a later one from a near node). A node sending to
 itself uses the loopback: no NIC, no delay.
 
-Events. A delivery is one ``env.timeout`` with a callback; a request adds one timer event for its
-timeout; no process per message. The outcome event of a request is triggered inside the delivery
-or timer callback (the waiting callbacks run at once, as ``Environment.step`` would run them);
-outcomes caused by a fault hook (``crash``) are scheduled with ``succeed``.
+Events. A delivery is one entry on SimPy's event queue: the request's call (or the one-way
+message) itself stands in for the event (:func:`sim.timers.call_later`); a request adds one timer
+event for its timeout; no process per message. The outcome event of a request is triggered inside
+the delivery or timer callback (the waiting callbacks run at once, as ``Environment.step`` would
+run them); outcomes caused by a fault hook (``crash``) are scheduled with ``succeed``.
 
 Outcomes. ``request`` returns an event that succeeds exactly once with the response or with a
 :class:`NetworkFailure` value; it never fails. The one exception: if the *source* crashes, its
@@ -52,8 +53,9 @@ from typing import Any, Protocol
 
 import numpy as np
 import simpy
+from simpy.events import Event
 
-from sim.timers import Deadlines
+from sim.timers import Deadlines, call_later
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,9 +136,11 @@ class _Host:
 
 
 class _Call:
-    """One request on its way; also the ``respond`` callable handed to the target."""
+    """One request on its way; also the ``respond`` callable handed to the target, and the event
+    of its deliveries on SimPy's queue (see :func:`sim.timers.call_later`)."""
 
     __slots__ = (
+        "callbacks",
         "net",
         "cid",
         "src",
@@ -149,6 +153,7 @@ class _Call:
         "responded",
         "done",
     )
+    _ok = True  # as a delivery event on SimPy's queue: it succeeded
 
     def __init__(
         self, net: Network, cid: int, src: _Host, dst: _Host, request: Any, event: simpy.Event
@@ -173,6 +178,20 @@ class _Call:
         self.responded = True
         self.response = response
         self.net._dispatch_response(self, after_s)
+
+
+class _Message:
+    """A one-way message on its way, and the event of its delivery on SimPy's queue."""
+
+    __slots__ = ("callbacks", "src", "dst", "message", "src_incarnation", "dst_incarnation")
+    _ok = True  # as a delivery event on SimPy's queue: it succeeded
+
+    def __init__(self, src: _Host, dst: _Host, message: Any) -> None:
+        self.src = src
+        self.dst = dst
+        self.message = message
+        self.src_incarnation = src.incarnation
+        self.dst_incarnation = dst.incarnation
 
 
 def _release(call: _Call) -> None:
@@ -215,6 +234,11 @@ class Network:
         self._deadlines = Deadlines(
             env, lambda cid: self._on_deadline(self._open[cid]), lambda cid: cid not in self._open
         )
+        # the callbacks of each kind of delivery, made once (see sim.timers.call_later)
+        self._request_arrival = (self._on_request_arrival,)
+        self._refusal = (self._on_refused,)
+        self._response_arrival = (self._on_response_arrival,)
+        self._message_arrival = (self._on_message_arrival,)
 
     # ------------------------------------------------------------------ nodes and counters
 
@@ -246,10 +270,9 @@ class Network:
         """Send ``request`` (it has ``size_bytes``); the event succeeds with the response or a
         :class:`NetworkFailure` (:class:`RequestTimedOut` at ``now + timeout_s`` at the latest).
         """
-        env = self.env
         dst = self._hosts[target]
         self._next_call_id = cid = self._next_call_id + 1
-        call = _Call(self, cid, self._hosts[source], dst, request, env.event())
+        call = _Call(self, cid, self._hosts[source], dst, request, Event(self.env))
         self._open[cid] = call
         self._deadlines.add(timeout_s, cid)
         self._dispatch_request(call)
@@ -258,8 +281,7 @@ class Network:
     def send(self, source: str, target: str, message: Any) -> None:
         """Send a one-way ``message`` (it has ``size_bytes``): ``on_request(message, source,
         None)`` at the target, or silently lost (no outcome to report)."""
-        src, dst = self._hosts[source], self._hosts[target]
-        self._dispatch_message((src, dst, message, src.incarnation, dst.incarnation))
+        self._dispatch_message(_Message(self._hosts[source], self._hosts[target], message))
 
     # ------------------------------------------------------------------ fault hooks
 
@@ -385,9 +407,6 @@ class Network:
         done = out_end + prop
         return (done if done > in_end else in_end) + link.extra_delay_s - now
 
-    def _later(self, delay_s: float, value: Any, callback: Callable[[simpy.Event], None]) -> None:
-        self.env.timeout(delay_s, value).callbacks.append(callback)
-
     def _settle(self, call: _Call) -> bool:
         """Decide the call (nothing more happens to it); True if its source still waits."""
         if call.done:
@@ -412,12 +431,12 @@ class Network:
                 return  # silence: the caller times out
             if dst.up:
                 delay = self._transmit(src, dst, call.request.size_bytes, link)
-                self.env.timeout(delay, call).callbacks.append(self._on_request_arrival)
+                call_later(self.env, delay, call, self._request_arrival)
             else:  # connection refused
-                self._later(2 * (self._half_rtt_s + link.extra_delay_s), call, self._on_refused)
+                delay = 2 * (self._half_rtt_s + link.extra_delay_s)
+                call_later(self.env, delay, call, self._refusal)
 
-    def _on_request_arrival(self, event: simpy.Event) -> None:
-        call: _Call = event._value
+    def _on_request_arrival(self, call: _Call) -> None:
         if self._cut and self._is_cut(call.src, call.dst):
             return
         if call.dst.paused:
@@ -443,8 +462,7 @@ class Network:
             _fire(call.event, RequestTimedOut(call.dst.name))
             call.event = None
 
-    def _on_refused(self, event: simpy.Event) -> None:
-        call: _Call = event._value
+    def _on_refused(self, call: _Call) -> None:
         if self._settle(call):
             _fire(call.event, Disconnected(call.dst.name))
             call.event = None
@@ -462,10 +480,9 @@ class Network:
         if (self._cut or link.drop_responses) and self._lost(dst, src, link.drop_responses):
             return
         delay = self._transmit(dst, src, call.response.size_bytes, link, after_s)
-        self.env.timeout(delay, call).callbacks.append(self._on_response_arrival)
+        call_later(self.env, delay, call, self._response_arrival)
 
-    def _on_response_arrival(self, event: simpy.Event) -> None:
-        call: _Call = event._value
+    def _on_response_arrival(self, call: _Call) -> None:
         if call.done or (self._cut and self._is_cut(call.dst, call.src)):
             return
         if call.src.paused:
@@ -481,23 +498,22 @@ class Network:
             _fire(call.event, response)
         _release(call)
 
-    # one-way messages: (src, dst, message, src incarnation, dst incarnation)
+    # one-way messages
 
-    def _dispatch_message(self, msg: tuple[_Host, _Host, Any, int, int]) -> None:
-        src, dst, message, _, dst_incarnation = msg
-        if not (src.up and dst.up and dst.incarnation == dst_incarnation):
+    def _dispatch_message(self, msg: _Message) -> None:
+        src, dst = msg.src, msg.dst
+        if not (src.up and dst.up and dst.incarnation == msg.dst_incarnation):
             return
         if src.paused:
             src.held_out.append((self._dispatch_message, msg))
             return
         link = self._link(src, dst)
         if not self._lost(src, dst, link.drop_requests):
-            delay = self._transmit(src, dst, message.size_bytes, link)
-            self._later(delay, msg, self._on_message_arrival)
+            delay = self._transmit(src, dst, msg.message.size_bytes, link)
+            call_later(self.env, delay, msg, self._message_arrival)
 
-    def _on_message_arrival(self, event: simpy.Event) -> None:
-        msg = event._value
-        src, dst = msg[0], msg[1]
+    def _on_message_arrival(self, msg: _Message) -> None:
+        src, dst = msg.src, msg.dst
         if self._is_cut(src, dst):
             return
         if dst.paused:
@@ -505,9 +521,9 @@ class Network:
         else:
             self._deliver_message(msg)
 
-    def _deliver_message(self, msg: tuple[_Host, _Host, Any, int, int]) -> None:
-        src, dst, message, src_incarnation, dst_incarnation = msg
-        if src.incarnation != src_incarnation or dst.incarnation != dst_incarnation:
+    def _deliver_message(self, msg: _Message) -> None:
+        src, dst, message = msg.src, msg.dst, msg.message
+        if src.incarnation != msg.src_incarnation or dst.incarnation != msg.dst_incarnation:
             return  # a connection reset since it was sent: lost
         dst.bytes_in += message.size_bytes
         self.messages_delivered += 1

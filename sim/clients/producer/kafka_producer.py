@@ -1,5 +1,5 @@
 """A producer client (≈ KafkaProducer: the application's send() calls, the partitioner, the
-RecordAccumulator and the Sender), as one SimPy process.
+RecordAccumulator and the Sender), as a send loop run in rounds.
 
 The application's records come from a :class:`~sim.workload.Workload` as arrays per window of
 ``ARRIVAL_WINDOW_S``. Keyed records are partitioned as soon as they are drawn (murmur2 of the
@@ -9,12 +9,18 @@ Records without key go through Kafka's sticky partitioner as they arrive, one ca
 records. The process wakes only when something can happen — a batch fills, a batch has lingered,
 a retry backoff ends, an answer arrives (with ``linger.ms`` 0: the next record arrives) — and
 lets the Sender drain and send.
+
+Rounds run as callbacks of a wakeup event, not in a SimPy process (~1,150 wakes per simulated
+second; a process adds a generator switch and its bookkeeping to each), in the order a process
+would run them: a round runs when its wakeup event is processed, and the event is scheduled when
+it is triggered (by its timer, an answer or new metadata).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import simpy
+from simpy.events import Event
 
 from sim.clients.partitioner import (
     BuiltInPartitioner,
@@ -30,6 +36,7 @@ from sim.metrics import Metrics
 from sim.net import NetworkFailure
 from sim.protocol import RECORD_OVERHEAD_BYTES, ConnectionClosed, MetadataRequest
 from sim.scenario import ProducerSpec
+from sim.timers import call_later
 from sim.workload import Workload, key_bytes_of
 
 #: Seconds of arrivals drawn at a time (a window's records come as one set of arrays).
@@ -83,6 +90,7 @@ class KafkaProducer:
         self._unassigned = _Unassigned()  # records without a partition yet (no key decides)
         self.horizon_s = spec.start_s  # records are drawn up to here
         self.process: simpy.Process | None = None
+        self._round_callback = self._round  # one bound method for every wakeup event
 
     def on_request(self, request, source: str, respond) -> None:
         """A broker closed the connection (an acks=0 produce failed): refresh metadata. Clients
@@ -121,25 +129,29 @@ class KafkaProducer:
     # ---------------------------------------------------------------- main loop
 
     def run(self):
-        """Metadata first, then the send loop."""
+        """At ``start_s``, the first round of the send loop (the next ones run when woken)."""
         if self.spec.start_s > self.env.now:
             yield self.env.timeout(self.spec.start_s - self.env.now)
-        while True:
-            now = self.env.now
-            stale = self._metadata_needed or now - self._metadata_at >= self.metadata_max_age_s
-            if stale and not self._metadata_updating:
-                self._metadata_updating = True
-                self.env.process(self._update_metadata())
-            self._draw_until(now)
-            self._take_in(now)
-            self.sender.run_once(now)
-            wake = self._next_wake(now)
-            wakeup = self.env.event()
-            self.sender.wakeup = wakeup
-            if wake < np.inf:
-                timer = self.env.timeout(wake - now)
-                timer.callbacks.append(lambda _, w=wakeup: None if w.triggered else w.succeed())
-            yield wakeup
+        self._round()
+
+    def _round(self, _wakeup: simpy.Event | None = None) -> None:
+        """One round of the send loop: metadata if stale, records in, drain and send; then the
+        wakeup event of the next round, with a timer at the next time something can happen."""
+        env = self.env
+        now = env.now
+        stale = self._metadata_needed or now - self._metadata_at >= self.metadata_max_age_s
+        if stale and not self._metadata_updating:
+            self._metadata_updating = True
+            env.process(self._update_metadata())
+        self._draw_until(now)
+        self._take_in(now)
+        self.sender.run_once(now)
+        wake = self._next_wake(now)
+        wakeup = Event(env)
+        wakeup.callbacks.append(self._round_callback)
+        self.sender.wakeup = wakeup
+        if wake < _INF:
+            call_later(env, wake - now, _WakeTimer(wakeup), _WAKE_TIMER_CALLBACKS)
 
     def _stale(self) -> None:
         self._metadata_needed = True
@@ -194,10 +206,12 @@ class KafkaProducer:
     def _queue_keyed(self, times, keys, record_bytes) -> None:
         partitions = self.key_partitions[keys]
         order = np.argsort(partitions, kind="stable")
-        bounds = np.searchsorted(partitions[order], np.arange(self.num_partitions + 1))
+        # the records grouped by partition (in time order within each), then sliced per partition
+        times, keys, record_bytes = times[order], keys[order], record_bytes[order]
+        bounds = np.searchsorted(partitions[order], np.arange(self.num_partitions + 1)).tolist()
         for p in range(self.num_partitions):
-            sel = order[bounds[p] : bounds[p + 1]]
-            if sel.size:
+            sel = slice(bounds[p], bounds[p + 1])
+            if sel.start < sel.stop:
                 self.accumulator.append((self.topic, p), times[sel], keys[sel], record_bytes[sel])
 
     def _take_in(self, now: float) -> None:
@@ -285,12 +299,35 @@ class KafkaProducer:
         if isinstance(part, BuiltInPartitioner) and part.sticky is not None:
             q = self.accumulator.queues.get((self.topic, part.sticky.partition))
             if q is not None and q.start < len(q.times):
-                queued = int(q.cum[-1]) - q.before()
+                queued = q.cum[-1] - q.before()
         room = self.accumulator.batch_size - queued
         if room <= 0:
             return np.inf
         lingered = first + self.linger_s if queued == 0 else np.inf
         return min(lingered, self._unassigned.fill_time(room))
+
+
+_INF = float("inf")
+
+
+class _WakeTimer:
+    """A timer that triggers a wakeup event unless something else has; it is its own event on
+    SimPy's queue (:func:`sim.timers.call_later`: no Timeout, no closure per wake)."""
+
+    __slots__ = ("callbacks", "wakeup")
+    _ok = True  # as an event on SimPy's queue: it succeeded
+
+    def __init__(self, wakeup: simpy.Event) -> None:
+        self.wakeup = wakeup
+
+
+def _on_wake_timer(timer: _WakeTimer) -> None:
+    """The timer fired: wake the producer unless an answer or new metadata did already."""
+    if not timer.wakeup.triggered:
+        timer.wakeup.succeed()
+
+
+_WAKE_TIMER_CALLBACKS = (_on_wake_timer,)
 
 
 class _Unassigned:

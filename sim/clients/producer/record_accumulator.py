@@ -16,8 +16,11 @@ will fill.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass
+from itertools import accumulate
+from math import fsum
 
 import numpy as np
 
@@ -51,14 +54,28 @@ class PartitionQueue:
     times: arrival times, s (sorted). cum: cumulative record bytes. keys: key ids or None.
     start: index of the first record not yet drained. split: index of the first record that does
     not fit in the first batch (``len(times)`` when unknown yet).
+
+    ``times`` and ``cum`` are Python lists: a batch needs a few lookups in them, and ``bisect``
+    and indexing cost a tenth of numpy's searchsorted and scalar indexing on such short arrays.
     """
 
-    __slots__ = ("tp", "times", "cum", "keys", "start", "split", "next_s", "retries")
+    __slots__ = (
+        "tp",
+        "times",
+        "cum",
+        "base",
+        "keys",
+        "start",
+        "split",
+        "next_s",
+        "retries",
+    )
 
     def __init__(self, tp: TopicPartition) -> None:
         self.tp = tp
-        self.times = np.empty(0)
-        self.cum = np.empty(0, dtype=np.int64)
+        self.times: list[float] = []
+        self.cum: list[int] = []
+        self.base = 0  # bytes of the records dropped from the lists (the base of ``cum``)
         self.keys: np.ndarray | None = None
         self.start = 0
         self.split = 0
@@ -67,23 +84,31 @@ class PartitionQueue:
 
     def extend(self, times: np.ndarray, keys: np.ndarray | None, record_bytes: np.ndarray) -> None:
         """Add records (later than those already queued); drained ones are dropped."""
-        rest = slice(self.start, None)
-        kept = self.cum[rest] - self.before()
-        last = int(kept[-1]) if len(kept) else 0
-        self.cum = np.concatenate([kept, last + np.cumsum(record_bytes)])
-        self.times = np.concatenate([self.times[rest], times])
+        start = self.start
+        if start:
+            self.base = self.cum[start - 1]
+            del self.times[:start], self.cum[:start]
+            self.start = 0
+        sizes = record_bytes.tolist()
+        if sizes:
+            sizes[0] += self.cum[-1] if self.cum else self.base
+        self.cum += accumulate(sizes)  # Python ints: exact, and cheaper than np.cumsum here
+        self.times += times.tolist()
         if keys is not None:
-            old = self.keys[rest] if self.keys is not None else np.empty(0, dtype=np.int64)
+            old = self.keys[start:] if self.keys is not None else np.empty(0, dtype=np.int64)
             self.keys = np.concatenate([old, keys])
-        self.start = 0
 
     def before(self) -> int:
         """Bytes of the records already drained (the base of ``cum`` for the first batch)."""
-        return int(self.cum[self.start - 1]) if self.start else 0
+        return self.cum[self.start - 1] if self.start else self.base
 
     def arrived(self, now: float) -> int:
         """Index past the last record that has arrived by ``now``."""
-        return int(self.times.searchsorted(now, "right"))
+        return bisect_right(self.times, now)
+
+    def sum_times(self, start: int, end: int) -> float:
+        """Sum of ``times[start:end]``, s, correctly rounded (math.fsum)."""
+        return fsum(self.times[start:end])
 
 
 class RecordAccumulator:
@@ -130,20 +155,15 @@ class RecordAccumulator:
             q.split = n
             q.next_s = _INF
             return
-        split = int(q.cum.searchsorted(q.before() + self.batch_size, "right"))
+        split = bisect_right(q.cum, q.before() + self.batch_size)
         q.split = max(split, q.start + 1)  # a record larger than batch.size goes alone
-        # plain floats: a numpy scalar reaching a SimPy timeout makes every later time one
-        lingered = float(q.times[q.start]) + self.linger_s
-        full = float(q.times[q.split]) if q.split < n else _INF
+        # plain floats (the lists hold them): a numpy scalar reaching a SimPy timeout makes
+        # every later time one
+        lingered = q.times[q.start] + self.linger_s
+        full = q.times[q.split] if q.split < n else _INF
         q.next_s = lingered if lingered < full else full
 
     # ---------------------------------------------------------------- readiness
-
-    def is_ready(self, q: PartitionQueue, now: float) -> bool:
-        """RecordAccumulator.ready for one partition: a retry due, or a full or lingered batch."""
-        if q.retries:
-            return q.retries[0].retry_at_s <= now
-        return q.next_s <= now
 
     def has_data(self, q: PartitionQueue, now: float) -> bool:
         """Something to drain now: a retry due, or records that have arrived."""
@@ -171,7 +191,7 @@ class RecordAccumulator:
         if q is None:
             return 0
         n = q.arrived(now)
-        pending = int(q.cum[n - 1]) - q.before() if n > q.start else 0
+        pending = q.cum[n - 1] - q.before() if n > q.start else 0
         return len(q.retries) + -(-pending // self.batch_size)
 
     # ---------------------------------------------------------------- draining
@@ -189,14 +209,13 @@ class RecordAccumulator:
         return batch
 
     def _cut(self, q: PartitionQueue, start: int, end: int) -> ProducerBatch:
-        times = q.times[start:end]
         count = end - start
         return ProducerBatch(
             tp=q.tp,
-            first_arrival_s=float(times[0]),
-            mean_arrival_s=float(times.sum()) / count,  # as times.mean(), without its overhead
+            first_arrival_s=q.times[start],
+            mean_arrival_s=q.sum_times(start, end) / count,
             count=count,
-            records_bytes=int(q.cum[end - 1]) - q.before(),
+            records_bytes=q.cum[end - 1] - q.before(),
             keys=None if q.keys is None else q.keys[start:end],
         )
 
@@ -212,7 +231,7 @@ class RecordAccumulator:
             if batch is not None:
                 expired.append(batch)
             if q.start < len(q.times) and q.times[q.start] < oldest:
-                oldest = float(q.times[q.start])
+                oldest = q.times[q.start]
         self._oldest_s = oldest
         return expired
 
@@ -220,7 +239,7 @@ class RecordAccumulator:
         """Records waiting longer than ``timeout_s`` (delivery.timeout.ms) as one failed batch."""
         if q.retries or q.start >= len(q.times) or q.times[q.start] + timeout_s > now:
             return None
-        end = int(q.times.searchsorted(now - timeout_s, "right"))
+        end = bisect_right(q.times, now - timeout_s)
         batch = self._cut(q, q.start, end)
         q.start = end
         self._refresh(q)

@@ -124,11 +124,13 @@ class Sender:
     def _ready_nodes(self, now: float) -> list[int]:
         """RecordAccumulator.ready: leaders of partitions with a ready batch."""
         nodes: set[int] = set()
-        accumulator = self.accumulator
-        for tp, q in accumulator.queues.items():
-            leader = self.leader_of.get(tp)
-            if leader is not None and tp not in self.muted and accumulator.is_ready(q, now):
-                nodes.add(leader)
+        leader_of, muted = self.leader_of, self.muted
+        for tp, q in self.accumulator.queues.items():
+            # ready: a retry due, or the first batch full or lingered (inline: every wake)
+            if (q.retries[0].retry_at_s if q.retries else q.next_s) <= now:
+                leader = leader_of.get(tp)
+                if leader is not None and tp not in muted:
+                    nodes.add(leader)
         return sorted(nodes)
 
     def _drain(self, node: int, now: float) -> list[ProducerBatch]:
