@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_FLAGS ?=
 
-.PHONY: setup demo test test-fast lint format bench clean
+.PHONY: setup demo test test-fast explore lint format bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "kafka-sim needs Python 3.11 or newer: run make PYTHON=python3.11 (or newer)")'
@@ -24,6 +24,10 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_FLAGS)
+
+# property tests over random fault schedules with fresh examples (make test repeats fixed ones)
+explore: $(STAMP)
+	HYPOTHESIS_PROFILE=explore $(BIN)/python -m pytest -p no:randomly tests/test_faults_timing.py -k random_fault_schedules $(PYTEST_FLAGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check sim tests benchmarks scenarios notebooks
