@@ -250,6 +250,12 @@ class Network:
             raise ValueError(f"node {node.name!r}: nic_bytes_s must be > 0, got {nic_bytes_s}")
         self._hosts[node.name] = _Host(node, nic_bytes_s)
 
+    def replace_node(self, node: Node) -> None:
+        """``node`` takes the place of the node of the same name (its process started anew):
+        what arrives for that name from now on goes to it. NIC state and counters stay."""
+        self._check_names(node.name)
+        self._hosts[node.name].node = node
+
     @property
     def bytes_out(self) -> dict[str, int]:
         """Bytes each node has put on the wire (requests, responses, messages)."""

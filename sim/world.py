@@ -300,6 +300,7 @@ class World:
         group_id = self.consumers[index][0].group_id
         group = next(g for g in self.scenario.consumer_groups if g.group_id == group_id)
         consumer = self._new_consumer(group, name)
+        self.net.replace_node(consumer)
         self.net.restart(name)
         self.consumers[index] = (consumer, self.env.now)
         consumer.start(self.env.now)

@@ -388,3 +388,16 @@ def test_every_request_has_exactly_one_outcome(schedule, seed):
         assert len(outcomes) == 1
         assert outcomes[0] <= sent_at + timeout_s + 1e-12
         assert isinstance(event.value, (Msg, NetworkFailure))
+
+
+def test_replace_node_hands_later_arrivals_to_the_new_node():
+    """A restarted process is a new node object under the same name: messages sent after the
+    replacement reach it, not the old one."""
+    env, net, nodes = make()
+    new_b = Node(env, "b")
+    net.replace_node(new_b)
+    net.send("a", "b", Msg(RESP_BYTES, "after"))
+    env.run()
+    assert [tag for _, _, tag in new_b.received] == ["after"] and nodes["b"].received == []
+    with pytest.raises(KeyError):
+        net.replace_node(Node(env, "nobody"))
