@@ -31,6 +31,9 @@ from collections.abc import Generator, Hashable
 
 import simpy
 
+#: ``expired_before_s`` that no append meets: write back only over the background threshold.
+_NEVER = float("-inf")
+
 
 class _LogState:
     """What the disk knows of one log: dirty bytes, offsets, flush and durability marks."""
@@ -112,19 +115,21 @@ class Disk:
         dirty data stays under ``dirty_ratio`` × page cache.
         """
         now = self.env.now
-        self._retire(now)
+        writeback = self._writeback
+        if writeback and writeback[0][0] <= now:  # _retire's test first: it runs per append
+            self._retire(now)
         log = self._logs.get(log_id)
         if log is None:
             log = self._logs[log_id] = _LogState(len(self._states))
             self._states.append(log)
-        self._seq += 1
-        self._dirty.append((self._seq, now, log.index, end_offset, nbytes))
+        seq = self._seq = self._seq + 1
+        self._dirty.append((seq, now, log.index, end_offset, nbytes))
         log.dirty_bytes += nbytes
         log.end_offset = end_offset
         self._dirty_bytes += nbytes
         self._position += nbytes
         if self._dirty_bytes > self._background_bytes:
-            self._write_back(now, expired_before_s=float("-inf"))
+            self._write_back(now, expired_before_s=_NEVER)
         excess = self._dirty_bytes + self._writeback_bytes - self._limit_bytes
         return excess / self._write_rate() if excess > 0 else 0.0
 

@@ -21,10 +21,10 @@ and re-registers; a controlled shutdown asks the controller to move its leadersh
 
 from __future__ import annotations
 
-import heapq
 from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from heapq import heapreplace
 from typing import Any
 
 import simpy
@@ -104,9 +104,13 @@ class RequestHandlerPool:
 
 
 def _serve(heap: list[float], arrival: float, service_s: float) -> float:
-    free = heapq.heappop(heap)
-    done = max(arrival, free) + service_s
-    heapq.heappush(heap, done)
+    """The first free server of ``heap`` (busy-until times, s) serves a request arriving at
+    ``arrival`` for ``service_s``; returns when it is done, s."""
+    free = heap[0]
+    done = (arrival if arrival > free else free) + service_s  # max() inlined: per request
+    # one heapreplace, not heappop + heappush: the heap holds the same busy-until times
+    # afterwards, so every later answer is the same
+    heapreplace(heap, done)
     return done
 
 
@@ -121,25 +125,31 @@ class _Connection:
     queue: deque = field(default_factory=deque)
 
 
-#: Requests a consumer sends on its connection to the group coordinator (Kafka opens it as a
-#: separate node, ``Integer.MAX_VALUE - nodeId``): a parked JoinGroup holds up its heartbeats.
-_COORDINATOR_REQUESTS = (
-    JoinGroupRequest, SyncGroupRequest, HeartbeatRequest, LeaveGroupRequest,
-    OffsetCommitRequest, OffsetFetchRequest,
-)  # fmt: skip
+#: The connection a request travels on, by request type (one dict lookup per request). The
+#: consumer's group requests go to the group coordinator on a separate connection (Kafka opens
+#: it as a separate node, ``Integer.MAX_VALUE - nodeId``): a parked JoinGroup holds up its
+#: heartbeats. A fetch travels on the replica fetcher's connection when a follower sends it
+#: (see :func:`_channel`); any other type on the client's.
+_CHANNEL_BY_TYPE: dict[type, str] = {
+    JoinGroupRequest: "coordinator",
+    SyncGroupRequest: "coordinator",
+    HeartbeatRequest: "coordinator",
+    LeaveGroupRequest: "coordinator",
+    OffsetCommitRequest: "coordinator",
+    OffsetFetchRequest: "coordinator",
+    LeaderAndIsrRequest: "controller-channel",
+    UpdateMetadataRequest: "controller-channel",
+    AlterPartitionRequest: "to-controller",
+    ControlledShutdownRequest: "to-controller",
+}
 
 
 def _channel(request: Any) -> str:
     """Which of a peer's connections a request travels on."""
-    if isinstance(request, _COORDINATOR_REQUESTS):
-        return "coordinator"
-    if isinstance(request, FetchRequest) and request.replica_id >= 0:
-        return "replica-fetcher"
-    if isinstance(request, LeaderAndIsrRequest | UpdateMetadataRequest):
-        return "controller-channel"
-    if isinstance(request, AlterPartitionRequest | ControlledShutdownRequest):
-        return "to-controller"
-    return "client"
+    kind = type(request)
+    if kind is FetchRequest:
+        return "replica-fetcher" if request.replica_id >= 0 else "client"
+    return _CHANNEL_BY_TYPE.get(kind, "client")
 
 
 class Broker:
@@ -284,14 +294,17 @@ class Broker:
         self, key: tuple[str, str], conn: _Connection, request: Any, respond: Callable | None
     ) -> None:
         now = self.env.now
-        done_at = self.handlers.done_at(max(now, conn.free_at_s), request.size_bytes)
+        free_at = conn.free_at_s
+        # max() written out here and in reply: they run once per request
+        done_at = self.handlers.done_at(now if now > free_at else free_at, request.size_bytes)
         conn.held = True
 
         def reply(response: Any, extra_s: float = 0.0) -> None:
             if self._connections.get(key) is not conn:
                 return  # the broker crashed since: the connection is gone
             t = self.env.now
-            send_at = max(done_at, t + extra_s)
+            ready = t + extra_s
+            send_at = done_at if done_at > ready else ready
             if respond is not None and response is not None:
                 respond(response, send_at - t)
             elif isinstance(response, ConnectionClosed):

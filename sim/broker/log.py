@@ -163,9 +163,16 @@ class PartitionLog:
         self.size_bytes += nbytes
         segment.size_bytes += nbytes
         segment.last_append_s = now
-        if batch.producer_id >= 0:
-            self._producer_state(batch.producer_id).batches.append(
-                (batch.base_sequence, batch.last_sequence, entry.base_offset)
+        producer_id = batch.producer_id
+        if producer_id >= 0:
+            # _producer_state and batch.last_sequence written out: this runs once per batch on
+            # every replica
+            state = self.producers.get(producer_id)
+            if state is None:
+                state = self._producer_state(producer_id)
+            base_sequence = batch.base_sequence
+            state.batches.append(
+                (base_sequence, base_sequence + batch.count - 1, entry.base_offset)
             )
 
     def _producer_state(self, producer_id: int) -> ProducerStateEntry:

@@ -32,12 +32,17 @@ class ReplicaState:
         """Replica.updateFetchStateOrThrow: a follower fetching at or past the leader's LEO is
         caught up now; one fetching at or past the leader's LEO as of its previous fetch was
         caught up at that previous fetch's time."""
+        # max() written out: this runs for every partition of every follower fetch
         if fetch_offset >= leader_leo:
-            self.last_caught_up_s = max(self.last_caught_up_s, now)
-        elif fetch_offset >= self.last_fetch_leader_leo:
-            self.last_caught_up_s = max(self.last_caught_up_s, self.last_fetch_s)
+            if now > self.last_caught_up_s:
+                self.last_caught_up_s = now
+        elif (
+            fetch_offset >= self.last_fetch_leader_leo and self.last_fetch_s > self.last_caught_up_s
+        ):
+            self.last_caught_up_s = self.last_fetch_s
         self.log_end_offset = fetch_offset
-        self.last_fetch_leader_leo = max(leader_leo, self.last_fetch_leader_leo)
+        if leader_leo > self.last_fetch_leader_leo:
+            self.last_fetch_leader_leo = leader_leo
         self.last_fetch_s = now
 
     def is_caught_up(self, leader_leo: int, now: float, lag_max_s: float) -> bool:
@@ -206,9 +211,13 @@ class Partition:
         state = self.remote.get(follower)
         if state is None:
             return []
-        state.update_fetch_state(fetch_offset, now, self.log.log_end_offset)
-        added = self._maybe_expand_isr(follower, state)
-        self.maybe_increment_leader_hw(now)
+        log = self.log
+        state.update_fetch_state(fetch_offset, now, log.log_end_offset)
+        # the first tests of _maybe_expand_isr and maybe_increment_leader_hw written out: the
+        # usual fetch comes from an ISR member, and often finds the HW at the LEO already
+        added = [] if follower in self.isr else self._maybe_expand_isr(follower, state)
+        if log.log_end_offset > log.high_watermark:
+            self.maybe_increment_leader_hw(now)
         return added
 
     def _maybe_expand_isr(self, follower: int, state: ReplicaState) -> list[int]:

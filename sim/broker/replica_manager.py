@@ -133,6 +133,7 @@ class ReplicaManager:
             env, self._expire_held, lambda key: key not in self._held
         )
         self._unflushed: dict[TopicPartition, tuple[int, float]] = {}
+        self._flush_by_topic: dict[str, tuple[int, float]] = {}  # see _flush_limits
         self._timers: list[simpy.Process] = []
         self.paused = False  # a paused process runs no timers
 
@@ -321,19 +322,34 @@ class ReplicaManager:
         self._held.pop(key).expire()
 
     def _write_to_disk(self, partition: Partition) -> float:
-        """Page-cache write of the appended batch; forced flush per the topic's flush settings."""
+        """Page-cache write of the appended batch; forced flush per the topic's flush settings.
+        Returns how long the write (and flush) delays the answer, seconds."""
         log = partition.log
-        entry = log.entries[-1]
-        log.set_last_position(self.disk.position())
-        delay = self.disk.write(partition.tp, log.log_end_offset, entry.batch.size_bytes)
-        topic = self.topic_configs[partition.tp[0]]
-        count, since = self._unflushed.get(partition.tp, (0, self.env.now))
-        count += entry.batch.count
-        if count >= topic["flush.messages"] or self.env.now - since >= topic.s("flush.ms"):
-            delay = max(delay, self.disk.flush(partition.tp))
-            count, since = 0, self.env.now
-        self._unflushed[partition.tp] = (count, since)
+        tp = partition.tp
+        disk = self.disk
+        now = self.env.now
+        batch = log.entries[-1].batch
+        log.set_last_position(disk.position())
+        delay = disk.write(tp, log.log_end_offset, batch.size_bytes)
+        flush_messages, flush_s = self._flush_limits(tp[0])
+        count, since = self._unflushed.get(tp, (0, now))
+        count += batch.count
+        if count >= flush_messages or now - since >= flush_s:
+            flushed = disk.flush(tp)
+            if flushed > delay:
+                delay = flushed
+            count, since = 0, now
+        self._unflushed[tp] = (count, since)
         return delay
+
+    def _flush_limits(self, topic: str) -> tuple[int, float]:
+        """The topic's ``flush.messages`` and ``flush.ms`` (in seconds), read from its config
+        once: topic configs do not change during a run."""
+        limits = self._flush_by_topic.get(topic)
+        if limits is None:
+            config = self.topic_configs[topic]
+            limits = self._flush_by_topic[topic] = (config["flush.messages"], config.s("flush.ms"))
+        return limits
 
     # ---------------------------------------------------------------- fetch
 
@@ -351,7 +367,7 @@ class ReplicaManager:
             return
         response, nbytes, urgent, reads = self._read(request)
         if nbytes >= request.min_bytes or request.max_wait_s <= 0 or urgent:
-            reply(response, self._disk_read_s(reads))
+            reply(response, self._disk_read_s(reads) if reads else 0.0)
             return
         self._park(request, reply)
 
@@ -413,8 +429,11 @@ class ReplicaManager:
     def _diverging(partition: Partition, offset: int, epoch: int) -> tuple[int, int] | None:
         """Partition.validateFetchOffsetAndMaybeGetDivergingEpoch: the fetcher's last epoch ends
         earlier in the leader's log than its fetch offset, or the leader does not know it."""
+        if epoch < 0:
+            return None
         log = partition.log
-        if epoch < 0 or (epoch == log.latest_epoch and offset <= log.log_end_offset):
+        epochs = log.epochs  # log.latest_epoch written out: this runs per partition per fetch
+        if epochs and epoch == epochs[-1][0] and offset <= log.log_end_offset:
             return None  # the common case: same epoch as the leader's last, nothing to compare
         end_epoch, end_offset = log.end_offset_for_epoch(epoch)
         if end_epoch < epoch or end_offset < offset:
@@ -508,12 +527,13 @@ class ReplicaManager:
         by_tp = self._parked
         for tp in fetch.request.partitions:
             del by_tp[tp][fetch]
-        fetch.respond(response, self._disk_read_s(reads))
+        fetch.respond(response, self._disk_read_s(reads) if reads else 0.0)
 
     def _disk_read_s(self, reads: list[tuple[int, int]]) -> float:
         """Time to read the returned batches, ``reads``: (disk position, bytes) per partition,
         seconds: 0 from the page cache, else from the disk (a batch is cached when it was
-        written less than page_cache bytes ago)."""
+        written less than page_cache bytes ago). Callers skip the call when ``reads`` is empty
+        (an answer without records)."""
         delay = 0.0
         for position, nbytes in reads:
             delay = max(delay, self.disk.read(position, nbytes))
@@ -551,17 +571,23 @@ class ReplicaManager:
                 why = f"to the leader's end offset of epoch {epoch} (KIP-101)"
                 self._truncate(partition, min(end_offset, log.log_end_offset), why)
             return 0.0
-        if data.error is _OUT_OF_RANGE:
-            self._handle_out_of_range(partition, data)
-            return 0.0
-        if data.error is not _NO_ERROR:
+        error = data.error
+        if error is not _NO_ERROR:
+            if error is _OUT_OF_RANGE:
+                self._handle_out_of_range(partition, data)
             return 0.0
         throttle_s = 0.0
         disk = self.disk
         for entry in data.entries:
             log.append_as_follower(entry, now, disk.position())
-            throttle_s = max(throttle_s, disk.write(tp, log.log_end_offset, entry.batch.size_bytes))
-        log.high_watermark = max(log.high_watermark, min(data.high_watermark, log.log_end_offset))
+            write_s = disk.write(tp, log.log_end_offset, entry.batch.size_bytes)
+            if write_s > throttle_s:  # max() written out here and below: once per fetched batch
+                throttle_s = write_s
+        # the HW: the leader's, up to this log's end, never back
+        leader_hw, leo = data.high_watermark, log.log_end_offset
+        hw = leader_hw if leader_hw < leo else leo
+        if hw > log.high_watermark:
+            log.high_watermark = hw
         return throttle_s
 
     def _handle_out_of_range(self, partition: Partition, data: FetchPartitionData) -> None:
