@@ -855,6 +855,24 @@ def test_broker_registered_again_after_session_trouble(fault: dict) -> None:
     _assert_safe(r)
 
 
+def test_regression_controlled_shutdown_of_a_broker_whose_session_just_expired() -> None:
+    """Found by the long property: the session of broker 2 is expired at the server and, at
+    the same instant (off the 1 s ping grid, so no ping answer tells it first), the broker
+    begins a controlled shutdown. Its CloseSession is answered SESSION_EXPIRED; the client used
+    to report that expiry to the broker, which started re-registering through a client already
+    closed (the run died with RuntimeError). Kafka's ZooKeeperClient.close clears its handlers
+    first: now the broker just stops, and comes back registered after its restart."""
+    faults = [
+        {"kind": "zookeeper_expire", "at_s": 2.37, "node": 2},
+        {"kind": "controlled_shutdown", "at_s": 2.37, "broker": 2, "restart_after_s": 1.0},
+    ]
+    world = _world(_scenario(faults, duration_s=8.0))
+    r = _finish(world)
+    assert broker_path(2) in world.zookeeper.znodes
+    _assert_consistent_leadership(world)
+    _assert_safe(r)
+
+
 def test_regression_restart_within_session_then_controller_failover() -> None:
     """Found by the property below (minimised): broker 2 crashes at 2 s and restarts at 3 s,
     within its old session's timeout, then the controller's session is expired at 4.5 s. The

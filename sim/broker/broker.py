@@ -194,7 +194,6 @@ class Broker:
         )  # fmt: skip
         self.running = False
         self.starts = 0  # how many times the process has started (each restart is a new one)
-        self._closing_session = False  # a controlled shutdown is closing the ZooKeeper session
         self._connections: dict[tuple[str, str], _Connection] = {}
 
     @property
@@ -209,7 +208,6 @@ class Broker:
         for a run that starts with the cluster up; otherwise register anew)."""
         self.running = True
         self.starts += 1
-        self._closing_session = False
         self.replicas.start()
         self.group_coordinator.startup()
         self.zk.start(session)
@@ -264,7 +262,6 @@ class Broker:
                 if done and answer.error is Errors.NONE:
                     break
                 yield self.env.timeout(self.config.s("controlled.shutdown.retry.backoff.ms"))
-        self._closing_session = True  # an expiry answered to the close is no cue to register
         yield from self.zk.close()
         self.crash()
 
@@ -477,7 +474,7 @@ class Broker:
         """The session is gone (its ephemerals too): resign, register again (KafkaServer's
         session expiry handler)."""
         self.controller.resign()
-        if self.running and not self._closing_session:
+        if self.running:
             self.env.process(self._register())
 
     def _on_watch(self, event: WatchEvent) -> None:

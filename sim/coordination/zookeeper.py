@@ -934,6 +934,7 @@ class ZooKeeperClient:
         self.last_sent_s = 0.0
         self.last_heard_s = 0.0
         self.last_zxid = 0  # the newest zxid in an answer (ClientCnxn.lastZxid)
+        self._closing = False  # close() began: the owner's handlers are cleared
         self._watches = _ClientWatches()
         self._connected = env.event()  # succeeds when the next session is open
         self._wake = env.event()  # the keep-alive loop's sleep, cut short on expiry
@@ -964,6 +965,7 @@ class ZooKeeperClient:
         (``ZooKeeper.restore_session``), adopted instead of connecting."""
         self.state = ClientState.CONNECTING
         self.session_id = None
+        self._closing = False
         self._watches = _ClientWatches()
         self._in_flight = simpy.Resource(self.env, self._in_flight.capacity)  # none survive
         if session is not None:
@@ -981,7 +983,11 @@ class ZooKeeperClient:
             process.interrupt("stop")
 
     def close(self) -> Generator[simpy.Event, Any, None]:
-        """Close the session (clean shutdown: ephemerals go at once), then :meth:`stop`."""
+        """Close the session (clean shutdown: ephemerals go at once), then :meth:`stop`. As
+        Kafka's ZooKeeperClient.close clears its handlers first, the owner hears of nothing
+        from here on: neither watches nor an expiry (a CloseSession may be answered
+        SESSION_EXPIRED)."""
+        self._closing = True
         if self.session_id is not None:
             yield from self.handle_requests([CloseSession()])
         self.stop()
@@ -990,7 +996,8 @@ class ZooKeeperClient:
         """A WatchEvent reached the owner: hand it to ``on_watch`` unless it came on a
         connection that is gone (an older session, or one given up since: a resumed session
         gets what it missed through SetWatches)."""
-        if event.session_id != self.session_id or self.state is not ClientState.CONNECTED:
+        gone = event.session_id != self.session_id or self.state is not ClientState.CONNECTED
+        if gone or self._closing:
             return
         self.last_heard_s = self.env.now
         self._watches.fired(event)
@@ -1103,7 +1110,8 @@ class ZooKeeperClient:
         self._watches = _ClientWatches()
         self.state = ClientState.CONNECTING
         self._poke(self._wake)
-        self.on_session_expired()
+        if not self._closing:
+            self.on_session_expired()
 
     def _session(self) -> Generator[simpy.Event, Any, int]:
         """The current session id, waiting while the client is not connected."""

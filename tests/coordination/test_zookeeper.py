@@ -363,6 +363,21 @@ def test_close_deletes_ephemerals_at_once() -> None:
         call(env, a.client.exists("/"))
 
 
+def test_close_of_an_expired_session_tells_the_owner_nothing() -> None:
+    """The server expired the session and the client has not heard yet: its CloseSession is
+    answered SESSION_EXPIRED, and since close() clears the owner's handlers first (as Kafka's
+    ZooKeeperClient.close does) the owner is not told to re-register, nor given watch events."""
+    env, _, zk, (a, b) = make("broker-1", "writer")
+    register(env, a, broker_path(1))
+    call(env, a.client.exists("/x", watch=True))
+    zk.expire_session(a.client.session_id)
+    call(env, b.client.create("/x"))  # its event would be for the expired session anyway
+    call(env, a.client.close())
+    env.run(until=env.now + 2 * TIMEOUT)
+    assert a.expired_at == [] and a.events == []
+    assert a.client.state is ClientState.CLOSED and broker_path(1) not in zk.znodes
+
+
 def test_requests_lost_in_a_short_cut_get_connection_loss_and_can_be_retried() -> None:
     env, net, zk, (a,) = make("broker-1")
     env.run(until=0.2)
