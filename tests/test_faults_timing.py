@@ -873,6 +873,21 @@ def test_regression_controlled_shutdown_of_a_broker_whose_session_just_expired()
     _assert_safe(r)
 
 
+def test_leader_restarted_within_its_session_may_lead_again_with_its_checkpointed_hw() -> None:
+    """Found by the long property: the leader of t-0 (broker 0, also the controller) crashes at
+    2 s and restarts at 5 s, as its old session expires; no election moved t-0, so the new
+    controller tells the restarted broker to lead it at the same epoch, and its HW starts from
+    the replication-offset-checkpoint (0 here: none written yet), as Kafka's does. The invariant
+    checker used to call that "leader HW went back"; the HW must be monotone within one process
+    run, and the run is safe."""
+    fault = {"kind": "crash_broker", "at_s": 2.0, "broker": "leader:t-0", "restart_after_s": 3.0}
+    world = _world(_scenario([fault], duration_s=10.0))
+    r = _finish(world)
+    assert world.brokers[0].starts == 2
+    _assert_consistent_leadership(world)
+    _assert_safe(r)
+
+
 def test_regression_restart_within_session_then_controller_failover() -> None:
     """Found by the property below (minimised): broker 2 crashes at 2 s and restarts at 3 s,
     within its old session's timeout, then the controller's session is expired at 4.5 s. The
