@@ -134,20 +134,18 @@ class FaultInjector:
 
     def crash_broker(self, target: int | str, restart_after_s: float | None = None) -> None:
         """Kill the broker process: its log survives; peers see connections reset at once."""
-        broker = self.broker(target)
-        if not broker.running:
-            return
-        broker.crash()
-        self._record(broker.name, "crash")
-        self._later(restart_after_s, broker.restart, broker.name, "restart")
+        self._crash(target, restart_after_s, power_loss=False)
 
     def power_loss(self, target: int | str, restart_after_s: float | None = None) -> None:
         """Like a crash, and what the OS had not written back is gone from its logs."""
+        self._crash(target, restart_after_s, power_loss=True)
+
+    def _crash(self, target: int | str, restart_after_s: float | None, power_loss: bool) -> None:
         broker = self.broker(target)
         if not broker.running:
             return
-        broker.crash(power_loss=True)
-        self._record(broker.name, "power loss")
+        broker.crash(power_loss=power_loss)
+        self._record(broker.name, "power loss" if power_loss else "crash")
         self._later(restart_after_s, broker.restart, broker.name, "restart")
 
     def controlled_shutdown(self, target: int | str, restart_after_s: float | None = None) -> None:
