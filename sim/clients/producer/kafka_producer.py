@@ -292,8 +292,6 @@ class KafkaProducer:
         them lingers; and when they would fill the sticky partition's open batch. Once its
         batch is full already, they change nothing until they are taken in."""
         first = self._unassigned.first_time()
-        if self.linger_s <= 0:
-            return first
         part = self.partitioner
         queued = 0
         if isinstance(part, BuiltInPartitioner) and part.sticky is not None:
