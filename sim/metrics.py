@@ -9,6 +9,7 @@ taken every ``interval_s`` (consumer lag, under-replicated partitions).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -42,10 +43,24 @@ class Table:
         return [row[i] for row in self._rows]
 
     def frame(self) -> pd.DataFrame:
-        """The rows as a DataFrame with the documented columns (dtypes cast by Results)."""
+        """The rows as a DataFrame with the documented columns, each built straight into its
+        documented dtype (numbers by ``np.fromiter``: no list of Python objects per column for
+        pandas to infer a type from, which cost seconds on long runs)."""
         rows = self._rows
-        columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in self.columns]
-        return pd.DataFrame(dict(zip(self.columns, columns, strict=True)))
+        spec = TABLES[self.name]
+        widths = set(map(len, rows))
+        if widths - {len(spec)}:
+            raise ValueError(
+                f"table {self.name}: rows of {sorted(widths)} values, columns {self.columns}"
+            )
+        data = {}
+        for i, column in enumerate(spec):
+            values = map(itemgetter(i), rows)
+            if column.dtype == "string":
+                data[column.name] = pd.array(list(values), dtype="string")
+            else:
+                data[column.name] = np.fromiter(values, dtype=column.dtype, count=len(rows))
+        return pd.DataFrame(data)
 
 
 class Metrics:
@@ -84,16 +99,20 @@ class Metrics:
         """Record the gauges at the end of an interval."""
         self.samples.append((time_s, max_lag, under_replicated))
 
-    def timeseries(self, duration_s: float) -> pd.DataFrame:
-        """Rates per interval from the rows, gauges from the samples (TABLES['timeseries'])."""
+    def timeseries(
+        self,
+        duration_s: float,
+        produced: pd.DataFrame,
+        acked: pd.DataFrame,
+        consumed: pd.DataFrame,
+    ) -> pd.DataFrame:
+        """Rates per interval from the run's tables (the :meth:`Table.frame` of ``produced``,
+        ``acked`` and ``consumed``), gauges from the samples (TABLES['timeseries'])."""
         edges = np.arange(0.0, duration_s + self.interval_s / 2, self.interval_s)
         if edges[-1] < duration_s:
             edges = np.append(edges, duration_s)
         ends = edges[1:]
         widths = np.diff(edges)
-        produced = self.produced.frame()
-        acked = self.acked.frame()
-        consumed = self.consumed.frame()
         counts = (
             produced.set_index("batch_id")["count"] if len(produced) else pd.Series(dtype=float)
         )

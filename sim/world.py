@@ -445,14 +445,17 @@ class World:
 
         from sim.results import TABLES
 
+        metrics = self.metrics
         tables = {
-            "produced": self.metrics.produced.frame(),
-            "acked": self.metrics.acked.frame(),
-            "consumed": self.metrics.consumed.frame(),
-            "events": self.metrics.events.frame(),
-            "timeseries": self.metrics.timeseries(self.scenario.duration_s),
+            "produced": metrics.produced.frame(),
+            "acked": metrics.acked.frame(),
+            "consumed": metrics.consumed.frame(),
+            "events": metrics.events.frame(),
             "log": pd.DataFrame(self.final_log(), columns=[c.name for c in TABLES["log"]]),
         }
+        tables["timeseries"] = metrics.timeseries(
+            self.scenario.duration_s, tables["produced"], tables["acked"], tables["consumed"]
+        )
         tables["events"] = self._with_unavailability(tables["events"])
         results = Results(self.scenario, tables, {}, MEASURED, self.warnings)
         results.metrics.update(audit(results.tables).as_metrics())

@@ -155,3 +155,29 @@ def test_weighted_quantile_matches_the_expanded_array():
             expanded, q, method="inverted_cdf"
         )
     assert math.isnan(weighted_quantile(np.array([1.0]), np.array([0]), 0.5))
+
+
+def test_recorded_rows_become_columns_of_the_documented_dtypes() -> None:
+    """Table.frame builds each column in its TABLES dtype, values unchanged."""
+    from sim.metrics import Table
+
+    table = Table("acked")
+    table.add(7, 1, 42, 0.25, 0.0125, "")
+    table.add(8, 2, -1, 0.5, 1 / 3, "NOT_ENOUGH_REPLICAS")
+    frame = table.frame()
+    assert list(frame.columns) == [c.name for c in TABLES["acked"]]
+    assert {c.name: str(frame[c.name].dtype) for c in TABLES["acked"]} == {
+        c.name: c.dtype for c in TABLES["acked"]
+    }
+    assert frame["latency_s"].tolist() == [0.0125, 1 / 3]
+    assert frame["error"].tolist() == ["", "NOT_ENOUGH_REPLICAS"]
+    assert frame["base_offset"].tolist() == [42, -1]
+
+
+def test_a_row_of_the_wrong_width_is_refused_with_the_table_named() -> None:
+    from sim.metrics import Table
+
+    table = Table("acked")
+    table.add(7, 1, 42, 0.25, 0.0125)
+    with pytest.raises(ValueError, match="table acked: rows of \\[5\\] values"):
+        table.frame()
