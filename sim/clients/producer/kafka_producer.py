@@ -216,13 +216,15 @@ class KafkaProducer:
 
     def _take_in(self, now: float) -> None:
         """Records without a deciding key that arrived by ``now`` get their partition."""
-        if not self._unassigned.waiting(now):
+        unassigned = self._unassigned
+        if not unassigned.waiting(now):
             return
-        times, keys, record_bytes = self._unassigned.take(now)
+        before = unassigned.taken_bytes
+        times, keys, record_bytes, cumulative = unassigned.take(now)
         meta = self._meta()
         if isinstance(self.partitioner, BuiltInPartitioner):
             self._update_load_stats(now)
-            self._append_sticky(times, keys, record_bytes, meta, now)
+            self._append_sticky(times, keys, record_bytes, cumulative, before, meta, now)
         else:
             self._append_per_record(times, keys, record_bytes, meta, now)
 
@@ -234,10 +236,13 @@ class KafkaProducer:
         leaders = {tp[1]: leader for tp, leader in self.sender.leader_of.items()}
         self.partitioner.on_ready(sizes, leaders, self.num_partitions, self.sender.node_stall_s())
 
-    def _append_sticky(self, times, keys, record_bytes, meta: TopicMetadata, now: float) -> None:
-        """Runs of records to the sticky partition, switching as BuiltInPartitioner says."""
+    def _append_sticky(
+        self, times, keys, record_bytes, cumulative, before: int, meta: TopicMetadata, now: float
+    ) -> None:
+        """Runs of records to the sticky partition, switching as BuiltInPartitioner says.
+
+        cumulative: the records' cumulative bytes, based at ``before`` bytes."""
         part = self.partitioner
-        cumulative = np.cumsum(record_bytes)
         start, n = 0, len(times)
         while start < n:
             p = part.partition(None, meta)
@@ -250,16 +255,16 @@ class KafkaProducer:
             # that (BuiltInPartitioner.updatePartitionInfo); within one take-in nothing drains
             size = part.sticky_batch_size
             need = max((size if produced < size else 2 * size) - produced, 1)
-            before = cumulative[start - 1] if start else 0
-            end = min(int(np.searchsorted(cumulative, before + need, side="left")) + 1, n)
+            end = min(int(cumulative.searchsorted(before + need, "left")) + 1, n)
             tp = (self.topic, p)
             sel = slice(start, end)
             self.accumulator.append(
                 tp, times[sel], None if keys is None else keys[sel], record_bytes[sel]
             )
             full = self.accumulator.all_batches_full(tp, now)
-            part.on_append(None, int(cumulative[end - 1] - before), full, meta)
-            start = end
+            after = int(cumulative[end - 1])
+            part.on_append(None, after - before, full, meta)
+            start, before = end, after
 
     def _append_per_record(
         self, times, keys, record_bytes, meta: TopicMetadata, now: float
@@ -300,8 +305,8 @@ class KafkaProducer:
                 queued = q.cum[-1] - q.before()
         room = self.accumulator.batch_size - queued
         if room <= 0:
-            return np.inf
-        lingered = first + self.linger_s if queued == 0 else np.inf
+            return _INF
+        lingered = first + self.linger_s if queued == 0 else _INF
         return min(lingered, self._unassigned.fill_time(room))
 
 
@@ -329,43 +334,59 @@ _WAKE_TIMER_CALLBACKS = (_on_wake_timer,)
 
 
 class _Unassigned:
-    """Records drawn but not yet given a partition (no key decides it), oldest first."""
+    """Records drawn but not yet given a partition (no key decides it), oldest first.
+
+    times: arrival times, s. cum: cumulative record bytes, counted from the producer's first
+    record (int64; kept as records are drawn, so no round sums them again). keys: key ids or
+    None. start: index of the first record not yet taken. taken_bytes: bytes of all records
+    taken so far (the base of ``cum`` at ``start``).
+    """
 
     def __init__(self) -> None:
         self.times = np.empty(0)
-        self.keys: np.ndarray | None = None
         self.bytes = np.empty(0, dtype=np.int64)
+        self.cum = np.empty(0, dtype=np.int64)
+        self.keys: np.ndarray | None = None
+        self.start = 0
+        self.taken_bytes = 0
 
     def add(self, times: np.ndarray, keys: np.ndarray | None, record_bytes: np.ndarray) -> None:
-        """Append newly drawn records."""
-        self.times = np.concatenate([self.times, times])
-        self.bytes = np.concatenate([self.bytes, record_bytes])
+        """Append newly drawn records; taken ones are dropped."""
+        start = self.start
+        last = int(self.cum[-1]) if len(self.cum) else self.taken_bytes
+        self.times = np.concatenate([self.times[start:], times])
+        self.bytes = np.concatenate([self.bytes[start:], record_bytes])
+        self.cum = np.concatenate([self.cum[start:], last + np.cumsum(record_bytes)])
         if keys is not None:
-            old = self.keys if self.keys is not None else np.empty(0, dtype=np.int64)
+            old = self.keys[start:] if self.keys is not None else np.empty(0, dtype=np.int64)
             self.keys = np.concatenate([old, keys])
+        self.start = 0
 
     def waiting(self, now: float) -> bool:
         """Some record has arrived by ``now``."""
-        return len(self.times) > 0 and self.times[0] <= now
+        return self.start < len(self.times) and self.times[self.start] <= now
 
     def waiting_after(self, now: float) -> bool:
         """Records are drawn that arrive after ``now``."""
-        return len(self.times) > 0
+        return self.start < len(self.times)
 
     def first_time(self) -> float:
         """Arrival time of the oldest record."""
-        return float(self.times[0])
+        return float(self.times[self.start])
 
     def fill_time(self, room: int) -> float:
-        """When the records would overflow ``room`` bytes (inf if they never do)."""
-        k = int(np.searchsorted(np.cumsum(self.bytes), room, side="right"))
-        return float(self.times[k]) if k < len(self.times) else np.inf
+        """When the records would overflow ``room`` bytes (> 0; inf if they never do)."""
+        k = int(self.cum.searchsorted(self.taken_bytes + room, "right"))
+        return float(self.times[k]) if k < len(self.times) else _INF
 
     def take(self, now: float):
-        """Remove and return the records arrived by ``now``."""
+        """Remove and return the records arrived by ``now``: times, keys, bytes, and their
+        ``cum`` (cumulative bytes, based at ``taken_bytes`` before the call)."""
+        start = self.start
         end = int(self.times.searchsorted(now, "right"))
-        out = (self.times[:end], None if self.keys is None else self.keys[:end], self.bytes[:end])
-        self.times, self.bytes = self.times[end:], self.bytes[end:]
-        if self.keys is not None:
-            self.keys = self.keys[end:]
+        sel = slice(start, end)
+        keys = None if self.keys is None else self.keys[sel]
+        out = (self.times[sel], keys, self.bytes[sel], self.cum[sel])
+        self.start = end
+        self.taken_bytes = int(self.cum[end - 1])
         return out
