@@ -31,6 +31,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
@@ -391,10 +392,8 @@ class BuiltInPartitioner(_RandomSource):
             self.load_stats = None
             return
         max_plus_1 = max(eligible) + 1
-        cft = np.cumsum([max_plus_1 - size for size in eligible])
-        self.load_stats = PartitionLoadStats(
-            tuple(cft.tolist()), tuple(int(p) for p in partition_ids[:length])
-        )
+        cft = accumulate([max_plus_1 - size for size in eligible])
+        self.load_stats = PartitionLoadStats(tuple(cft), tuple(map(int, partition_ids[:length])))
 
     def load_stats_range_end(self) -> int:
         """End of the random range with load stats: the CFT's last entry."""
@@ -427,6 +426,7 @@ class BuiltInPartitioner(_RandomSource):
         ids = [0] * len(deque_sizes)
         index = -1
         stalls = node_stall_s or {}
+        timeout = self.availability_timeout_s
         for partition, size in deque_sizes.items():
             leader = leaders.get(partition)
             if leader is None:
@@ -436,10 +436,10 @@ class BuiltInPartitioner(_RandomSource):
             if size == 0:
                 continue
             sizes[index] = size
-            stall = stalls.get(leader)
-            timeout = self.availability_timeout_s
-            if timeout > 0 and stall is not None and stall > timeout:
-                index -= 1
+            if timeout > 0:
+                stall = stalls.get(leader)
+                if stall is not None and stall > timeout:
+                    index -= 1
         self.update_partition_load_stats(sizes, ids, index + 1)
 
 

@@ -34,7 +34,12 @@ from sim.clients.producer.sender import Sender
 from sim.kafka_config import EffectiveConfig
 from sim.metrics import Metrics
 from sim.net import NetworkFailure
-from sim.protocol import RECORD_OVERHEAD_BYTES, ConnectionClosed, MetadataRequest
+from sim.protocol import (
+    RECORD_OVERHEAD_BYTES,
+    ConnectionClosed,
+    MetadataRequest,
+    TopicPartition,
+)
 from sim.scenario import ProducerSpec
 from sim.timers import call_later
 from sim.workload import Workload, key_bytes_of
@@ -87,6 +92,8 @@ class KafkaProducer:
         self._metadata_updating = False
         self._metadata_at = -np.inf
         self._bootstrap_next = 0
+        self._topic_meta = TopicMetadata(num_partitions, ())  # as of the last metadata answer
+        self._leaders: dict[int, int | None] = {}  # partition -> leader, likewise
         self._unassigned = _Unassigned()  # records without a partition yet (no key decides)
         self.horizon_s = spec.start_s  # records are drawn up to here
         self.process: simpy.Process | None = None
@@ -119,12 +126,15 @@ class KafkaProducer:
         keys = key_bytes_of(range(self.spec.keys.cardinality))
         return partitions_for_keys(keys, self.num_partitions)
 
-    def _meta(self) -> TopicMetadata:
-        leaders = self.sender.leader_of
+    def _set_leaders(self, leaders: dict[TopicPartition, int | None]) -> None:
+        """New metadata: the sender's leaders, and the partitioner's view of them."""
+        self.sender.set_leaders(leaders)
+        leader_of = self.sender.leader_of
+        self._leaders = {tp[1]: leader for tp, leader in leader_of.items()}
         available = tuple(
-            p for p in range(self.num_partitions) if leaders.get((self.topic, p)) is not None
+            p for p in range(self.num_partitions) if leader_of.get((self.topic, p)) is not None
         )
-        return TopicMetadata(self.num_partitions, available)
+        self._topic_meta = TopicMetadata(self.num_partitions, available)
 
     # ---------------------------------------------------------------- main loop
 
@@ -172,7 +182,7 @@ class KafkaProducer:
                         tp: (state.leader if state.leader >= 0 else None)
                         for tp, state in response.partitions.items()
                     }
-                    self.sender.set_leaders(leaders)
+                    self._set_leaders(leaders)
                     self._metadata_needed = False
                     self._metadata_at = self.env.now
                     self._metadata_updating = False
@@ -221,7 +231,7 @@ class KafkaProducer:
             return
         before = unassigned.taken_bytes
         times, keys, record_bytes, cumulative = unassigned.take(now)
-        meta = self._meta()
+        meta = self._topic_meta
         if isinstance(self.partitioner, BuiltInPartitioner):
             self._update_load_stats(now)
             self._append_sticky(times, keys, record_bytes, cumulative, before, meta, now)
@@ -231,10 +241,10 @@ class KafkaProducer:
     def _update_load_stats(self, now: float) -> None:
         """RecordAccumulator.partitionReady's part for the adaptive partitioner: queue sizes per
         partition (in the accumulator's order) and how long each leader has stalled."""
-        accumulator = self.accumulator
-        sizes = {tp[1]: accumulator.queued_batches(tp, now) for tp in accumulator.queues}
-        leaders = {tp[1]: leader for tp, leader in self.sender.leader_of.items()}
-        self.partitioner.on_ready(sizes, leaders, self.num_partitions, self.sender.node_stall_s())
+        sizes = self.accumulator.queued_batches(now)
+        self.partitioner.on_ready(
+            sizes, self._leaders, self.num_partitions, self.sender.node_stall_s()
+        )
 
     def _append_sticky(
         self, times, keys, record_bytes, cumulative, before: int, meta: TopicMetadata, now: float

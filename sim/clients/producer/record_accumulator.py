@@ -185,14 +185,16 @@ class RecordAccumulator:
         q = self.queues.get(tp)
         return q is None or q.start >= q.arrived(now)
 
-    def queued_batches(self, tp: TopicPartition, now: float) -> int:
-        """Batches in ``tp``'s deque now (for the adaptive partitioner's load stats)."""
-        q = self.queues.get(tp)
-        if q is None:
-            return 0
-        n = q.arrived(now)
-        pending = q.cum[n - 1] - q.before() if n > q.start else 0
-        return len(q.retries) + -(-pending // self.batch_size)
+    def queued_batches(self, now: float) -> dict[int, int]:
+        """Batches in each partition's deque now, by partition number, in the queues' order
+        (for the adaptive partitioner's load stats; the producer sends to one topic)."""
+        batch_size = self.batch_size
+        sizes = {}
+        for tp, q in self.queues.items():
+            n = bisect_right(q.times, now)
+            pending = q.cum[n - 1] - q.before() if n > q.start else 0
+            sizes[tp[1]] = len(q.retries) + -(-pending // batch_size)
+        return sizes
 
     # ---------------------------------------------------------------- draining
 
