@@ -19,7 +19,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, islice
 from math import fsum
 
 import numpy as np
@@ -82,18 +82,17 @@ class PartitionQueue:
         self.next_s = _INF  # when the first batch becomes ready (full or lingered)
         self.retries: deque[ProducerBatch] = deque()
 
-    def extend(self, times: np.ndarray, keys: np.ndarray | None, record_bytes: np.ndarray) -> None:
+    def extend(self, times: list[float], keys: np.ndarray | None, record_bytes: list[int]) -> None:
         """Add records (later than those already queued); drained ones are dropped."""
         start = self.start
         if start:
             self.base = self.cum[start - 1]
             del self.times[:start], self.cum[:start]
             self.start = 0
-        sizes = record_bytes.tolist()
-        if sizes:
-            sizes[0] += self.cum[-1] if self.cum else self.base
-        self.cum += accumulate(sizes)  # Python ints: exact, and cheaper than np.cumsum here
-        self.times += times.tolist()
+        last = self.cum[-1] if self.cum else self.base
+        # Python ints: exact, and cheaper than np.cumsum here (the first sum is ``last``)
+        self.cum += islice(accumulate(record_bytes, initial=last), 1, None)
+        self.times += times
         if keys is not None:
             old = self.keys[start:] if self.keys is not None else np.empty(0, dtype=np.int64)
             self.keys = np.concatenate([old, keys])
@@ -137,15 +136,16 @@ class RecordAccumulator:
     def append(
         self,
         tp: TopicPartition,
-        times: np.ndarray,
+        times: list[float],
         keys: np.ndarray | None,
-        record_bytes: np.ndarray,
+        record_bytes: list[int],
     ) -> None:
-        """Queue records for ``tp`` (in time order, after those already queued)."""
+        """Queue records for ``tp`` (in time order, after those already queued): their arrival
+        times, s, key ids or None, and sizes, bytes."""
         q = self.queue(tp)
         q.extend(times, keys, record_bytes)
-        if len(times) and times[0] < self._oldest_s:
-            self._oldest_s = float(times[0])
+        if times and times[0] < self._oldest_s:
+            self._oldest_s = times[0]
         self._refresh(q)
 
     def _refresh(self, q: PartitionQueue) -> None:
