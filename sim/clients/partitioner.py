@@ -348,10 +348,16 @@ class BuiltInPartitioner(_RandomSource):
         and regardless at twice that."""
         info = self.peek_current_partition_info(meta)
         info.produced_bytes += appended_bytes
-        produced = info.produced_bytes
-        size = self.sticky_batch_size
-        if (produced >= size and enable_switch) or produced >= 2 * size:
+        if self.switch_due(0, enable_switch):
             self.sticky = StickyPartitionInfo(self.next_partition(meta))
+
+    def switch_due(self, appended_bytes: int, enable_switch: bool) -> bool:
+        """Whether ``appended_bytes`` more bytes to the (chosen) sticky partition make
+        ``update_partition_info`` switch: at ``sticky_batch_size`` bytes produced if
+        ``enable_switch``, regardless at twice that."""
+        produced = self.sticky.produced_bytes + appended_bytes
+        size = self.sticky_batch_size
+        return (produced >= size and enable_switch) or produced >= 2 * size
 
     def partition_changed(
         self, key: bytes | None, all_batches_full: bool, meta: TopicMetadata

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+from sim.clients.producer.kafka_producer import KafkaProducer
 from sim.scenario import Scenario
 from sim.world import World
 
 SLOW_BROKER = 2
 
 
-def _share_to_slow_broker(adaptive: bool) -> float:
-    """Share of keyless records the partitioner gave to the partition whose only replica is on
-    a broker with a slow NIC: sent batches plus records still queued for it at the end."""
-    world = World(
+def _slow_broker_world(adaptive: bool, duration_s: float = 4.0) -> World:
+    """Keyless records at 3 MB/s to 3 partitions, one of them on a broker with a slow NIC."""
+    return World(
         Scenario.from_dict(
             {
                 "seed": 5,
-                "duration_s": 4.0,
+                "duration_s": duration_s,
                 "cluster": {
                     "brokers": 3,
                     "hardware": {"per_broker": {str(SLOW_BROKER): {"network_gbps": 0.004}}},
@@ -36,6 +36,12 @@ def _share_to_slow_broker(adaptive: bool) -> float:
             }
         )
     )
+
+
+def _share_to_slow_broker(adaptive: bool) -> float:
+    """Share of keyless records the partitioner gave to the partition whose only replica is on
+    a broker with a slow NIC: sent batches plus records still queued for it at the end."""
+    world = _slow_broker_world(adaptive)
     world.run()
     slow = next(tp for tp, replicas in world.assignments.items() if replicas == [SLOW_BROKER])
     given = world.results().produced.groupby("partition")["count"].sum().to_dict()
@@ -54,3 +60,19 @@ def test_adaptive_partitioning_sends_less_to_a_slow_broker():
     adaptive = _share_to_slow_broker(adaptive=True)
     assert 0.25 < uniform < 0.42  # uniform choice among 3 partitions
     assert adaptive < 0.6 * uniform
+
+
+def test_load_stats_built_only_when_a_switch_can_come_give_the_same_run(monkeypatch):
+    """The producer brings the load stats up to date only for a take-in whose records can make
+    the sticky partition switch (the stats are read only then); building them at every take-in
+    gives the very same batches."""
+
+    def produced(always: bool):
+        if always:
+            monkeypatch.setattr(KafkaProducer, "_may_switch", lambda self, new_bytes, now: True)
+        world = _slow_broker_world(adaptive=True, duration_s=2.0)
+        world.run()
+        return world.results().produced
+
+    lazy = produced(always=False)
+    assert lazy.equals(produced(always=True))

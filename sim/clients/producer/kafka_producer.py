@@ -235,10 +235,23 @@ class KafkaProducer:
         times, keys, record_bytes, cumulative = unassigned.take(now)
         meta = self._topic_meta
         if isinstance(self.partitioner, BuiltInPartitioner):
-            self._update_load_stats(now)
+            if self._may_switch(cumulative[-1] - before, now):
+                self._update_load_stats(now)
             self._append_sticky(times, keys, record_bytes, cumulative, before, meta, now)
         else:
             self._append_per_record(times, keys, record_bytes, meta, now)
+
+    def _may_switch(self, new_bytes: int, now: float) -> bool:
+        """Records of ``new_bytes`` bytes, appended to the sticky partition until it switches,
+        can make BuiltInPartitioner choose a next partition: none is chosen yet, or the switch
+        is due after them (at the first append when the partition's batches are all full, as
+        ``_append_sticky`` does, else at twice ``batch.size``). Only then are the load stats read
+        (nextPartition), so only then are they brought up to date."""
+        part = self.partitioner
+        if part.sticky is None:
+            return True
+        full = self.accumulator.all_batches_full((self.topic, part.sticky.partition), now)
+        return part.switch_due(new_bytes, full)
 
     def _update_load_stats(self, now: float) -> None:
         """RecordAccumulator.partitionReady's part for the adaptive partitioner: queue sizes per
