@@ -46,6 +46,9 @@ class ConsumerMetadata:
         self.on_update = on_update
         self.topics: list[str] = []
         self.partitions: dict[TopicPartition, PartitionMetadata] = {}
+        #: bumped whenever ``partitions`` changes (an answer applied), so users of the leaders
+        #: rebuild what they derive from them only then
+        self.version = 0
         self._max_age_s = config.s("metadata.max.age.ms")
         self._request_timeout_s = config.s("request.timeout.ms")
         self._backoff_s = config.s("retry.backoff.ms")
@@ -135,4 +138,5 @@ class ConsumerMetadata:
                 continue  # a stale cache answered
             changed = changed or known is None or meta.leader_epoch > known.leader_epoch
             self.partitions[tp] = meta
+            self.version += 1
         return changed

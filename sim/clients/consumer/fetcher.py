@@ -22,7 +22,7 @@ import simpy
 
 from sim.clients.consumer.consumer_metadata import ConsumerMetadata
 from sim.clients.consumer.consumer_network_client import ClusterConnectionStates
-from sim.clients.consumer.subscription_state import SubscriptionState
+from sim.clients.consumer.subscription_state import SubscriptionState, TopicPartitionState
 from sim.kafka_config import EffectiveConfig
 from sim.net import NetworkFailure
 from sim.protocol import (
@@ -110,6 +110,9 @@ class Fetcher:
         self._partition_max_bytes: int = config["max.partition.fetch.bytes"]
         self._request_timeout_s = config.s("request.timeout.ms")
         self.nodes_with_pending_fetch: set[str] = set()
+        #: what send_fetches iterates, and the versions it was built for (see _fetch_targets)
+        self._targets: list[tuple[TopicPartition, TopicPartitionState, str | None]] = []
+        self._targets_key: tuple[int, int] | None = None
         self.buffer: deque[CompletedFetch] = deque()
         self.next_in_line: CompletedFetch | None = None
         #: earliest time a node skipped for reconnect backoff may be fetched from (inf if none), s
@@ -131,10 +134,9 @@ class Fetcher:
         buffered = self.buffered_partitions()
         requests: dict[str, dict[TopicPartition, FetchPartition]] = {}
         self.retry_at_s = math.inf
-        for tp in self.subscriptions.fetchable_partitions():
+        for tp, state, node in self._fetch_targets():
             if tp in buffered:
                 continue
-            node = self.metadata.leader(tp)
             if node is None:
                 self.metadata.request_update()
                 continue
@@ -142,11 +144,23 @@ class Fetcher:
             if blocked_until_s > now:
                 self.retry_at_s = min(self.retry_at_s, blocked_until_s)
             elif node not in self.nodes_with_pending_fetch:
-                position = self.subscriptions.states[tp].position
-                requests.setdefault(node, {})[tp] = FetchPartition(position)
+                requests.setdefault(node, {})[tp] = FetchPartition(state.position)
         for node, partitions in requests.items():
             self._send(node, partitions)
         return len(requests)
+
+    def _fetch_targets(self) -> list[tuple[TopicPartition, TopicPartitionState, str | None]]:
+        """(partition, its state, its leader or None) per fetchable partition, sorted; rebuilt
+        only when the fetchable partitions (``SubscriptionState.version``) or the leaders
+        (``ConsumerMetadata.version``) changed since the last call."""
+        key = (self.subscriptions.version, self.metadata.version)
+        if key != self._targets_key:
+            states, leader = self.subscriptions.states, self.metadata.leader
+            self._targets = [
+                (tp, states[tp], leader(tp)) for tp in self.subscriptions.fetchable_partitions()
+            ]
+            self._targets_key = key
+        return self._targets
 
     def _send(self, node: str, partitions: dict[TopicPartition, FetchPartition]) -> None:
         request = FetchRequest(

@@ -50,20 +50,26 @@ class SubscriptionState:
     subscribed topics when the group assigns them (``subscribe``).
 
     How many partitions are in each fetch state is kept up to date, so poll() finds out that
-    no partition is initializing or awaiting a reset without scanning them. A partition's
-    ``fetch_state`` must therefore change only through the methods here.
+    no partition is initializing or awaiting a reset without scanning them, and ``version``
+    counts the changes of which partitions are fetchable, so the fetcher rebuilds what it derives
+    from them only then. A partition's ``fetch_state`` and ``pending_revocation`` must therefore
+    change only through the methods here.
     """
 
     def __init__(self) -> None:
         self.states: dict[TopicPartition, TopicPartitionState] = {}
         self.subscription: tuple[str, ...] = ()
         self._counts: dict[FetchState, int] = dict.fromkeys(FetchState, 0)
+        #: bumped by every change that may change :meth:`fetchable_partitions` (an assignment,
+        #: a fetch state, a pending revocation)
+        self.version = 0
 
     def _set_state(self, state: TopicPartitionState, fetch_state: FetchState) -> None:
         counts = self._counts
         counts[state.fetch_state] -= 1
         counts[fetch_state] += 1
         state.fetch_state = fetch_state
+        self.version += 1
 
     def has_initializing(self) -> bool:
         """Whether a partition has neither a position nor a pending reset."""
@@ -84,6 +90,7 @@ class SubscriptionState:
         counts = self._counts = dict.fromkeys(FetchState, 0)
         for state in self.states.values():
             counts[state.fetch_state] += 1
+        self.version += 1
 
     def assign_from_subscribed(self, partitions: list[TopicPartition]) -> None:
         """The group's assignment (``assignFromSubscribed``): kept partitions keep their state."""
@@ -97,6 +104,7 @@ class SubscriptionState:
         """Stop fetching and returning ``partitions`` until they are revoked."""
         for tp in partitions:
             self.states[tp].pending_revocation = True
+        self.version += 1
 
     def is_fetchable(self, tp: TopicPartition) -> bool:
         """Assigned, with a valid position, not pending revocation."""
