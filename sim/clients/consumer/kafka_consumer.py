@@ -234,14 +234,15 @@ class KafkaConsumer:
 
     def _update_assignment_metadata(self) -> None:
         """``updateAssignmentMetadataIfNeeded``: the group (join, auto-commit), then positions
-        for new partitions: committed offsets, else the reset policy."""
+        for new partitions (``updateFetchPositions``): committed offsets, else the reset policy."""
         coordinator = self.coordinator
-        if coordinator is not None:
-            if not coordinator.poll():
-                self._check_fatal()
-                return
-            if not coordinator.refresh_committed_offsets():
-                return
+        if coordinator is not None and not coordinator.poll():
+            self._check_fatal()
+            return
+        if self.subscriptions.has_all_fetch_positions():
+            return
+        if coordinator is not None and not coordinator.refresh_committed_offsets():
+            return
         if self.subscriptions.has_initializing():
             for tp in self.subscriptions.initializing_partitions():
                 if self._reset_policy == "none":

@@ -71,6 +71,12 @@ class SubscriptionState:
         state.fetch_state = fetch_state
         self.version += 1
 
+    def has_all_fetch_positions(self) -> bool:
+        """``hasAllFetchPositions``: no partition is initializing or awaiting a reset (a FAILED
+        one is not consumed at all)."""
+        counts = self._counts
+        return not counts[_INITIALIZING] and not counts[_AWAITING_RESET]
+
     def has_initializing(self) -> bool:
         """Whether a partition has neither a position nor a pending reset."""
         return self._counts[_INITIALIZING] > 0
