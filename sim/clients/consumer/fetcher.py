@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import partial
 from typing import NamedTuple
@@ -22,7 +23,11 @@ import simpy
 
 from sim.clients.consumer.consumer_metadata import ConsumerMetadata
 from sim.clients.consumer.consumer_network_client import ClusterConnectionStates
-from sim.clients.consumer.subscription_state import SubscriptionState, TopicPartitionState
+from sim.clients.consumer.subscription_state import (
+    SubscriptionState,
+    TopicPartitionState,
+    is_fetchable,
+)
 from sim.kafka_config import EffectiveConfig
 from sim.net import NetworkFailure
 from sim.protocol import (
@@ -47,6 +52,8 @@ _METADATA_ERRORS = frozenset(
         Errors.UNKNOWN_TOPIC_OR_PARTITION,
     }
 )
+#: What buffered_partitions returns while nothing is buffered.
+_NONE_BUFFERED: frozenset[TopicPartition] = frozenset()
 #: Fetch errors Kafka only logs.
 _IGNORED_ERRORS = frozenset({Errors.UNKNOWN_LEADER_EPOCH, Errors.UNKNOWN_SERVER_ERROR})
 
@@ -121,11 +128,15 @@ class Fetcher:
 
     # ------------------------------------------------------------------ sending
 
-    def buffered_partitions(self) -> set[TopicPartition]:
+    def buffered_partitions(self) -> AbstractSet[TopicPartition]:
         """Partitions with fetched data not yet drained (``FetchBuffer.bufferedPartitions``)."""
+        current = self.next_in_line
+        live = current is not None and not current.consumed
+        if not self.buffer and not live:
+            return _NONE_BUFFERED
         buffered = {cf.tp for cf in self.buffer}
-        if self.next_in_line is not None and not self.next_in_line.consumed:
-            buffered.add(self.next_in_line.tp)
+        if live:
+            buffered.add(current.tp)
         return buffered
 
     def send_fetches(self) -> int:
@@ -134,16 +145,18 @@ class Fetcher:
         buffered = self.buffered_partitions()
         requests: dict[str, dict[TopicPartition, FetchPartition]] = {}
         self.retry_at_s = math.inf
+        blocked_until = self.connections.blocked_until_s
+        pending = self.nodes_with_pending_fetch
         for tp, state, node in self._fetch_targets():
             if tp in buffered:
                 continue
             if node is None:
                 self.metadata.request_update()
                 continue
-            blocked_until_s = self.connections.blocked_until_s(node)
+            blocked_until_s = blocked_until(node)
             if blocked_until_s > now:
                 self.retry_at_s = min(self.retry_at_s, blocked_until_s)
-            elif node not in self.nodes_with_pending_fetch:
+            elif node not in pending:
                 requests.setdefault(node, {})[tp] = FetchPartition(state.position)
         for node, partitions in requests.items():
             self._send(node, partitions)
@@ -219,7 +232,7 @@ class Fetcher:
     def _initialize(self, fetch: CompletedFetch) -> CompletedFetch | None:
         """``FetchCollector.initialize``: the fetch if its data is next in line, else None."""
         state = self.subscriptions.states.get(fetch.tp)
-        if not self.subscriptions.is_fetchable(fetch.tp):
+        if not is_fetchable(state):
             return None  # unassigned, being reset or revoked while the fetch was in flight
         data = fetch.data
         if data.error is _NO_ERROR:
@@ -247,8 +260,7 @@ class Fetcher:
     def _fetch_records(self, fetch: CompletedFetch, max_records: int, chunks: list[Chunk]) -> int:
         """``FetchCollector.fetchRecords`` + ``CompletedFetch.fetchRecords``: records taken."""
         state = self.subscriptions.states.get(fetch.tp)
-        fetchable = self.subscriptions.is_fetchable(fetch.tp)
-        if not fetchable or fetch.next_fetch_offset != state.position:
+        if not is_fetchable(state) or fetch.next_fetch_offset != state.position:
             fetch.consumed = True  # not assigned, reset, being revoked, or an obsolete request
             return 0
         entries = fetch.data.entries

@@ -7,6 +7,7 @@ is ``FETCHING``. Offsets are record offsets; times are simulated seconds.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import Enum, auto
 
@@ -112,13 +113,9 @@ class SubscriptionState:
             self.states[tp].pending_revocation = True
         self.version += 1
 
-    def is_fetchable(self, tp: TopicPartition) -> bool:
-        """Assigned, with a valid position, not pending revocation."""
-        return _fetchable(self.states.get(tp))
-
     def fetchable_partitions(self) -> list[TopicPartition]:
-        """The partitions :meth:`is_fetchable` accepts, sorted."""
-        return [tp for tp, s in self.states.items() if _fetchable(s)]
+        """The partitions :func:`is_fetchable` accepts, sorted."""
+        return [tp for tp, s in self.states.items() if is_fetchable(s)]
 
     def initializing_partitions(self) -> list[TopicPartition]:
         """Partitions that have neither a position nor a pending reset, sorted."""
@@ -142,13 +139,13 @@ class SubscriptionState:
         Resets already due but not sent wait for their leader: a metadata update wakes them.
         """
         if not self._counts[_AWAITING_RESET]:
-            return float("inf")
+            return math.inf
         waiting = [
             s.next_retry_s
             for s in self.states.values()
             if s.fetch_state is _AWAITING_RESET and s.next_retry_s > now_s
         ]
-        return min(waiting, default=float("inf"))
+        return min(waiting, default=math.inf)
 
     def seek(self, tp: TopicPartition, offset: int) -> None:
         """Give ``tp`` a valid position (committed offset or reset)."""
@@ -184,5 +181,7 @@ class SubscriptionState:
         return {tp: s.position for tp, s in self.states.items() if s.fetch_state is _FETCHING}
 
 
-def _fetchable(s: TopicPartitionState | None) -> bool:
+def is_fetchable(s: TopicPartitionState | None) -> bool:
+    """Whether the partition of state ``s`` (None: unassigned) is fetchable: assigned, with a
+    valid position, not pending revocation."""
     return s is not None and s.fetch_state is _FETCHING and not s.pending_revocation
