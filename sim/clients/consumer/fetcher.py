@@ -211,10 +211,6 @@ class Fetcher:
 
     # ------------------------------------------------------------------ collecting
 
-    def has_available_fetches(self) -> bool:
-        """Whether completed fetches wait in the buffer."""
-        return bool(self.buffer)
-
     def collect_fetch(self) -> list[Chunk]:
         """``FetchCollector.collectFetch``: up to ``max.poll.records`` records, positions moved."""
         chunks: list[Chunk] = []
