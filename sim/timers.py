@@ -56,10 +56,16 @@ class Deadlines:
         timeout_s: float = event._value
         queue = self._queues[timeout_s]
         due = self.env.now + DEADLINE_SLACK_S
-        while queue and (self.is_settled(queue[0][1]) or queue[0][0] <= due):
-            _, item = queue.popleft()
-            if not self.is_settled(item):
+        is_settled = self.is_settled
+        while queue:
+            deadline, item = queue[0]
+            if is_settled(item):  # once per item: most were settled long before their deadline
+                queue.popleft()
+            elif deadline <= due:
+                queue.popleft()
                 self.expire(item)
+            else:
+                break
         if queue:
             self._arm(queue[0][0] - self.env.now, timeout_s)
 
