@@ -638,3 +638,36 @@ def test_same_seed_same_tables_in_process_and_across_hash_seeds() -> None:
     assert json.dumps(copy.deepcopy(a.summary()), sort_keys=True, default=str) == json.dumps(
         b.summary(), sort_keys=True, default=str
     )
+
+
+def test_a_run_collects_young_garbage_less_often_and_restores_the_gc_thresholds() -> None:
+    """World.run and World.advance raise the youngest generation's GC threshold while SimPy
+    runs (sim.world.fewer_gc_passes) and put the process's thresholds back afterwards, also
+    after an error; a threshold set higher by the user is kept."""
+    import gc
+
+    from sim.world import YOUNG_GC_THRESHOLD, fewer_gc_passes
+
+    before = gc.get_threshold()
+    seen: list[tuple[int, int, int]] = []
+    world = _world(_scenario(duration_s=0.5))
+
+    def spy():
+        yield world.env.timeout(0.1)
+        seen.append(gc.get_threshold())
+
+    world.env.process(spy())
+    world.advance(0.2)
+    world.run()
+    assert seen == [(YOUNG_GC_THRESHOLD, *before[1:])]
+    assert gc.get_threshold() == before
+
+    with pytest.raises(RuntimeError), fewer_gc_passes():
+        raise RuntimeError("a failing run")
+    assert gc.get_threshold() == before
+    try:
+        gc.set_threshold(10 * YOUNG_GC_THRESHOLD, *before[1:])
+        with fewer_gc_passes():
+            assert gc.get_threshold()[0] == 10 * YOUNG_GC_THRESHOLD
+    finally:
+        gc.set_threshold(*before)
