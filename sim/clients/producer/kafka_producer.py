@@ -7,8 +7,9 @@ serialized key, vectorised; the partition does not depend on the producer's stat
 partition's queue knows its coming records and the producer knows when the next batch fills.
 Records without key go through Kafka's sticky partitioner as they arrive, one call per run of
 records. The process wakes only when something can happen — a batch fills, a batch has lingered,
-a retry backoff ends, an answer arrives (with ``linger.ms`` 0: the next record arrives) — and
-lets the Sender drain and send.
+a retry backoff ends, an answer arrives (with ``linger.ms`` 0: a record for a partition where
+none waits; Kafka's send() wakes the sender only for a new or a full batch) — and lets the
+Sender drain and send.
 
 Rounds run as callbacks of a wakeup event, not in a SimPy process (~1,150 wakes per simulated
 second; a process adds a generator switch and its bookkeeping to each), in the order a process
@@ -317,10 +318,11 @@ class KafkaProducer:
         return float(max(wake, now))  # a numpy scalar here would make simulated time one
 
     def _unassigned_ready_s(self, now: float) -> float:
-        """When records not yet partitioned would make a batch ready: with linger.ms 0 at the
-        next arrival; otherwise, if the sticky partition has nothing queued, when the first of
-        them lingers; and when they would fill the sticky partition's open batch. Once its
-        batch is full already, they change nothing until they are taken in."""
+        """When records not yet partitioned would make a batch ready: if the sticky partition
+        has nothing queued, when the first of them has lingered (as it arrives with linger.ms
+        0); and when they would fill the sticky partition's open batch. Records joining a batch
+        that is neither new nor full change nothing until they are taken in (Kafka's send()
+        wakes the sender only for a new or a full batch); nor do any once that batch is full."""
         first = self._unassigned.first_time()
         part = self.partitioner
         queued = 0
