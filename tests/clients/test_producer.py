@@ -76,3 +76,44 @@ def test_load_stats_built_only_when_a_switch_can_come_give_the_same_run(monkeypa
 
     lazy = produced(always=False)
     assert lazy.equals(produced(always=True))
+
+
+def test_keyless_records_with_linger_0_wake_the_sender_per_batch_not_per_record():
+    """linger.ms 0 and no key: a record joining a batch that is neither new nor full does not
+    wake the sender (KafkaProducer.doSend wakes it only when the append created a batch or filled
+    one), so the simulation takes far fewer steps than there are records while the connection's
+    five requests in flight hold the rest back."""
+    world = World(
+        Scenario.from_dict(
+            {
+                "seed": 3,
+                "duration_s": 0.2,
+                "cluster": {"brokers": 1},
+                "topics": [{"name": "t", "partitions": 2, "replication_factor": 1}],
+                "producers": [
+                    {
+                        "name": "app",
+                        "topic": "t",
+                        "rate_msgs_s": 200_000,
+                        "message_bytes": 100,
+                        "config": {"linger.ms": 0, "acks": "1"},
+                    }
+                ],
+            }
+        )
+    )
+    steps = 0
+    step = world.env.step
+
+    def counting_step() -> None:
+        nonlocal steps
+        steps += 1
+        step()
+
+    world.env.step = counting_step
+    world.run()
+    produced = world.results().tables["produced"]
+    records = int(produced["count"].sum())
+    assert records > 30_000
+    assert len(produced) < records / 5  # batching happened: the sender was busy
+    assert steps < records / 2  # one or more per record when every arrival woke the sender
