@@ -508,7 +508,8 @@ def fewer_gc_passes() -> Iterator[None]:
     more.
     """
     thresholds = gc.get_threshold()
-    gc.set_threshold(max(thresholds[0], YOUNG_GC_THRESHOLD), *thresholds[1:])
+    if thresholds[0]:  # 0: the user turned automatic collection off; keep it off
+        gc.set_threshold(max(thresholds[0], YOUNG_GC_THRESHOLD), *thresholds[1:])
     try:
         yield
     finally:

@@ -643,7 +643,8 @@ def test_same_seed_same_tables_in_process_and_across_hash_seeds() -> None:
 def test_a_run_collects_young_garbage_less_often_and_restores_the_gc_thresholds() -> None:
     """World.run and World.advance raise the youngest generation's GC threshold while SimPy
     runs (sim.world.fewer_gc_passes) and put the process's thresholds back afterwards, also
-    after an error; a threshold set higher by the user is kept."""
+    after an error; a threshold set higher by the user is kept, and 0 (no automatic
+    collection) stays 0."""
     import gc
 
     from sim.world import YOUNG_GC_THRESHOLD, fewer_gc_passes
@@ -669,5 +670,8 @@ def test_a_run_collects_young_garbage_less_often_and_restores_the_gc_thresholds(
         gc.set_threshold(10 * YOUNG_GC_THRESHOLD, *before[1:])
         with fewer_gc_passes():
             assert gc.get_threshold()[0] == 10 * YOUNG_GC_THRESHOLD
+        gc.set_threshold(0, *before[1:])  # automatic collection off: it stays off
+        with fewer_gc_passes():
+            assert gc.get_threshold()[0] == 0
     finally:
         gc.set_threshold(*before)
