@@ -3,11 +3,12 @@
 Run ``python benchmarks/bench_scenarios.py [--only NAME] [--duration S]``. For each scenario
 (the default one first) it measures, in this process:
 
-- simulated seconds per wall second of the run itself in steady state: the first
-  ``WARMUP_S`` simulated seconds run untimed (a consumer group forms only after
+- simulated seconds per wall second of the run itself in steady state: each scenario's warm-up
+  runs untimed first (``WARMUP_S`` for those with a consumer group, which forms only after
   ``group.initial.rebalance.delay.ms``, extended while members join, so the default group starts
-  consuming at about 6 s), then the scenario's duration is timed (building the world and
-  collecting the results are timed separately, in ``build s`` and ``results s``);
+  consuming at about 6 s; see :data:`SCENARIOS`), then the scenario's duration is timed
+  (building the world and collecting the results are timed separately, in ``build s`` and
+  ``results s``);
 - model events per wall second: SimPy events processed (a counting wrapper around ``env.step``
   on the World's own environment; it costs well under 5 % of the run) over the run's wall time;
 - the bare SimPy timeout loop's events per second (``sim.world.events_per_second_bare_simpy``),
