@@ -11,6 +11,18 @@ a retry backoff ends, an answer arrives (with ``linger.ms`` 0: a record for a pa
 none waits; Kafka's send() wakes the sender only for a new or a full batch) — and lets the
 Sender drain and send.
 
+Memory (``buffer.memory``, :mod:`~sim.clients.producer.buffer_pool`): each round checks a cheap
+upper bound on what the batches can hold (sent batches exactly, queued and drawn records at two
+batches per ``batch.size`` bytes per partition). While it is below ``buffer.memory`` no send()
+can block and nothing more is tracked. Above it, memory is *tight*: keyed records are taken back
+out of the queues and, like records without a key, appended only once they have arrived, in
+arrival order, each batch they open charged to the pool. The first whose batch finds no memory
+blocks the application's send() there — later records wait behind it — until a finished batch
+frees enough, or for ``max.block.ms``, when it fails with ``BUFFER_EXHAUSTED``
+(BufferExhaustedException) and the application goes on with the next record. Records keep their
+arrival time, so their latency includes the time they waited for the application's thread.
+While memory is tight and nothing blocks, the run is the same as with ample memory (tested).
+
 Rounds run as callbacks of a wakeup event, not in a SimPy process (~1,150 wakes per simulated
 second; a process adds a generator switch and its bookkeeping to each), in the order a process
 would run them: a round runs when its wakeup event is processed, and the event is scheduled when
@@ -32,8 +44,13 @@ from sim.clients.partitioner import (
     partitioner_for,
     partitions_for_keys,
 )
-from sim.clients.producer.record_accumulator import RecordAccumulator
-from sim.clients.producer.sender import Sender
+from sim.clients.producer.record_accumulator import (
+    EMPTY,
+    OPEN,
+    ProducerBatch,
+    RecordAccumulator,
+)
+from sim.clients.producer.sender import BUFFER_EXHAUSTED, Sender
 from sim.kafka_config import EffectiveConfig
 from sim.metrics import Metrics
 from sim.net import NetworkFailure
@@ -82,8 +99,9 @@ class KafkaProducer:
         self.workload = workload
         self.linger_s = config.s("linger.ms")
         self.accumulator = RecordAccumulator(
-            config["batch.size"], self.linger_s, config["compression.type"]
+            config["batch.size"], self.linger_s, config["compression.type"], config["buffer.memory"]
         )
+        self.max_block_s = config.s("max.block.ms")
         self.sender = Sender(
             env, name, net, self.accumulator, config, metrics, rng, producer_id, self._stale
         )
@@ -97,7 +115,11 @@ class KafkaProducer:
         self._bootstrap_next = 0
         self._topic_meta = TopicMetadata(num_partitions, ())  # as of the last metadata answer
         self._leaders: dict[int, int | None] = {}  # partition -> leader, likewise
-        self._unassigned = _Unassigned()  # records without a partition yet (no key decides)
+        self._unassigned = _Unassigned()  # records not appended yet (no key decides, or tight)
+        self._max_record_bytes = 0  # of the records drawn so far
+        self._tight = False  # memory is tracked per batch (see the module docstring)
+        self._blocked_s: float | None = None  # when send() started waiting for memory
+        self._app_free_s = -_INF  # when the application's thread last left a blocked send()
         self.horizon_s = spec.start_s  # records are drawn up to here
         self.process: simpy.Process | None = None
         self._round_callback = self._round  # one bound method for every wakeup event
@@ -159,6 +181,7 @@ class KafkaProducer:
         self._draw_until(now)
         self._take_in(now)
         self.sender.run_once(now)
+        self._check_memory(now)
         wake = self._next_wake(now)
         wakeup = Event(env)
         wakeup.callbacks.append(self._round_callback)
@@ -203,7 +226,8 @@ class KafkaProducer:
 
     def _draw_until(self, now: float) -> None:
         """Draw the application's records up past ``now``: keyed ones straight into their
-        partitions' queues, the others into the unassigned window."""
+        partitions' queues (unless memory is or would become tight), the others into the
+        unassigned window."""
         while self.horizon_s <= now:
             start = self.horizon_s
             self.horizon_s += ARRIVAL_WINDOW_S
@@ -211,10 +235,16 @@ class KafkaProducer:
             if not len(arrivals):
                 continue
             record_bytes = arrivals.sizes + self.extra_bytes
-            if self.key_partitions is None:
+            self._max_record_bytes = max(self._max_record_bytes, int(record_bytes.max()))
+            keyed = self.key_partitions is not None
+            if keyed and not self._tight and self._memory_may_run_out(int(record_bytes.sum())):
+                self._enter_tight(now)
+            if not keyed or self._tight:
                 self._unassigned.add(arrivals.times, arrivals.keys, record_bytes)
             else:
                 self._queue_keyed(arrivals.times, arrivals.keys, record_bytes)
+        if not self._tight and self._memory_may_run_out():
+            self._enter_tight(now)
 
     def _queue_keyed(self, times, keys, record_bytes) -> None:
         partitions = self.key_partitions[keys]
@@ -228,19 +258,138 @@ class KafkaProducer:
                 self.accumulator.append((self.topic, p), times[sel], keys[sel], record_bytes[sel])
 
     def _take_in(self, now: float) -> None:
-        """Records without a deciding key that arrived by ``now`` get their partition."""
+        """The records not appended yet that arrived by ``now`` are, in arrival order (while
+        memory is tight, up to the first whose batch finds no memory: send() blocks there, and
+        fails after max.block.ms)."""
         unassigned = self._unassigned
-        if not unassigned.waiting(now):
-            return
+        while unassigned.waiting(now):
+            head = unassigned.start
+            head_s = unassigned.first_time()
+            blocked = self._append_arrived(now)
+            if self._blocked_s is not None and unassigned.start > head:
+                self._unblock(head_s, now)  # the waiting send() got its memory
+            if not blocked:
+                return
+            if self._blocked_s is None:
+                self._blocked_s = max(unassigned.first_time(), self._app_free_s)
+            if now < self._blocked_s + self.max_block_s:
+                self.accumulator.set_exhausted(True)
+                return
+            self._fail_first(now)
+            self._unblock(head_s, now)
+
+    def _append_arrived(self, now: float) -> bool:
+        """Append the records that arrived by ``now``; True if one found no memory (it and the
+        records after it stay unappended)."""
+        unassigned = self._unassigned
         before = unassigned.taken_bytes
         times, keys, record_bytes, cumulative = unassigned.take(now)
         meta = self._topic_meta
-        if isinstance(self.partitioner, BuiltInPartitioner):
+        if self.key_partitions is not None:
+            appended = self._append_keyed(times, keys, record_bytes)
+        elif isinstance(self.partitioner, BuiltInPartitioner):
             if self._may_switch(cumulative[-1] - before, now):
                 self._update_load_stats(now)
-            self._append_sticky(times, keys, record_bytes, cumulative, before, meta, now)
+            appended = self._append_sticky(times, keys, record_bytes, cumulative, before, meta, now)
         else:
-            self._append_per_record(times, keys, record_bytes, meta, now)
+            appended = self._append_per_record(times, keys, record_bytes, meta, now)
+        if appended < len(times):
+            unassigned.give_back(len(times) - appended)
+            return True
+        return False
+
+    def _append_keyed(self, times, keys, record_bytes) -> int:
+        """Keyed records taken in while memory is tight, in arrival order up to the first whose
+        batch finds no memory: how many were appended."""
+        accumulator = self.accumulator
+        partitions = self.key_partitions[keys].tolist()
+        rooms: dict[int, int] = {}
+        n = len(times)
+        k = 0
+        while k < n:
+            p = partitions[k]
+            room = rooms.get(p)
+            if room is None:
+                room = accumulator.open_room((self.topic, p))
+            end, rooms[p] = accumulator.admit(room, record_bytes, k, k + 1)
+            if end == k:
+                break
+            k = end
+        if k:
+            self._queue_keyed(np.asarray(times[:k]), keys[:k], np.asarray(record_bytes[:k]))
+        return k
+
+    def _admits(self, tp: TopicPartition, record_bytes: list[int], start: int, end: int) -> int:
+        """How many of records ``start:end`` ``tp`` takes before one finds no memory (an
+        index; the batches they open are charged)."""
+        accumulator = self.accumulator
+        return accumulator.admit(accumulator.open_room(tp), record_bytes, start, end)[0]
+
+    def _unblock(self, first_s: float, now: float) -> None:
+        """The application's thread leaves a blocked send() at ``now``: the records that
+        arrived since ``first_s`` (the one it waited on) are appended now."""
+        self._blocked_s = None
+        self._app_free_s = now
+        self.accumulator.set_exhausted(False)
+        self.accumulator.set_late(first_s, now)
+
+    def _fail_first(self, now: float) -> None:
+        """The oldest record waited max.block.ms for memory: send() fails it
+        (BufferExhaustedException) and the application goes on with the next."""
+        time_s, key, size = self._unassigned.skip()
+        if self.key_partitions is not None:
+            partition = int(self.key_partitions[key[0]])
+        else:
+            serialized = None if key is None else key_bytes_of(key)[0]
+            partition = self.partitioner.partition(serialized, self._topic_meta)
+        batch = ProducerBatch((self.topic, partition), time_s, time_s, 1, size, key)
+        self.sender.fail_unsent(batch, now, BUFFER_EXHAUSTED)
+
+    # ---------------------------------------------------------------- memory
+
+    def _memory_bound(self, extra_bytes: int = 0) -> int:
+        """An upper bound on the memory the producer's batches can hold before the next round,
+        bytes: the sent batches' buffers, plus at most two batches per ``batch.size`` bytes of
+        records (greedy batches: two in a row hold more than ``batch.size``) and one more per
+        partition, for the queued and drawn records and ``extra_bytes`` more, each at the
+        largest record's buffer."""
+        accumulator = self.accumulator
+        pool = accumulator.pool
+        pending = accumulator.record_bytes_queued + self._unassigned.pending_bytes() + extra_bytes
+        batches = 2 * pending // accumulator.batch_size + self.num_partitions + 1
+        return pool.sent_bytes + batches * pool.buffer_bytes(self._max_record_bytes)
+
+    def _memory_may_run_out(self, extra_bytes: int = 0) -> bool:
+        return self._memory_bound(extra_bytes) > self.accumulator.pool.total_bytes
+
+    def _check_memory(self, now: float) -> None:
+        """After a round: memory becomes tight if the bound says it may run out, and stops
+        being tight (nothing blocked) once the bound is below half of ``buffer.memory``."""
+        total = self.accumulator.pool.total_bytes
+        if not self._tight:
+            if self._memory_may_run_out():
+                self._enter_tight(now)
+        elif self._blocked_s is None and 2 * self._memory_bound() <= total:
+            self._leave_tight()
+
+    def _enter_tight(self, now: float) -> None:
+        """Track memory per batch: keyed records that have not arrived leave the queues, and
+        the batches queued now are charged to the pool."""
+        accumulator = self.accumulator
+        if self.key_partitions is not None:
+            times, keys, record_bytes = accumulator.withdraw_after(now)
+            if times:
+                self._unassigned.add(np.asarray(times), keys, np.asarray(record_bytes))
+        accumulator.pool.queued_bytes = accumulator.queued_buffers(now)
+        self._tight = True
+
+    def _leave_tight(self) -> None:
+        """Memory is ample again: keyed records go back into their queues as they are drawn."""
+        if self.key_partitions is not None and self._unassigned.waiting_after(0.0):
+            times, keys, record_bytes, _ = self._unassigned.take(_INF)
+            self._queue_keyed(np.asarray(times), keys, np.asarray(record_bytes))
+        self.accumulator.pool.queued_bytes = None
+        self._tight = False
 
     def _may_switch(self, new_bytes: int, now: float) -> bool:
         """Records of ``new_bytes`` bytes, appended to the sticky partition until it switches,
@@ -264,11 +413,13 @@ class KafkaProducer:
 
     def _append_sticky(
         self, times, keys, record_bytes, cumulative, before: int, meta: TopicMetadata, now: float
-    ) -> None:
-        """Runs of records to the sticky partition, switching as BuiltInPartitioner says.
+    ) -> int:
+        """Runs of records to the sticky partition, switching as BuiltInPartitioner says (while
+        memory is tight, up to the first whose batch finds no memory): how many were appended.
 
         cumulative: the records' cumulative bytes, based at ``before`` bytes."""
         part = self.partitioner
+        accumulator = self.accumulator
         start, n = 0, len(times)
         while start < n:
             p = part.partition(None, meta)
@@ -281,31 +432,43 @@ class KafkaProducer:
             # that (BuiltInPartitioner.updatePartitionInfo); within one take-in nothing drains
             size = part.sticky_batch_size
             need = max((size if produced < size else 2 * size) - produced, 1)
-            end = min(bisect_left(cumulative, before + need, start) + 1, n)
+            stop = min(bisect_left(cumulative, before + need, start) + 1, n)
             tp = (self.topic, p)
+            end = stop
+            if self._tight:
+                end = self._admits(tp, record_bytes, start, stop)
+                if end == start:
+                    return start
             sel = slice(start, end)
-            self.accumulator.append(
-                tp, times[sel], None if keys is None else keys[sel], record_bytes[sel]
-            )
-            full = self.accumulator.all_batches_full(tp, now)
+            k = None if keys is None else keys[sel]
+            accumulator.append(tp, times[sel], k, record_bytes[sel])
+            full = accumulator.all_batches_full(tp, now)
             after = cumulative[end - 1]
             part.on_append(None, after - before, full, meta)
+            if end < stop:
+                return end
             start, before = end, after
+        return n
 
-    def _append_per_record(
-        self, times, keys, record_bytes, meta: TopicMetadata, now: float
-    ) -> None:
-        """Legacy partitioner classes, for comparison studies: Kafka's per-record loop."""
+    def _append_per_record(self, times, keys, record_bytes, meta: TopicMetadata, now: float) -> int:
+        """Legacy partitioner classes, for comparison studies: Kafka's per-record loop (while
+        memory is tight, up to the first record whose batch finds no memory): how many were
+        appended."""
         part = self.partitioner
+        accumulator = self.accumulator
         for i in range(len(times)):
             key = None if keys is None else key_bytes_of([keys[i]])[0]
             p = part.partition(key, meta)
-            if part.abort_on_new_batch and self.accumulator.all_batches_full((self.topic, p), now):
+            if part.abort_on_new_batch and accumulator.all_batches_full((self.topic, p), now):
                 part.on_new_batch(p, meta)
                 p = part.partition(key, meta)
+            tp = (self.topic, p)
+            if self._tight and self._admits(tp, record_bytes, i, i + 1) == i:
+                return i
             sel = slice(i, i + 1)
             k = None if keys is None else keys[sel]
-            self.accumulator.append((self.topic, p), times[sel], k, record_bytes[sel])
+            accumulator.append(tp, times[sel], k, record_bytes[sel])
+        return len(times)
 
     # ---------------------------------------------------------------- when to wake
 
@@ -313,9 +476,59 @@ class KafkaProducer:
         """The next time something can happen without an answer arriving, s (at the latest the
         end of the records drawn, to draw more)."""
         wake = min(self.accumulator.next_ready_s(now), self.horizon_s)
-        if self._unassigned.waiting_after(now):
-            wake = min(wake, self._unassigned_ready_s(now))
+        if self._blocked_s is not None:  # later records wait for the blocked send()
+            wake = min(wake, self._blocked_s + self.max_block_s)
+        elif self._unassigned.waiting_after(now):
+            if self.key_partitions is not None:
+                wake = self._keyed_ready_s(wake)
+            else:
+                wake = min(wake, self._unassigned_ready_s(now))
         return float(max(wake, now))  # a numpy scalar here would make simulated time one
+
+    def _memory_short(self) -> bool:
+        """Memory is tight and the next batch opened may find none."""
+        pool = self.accumulator.pool
+        return self._tight and pool.available_bytes() < pool.buffer_bytes(self._max_record_bytes)
+
+    def _keyed_ready_s(self, wake: float) -> float:
+        """The earliest of ``wake`` and the times keyed records waiting to be appended (memory
+        is tight) would wake the producer from the queues: one arrives that does not fit a
+        partition's first batch (it is full), a batch one opens in an empty queue has lingered
+        — as :meth:`RecordAccumulator.next_ready_s` finds with the records queued — or one opens
+        a batch the pool has no memory for (send() blocks then)."""
+        unassigned = self._unassigned
+        accumulator = self.accumulator
+        pool = accumulator.pool
+        available = pool.available_bytes()
+        batch_size = accumulator.batch_size
+        start = unassigned.start
+        partitions = self.key_partitions[unassigned.keys[start:]].tolist()
+        times, sizes = unassigned.times, unassigned.sizes
+        state: dict[int, list] = {}  # partition -> [room of its last batch, what to watch]
+        for i in range(start, len(times)):
+            t = times[i]
+            if t >= wake:
+                break
+            p = partitions[i - start]
+            entry = state.get(p)
+            if entry is None:
+                entry = state[p] = accumulator.fill_watch((self.topic, p))
+            size = sizes[i]
+            if size <= entry[0]:
+                entry[0] -= size
+                continue
+            buffer = pool.buffer_bytes(size)
+            if buffer > available:
+                return t
+            available -= buffer
+            if entry[1] is EMPTY:
+                wake = min(wake, t + self.linger_s)
+                entry[1] = OPEN
+            elif entry[1] is OPEN:
+                wake = t
+                entry[1] = None
+            entry[0] = batch_size - size
+        return wake
 
     def _unassigned_ready_s(self, now: float) -> float:
         """When records not yet partitioned would make a batch ready: if the sticky partition
@@ -331,6 +544,8 @@ class KafkaProducer:
             if q is not None and q.start < len(q.times):
                 queued = q.cum[-1] - q.before()
         room = self.accumulator.batch_size - queued
+        if self._memory_short():
+            return first  # it may open a batch that finds no memory: send() would block
         if room <= 0:
             return _INF
         lingered = first + self.linger_s if queued == 0 else _INF
@@ -402,6 +617,10 @@ class _Unassigned:
         """Records are drawn that arrive after ``now``."""
         return self.start < len(self.times)
 
+    def pending_bytes(self) -> int:
+        """Bytes of the records not taken yet."""
+        return self.cum[-1] - self.taken_bytes if self.start < len(self.times) else 0
+
     def first_time(self) -> float:
         """Arrival time of the oldest record, s."""
         return self.times[self.start]
@@ -421,3 +640,17 @@ class _Unassigned:
         self.start = end
         self.taken_bytes = self.cum[end - 1]
         return out
+
+    def give_back(self, count: int) -> None:
+        """The last ``count`` records taken are not taken after all."""
+        self.start -= count
+        self.taken_bytes = self.cum[self.start] - self.sizes[self.start]
+
+    def skip(self) -> tuple[float, np.ndarray | None, int]:
+        """Remove the oldest record: its arrival time, key id (an array of one, or None) and
+        size."""
+        i = self.start
+        self.start = i + 1
+        self.taken_bytes = self.cum[i]
+        keys = None if self.keys is None else self.keys[i : i + 1]
+        return self.times[i], keys, self.sizes[i]

@@ -12,11 +12,18 @@ is drained.
 Arrays may hold records that have not arrived yet (keyed records are partitioned as they are
 drawn): they only count once their time has come, and let the producer know when the next batch
 will fill.
+
+Every batch holds a buffer of the producer's :class:`~sim.clients.producer.buffer_pool.BufferPool`
+(``buffer.memory``) from its first record's append until it is done. While a send() waits for
+memory the accumulator is *exhausted*: every partition's first batch is ready as soon as it has
+records, linger or not (``RecordAccumulator.ready``). A batch opened by a record that waited for
+memory was created when the memory came, so its ``linger.ms`` and ``delivery.timeout.ms`` count
+from then (:attr:`RecordAccumulator.late`).
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import deque
 from dataclasses import dataclass
 from itertools import accumulate, islice
@@ -24,17 +31,24 @@ from math import fsum
 
 import numpy as np
 
+from sim.clients.producer.buffer_pool import BufferPool
 from sim.protocol import RECORD_BATCH_OVERHEAD_BYTES, RecordBatch, TopicPartition
 
 #: Compressed size / uncompressed size by compression.type, for text-like records (JSON, logs).
 #: Assumed typical ratios; the model does not compress real bytes. "none" is exact.
 COMPRESSION_RATIO = {"none": 1.0, "gzip": 0.35, "snappy": 0.55, "lz4": 0.55, "zstd": 0.30}
 _INF = float("inf")
+#: what a partition's next batch opening means for its readiness (:meth:`RecordAccumulator.
+#: fill_watch`): nothing is queued (the batch it opens lingers from then), or the first batch is
+#: still open (the opening record makes it full)
+EMPTY, OPEN = "empty", "open"
 
 
 @dataclass(slots=True, eq=False)
 class ProducerBatch:
-    """A batch cut from a partition's queue at its first drain (≈ ProducerBatch). Times in s."""
+    """A batch cut from a partition's queue at its first drain (≈ ProducerBatch). Times in s;
+    buffer_bytes: the BufferPool memory it holds until it is done (several buffers for records
+    expired together)."""
 
     tp: TopicPartition
     first_arrival_s: float
@@ -46,6 +60,7 @@ class ProducerBatch:
     retry_at_s: float = 0.0
     sequence: int = -1
     wire: RecordBatch | None = None
+    buffer_bytes: int = 0
 
 
 class PartitionQueue:
@@ -53,7 +68,8 @@ class PartitionQueue:
 
     times: arrival times, s (sorted). cum: cumulative record bytes. keys: key ids or None.
     start: index of the first record not yet drained. split: index of the first record that does
-    not fit in the first batch (``len(times)`` when unknown yet).
+    not fit in the first batch (``len(times)`` when unknown yet). tail: index of the first record
+    of the last batch, as last found (-1 when unknown; valid while ``tail >= start``).
 
     ``times`` and ``cum`` are Python lists: a batch needs a few lookups in them, and ``bisect``
     and indexing cost a tenth of numpy's searchsorted and scalar indexing on such short arrays.
@@ -69,6 +85,7 @@ class PartitionQueue:
         "split",
         "next_s",
         "retries",
+        "tail",
     )
 
     def __init__(self, tp: TopicPartition) -> None:
@@ -81,6 +98,7 @@ class PartitionQueue:
         self.split = 0
         self.next_s = _INF  # when the first batch becomes ready (full or lingered)
         self.retries: deque[ProducerBatch] = deque()
+        self.tail = -1
 
     def extend(self, times: list[float], keys: np.ndarray | None, record_bytes: list[int]) -> None:
         """Add records (later than those already queued); drained ones are dropped."""
@@ -89,6 +107,7 @@ class PartitionQueue:
             self.base = self.cum[start - 1]
             del self.times[:start], self.cum[:start]
             self.start = 0
+            self.tail -= start
         last = self.cum[-1] if self.cum else self.base
         # Python ints: exact, and cheaper than np.cumsum here (the first sum is ``last``)
         self.cum += islice(accumulate(record_bytes, initial=last), 1, None)
@@ -100,6 +119,10 @@ class PartitionQueue:
     def before(self) -> int:
         """Bytes of the records already drained (the base of ``cum`` for the first batch)."""
         return self.cum[self.start - 1] if self.start else self.base
+
+    def bytes_before(self, i: int) -> int:
+        """Bytes of the records before index ``i`` (the base of ``cum`` at ``i``)."""
+        return self.cum[i - 1] if i else self.base
 
     def arrived(self, now: float) -> int:
         """Index past the last record that has arrived by ``now``."""
@@ -114,17 +137,27 @@ class RecordAccumulator:
     """Batches per partition.
 
     batch_size: ``batch.size`` bytes. linger_s: ``linger.ms`` / 1000. compression:
-    ``compression.type``.
+    ``compression.type``. buffer_memory: ``buffer.memory`` bytes (the :attr:`pool`).
     """
 
-    def __init__(self, batch_size: int, linger_s: float, compression: str) -> None:
+    def __init__(
+        self, batch_size: int, linger_s: float, compression: str, buffer_memory: int
+    ) -> None:
         self.batch_size = max(batch_size, 1)
         self.linger_s = linger_s
         self.ratio = COMPRESSION_RATIO[compression]
+        self.pool = BufferPool(buffer_memory, self.batch_size)
         self.queues: dict[TopicPartition, PartitionQueue] = {}
         #: a lower bound on the arrival time of every queued record, s: records are appended in
         #: arrival order, so it only needs lowering when records join an empty accumulator
         self._oldest_s = _INF
+        #: bytes of the records in the queues, not yet cut into batches (arrived or not)
+        self.record_bytes_queued = 0
+        #: a send() is waiting for memory: every first batch is ready (``free.queued() > 0``)
+        self.exhausted = False
+        #: (from_s, until_s): records that arrived in [from_s, until_s) waited for memory and were
+        #: appended at until_s, so a batch they open was created then; None if none did
+        self.late: tuple[float, float] | None = None
 
     def queue(self, tp: TopicPartition) -> PartitionQueue:
         """The queue of ``tp``, created on first use."""
@@ -143,7 +176,9 @@ class RecordAccumulator:
         """Queue records for ``tp`` (in time order, after those already queued): their arrival
         times, s, key ids or None, and sizes, bytes."""
         q = self.queue(tp)
+        before = q.cum[-1] if q.cum else q.base
         q.extend(times, keys, record_bytes)
+        self.record_bytes_queued += q.cum[-1] - before
         if times and times[0] < self._oldest_s:
             self._oldest_s = times[0]
         self._refresh(q)
@@ -159,9 +194,123 @@ class RecordAccumulator:
         q.split = max(split, q.start + 1)  # a record larger than batch.size goes alone
         # plain floats (the lists hold them): a numpy scalar reaching a SimPy timeout makes
         # every later time one
-        lingered = q.times[q.start] + self.linger_s
+        first = q.times[q.start]
+        if self.exhausted:
+            q.next_s = first  # ready once it has arrived
+            return
+        late = self.late
+        if late is not None and late[0] <= first < late[1]:
+            first = late[1]  # its batch was created when the memory came
+        lingered = first + self.linger_s
         full = q.times[q.split] if q.split < n else _INF
         q.next_s = lingered if lingered < full else full
+
+    def set_exhausted(self, exhausted: bool) -> None:
+        """A send() starts or stops waiting for memory: readiness changes for every queue."""
+        if exhausted != self.exhausted:
+            self.exhausted = exhausted
+            for q in self.queues.values():
+                self._refresh(q)
+
+    def set_late(self, from_s: float, until_s: float) -> None:
+        """Records that arrived in [from_s, until_s) are appended at until_s, after waiting for
+        memory (:attr:`late`)."""
+        self.late = (from_s, until_s)
+        for q in self.queues.values():
+            self._refresh(q)
+
+    # ---------------------------------------------------------------- memory
+
+    def _batch_end(self, q: PartitionQueue, i: int) -> int:
+        """Index past the batch that starts at record ``i`` (up to batch.size bytes; a larger
+        record alone)."""
+        return max(bisect_right(q.cum, q.bytes_before(i) + self.batch_size, i), i + 1)
+
+    def _buffers(self, q: PartitionQueue, start: int, end: int) -> int:
+        """BufferPool bytes held by the batches of records ``start:end`` (``start`` opens one)."""
+        total = 0
+        i = start
+        while i < end:
+            total += self.pool.buffer_bytes(q.cum[i] - q.bytes_before(i))
+            i = self._batch_end(q, i)
+        return total
+
+    def queued_buffers(self, now: float) -> int:
+        """BufferPool bytes held by the batches in the queues at ``now`` (opened by records that
+        have arrived)."""
+        return sum(self._buffers(q, q.start, q.arrived(now)) for q in self.queues.values())
+
+    def open_room(self, tp: TopicPartition) -> int:
+        """Bytes the last batch of ``tp`` can still take: a record of at most that many joins
+        it, a larger one opens a batch (0 when nothing is queued: any record opens one)."""
+        q = self.queues.get(tp)
+        if q is None:
+            return 0
+        n = len(q.times)
+        i = q.tail if q.tail >= q.start else q.start
+        if i >= n:
+            return 0
+        end = self._batch_end(q, i)
+        while end < n:
+            i, end = end, self._batch_end(q, end)
+        q.tail = i
+        return self.batch_size - (q.cum[n - 1] - q.bytes_before(i))
+
+    def admit(self, room: int, record_bytes: list[int], start: int, end: int) -> tuple[int, int]:
+        """Records ``start:end`` (sizes in bytes) joining a partition whose last batch can take
+        ``room`` more bytes: how far they get before one must open a batch for which the pool
+        has no memory (an index), and the room left after them. The batches they open are
+        charged to ``pool.queued_bytes``; the caller appends the admitted records."""
+        pool = self.pool
+        available = pool.available_bytes()
+        batch_size = self.batch_size
+        i = start
+        while i < end:
+            size = record_bytes[i]
+            if size > room:
+                buffer = pool.buffer_bytes(size)
+                if buffer > available:
+                    break
+                available -= buffer
+                pool.queued_bytes += buffer
+                room = batch_size
+            room -= size
+            i += 1
+        return i, room
+
+    def fill_watch(self, tp: TopicPartition) -> list:
+        """[room of the last batch of ``tp``, bytes; EMPTY, OPEN or None (the first batch is
+        full already)]: what records appended later would change in its readiness."""
+        q = self.queues.get(tp)
+        if q is None or q.start >= len(q.times):
+            return [0, EMPTY]
+        return [self.open_room(tp), OPEN if q.split >= len(q.times) else None]
+
+    def withdraw_after(self, now: float) -> tuple[list[float], np.ndarray | None, list[int]]:
+        """Take the records that arrive after ``now`` back out of the queues: arrival times, s,
+        key ids and sizes, bytes, in arrival order (ties in partition order)."""
+        times: list[float] = []
+        keys: list[np.ndarray] = []
+        sizes: list[int] = []
+        for q in self.queues.values():
+            k = bisect_right(q.times, now)
+            n = len(q.times)
+            if k >= n:
+                continue
+            base = q.bytes_before(k)
+            times += q.times[k:]
+            sizes += [b - a for a, b in zip([base, *q.cum[k:-1]], q.cum[k:], strict=True)]
+            if q.keys is not None:
+                keys.append(q.keys[k:])
+                q.keys = q.keys[:k]
+            self.record_bytes_queued -= q.cum[-1] - base
+            del q.times[k:], q.cum[k:]
+            if q.tail >= k:
+                q.tail = -1
+            self._refresh(q)
+        order = sorted(range(len(times)), key=times.__getitem__)
+        all_keys = np.concatenate(keys)[order] if keys else None
+        return [times[i] for i in order], all_keys, [sizes[i] for i in order]
 
     # ---------------------------------------------------------------- readiness
 
@@ -206,20 +355,39 @@ class RecordAccumulator:
         if end <= q.start:
             return None
         batch = self._cut(q, q.start, end)
+        if end < q.split:
+            q.tail = -1  # the records after it start a batch of their own
         q.start = end
         self._refresh(q)
         return batch
 
     def _cut(self, q: PartitionQueue, start: int, end: int) -> ProducerBatch:
+        """Records ``start:end`` as a batch; its buffers move from the queue to the sent."""
         count = end - start
+        records_bytes = q.cum[end - 1] - q.before()
+        pool = self.pool
+        if count == 1 or records_bytes <= self.batch_size:  # one batch (as every drain cuts)
+            buffer_bytes = pool.buffer_bytes(q.cum[start] - q.before())
+        else:
+            buffer_bytes = self._buffers(q, start, end)
+        pool.sent_bytes += buffer_bytes
+        if pool.queued_bytes is not None:
+            pool.queued_bytes -= buffer_bytes
+        self.record_bytes_queued -= records_bytes
         return ProducerBatch(
             tp=q.tp,
             first_arrival_s=q.times[start],
             mean_arrival_s=q.sum_times(start, end) / count,
             count=count,
-            records_bytes=q.cum[end - 1] - q.before(),
+            records_bytes=records_bytes,
             keys=None if q.keys is None else q.keys[start:end],
+            buffer_bytes=buffer_bytes,
         )
+
+    def deallocate(self, batch: ProducerBatch) -> None:
+        """The batch is done (acknowledged or failed): its memory is free
+        (RecordAccumulator.deallocate)."""
+        self.pool.deallocate(batch.buffer_bytes)
 
     def expire_all(self, now: float, timeout_s: float) -> list[ProducerBatch]:
         """Per partition, the records waiting longer than ``timeout_s`` as one failed batch
@@ -238,14 +406,26 @@ class RecordAccumulator:
         return expired
 
     def expire(self, q: PartitionQueue, now: float, timeout_s: float) -> ProducerBatch | None:
-        """Records waiting longer than ``timeout_s`` (delivery.timeout.ms) as one failed batch."""
+        """Records whose batch was created more than ``timeout_s`` ago (delivery.timeout.ms) as
+        one failed batch."""
         if q.retries or q.start >= len(q.times) or q.times[q.start] + timeout_s > now:
             return None
-        end = bisect_right(q.times, now - timeout_s)
+        end = self._created_by(q, now - timeout_s)
+        if end <= q.start:
+            return None
         batch = self._cut(q, q.start, end)
+        q.tail = -1
         q.start = end
         self._refresh(q)
         return batch
+
+    def _created_by(self, q: PartitionQueue, time_s: float) -> int:
+        """Index past the records whose batch was created by ``time_s`` (records appended late,
+        after waiting for memory, count from their append: :attr:`late`)."""
+        late = self.late
+        if late is not None and late[0] <= time_s < late[1]:
+            return bisect_left(q.times, late[0])
+        return bisect_right(q.times, time_s)
 
     def wire_size(self, batch: ProducerBatch) -> int:
         """Bytes on the wire: header plus the (compressed) records."""

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     import simpy
 
 DELIVERY_TIMEOUT = "DELIVERY_TIMEOUT"  # the client's TimeoutException, not a broker error code
+#: the client's BufferExhaustedException: send() found no memory within max.block.ms
+BUFFER_EXHAUSTED = "BUFFER_EXHAUSTED"
 RETRY_JITTER = 0.2  # CommonClientConfigs.RETRY_BACKOFF_JITTER
 _METADATA_ERRORS = frozenset(
     {Errors.NOT_LEADER_OR_FOLLOWER, Errors.NETWORK_EXCEPTION, Errors.UNKNOWN_TOPIC_OR_PARTITION}
@@ -262,6 +264,7 @@ class Sender:
         )
         if batch.sequence >= 0:
             self.unacked[batch.tp].discard(batch.sequence)
+        self.accumulator.deallocate(batch)
 
     def _handle_error(self, batch: ProducerBatch, error: Errors, now: float) -> None:
         """Sender.completeBatch / canRetry: retry retriable errors until the delivery timeout."""
@@ -298,8 +301,13 @@ class Sender:
     def _expire_queued(self, now: float) -> None:
         """Records queued past delivery.timeout.ms fail (RecordAccumulator.expiredBatches)."""
         for batch in self.accumulator.expire_all(now, self.delivery_timeout_s):
-            self._close(batch, now, sending=False)
-            self._complete(batch, now, -1, DELIVERY_TIMEOUT)
+            self.fail_unsent(batch, now, DELIVERY_TIMEOUT)
+
+    def fail_unsent(self, batch: ProducerBatch, now: float, error: str) -> None:
+        """Records that fail without being sent (expired in the accumulator, or refused by a
+        blocked send()): their produced row and their failed answer."""
+        self._close(batch, now, sending=False)
+        self._complete(batch, now, -1, error)
 
     def set_leaders(self, leaders: dict[TopicPartition, int | None]) -> None:
         """New metadata: the leader of each partition (None when it has none)."""
