@@ -185,7 +185,7 @@ _PRODUCER: tuple[_Row, ...] = (
     ("batch.size", "int", 16384, _AT_LEAST_0, _PC, "bytes",
      "a partition's batch is sendable once it holds this many bytes (0 acts as 1)"),
     ("buffer.memory", "long", 33554432, _AT_LEAST_0, _PC, "bytes",
-     "accepted and checked; a full buffer blocking send() is not modelled yet"),
+     "memory for the producer's batches; when it is full, send() blocks"),
     ("client.id", "string", "", None, _PC, "", "label of the client in results"),
     ("compression.type", "string", "none", _COMPRESSION, _PC, "",
      "codec of the producer's batches; sets their size on the wire and on disk"),
@@ -196,7 +196,7 @@ _PRODUCER: tuple[_Row, ...] = (
     ("linger.ms", "long", 0, _AT_LEAST_0, _PC, "ms",
      "how long a non-full batch waits for more records"),
     ("max.block.ms", "long", 60000, _AT_LEAST_0, _PC, "ms",
-     "accepted and checked; send() never blocks in the model yet"),
+     "how long send() waits for buffer.memory before it fails the record (BUFFER_EXHAUSTED)"),
     ("max.in.flight.requests.per.connection", "int", 5, _AT_LEAST_1, _PC, "",
      "unacknowledged produce requests per broker connection"),
     ("max.request.size", "int", 1048576, _AT_LEAST_0, _PC, "bytes",
@@ -813,14 +813,28 @@ def producer_config(config: Mapping[str, Any], path: str = "") -> tuple[Effectiv
     enable.idempotence=true with retries=0, acks!=all or max.in.flight > 5 is an error, an
     implicit one is turned off with a warning; transactional.id needs idempotence;
     delivery.timeout.ms below linger.ms + request.timeout.ms is an error if set explicitly,
-    otherwise raised to that sum with a warning.
+    otherwise raised to that sum with a warning. And one Kafka does not check up front:
+    buffer.memory below batch.size, where every batch's allocation throws (below).
     """
     cfg = effective("producer", config, path)
     values, warnings = dict(cfg), []
     _apply_client_backoffs("producer", values, cfg.given, path, warnings)
     _apply_idempotence(values, cfg.given, path, warnings)
     _apply_delivery_timeout(values, cfg.given, path, warnings)
+    _check_buffer_memory(values, path)
     return EffectiveConfig("producer", values, cfg.given, path), warnings
+
+
+def _check_buffer_memory(values: Mapping[str, Any], path: str) -> None:
+    """BufferPool.allocate throws IllegalArgumentException for a batch buffer (at least
+    batch.size bytes) larger than buffer.memory, so every send() would fail: refused here."""
+    if values["buffer.memory"] < values["batch.size"]:
+        raise ConfigError(
+            _field(path, "buffer.memory"),
+            f"{values['buffer.memory']} is less than batch.size ({values['batch.size']}): "
+            "Kafka's BufferPool could not allocate a single batch",
+            f"set it to at least {values['batch.size']}",
+        )
 
 
 # --------------------------------------------------------------------------------------------

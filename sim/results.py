@@ -47,7 +47,11 @@ TABLES: dict[str, tuple[Column, ...]] = {
         ("base_sequence", "int64", "sequence number of the first record, -1 without idempotence"),
         ("count", "int32", "records in the batch"),
         ("bytes", "int64", "batch size on the wire after compression, bytes"),
-        ("first_arrival_s", "float64", "when the batch's first record was handed to send(), s"),
+        (
+            "first_arrival_s",
+            "float64",
+            "when the batch's first record came to send(), s (also while send() was blocked)",
+        ),
         ("closed_s", "float64", "when the batch was closed for sending, s"),
     ),
     "acked": _cols(
@@ -55,8 +59,13 @@ TABLES: dict[str, tuple[Column, ...]] = {
         ("attempt", "int32", "send attempt that got this answer, from 1"),
         ("base_offset", "int64", "offset of the first record in the log; -1 for acks=0 or errors"),
         ("done_s", "float64", "when the producer got the final answer, s"),
-        ("latency_s", "float64", "mean record latency, send() to answer, s"),
-        ("error", "string", "Kafka error name of the final answer, '' on success"),
+        ("latency_s", "float64", "mean record latency, send() to answer, s (blocked time too)"),
+        (
+            "error",
+            "string",
+            "Kafka error name of the final answer, '' on success; the client's own failures "
+            "are DELIVERY_TIMEOUT (delivery.timeout.ms) and BUFFER_EXHAUSTED (max.block.ms)",
+        ),
     ),
     "consumed": _cols(
         ("group", "string", "consumer group id"),
