@@ -100,7 +100,7 @@ def test_a_batch_opened_after_waiting_for_memory_lingers_and_expires_from_its_cr
     """The batch is created after free.allocate returns (nowMs is read again): linger.ms and
     delivery.timeout.ms count from then, not from the record's arrival."""
     acc = _accumulator(linger_s=0.1)
-    acc.set_late(2.0, 5.0)  # records that arrived in [2, 5) were appended at 5
+    acc.unblocked(2.0, 5.0)  # records that arrived in [2, 5) were appended at 5
     acc.append(TP, [3.0, 3.5], None, [100, 100])
     q = acc.queues[TP]
     assert q.next_s == pytest.approx(5.1)

@@ -66,6 +66,9 @@ from sim.workload import Workload, key_bytes_of
 
 #: Seconds of arrivals drawn at a time (a window's records come as one set of arrays).
 ARRIVAL_WINDOW_S = 0.05
+#: Records taken in at a time once a send() has waited for memory this round: the backlog
+#: behind it can be long, and only the first few find memory before it runs out again.
+TAKE_IN_CHUNK = 256
 
 
 class KafkaProducer:
@@ -262,14 +265,17 @@ class KafkaProducer:
         memory is tight, up to the first whose batch finds no memory: send() blocks there, and
         fails after max.block.ms)."""
         unassigned = self._unassigned
+        limit = None
         while unassigned.waiting(now):
+            if self._blocked_s is not None:
+                limit = TAKE_IN_CHUNK  # a backlog may have built up behind the waiting send()
             head = unassigned.start
             head_s = unassigned.first_time()
-            blocked = self._append_arrived(now)
+            blocked = self._append_arrived(now, limit)
             if self._blocked_s is not None and unassigned.start > head:
                 self._unblock(head_s, now)  # the waiting send() got its memory
             if not blocked:
-                return
+                continue
             if self._blocked_s is None:
                 self._blocked_s = max(unassigned.first_time(), self._app_free_s)
             if now < self._blocked_s + self.max_block_s:
@@ -278,12 +284,12 @@ class KafkaProducer:
             self._fail_first(now)
             self._unblock(head_s, now)
 
-    def _append_arrived(self, now: float) -> bool:
-        """Append the records that arrived by ``now``; True if one found no memory (it and the
-        records after it stay unappended)."""
+    def _append_arrived(self, now: float, limit: int | None) -> bool:
+        """Append the records that arrived by ``now`` (the first ``limit`` of them if given);
+        True if one found no memory (it and the records after it stay unappended)."""
         unassigned = self._unassigned
         before = unassigned.taken_bytes
-        times, keys, record_bytes, cumulative = unassigned.take(now)
+        times, keys, record_bytes, cumulative = unassigned.take(now, limit)
         meta = self._topic_meta
         if self.key_partitions is not None:
             appended = self._append_keyed(times, keys, record_bytes)
@@ -315,8 +321,17 @@ class KafkaProducer:
             if end == k:
                 break
             k = end
-        if k:
-            self._queue_keyed(np.asarray(times[:k]), keys[:k], np.asarray(record_bytes[:k]))
+        by_partition: dict[int, list[int]] = {}
+        for i in range(k):
+            by_partition.setdefault(partitions[i], []).append(i)
+        for p in sorted(by_partition):  # the order _queue_keyed appends in
+            rows = by_partition[p]
+            accumulator.append(
+                (self.topic, p),
+                [times[i] for i in rows],
+                keys[rows],
+                [record_bytes[i] for i in rows],
+            )
         return k
 
     def _admits(self, tp: TopicPartition, record_bytes: list[int], start: int, end: int) -> int:
@@ -330,8 +345,7 @@ class KafkaProducer:
         arrived since ``first_s`` (the one it waited on) are appended now."""
         self._blocked_s = None
         self._app_free_s = now
-        self.accumulator.set_exhausted(False)
-        self.accumulator.set_late(first_s, now)
+        self.accumulator.unblocked(first_s, now)
 
     def _fail_first(self, now: float) -> None:
         """The oldest record waited max.block.ms for memory: send() fails it
@@ -630,11 +644,14 @@ class _Unassigned:
         k = bisect_right(self.cum, self.taken_bytes + room, self.start)
         return self.times[k] if k < len(self.times) else _INF
 
-    def take(self, now: float):
-        """Remove and return the records arrived by ``now``: times, keys, sizes, and their
-        ``cum`` (cumulative bytes, based at ``taken_bytes`` before the call)."""
+    def take(self, now: float, limit: int | None = None):
+        """Remove and return the records arrived by ``now`` (at most ``limit`` if given): times,
+        keys, sizes, and their ``cum`` (cumulative bytes, based at ``taken_bytes`` before the
+        call)."""
         start = self.start
         end = bisect_right(self.times, now, start)
+        if limit is not None:
+            end = min(end, start + limit)
         keys = None if self.keys is None else self.keys[start:end]
         out = (self.times[start:end], keys, self.sizes[start:end], self.cum[start:end])
         self.start = end

@@ -101,20 +101,41 @@ class PartitionQueue:
         self.tail = -1
 
     def extend(self, times: list[float], keys: np.ndarray | None, record_bytes: list[int]) -> None:
-        """Add records (later than those already queued); drained ones are dropped."""
+        """Add records (later than those already queued); drained ones are dropped once they
+        are at least half of the lists, so a long queue (memory filling up) is not copied at
+        every append.
+
+        ``keys`` (when keyed) is a buffer with room to grow, filled up to ``len(times)``: batches
+        keep views of it, so it is only ever written past that length (records that have not
+        been cut) and replaced, not moved, when it is compacted or grown."""
         start = self.start
-        if start:
+        n = len(self.times)
+        if start and 2 * start >= n:
             self.base = self.cum[start - 1]
             del self.times[:start], self.cum[:start]
             self.start = 0
             self.tail -= start
+            if self.keys is not None:
+                self.keys = self.keys[start:n].copy()
+            n -= start
         last = self.cum[-1] if self.cum else self.base
         # Python ints: exact, and cheaper than np.cumsum here (the first sum is ``last``)
         self.cum += islice(accumulate(record_bytes, initial=last), 1, None)
         self.times += times
         if keys is not None:
-            old = self.keys[start:] if self.keys is not None else np.empty(0, dtype=np.int64)
-            self.keys = np.concatenate([old, keys])
+            self._extend_keys(n, keys)
+
+    def _extend_keys(self, n: int, keys: np.ndarray) -> None:
+        """Write ``keys`` after the first ``n`` of the key buffer, growing it (doubling) if
+        needed."""
+        need = n + len(keys)
+        buffer = self.keys
+        if buffer is None or len(buffer) < need:
+            grown = np.empty(max(need, 2 * n, 16), dtype=np.int64)
+            if buffer is not None:
+                grown[:n] = buffer[:n]
+            self.keys = buffer = grown
+        buffer[n:need] = keys
 
     def before(self) -> int:
         """Bytes of the records already drained (the base of ``cum`` for the first batch)."""
@@ -212,9 +233,10 @@ class RecordAccumulator:
             for q in self.queues.values():
                 self._refresh(q)
 
-    def set_late(self, from_s: float, until_s: float) -> None:
-        """Records that arrived in [from_s, until_s) are appended at until_s, after waiting for
-        memory (:attr:`late`)."""
+    def unblocked(self, from_s: float, until_s: float) -> None:
+        """The waiting send() is over at ``until_s``: not exhausted any more, and the records
+        that arrived in [from_s, until_s) are appended now (:attr:`late`)."""
+        self.exhausted = False
         self.late = (from_s, until_s)
         for q in self.queues.values():
             self._refresh(q)
@@ -301,8 +323,7 @@ class RecordAccumulator:
             times += q.times[k:]
             sizes += [b - a for a, b in zip([base, *q.cum[k:-1]], q.cum[k:], strict=True)]
             if q.keys is not None:
-                keys.append(q.keys[k:])
-                q.keys = q.keys[:k]
+                keys.append(q.keys[k:n].copy())
             self.record_bytes_queued -= q.cum[-1] - base
             del q.times[k:], q.cum[k:]
             if q.tail >= k:
