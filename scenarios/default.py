@@ -3,6 +3,12 @@
 3 brokers; topic ``orders`` with 6 partitions, RF 3, min.insync.replicas 2; one keyed producer at
 10,000 msg/s of 1 KiB with acks=all and linger.ms=5 (pinned: Kafka 3.9's default is 0); a consumer
 group of 3; 120 s; the leader of orders-0 crashes at 60 s and restarts 30 s later.
+
+Until ZooKeeper expires the crashed broker's session (about 15 s) no partition can take an
+acks=all write: two have no leader, and the ISRs of the other four still hold the dead follower.
+The producer's 32 MiB of buffer.memory fill in about 3 s, and then its send() blocks until the
+controller elects new leaders and shrinks the ISRs: the records that waited carry that wait in
+their latency.
 """
 
 SCENARIO = {
