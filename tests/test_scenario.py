@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -445,6 +446,15 @@ def test_load_scenario_from_script_json_and_build(tmp_path, default_dict):
     assert load_scenario(tmp_path / "s.json").name == "default"
     (tmp_path / "b.py").write_text("def build():\n    return {'topics': [{'name': 't'}]}\n")
     assert load_scenario(tmp_path / "b.py").topics[0].name == "t"
+
+
+@pytest.mark.parametrize("script", sorted(Path("scenarios").glob("*.py")), ids=lambda p: p.stem)
+def test_every_scenario_script_loads_is_named_after_its_file_and_is_simulated(script):
+    from sim.world import CAPABILITIES
+
+    scenario = load_scenario(script)
+    assert scenario.name == script.stem
+    require_simulated(scenario, CAPABILITIES)  # nothing in it that the engine would refuse
 
 
 def test_load_scenario_errors_are_one_line(tmp_path):
