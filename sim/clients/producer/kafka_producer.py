@@ -119,7 +119,7 @@ class KafkaProducer:
         self._topic_meta = TopicMetadata(num_partitions, ())  # as of the last metadata answer
         self._leaders: dict[int, int | None] = {}  # partition -> leader, likewise
         self._unassigned = _Unassigned()  # records not appended yet (no key decides, or tight)
-        self._max_record_bytes = 0  # of the records drawn so far
+        self._max_buffer_bytes = 0  # the largest batch buffer a record drawn so far can open
         self._tight = False  # memory is tracked per batch (see the module docstring)
         self._blocked_s: float | None = None  # when send() started waiting for memory
         self._app_free_s = -_INF  # when the application's thread last left a blocked send()
@@ -231,6 +231,7 @@ class KafkaProducer:
         """Draw the application's records up past ``now``: keyed ones straight into their
         partitions' queues (unless memory is or would become tight), the others into the
         unassigned window."""
+        unassigned = False  # records were drawn into the unassigned window
         while self.horizon_s <= now:
             start = self.horizon_s
             self.horizon_s += ARRIVAL_WINDOW_S
@@ -238,16 +239,18 @@ class KafkaProducer:
             if not len(arrivals):
                 continue
             record_bytes = arrivals.sizes + self.extra_bytes
-            self._max_record_bytes = max(self._max_record_bytes, int(record_bytes.max()))
+            largest = self.accumulator.pool.buffer_bytes(int(record_bytes.max()))
+            self._max_buffer_bytes = max(self._max_buffer_bytes, largest)
             keyed = self.key_partitions is not None
             if keyed and not self._tight and self._memory_may_run_out(int(record_bytes.sum())):
                 self._enter_tight(now)
             if not keyed or self._tight:
                 self._unassigned.add(arrivals.times, arrivals.keys, record_bytes)
+                unassigned = True
             else:
                 self._queue_keyed(arrivals.times, arrivals.keys, record_bytes)
-        if not self._tight and self._memory_may_run_out():
-            self._enter_tight(now)
+        if unassigned and not self._tight and self._memory_may_run_out():
+            self._enter_tight(now)  # before they are taken in
 
     def _queue_keyed(self, times, keys, record_bytes) -> None:
         partitions = self.key_partitions[keys]
@@ -371,7 +374,7 @@ class KafkaProducer:
         pool = accumulator.pool
         pending = accumulator.record_bytes_queued + self._unassigned.pending_bytes() + extra_bytes
         batches = 2 * pending // accumulator.batch_size + self.num_partitions + 1
-        return pool.sent_bytes + batches * pool.buffer_bytes(self._max_record_bytes)
+        return pool.sent_bytes + batches * self._max_buffer_bytes
 
     def _memory_may_run_out(self, extra_bytes: int = 0) -> bool:
         return self._memory_bound(extra_bytes) > self.accumulator.pool.total_bytes
@@ -502,7 +505,7 @@ class KafkaProducer:
     def _memory_short(self) -> bool:
         """Memory is tight and the next batch opened may find none."""
         pool = self.accumulator.pool
-        return self._tight and pool.available_bytes() < pool.buffer_bytes(self._max_record_bytes)
+        return self._tight and pool.available_bytes() < self._max_buffer_bytes
 
     def _keyed_ready_s(self, wake: float) -> float:
         """The earliest of ``wake`` and the times keyed records waiting to be appended (memory
