@@ -1011,6 +1011,50 @@ def test_random_fault_schedules_lose_nothing_long(d: dict) -> None:
     _check_schedule(d)
 
 
+@st.composite
+def _small_buffer_schedules(draw) -> dict:
+    """Random faults as above, 6 s, with the producer at 10x the rate (400 kB/s) and
+    buffer.memory of four batches, max.block.ms 0, 0.3 s or 60 s."""
+    d = draw(_schedules(durations=(6.0,)))
+    producer = d["producers"][0]
+    producer["rate_msgs_s"] = 2000.0
+    producer["config"] |= {
+        "buffer.memory": 4 * 16384,
+        "max.block.ms": draw(st.sampled_from([0, 300, 60000])),
+    }
+    return d
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(_small_buffer_schedules())
+def test_random_fault_schedules_with_a_small_buffer(d: dict) -> None:
+    """With send() blocking and failing on buffer.memory, random faults still lose nothing
+    acknowledged and break no invariant; the producer's batches never hold more than
+    buffer.memory, and while memory is tracked per batch the pool's count is exactly what the
+    queues hold (checked every millisecond)."""
+    world = _world(d)
+    accumulator = world.producers[0].accumulator
+    pool = accumulator.pool
+    wrong: list[float] = []
+
+    def watch(env):
+        while True:
+            queued = accumulator.queued_buffers(env.now)
+            over = pool.sent_bytes + queued > pool.total_bytes
+            if over or pool.queued_bytes not in (None, queued):
+                wrong.append(env.now)
+            yield env.timeout(0.001)
+
+    world.env.process(watch(world.env))
+    r = _finish(world)
+    _assert_safe(r)
+    assert not wrong, wrong[:5]
+
+
 def test_event_cap_stops_a_runaway_run() -> None:
     """The guard works: a run with a tiny cap fails with RunawayRun instead of running on."""
     world = _capped(World(Scenario.from_dict(_scenario([], duration_s=2.0))), cap=1000)
