@@ -132,6 +132,8 @@ def test_fill_watch_tells_what_the_next_batch_opening_means():
 
 
 def test_buffer_memory_below_batch_size_is_refused_with_the_field_named():
+    """Kafka's BufferPoolTest.testCantAllocateMoreMemoryThanWeHave: an allocation above the
+    pool's total throws; with buffer.memory below batch.size every batch's would."""
     with pytest.raises(ConfigError) as err:
         producer_config({"buffer.memory": 1000, "batch.size": 16384}, "producers.0.config")
     assert err.value.path == "producers.0.config.buffer.memory"
@@ -236,7 +238,9 @@ def test_no_buffer_exhausted_before_max_block_ms(stalled):
 
 def test_send_fails_with_buffer_exhausted_every_max_block_ms():
     """max.block.ms 300: the record send() waits on fails 300 ms after it arrived, the next
-    record that needs a batch waits from then, and so on, one record at a time."""
+    record that needs a batch waits from then, and so on, one record at a time. (Kafka's
+    BufferPoolTest.testBlockTimeout: memory freed during the wait that does not cover the
+    allocation does not end it; it fails at maxBlockTimeMs, not before.)"""
     data = _stalled_leader_scenario(**{"max.block.ms": 300})
     data["duration_s"] = 5.0
     _, results, samples = _run_sampled(data)

@@ -402,7 +402,7 @@ class KafkaProducer:
 
     def _leave_tight(self) -> None:
         """Memory is ample again: keyed records go back into their queues as they are drawn."""
-        if self.key_partitions is not None and self._unassigned.waiting_after(0.0):
+        if self.key_partitions is not None and self._unassigned.pending_bytes():
             times, keys, record_bytes, _ = self._unassigned.take(_INF)
             self._queue_keyed(np.asarray(times), keys, np.asarray(record_bytes))
         self.accumulator.pool.queued_bytes = None
