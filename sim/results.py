@@ -120,6 +120,8 @@ TABLES: dict[str, tuple[Column, ...]] = {
 SUMMARY_FIELDS: dict[str, str] = {
     "produced_messages": "records handed to producers (from produced)",
     "acked_messages": "records acknowledged without error (from acked)",
+    "failed_messages": "records whose send failed for good: DELIVERY_TIMEOUT, BUFFER_EXHAUSTED "
+    "or an error not retried (from acked)",
     "consumed_messages": "records polled by consumers, all groups (from consumed)",
     "lost_acked_messages": "acknowledged records missing from the final logs (audit)",
     "duplicate_deliveries": "records a consumer group received more than once, all groups (audit)",
@@ -143,6 +145,7 @@ FROM_TABLES = frozenset(
     {
         "produced_messages",
         "acked_messages",
+        "failed_messages",
         "consumed_messages",
         "produce_latency_p50_ms",
         "produce_latency_p99_ms",
@@ -243,9 +246,12 @@ class Results:
         e2e = consumed["e2e_latency_s"].to_numpy(dtype=float)
         lag = self.tables["timeseries"]["max_consumer_lag"]
         acked_messages = float(np.nansum(ok_counts))
+        failed = acked[acked["error"] != ""]
+        failed_messages = float(np.nansum(counts.reindex(failed["batch_id"]).to_numpy(float)))
         return {
             "produced_messages": float(produced["count"].sum()),
             "acked_messages": acked_messages,
+            "failed_messages": failed_messages,
             "consumed_messages": float(consumed["count"].sum()),
             "produce_latency_p50_ms": 1e3 * weighted_quantile(lat, ok_counts, 0.50),
             "produce_latency_p99_ms": 1e3 * weighted_quantile(lat, ok_counts, 0.99),

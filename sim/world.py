@@ -56,6 +56,7 @@ CAPABILITIES = Capabilities(fault_kinds=SIMULATED_FAULTS)
 MEASURED = (
     "produced_messages",
     "acked_messages",
+    "failed_messages",
     "consumed_messages",
     "lost_acked_messages",
     "duplicate_deliveries",

@@ -253,6 +253,7 @@ def test_send_fails_with_buffer_exhausted_every_max_block_ms():
     done = failed["done_s"].to_numpy()
     assert np.diff(done) == pytest.approx(np.full(len(done) - 1, 0.3))
     assert len(done) == int((5.0 - done[0]) / 0.3) + 1  # until the end of the run
+    assert results.summary()["failed_messages"] == len(done)
 
 
 def test_memory_freed_ends_the_wait_and_latency_includes_it():
