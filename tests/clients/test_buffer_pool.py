@@ -337,5 +337,5 @@ def test_tracking_memory_per_batch_changes_nothing_while_it_suffices(monkeypatch
     assert tracked and tracked[0] == 0.0
     assert forced.producers[0]._tight
     a, b = plain.results(), forced.results()
-    for table in ("produced", "acked", "consumed", "events", "log"):
+    for table in ("produced", "acked", "consumed", "events", "timeseries", "log"):
         pd.testing.assert_frame_equal(getattr(a, table), getattr(b, table))
