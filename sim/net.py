@@ -177,7 +177,12 @@ class _Call:
             raise RuntimeError(f"respond() called twice on a connection from {self.src.name}")
         self.responded = True
         self.response = response
-        self.net._dispatch_response(self, after_s)
+        net, src, dst = self.net, self.src, self.dst
+        if self.done or dst.paused or net._cut or net._links:
+            net._dispatch_response(self, after_s)
+        else:  # _dispatch_response's usual case written out: it runs once per request
+            delay = net._transmit(dst, src, response.size_bytes, _NORMAL, after_s)
+            call_later(net.env, delay, self, net._response_arrival)
 
 
 class _Message:
@@ -192,13 +197,6 @@ class _Message:
         self.message = message
         self.src_incarnation = src.incarnation
         self.dst_incarnation = dst.incarnation
-
-
-def _release(call: _Call) -> None:
-    """A call with its outcome delivered keeps nothing heavy: a timeout queue may hold it on
-    for up to its timeout (the request was let go at delivery)."""
-    call.event = None
-    call.response = None
 
 
 def _fire(event: simpy.Event, value: Any) -> None:
@@ -276,13 +274,21 @@ class Network:
         """Send ``request`` (it has ``size_bytes``); the event succeeds with the response or a
         :class:`NetworkFailure` (:class:`RequestTimedOut` at ``now + timeout_s`` at the latest).
         """
-        dst = self._hosts[target]
+        hosts = self._hosts
+        src, dst = hosts[source], hosts[target]
         self._next_call_id = cid = self._next_call_id + 1
-        call = _Call(self, cid, self._hosts[source], dst, request, Event(self.env))
+        event = Event(self.env)
+        call = _Call(self, cid, src, dst, request, event)
         self._open[cid] = call
         self._deadlines.add(timeout_s, cid)
-        self._dispatch_request(call)
-        return call.event
+        if src.up and dst.up and not src.paused and not self._cut and not self._links:
+            # _dispatch_request's usual case written out (both ends up, no fault on any link):
+            # it runs once per request
+            delay = self._transmit(src, dst, request.size_bytes, _NORMAL)
+            call_later(self.env, delay, call, self._request_arrival)
+        else:
+            self._dispatch_request(call)
+        return event
 
     def send(self, source: str, target: str, message: Any) -> None:
         """Send a one-way ``message`` (it has ``size_bytes``): ``on_request(message, source,
@@ -443,10 +449,18 @@ class Network:
                 call_later(self.env, delay, call, self._refusal)
 
     def _on_request_arrival(self, call: _Call) -> None:
-        if self._cut and self._is_cut(call.src, call.dst):
+        src, dst = call.src, call.dst
+        if self._cut and self._is_cut(src, dst):
             return
-        if call.dst.paused:
-            call.dst.held_in.append((self._deliver_request, call))
+        if dst.paused:
+            dst.held_in.append((self._deliver_request, call))
+        elif call.src_incarnation == src.incarnation and call.dst_incarnation == dst.incarnation:
+            # _deliver_request's usual case written out (no crash since it was sent): it runs
+            # once per request
+            request, call.request = call.request, None
+            dst.bytes_in += request.size_bytes
+            self.messages_delivered += 1
+            dst.node.on_request(request, src.name, call)
         else:
             self._deliver_request(call)
 
@@ -497,12 +511,24 @@ class Network:
             self._deliver_response(call)
 
     def _deliver_response(self, call: _Call) -> None:
-        if self._settle(call):
-            response = call.response
-            call.src.bytes_in += response.size_bytes
-            self.messages_delivered += 1
-            _fire(call.event, response)
-        _release(call)
+        # _settle and _fire written out: this runs once per response
+        if not call.done:
+            call.done = True
+            del self._open[call.cid]
+            src = call.src
+            if call.src_incarnation == src.incarnation:
+                response = call.response
+                src.bytes_in += response.size_bytes
+                self.messages_delivered += 1
+                event = call.event
+                event._ok = True
+                event._value = response
+                callbacks, event.callbacks = event.callbacks, None
+                for callback in callbacks:
+                    callback(event)
+        # delivered: the call keeps nothing heavy (the request was let go at delivery)
+        call.event = None
+        call.response = None
 
     # one-way messages
 

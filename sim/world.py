@@ -48,6 +48,7 @@ from sim.protocol import GROUP_METADATA_TOPIC, TopicPartition
 from sim.results import Results
 from sim.rng import RandomStreams
 from sim.scenario import Capabilities, ClusterSpec, HardwareSpec, Scenario, require_simulated
+from sim.timers import Environment
 from sim.workload import Workload, encoded_value_bytes
 
 #: What this engine simulates (the rest of a scenario is refused before running).
@@ -109,7 +110,7 @@ class World:
     def __init__(self, scenario: Scenario, check_invariants: bool | None = None) -> None:
         self.scenario = scenario
         self._started = False
-        self.env = simpy.Environment()
+        self.env = Environment()
         self.streams = RandomStreams(scenario.seed)
         cluster: ClusterSpec = scenario.cluster
         self.hardware = cluster.hardware

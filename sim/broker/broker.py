@@ -98,20 +98,21 @@ class RequestHandlerPool:
         self._io = [0.0] * io_threads
 
     def done_at(self, now: float, nbytes: int) -> float:
-        """When a request of ``nbytes`` arriving ``now`` has been read and handled, s."""
-        read = _serve(self._network, now, NETWORK_REQUEST_S + nbytes / NETWORK_BYTES_S)
-        return _serve(self._io, read, IO_REQUEST_S + nbytes / IO_BYTES_S)
+        """When a request of ``nbytes`` arriving ``now`` has been read and handled, s.
 
-
-def _serve(heap: list[float], arrival: float, service_s: float) -> float:
-    """The first free server of ``heap`` (busy-until times, s) serves a request arriving at
-    ``arrival`` for ``service_s``; returns when it is done, s."""
-    free = heap[0]
-    done = (arrival if arrival > free else free) + service_s  # max() inlined: per request
-    # one heapreplace, not heappop + heappush: the heap holds the same busy-until times
-    # afterwards, so every later answer is the same
-    heapreplace(heap, done)
-    return done
+        In each pool the first free server (the heap's smallest busy-until time) serves it: one
+        heapreplace, not heappop + heappush (the heap holds the same busy-until times
+        afterwards, so every later answer is the same). Both pools written out, max() inlined:
+        this runs once per request."""
+        network = self._network
+        free = network[0]
+        read = (now if now > free else free) + (NETWORK_REQUEST_S + nbytes / NETWORK_BYTES_S)
+        heapreplace(network, read)
+        io = self._io
+        free = io[0]
+        done = (read if read > free else free) + (IO_REQUEST_S + nbytes / IO_BYTES_S)
+        heapreplace(io, done)
+        return done
 
 
 @dataclass(slots=True)
@@ -129,7 +130,7 @@ class _Connection:
 #: consumer's group requests go to the group coordinator on a separate connection (Kafka opens
 #: it as a separate node, ``Integer.MAX_VALUE - nodeId``): a parked JoinGroup holds up its
 #: heartbeats. A fetch travels on the replica fetcher's connection when a follower sends it
-#: (see :func:`_channel`); any other type on the client's.
+#: (see :meth:`Broker.on_request`); any other type on the client's.
 _CHANNEL_BY_TYPE: dict[type, str] = {
     JoinGroupRequest: "coordinator",
     SyncGroupRequest: "coordinator",
@@ -142,14 +143,6 @@ _CHANNEL_BY_TYPE: dict[type, str] = {
     AlterPartitionRequest: "to-controller",
     ControlledShutdownRequest: "to-controller",
 }
-
-
-def _channel(request: Any) -> str:
-    """Which of a peer's connections a request travels on."""
-    kind = type(request)
-    if kind is FetchRequest:
-        return "replica-fetcher" if request.replica_id >= 0 else "client"
-    return _CHANNEL_BY_TYPE.get(kind, "client")
 
 
 class Broker:
@@ -278,7 +271,12 @@ class Broker:
         if isinstance(request, WatchEvent):
             self.zk.deliver(request)
             return
-        key = (source, _channel(request))
+        # which of the peer's connections it travels on
+        kind = type(request)
+        if kind is FetchRequest:
+            key = (source, "replica-fetcher" if request.replica_id >= 0 else "client")
+        else:
+            key = (source, _CHANNEL_BY_TYPE.get(kind, "client"))
         conn = self._connections.get(key)
         if conn is None:
             conn = self._connections[key] = _Connection()

@@ -99,13 +99,18 @@ class ReplicaFetcher:
                 continue
             failed = False
             throttle_s = 0.0
+            partitions = self.partitions
+            process_fetched = self.replicas.process_fetched
             for tp, data in response.partitions.items():
-                partition = self.partitions.get(tp)
+                partition = partitions.get(tp)
                 # the answer counts only if the partition still follows this leader at the
                 # epoch it was asked at (AbstractFetcherThread checks currentLeaderEpoch)
                 if partition is not None and partition.leader_epoch == epochs.get(tp):
-                    throttle_s = max(throttle_s, self.replicas.process_fetched(tp, data))
-                    failed = failed or data.error is not _NO_ERROR
+                    write_s = process_fetched(tp, data)
+                    if write_s > throttle_s:  # max() written out: once per fetched partition
+                        throttle_s = write_s
+                    if data.error is not _NO_ERROR:
+                        failed = True
             if throttle_s > 0:  # the thread's log appends waited for the disk (dirty_ratio)
                 yield self.env.timeout(throttle_s)
             if failed:

@@ -358,10 +358,9 @@ class ReplicaManager:
         follower = request.replica_id
         if follower >= 0:
             now = self.env.now
+            update = self._update_follower
             for tp, fetch in request.partitions.items():
-                self._update_follower(
-                    follower, tp, fetch.fetch_offset, fetch.last_fetched_epoch, now
-                )
+                update(follower, tp, fetch.fetch_offset, fetch.last_fetched_epoch, now)
         if request.max_wait_s > 0 and request.min_bytes > 0 and self._nothing_to_answer(request):
             self._park(request, reply)
             return
@@ -404,21 +403,35 @@ class ReplicaManager:
             upper = log.log_end_offset if follower else log.high_watermark
             if offset != upper or offset < log.log_start_offset:
                 return False  # data to return, or out of range (offset > LEO) or below start
-            if follower and self._diverging(partition, offset, fetch.last_fetched_epoch):
-                return False
+            if follower:
+                # _diverging's usual case tested here first (the offset is the LEO): the
+                # fetcher's last epoch is the leader's latest
+                epoch = fetch.last_fetched_epoch
+                epochs = log.epochs
+                if (
+                    epoch >= 0
+                    and not (epochs and epoch == epochs[-1][0])
+                    and self._diverging(partition, offset, epoch)
+                ):
+                    return False
         return True
 
     def _update_follower(
         self, follower: int, tp: TopicPartition, offset: int, epoch: int, now: float
     ) -> None:
         partition = self.partitions.get(tp)
-        if (
-            partition is None
-            or partition.leader_id != partition.broker_id  # not the leader
-            or self._diverging(partition, offset, epoch)
-        ):
+        if partition is None or partition.leader_id != partition.broker_id:  # not the leader
             return
         log = partition.log
+        epochs = log.epochs
+        # _diverging's usual case tested here first: the fetcher's last epoch is the leader's
+        # latest and its offset within the log
+        if (
+            epoch >= 0
+            and not (epochs and epoch == epochs[-1][0] and offset <= log.log_end_offset)
+            and self._diverging(partition, offset, epoch)
+        ):
+            return
         hw = log.high_watermark
         if partition.update_follower_fetch_state(follower, offset, now):
             self._propose(partition, partition.pending_isr)
@@ -454,12 +467,13 @@ class ReplicaManager:
         urgent = False
         follower = request.replica_id >= 0
         limit = request.partition_max_bytes
+        read_partition = self._read_partition
         for tp, fetch in request.partitions.items():
-            data = self._read_partition(follower, limit, tp, fetch, budget, reads)
-            parts[tp] = data
+            parts[tp] = data = read_partition(follower, limit, tp, fetch, budget, reads)
             size = data.size_bytes
-            budget = budget - size if budget > size else 0
-            total += size
+            if size:
+                budget = budget - size if budget > size else 0
+                total += size
             if data.error is not _NO_ERROR or data.diverging_epoch is not None:
                 urgent = True
         framing = framed_size(len(parts))
@@ -484,9 +498,13 @@ class ReplicaManager:
         offset = fetch.fetch_offset
         hw, start, leo = log.high_watermark, log.log_start_offset, log.log_end_offset
         if follower:
-            diverging = self._diverging(partition, offset, fetch.last_fetched_epoch)
-            if diverging:
-                return FetchPartitionData(_NO_ERROR, hw, start, leo, [], diverging)
+            epoch = fetch.last_fetched_epoch
+            epochs = log.epochs
+            # _diverging's usual case tested here first (see _update_follower)
+            if epoch >= 0 and not (epochs and epoch == epochs[-1][0] and offset <= leo):
+                diverging = self._diverging(partition, offset, epoch)
+                if diverging:
+                    return FetchPartitionData(_NO_ERROR, hw, start, leo, [], diverging)
         if offset < start or offset > leo:
             return FetchPartitionData(_OUT_OF_RANGE, hw, start, leo)
         upper = leo if follower else hw
@@ -506,6 +524,7 @@ class ReplicaManager:
         leo, hw = log.log_end_offset, log.high_watermark
         # a snapshot: answering removes fetches, and may hand this broker a queued fetch that
         # parks on ``tp`` again
+        complete = self._complete_parked
         for fetch in list(parked):
             if fetch.done:
                 continue
@@ -513,19 +532,20 @@ class ReplicaManager:
             # visible end for this fetcher: the LEO for a follower, the HW for a consumer
             end = leo if request.replica_id >= 0 else hw
             if end > request.partitions[tp].fetch_offset:
-                self._complete_parked(fetch, force=request.min_bytes <= 1)
+                complete(fetch, request.min_bytes <= 1)
 
     def _complete_parked(self, fetch: _DelayedFetch, force: bool) -> None:
         """DelayedFetch.tryComplete (``force``: at its deadline, or known to have enough)."""
         if fetch.done:
             return
-        response, nbytes, _, reads = self._read(fetch.request)
-        if not force and nbytes < fetch.request.min_bytes:
+        request = fetch.request
+        response, nbytes, _, reads = self._read(request)
+        if not force and nbytes < request.min_bytes:
             return
         fetch.done = True
         del self._unanswered[fetch.key]
         by_tp = self._parked
-        for tp in fetch.request.partitions:
+        for tp in request.partitions:
             del by_tp[tp][fetch]
         fetch.respond(response, self._disk_read_s(reads) if reads else 0.0)
 
@@ -535,8 +555,11 @@ class ReplicaManager:
         written less than page_cache bytes ago). Callers skip the call when ``reads`` is empty
         (an answer without records)."""
         delay = 0.0
+        read = self.disk.read
         for position, nbytes in reads:
-            delay = max(delay, self.disk.read(position, nbytes))
+            read_s = read(position, nbytes)
+            if read_s > delay:  # max() written out: once per answered partition
+                delay = read_s
         return delay
 
     def handle_list_offsets(self, request: ListOffsetsRequest) -> ListOffsetsResponse:
