@@ -536,9 +536,12 @@ def events_per_second_bare_simpy(n: int = 200_000) -> float:
 
 #: A fault row about one broker (link faults name two nodes: "broker-1-broker-0").
 _BROKER_NODE = re.compile(r"broker-\d+")
-#: Fault details after which a broker's partitions cannot be served to clients, and back.
+#: Fault details after which a broker's partitions cannot be served to clients, and back. A
+#: restart is not back: the new process leads nothing until the controller makes it leader
+#: again after it registers (a leader_election row, or leader_resumed when no election was
+#: needed), which waits for the old ZooKeeper session to expire when the restart comes sooner.
 _LEADER_GONE = ("crash", "power loss", "stopped", "pause")
-_LEADER_BACK = ("restart", "resume", "healed")
+_LEADER_BACK = ("resume", "healed")
 
 
 def _leader_gone(detail: str) -> bool:
@@ -549,13 +552,14 @@ def _leader_gone(detail: str) -> bool:
 
 def unavailability_windows(events, world: World) -> list[tuple[TopicPartition, float, float]]:
     """(partition, start, end) for each time a partition had no leader clients could use: from
-    the moment its leader's broker stopped, paused or was cut off from clients, until a new
-    leader was elected or the broker came back as leader (or the run ended)."""
+    the moment its leader's broker stopped, paused or was cut off from clients, until a leader
+    was elected, the restarted broker led it again (leader_resumed), or the broker resumed or was
+    reachable again (or the run ended)."""
     leader = {tp: replicas[0] for tp, replicas in world.assignments.items()}
     down_since: dict[TopicPartition, float] = {}
     windows: list[tuple[TopicPartition, float, float]] = []
     for row in events.itertuples(index=False):
-        if row.kind in ("leader_election", "unclean_leader_election"):
+        if row.kind in ("leader_election", "unclean_leader_election", "leader_resumed"):
             tp = (row.topic, int(row.partition))
             if tp in down_since:
                 windows.append((tp, down_since.pop(tp), row.time_s))

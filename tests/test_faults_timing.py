@@ -243,6 +243,43 @@ def test_hard_crash_unavailable_for_session_timeout_plus_election(crash_s: float
     _assert_safe(r)
 
 
+def test_leader_restarted_within_its_session_is_unavailable_until_the_election() -> None:
+    """A crashed leader restarted before its session expires leads nothing: its registration
+    waits for the old session to expire, and the controller elects then. Its partitions stay
+    without a usable leader from the crash to that election, and unavailable_partition_s counts
+    all of it, not just crash to restart (it did before)."""
+    world = _world(
+        _scenario(
+            [{"kind": "crash_broker", "at_s": 2.0, "broker": 1, "restart_after_s": 0.5}],
+            partitions=6,
+            duration_s=7.0,
+        )
+    )
+    led = _led_by(world, 1)
+    r = _finish(world)
+    elections = _elections(r)
+    assert sorted(zip(elections["topic"], elections["partition"], strict=True)) == led
+    down = elections["time_s"].to_numpy() - 2.0
+    lo, _ = _session_expiry_window(2.0)
+    assert (down >= lo - 2.0).all()  # well past the restart at 2.5 s
+    assert r.summary()["unavailable_partition_s"] == pytest.approx(down.sum(), abs=1e-9)
+
+
+def test_unavailability_ends_when_a_restarted_leader_leads_again_without_an_election() -> None:
+    """The leader of t-0 is also the controller; it crashes at 2 s and restarts at 5 s, as its
+    old session expires. The new controller sees it registered and tells it to lead t-0 at the
+    same epoch, with no election: its leader_resumed row ends the window (3 s, not the run)."""
+    fault = {"kind": "crash_broker", "at_s": 2.0, "broker": "leader:t-0", "restart_after_s": 3.0}
+    r = _finish(_world(_scenario([fault], duration_s=10.0)))
+    assert _elections(r).empty
+    resumed = r.events[r.events["kind"] == "leader_resumed"]
+    assert list(zip(resumed["topic"], resumed["partition"], strict=True)) == [("t", 0)]
+    assert resumed["node"].tolist() == ["broker-0"]
+    assert resumed["time_s"].iloc[0] > 5.0  # the new process, once the controller told it
+    expected = resumed["time_s"].iloc[0] - 2.0
+    assert r.summary()["unavailable_partition_s"] == pytest.approx(expected, abs=1e-9)
+
+
 def test_controlled_shutdown_moves_leaders_in_milliseconds() -> None:
     """A controlled shutdown moves each leadership off at once: the ControlledShutdown request
     reaches the controller (RTT/2), which elects (events at fault + RTT/2), writes ZooKeeper once

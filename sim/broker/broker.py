@@ -390,8 +390,12 @@ class Broker:
             return ControllerResponse(Errors.STALE_CONTROLLER_EPOCH)
         errors = {}
         for tp, state in sorted(request.partitions.items()):
+            partition = self.replicas.partitions.get(tp)
+            unknown = partition is not None and partition.leader_id < 0
             applied = self.replicas.become_leader_or_follower(tp, state)
             errors[tp] = Errors.NONE if applied else Errors.FENCED_LEADER_EPOCH
+            if applied and unknown and self.starts > 1 and state.leader == self.broker_id:
+                self._record_leading_after_restart(tp, state, request.controller_id)
             if applied:
                 self.metadata[tp] = PartitionMetadata(
                     state.leader, state.leader_epoch, list(state.replicas), list(state.isr)
@@ -399,6 +403,23 @@ class Broker:
                 if tp[0] == GROUP_METADATA_TOPIC:
                     self.on_offsets_leadership(tp, state)
         return ControllerResponse(Errors.NONE, errors)
+
+    def _record_leading_after_restart(
+        self, tp: TopicPartition, state: LeaderAndIsrPartition, controller_id: int
+    ) -> None:
+        """A restarted broker's first word about ``tp`` makes it the leader: clients can use the
+        partition again. With an election the controller's leader_election row says so; without
+        one (the partition kept this leader while it was down, e.g. across a controller
+        failover) only this row does."""
+        self.metrics.event(
+            self.env.now,
+            "leader_resumed",
+            self.name,
+            tp[0],
+            tp[1],
+            f"restarted, leads at epoch {state.leader_epoch} (LeaderAndIsr from broker-"
+            f"{controller_id})",
+        )
 
     def on_offsets_leadership(self, tp: TopicPartition, state: LeaderAndIsrPartition) -> None:
         """KafkaApis.onLeadershipChange: lead an offsets partition -> load its groups (onElection);
