@@ -187,6 +187,7 @@ class Broker:
         )  # fmt: skip
         self.running = False
         self.starts = 0  # how many times the process has started (each restart is a new one)
+        self._told_since_start: set[TopicPartition] = set()  # partitions LeaderAndIsr set
         self._connections: dict[tuple[str, str], _Connection] = {}
 
     @property
@@ -201,6 +202,7 @@ class Broker:
         for a run that starts with the cluster up; otherwise register anew)."""
         self.running = True
         self.starts += 1
+        self._told_since_start.clear()
         self.replicas.start()
         self.group_coordinator.startup()
         self.zk.start(session)
@@ -390,13 +392,13 @@ class Broker:
             return ControllerResponse(Errors.STALE_CONTROLLER_EPOCH)
         errors = {}
         for tp, state in sorted(request.partitions.items()):
-            partition = self.replicas.partitions.get(tp)
-            unknown = partition is not None and partition.leader_id < 0
             applied = self.replicas.become_leader_or_follower(tp, state)
             errors[tp] = Errors.NONE if applied else Errors.FENCED_LEADER_EPOCH
-            if applied and unknown and self.starts > 1 and state.leader == self.broker_id:
+            first = applied and tp not in self._told_since_start
+            if first and self.starts > 1 and state.leader == self.broker_id:
                 self._record_leading_after_restart(tp, state, request.controller_id)
             if applied:
+                self._told_since_start.add(tp)
                 self.metadata[tp] = PartitionMetadata(
                     state.leader, state.leader_epoch, list(state.replicas), list(state.isr)
                 )
