@@ -652,6 +652,13 @@ def test_doc_lists_exactly_the_honoured_properties(scope: str) -> None:
 
 
 @pytest.mark.parametrize("scope", SCOPES)
+def test_doc_says_what_the_code_says_the_model_does(scope: str) -> None:
+    section = _doc_sections()[scope]
+    rows = re.findall(r"^\| `([^`]+)` \| `[^`]*` \| [^|]*\| (.*) \|$", section, flags=re.M)
+    assert dict(rows) == {n: k.doc for n, k in properties(scope).items()}
+
+
+@pytest.mark.parametrize("scope", SCOPES)
 def test_doc_lists_the_no_effect_names(scope: str) -> None:
     section = _doc_sections()[scope]
     listed = re.search(r"^Accepted without effect.*?\n\n(.*)$", section, flags=re.M | re.S)
