@@ -19,6 +19,29 @@ RECORD_BATCH_OVERHEAD_BYTES = 61
 #: Bytes a record adds besides key and value: length, attributes, timestamp and offset deltas,
 #: key/value lengths and header count as varints (DefaultRecord.sizeInBytes, small values).
 RECORD_OVERHEAD_BYTES = 8
+#: At most the bytes a record adds besides key, value and headers: 5 of length, 10 of timestamp
+#: delta, 5 of offset delta, 1 of attributes (DefaultRecord.MAX_RECORD_OVERHEAD).
+MAX_RECORD_OVERHEAD_BYTES = 21
+#: Values below which a zigzag varint of a length takes 1, 2, 3, 4 bytes (else 5).
+_VARINT_LIMITS = np.array([64, 8192, 1 << 20, 1 << 27])
+
+
+def varint_bytes(lengths: np.ndarray | int) -> np.ndarray:
+    """Bytes of each non-negative length written as a zigzag varint (ByteUtils.sizeOfVarint)."""
+    return 1 + np.searchsorted(_VARINT_LIMITS, lengths, side="right")
+
+
+def record_size_upper_bound(value_bytes: np.ndarray | int, key_bytes: int | None) -> np.ndarray:
+    """What send() takes as each record's serialized size to check it against
+    ``max.request.size`` and ``buffer.memory`` (``AbstractRecords.estimateSizeInBytesUpperBound``
+    for a v2 batch: the batch header, the record's largest overhead, key and value each after
+    its varint length, a null key as one byte, and a varint count of no headers), bytes."""
+    values = np.asarray(value_bytes, dtype=np.int64)
+    key_part = 1 if key_bytes is None else key_bytes + int(varint_bytes(key_bytes))
+    value_part = values + varint_bytes(values)
+    return RECORD_BATCH_OVERHEAD_BYTES + MAX_RECORD_OVERHEAD_BYTES + key_part + value_part + 1
+
+
 #: Request/response header and per-partition framing, bytes (order of magnitude of Kafka's).
 REQUEST_OVERHEAD_BYTES = 64
 PARTITION_OVERHEAD_BYTES = 24

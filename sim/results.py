@@ -42,7 +42,11 @@ TABLES: dict[str, tuple[Column, ...]] = {
         ("batch_id", "int64", "unique id of the batch in this run"),
         ("producer", "string", "producer node name, e.g. app-0"),
         ("topic", "string", "topic"),
-        ("partition", "int32", "partition number"),
+        (
+            "partition",
+            "int32",
+            "partition number; -1 for a record send() refused before the partitioner chose one",
+        ),
         ("producer_id", "int64", "idempotent producer id, -1 without idempotence"),
         ("base_sequence", "int64", "sequence number of the first record, -1 without idempotence"),
         ("count", "int32", "records in the batch"),
@@ -56,7 +60,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
     ),
     "acked": _cols(
         ("batch_id", "int64", "the batch (see produced)"),
-        ("attempt", "int32", "send attempt that got this answer, from 1"),
+        ("attempt", "int32", "send attempt that got this answer, from 1 (0: never sent)"),
         ("base_offset", "int64", "offset of the first record in the log; -1 for acks=0 or errors"),
         ("done_s", "float64", "when the producer got the final answer, s"),
         ("latency_s", "float64", "mean record latency, send() to answer, s (blocked time too)"),
@@ -64,7 +68,8 @@ TABLES: dict[str, tuple[Column, ...]] = {
             "error",
             "string",
             "Kafka error name of the final answer, '' on success; the client's own failures "
-            "are DELIVERY_TIMEOUT (delivery.timeout.ms) and BUFFER_EXHAUSTED (max.block.ms)",
+            "are DELIVERY_TIMEOUT (delivery.timeout.ms), BUFFER_EXHAUSTED (max.block.ms) and "
+            "RECORD_TOO_LARGE (a record over max.request.size or buffer.memory)",
         ),
     ),
     "consumed": _cols(
@@ -120,8 +125,8 @@ TABLES: dict[str, tuple[Column, ...]] = {
 SUMMARY_FIELDS: dict[str, str] = {
     "produced_messages": "records handed to producers (from produced)",
     "acked_messages": "records acknowledged without error (from acked)",
-    "failed_messages": "records whose send failed for good: DELIVERY_TIMEOUT, BUFFER_EXHAUSTED "
-    "or an error not retried (from acked)",
+    "failed_messages": "records whose send failed for good: DELIVERY_TIMEOUT, BUFFER_EXHAUSTED, "
+    "RECORD_TOO_LARGE or an error not retried (from acked)",
     "consumed_messages": "records polled by consumers, all groups (from consumed)",
     "lost_acked_messages": "acknowledged records missing from the final logs (audit)",
     "duplicate_deliveries": "records a consumer group received more than once, all groups (audit)",

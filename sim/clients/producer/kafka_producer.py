@@ -50,7 +50,7 @@ from sim.clients.producer.record_accumulator import (
     ProducerBatch,
     RecordAccumulator,
 )
-from sim.clients.producer.sender import BUFFER_EXHAUSTED, Sender
+from sim.clients.producer.sender import BUFFER_EXHAUSTED, RECORD_TOO_LARGE, Sender
 from sim.kafka_config import EffectiveConfig
 from sim.metrics import Metrics
 from sim.net import NetworkFailure
@@ -59,10 +59,11 @@ from sim.protocol import (
     ConnectionClosed,
     MetadataRequest,
     TopicPartition,
+    record_size_upper_bound,
 )
 from sim.scenario import ProducerSpec
 from sim.timers import call_later
-from sim.workload import Workload, key_bytes_of
+from sim.workload import Arrivals, Workload, key_bytes_of
 
 #: Seconds of arrivals drawn at a time (a window's records come as one set of arrays).
 ARRIVAL_WINDOW_S = 0.05
@@ -111,6 +112,9 @@ class KafkaProducer:
         self.partitioner = partitioner_for(config, rng)
         self.key_partitions = self._key_partition_table()
         self.extra_bytes = workload.key_bytes + RECORD_OVERHEAD_BYTES
+        # send() refuses a record whose size upper bound is above either (ensureValidRecordSize)
+        self._record_limit = min(config["max.request.size"], config["buffer.memory"])
+        self._too_large: list[tuple[float, int | None, int]] = []  # refused, not yet failed
         self.metadata_max_age_s = config.s("metadata.max.age.ms")
         self._metadata_needed = True
         self._metadata_updating = False
@@ -182,6 +186,8 @@ class KafkaProducer:
             self._metadata_updating = True
             env.process(self._update_metadata())
         self._draw_until(now)
+        if self._too_large:
+            self._fail_too_large(now)
         self._take_in(now)
         self.sender.run_once(now)
         self._check_memory(now)
@@ -235,7 +241,7 @@ class KafkaProducer:
         while self.horizon_s <= now:
             start = self.horizon_s
             self.horizon_s += ARRIVAL_WINDOW_S
-            arrivals = self.workload.arrivals(start, self.horizon_s)
+            arrivals = self._refuse_too_large(self.workload.arrivals(start, self.horizon_s))
             if not len(arrivals):
                 continue
             record_bytes = arrivals.sizes + self.extra_bytes
@@ -251,6 +257,50 @@ class KafkaProducer:
                 self._queue_keyed(arrivals.times, arrivals.keys, record_bytes)
         if unassigned and not self._tight and self._memory_may_run_out():
             self._enter_tight(now)  # before they are taken in
+
+    def _refuse_too_large(self, arrivals: Arrivals) -> Arrivals:
+        """``arrivals`` without the records send() refuses at once (RecordTooLargeException):
+        those whose size upper bound is above ``max.request.size`` or ``buffer.memory``. They
+        are set aside to fail at their arrival time (:meth:`_fail_too_large`)."""
+        if not len(arrivals):
+            return arrivals
+        key_bytes = None if arrivals.keys is None else self.workload.key_bytes
+        largest = record_size_upper_bound(arrivals.sizes.max(), key_bytes)
+        if largest <= self._record_limit:  # the usual case: every record is small enough
+            return arrivals
+        refused = record_size_upper_bound(arrivals.sizes, key_bytes) > self._record_limit
+        sizes = arrivals.sizes + self.extra_bytes
+        for i in np.flatnonzero(refused).tolist():
+            key = None if arrivals.keys is None else int(arrivals.keys[i])
+            self._too_large.append((float(arrivals.times[i]), key, int(sizes[i])))
+        kept = ~refused
+        keys = None if arrivals.keys is None else arrivals.keys[kept]
+        return Arrivals(arrivals.times[kept], keys, arrivals.sizes[kept])
+
+    def _fail_too_large(self, now: float) -> None:
+        """The refused records that arrived by ``now`` fail, each at its arrival time, in a
+        batch of its own (``send()`` returned a failed future; nothing was sent)."""
+        refused = self._too_large
+        done = 0
+        while done < len(refused) and refused[done][0] <= now:
+            time_s, key, size = refused[done]
+            partition = self._partition_before_append(key)
+            keys = None if key is None else np.array([key])
+            batch = ProducerBatch((self.topic, partition), time_s, time_s, 1, size, keys)
+            self.sender.fail_unsent(batch, time_s, RECORD_TOO_LARGE)
+            done += 1
+        del refused[:done]
+
+    def _partition_before_append(self, key: int | None) -> int:
+        """``KafkaProducer.partition`` for a record refused before the accumulator sees it: the
+        key's partition, a custom partitioner's choice, or -1 (``UNKNOWN_PARTITION``) where the
+        built-in partitioner would choose at append."""
+        if self.key_partitions is not None and key is not None:
+            return int(self.key_partitions[key])
+        if isinstance(self.partitioner, BuiltInPartitioner):
+            return -1
+        serialized = None if key is None else key_bytes_of([key])[0]
+        return self.partitioner.partition(serialized, self._topic_meta)
 
     def _queue_keyed(self, times, keys, record_bytes) -> None:
         partitions = self.key_partitions[keys]

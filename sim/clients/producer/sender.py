@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 DELIVERY_TIMEOUT = "DELIVERY_TIMEOUT"  # the client's TimeoutException, not a broker error code
 #: the client's BufferExhaustedException: send() found no memory within max.block.ms
 BUFFER_EXHAUSTED = "BUFFER_EXHAUSTED"
+#: the client's RecordTooLargeException: send() refused a record larger than max.request.size or
+#: buffer.memory (KafkaProducer.ensureValidRecordSize)
+RECORD_TOO_LARGE = "RECORD_TOO_LARGE"
 RETRY_JITTER = 0.2  # CommonClientConfigs.RETRY_BACKOFF_JITTER
 _METADATA_ERRORS = frozenset(
     {Errors.NOT_LEADER_OR_FOLLOWER, Errors.NETWORK_EXCEPTION, Errors.UNKNOWN_TOPIC_OR_PARTITION}
