@@ -40,6 +40,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_scenarios.py
 	$(BIN)/python benchmarks/bench_scenarios.py --memory
+	$(BIN)/python benchmarks/bench_scenarios.py --build
 	$(BIN)/python benchmarks/bench_murmur2.py
 
 clean:

@@ -18,6 +18,9 @@ Run ``python benchmarks/bench_scenarios.py [--only NAME] [--duration S]``. For e
   batch, and the process's maximum resident set size so far (``ru_maxrss``; it only grows, so
   only the first scenario's figure is its own).
 
+``--build`` instead times building a large cluster: 50 brokers and a topic of 10,000 partitions
+with RF 3 (DESIGN.md §7: under 10 s), its memory, and its first simulated second.
+
 ``--memory`` instead runs the default scenario for T and 10×T simulated seconds (T =
 ``--duration``, default 5) under tracemalloc and reports the peak per batch and per message:
 memory should grow with batches, not with messages, so bytes per message stays flat.
@@ -303,6 +306,50 @@ def memory_check(t_s: float) -> bool:
     return flat
 
 
+#: The large cluster of ``--build``: brokers, partitions of its one topic, replication factor.
+LARGE_CLUSTER = (50, 10_000, 3)
+
+
+def build_check() -> None:
+    """Build the large cluster (:data:`LARGE_CLUSTER`, one producer at 1,000 msg/s), then run
+    its first simulated second; print the wall seconds of each and the build's peak memory."""
+    brokers, partitions, rf = LARGE_CLUSTER
+    scenario = Scenario.from_dict(
+        {
+            "name": "large-cluster",
+            "seed": 1,
+            "duration_s": 1.0,
+            "cluster": {"brokers": brokers},
+            "topics": [{"name": "t", "partitions": partitions, "replication_factor": rf}],
+            "producers": [{"name": "app", "topic": "t", "rate_msgs_s": 1000}],
+        }
+    )
+    print(f"building {brokers} brokers x {partitions:,} partitions ...", file=sys.stderr)
+    gc.collect()
+    start = time.perf_counter()
+    world = World(scenario)
+    built = time.perf_counter()
+    world.run(progress=False)
+    ran = time.perf_counter()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        World(scenario)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    header = ["cluster", "replicas", "build s", "first sim s, wall s", "build peak MB"]
+    row = [
+        f"{brokers} brokers x {partitions:,} partitions",
+        f"{partitions * rf:,}",
+        f"{built - start:.2f}",
+        f"{ran - built:.2f}",
+        _mb(peak),
+    ]
+    print(_table(header, [row]))
+    print("build s: wall seconds of World(scenario) (target < 10).")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", choices=list(SCENARIOS), help="run only this scenario")
@@ -315,9 +362,17 @@ def main(argv: list[str] | None = None) -> int:
         help=f"memory check: default scenario for T and {MEMORY_FACTOR}xT s (T = --duration, "
         f"default {MEMORY_T_S:g})",
     )
+    parser.add_argument(
+        "--build",
+        action="store_true",
+        help="time building 50 brokers with a topic of 10,000 partitions (RF 3)",
+    )
     args = parser.parse_args(argv)
     if args.duration is not None and args.duration <= 0:
         parser.error("--duration must be positive")
+    if args.build:
+        build_check()
+        return 0
     if args.memory:
         memory_check(args.duration or MEMORY_T_S)
         return 0

@@ -208,8 +208,9 @@ class World:
             self.assignments[tp] = replicas
             state = PartitionState(list(replicas), replicas[0], 0, sorted(replicas), 0)
             self.zookeeper.restore_znode(partition_state_path(name, p), state.as_znode())
+            metadata = state.as_metadata()  # one object for all: a cache replaces, never edits
             for broker in self.brokers:
-                broker.metadata[tp] = state.as_metadata()
+                broker.metadata[tp] = metadata
             request = state.as_request()
             for b in replicas:
                 self.brokers[b].replicas.create_replica(tp, replicas)

@@ -113,6 +113,7 @@ class ReplicaManager:
         self.legacy_hw_truncation = legacy_hw_truncation
         self.partitions: dict[TopicPartition, Partition] = {}
         self.fetchers: dict[tuple[int, int], ReplicaFetcher] = {}
+        self._fetcher_of: dict[TopicPartition, ReplicaFetcher] = {}  # of each followed partition
         self.hw_checkpoint: dict[TopicPartition, int] = {}
         self.lag_max_s = config.s("replica.lag.time.max.ms")
         # parked fetches by partition, in arrival order (dicts as ordered sets: an answered
@@ -157,6 +158,7 @@ class ReplicaManager:
         for fetcher in self.fetchers.values():
             fetcher.stop()
         self.fetchers = {}
+        self._fetcher_of = {}
         for waiting in self._parked.values():
             for fetch in waiting:
                 fetch.done = True
@@ -229,7 +231,8 @@ class ReplicaManager:
                     partition, partition.log.high_watermark, "to its high watermark (pre-KIP-101)"
                 )
             if state.leader >= 0:
-                self._fetcher(state.leader, tp).add_partition(partition)
+                fetcher = self._fetcher_of[tp] = self._fetcher(state.leader, tp)
+                fetcher.add_partition(partition)
         return True
 
     def _fetcher(self, leader: int, tp: TopicPartition) -> ReplicaFetcher:
@@ -242,7 +245,8 @@ class ReplicaManager:
         return fetcher
 
     def _remove_from_fetchers(self, tp: TopicPartition) -> None:
-        for fetcher in self.fetchers.values():
+        fetcher = self._fetcher_of.pop(tp, None)
+        if fetcher is not None:
             fetcher.remove_partition(tp)
 
     def _truncate(self, partition: Partition, offset: int, why: str) -> None:

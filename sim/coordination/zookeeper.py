@@ -484,10 +484,15 @@ class _Txn:
     later op of a Multi sees the earlier ones; ``events`` are the watches to fire on commit.
     """
 
-    def __init__(self, tree: dict[str, Znode], zxid: int, session_id: int) -> None:
+    def __init__(
+        self, tree: dict[str, Znode], zxid: int, session_id: int, copy_on_write: bool = True
+    ) -> None:
+        """copy_on_write False: ops edit the tree's nodes in place (a single op that is
+        committed whenever it succeeds, and changes nothing when it fails)."""
         self.tree = tree
         self.zxid = zxid
         self.session_id = session_id
+        self.copy_on_write = copy_on_write
         self.changed: dict[str, Znode | None] = {}
         self.events: list[tuple[str, WatchKind]] = []
 
@@ -501,7 +506,10 @@ class _Txn:
         """The node at ``path`` (it exists), copied on first change."""
         node = self.changed.get(path)
         if node is None:
-            node = self.changed[path] = self.tree[path].copy()
+            node = self.tree[path]
+            if self.copy_on_write:
+                node = node.copy()
+            self.changed[path] = node
         return node
 
     def apply(self, op: TxnOp) -> ZkResponse:
@@ -677,7 +685,10 @@ class ZooKeeper:
         self._restore(path, data, session_id)
 
     def _restore(self, path: str, data: Any, session_id: int | None) -> None:
-        txn = _Txn(self.znodes, self.zxid + 1, session_id if session_id is not None else 0)
+        # in place: copying the parent for each child would make a topic's partitions cost
+        # the square of their number
+        owner = session_id if session_id is not None else 0
+        txn = _Txn(self.znodes, self.zxid + 1, owner, copy_on_write=False)
         result = txn.create(Create(path, data, ephemeral=session_id is not None))
         if not result.ok:
             raise ValueError(f"restore_znode {path}: {result.error.name}")
