@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from sim.audit import audit
 from sim.broker.controller import ELECTION_S_PER_PARTITION, LOAD_S_PER_PARTITION, PartitionState
 from sim.coordination.zookeeper import CONTROLLER_EPOCH_PATH, broker_path, partition_state_path
-from sim.protocol import Errors, LeaderAndIsrRequest
+from sim.protocol import Errors, LeaderAndIsrRequest, UpdateMetadataRequest
 from sim.results import Results
 from sim.scenario import Scenario
 from sim.world import World, run
@@ -452,6 +452,46 @@ def test_stopped_follower_leaves_isr_through_the_controller() -> None:
     assert (shrinks["time_s"] <= 2.0 + 1.5 * LAG + 2 * RTT).all()
     for tp in followed:
         assert 2 not in seen["controller"][tp] and 2 not in seen["zk"][tp]
+    _assert_safe(r)
+
+
+def test_update_metadata_carries_what_each_controller_action_changed() -> None:
+    """ZooKeeper-mode KafkaController sends UpdateMetadata with the partitions an action changed
+    (ControllerBrokerRequestBatch.addUpdateMetadataRequestForBrokers): an ISR shrink or an
+    election, just those partitions; a restarted broker every partition, the others the
+    partitions just sent to it (onBrokerStartup). The caches end equal to the controller's."""
+    d = _scenario(
+        [{"kind": "crash_broker", "at_s": 2.0, "broker": 2, "restart_after_s": 4.0}],
+        partitions=8,
+    )
+    d["cluster"]["brokers"] = 4  # RF 3: some partitions have no replica on broker 2
+    world = _world(d)
+    controller = world.brokers[0].controller
+    everything = sorted(world.assignments)
+    on_2 = sorted(tp for tp, replicas in world.assignments.items() if 2 in replicas)
+    assert 0 < len(on_2) < len(everything)
+    sent: list[tuple[float, int, list]] = []
+    send = controller._send
+
+    def spy(broker: int, request) -> None:
+        if isinstance(request, UpdateMetadataRequest):
+            sent.append((world.env.now, broker, sorted(request.partitions)))
+        send(broker, request)
+
+    controller._send = spy
+    r = _finish(world)
+    while_down = [parts for t, _, parts in sent if 2.0 < t < 6.0]
+    assert while_down, "the crash changed ISRs and leaders: UpdateMetadata was sent"
+    assert all(parts and set(parts) <= set(on_2) for parts in while_down)
+    assert {tp for parts in while_down for tp in parts} == set(on_2)
+    after = [(b, parts) for t, b, parts in sent if t >= 6.0]
+    assert (2, everything) in after  # the new broker learns every partition
+    assert (0, on_2) in after and (1, on_2) in after and (3, on_2) in after
+    for broker in world.brokers:
+        for tp in everything:
+            state, cached = controller.states[tp], broker.metadata[tp]
+            assert (cached.leader, cached.leader_epoch) == (state.leader, state.leader_epoch)
+            assert sorted(cached.isr) == sorted(state.isr), (broker.broker_id, tp)
     _assert_safe(r)
 
 

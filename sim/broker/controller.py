@@ -26,7 +26,7 @@ partition loaded at failover, from Jun Rao's measurements of Kafka 1.1 (controll
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -225,7 +225,10 @@ class Controller:
         for broker in new:
             parts = {tp: s for tp, s in mine.items() if broker in s.replicas}
             self._send_leader_and_isr(broker, parts)
-        self._send_update_metadata()
+        # the new brokers learn every partition; the others, the new brokers and the partitions
+        # just sent to them (KafkaController.onBrokerStartup)
+        self._send_update_metadata(brokers=new)
+        self._send_update_metadata(mine, sorted(self.live - set(new)))
 
     # ---------------------------------------------------------------- elections and ISR
 
@@ -285,7 +288,7 @@ class Controller:
             parts = {tp: s for tp, s in changed.items() if broker in s.replicas}
             if parts:
                 self._send_leader_and_isr(broker, parts)
-        self._send_update_metadata()
+        self._send_update_metadata(changed)
 
     # ---------------------------------------------------------------- requests from brokers
 
@@ -347,7 +350,7 @@ class Controller:
                     list(state.isr),
                     state.partition_epoch,
                 )
-            self._send_update_metadata()
+            self._send_update_metadata(changed)
         respond(AlterPartitionResponse(Errors.NONE, results))
 
     def _on_auto_preferred_election(self, _: Any) -> Generator[simpy.Event, Any, None]:
@@ -374,10 +377,17 @@ class Controller:
         )
         self._send(broker, request)
 
-    def _send_update_metadata(self) -> None:
+    def _send_update_metadata(
+        self, tps: Iterable[TopicPartition] | None = None, brokers: Iterable[int] | None = None
+    ) -> None:
+        """UpdateMetadata with the live brokers and the states of ``tps`` (all partitions when
+        None) to ``brokers`` (every live broker when None). As Kafka's ControllerBrokerRequestBatch
+        does, an action sends the partitions it changed, not the whole cluster's: with 10,000
+        partitions an ISR change is one entry, not 10,000 per broker."""
         live = sorted(self.live)
-        parts = {tp: s.as_metadata() for tp, s in self.states.items()}
-        for broker in live:
+        states = self.states
+        parts = {tp: states[tp].as_metadata() for tp in (states if tps is None else tps)}
+        for broker in live if brokers is None else brokers:
             self._send(broker, UpdateMetadataRequest(self.broker_id, self.epoch, live, parts))
 
     def _send(self, broker: int, request: Any) -> None:
