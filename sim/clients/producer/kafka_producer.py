@@ -391,7 +391,7 @@ class KafkaProducer:
         being tight (nothing blocked) once the bound is below half of ``buffer.memory``."""
         total = self.accumulator.pool.total_bytes
         if not self._tight:
-            if self._memory_may_run_out():
+            if self._memory_bound() > total:
                 self._enter_tight(now)
         elif self._blocked_s is None and 2 * self._memory_bound() <= total:
             self._leave_tight()
@@ -521,8 +521,7 @@ class KafkaProducer:
 
     def _memory_short(self) -> bool:
         """Memory is tight and the next batch opened may find none."""
-        pool = self.accumulator.pool
-        return self._tight and pool.available_bytes() < self._max_buffer_bytes
+        return self._tight and self.accumulator.pool.available_bytes() < self._max_buffer_bytes
 
     def _keyed_ready_s(self, wake: float) -> float:
         """The earliest of ``wake`` and the times keyed records waiting to be appended (memory
@@ -570,20 +569,17 @@ class KafkaProducer:
         0); and when they would fill the sticky partition's open batch. Records joining a batch
         that is neither new nor full change nothing until they are taken in (Kafka's send()
         wakes the sender only for a new or a full batch); nor do any once that batch is full."""
-        first = self._unassigned.first_time()
-        part = self.partitioner
-        queued = 0
-        if self._sticky and part.sticky is not None:
-            q = self.accumulator.queues.get((self.topic, part.sticky.partition))
-            if q is not None and q.start < len(q.times):
-                queued = q.cum[-1] - q.before()
-        room = self.accumulator.batch_size - queued
-        if self._memory_short():
+        unassigned = self._unassigned
+        first = unassigned.first_time()
+        if self._tight and self._memory_short():
             return first  # it may open a batch that finds no memory: send() would block
-        if room <= 0:
-            return _INF
-        lingered = first + self.linger_s if queued == 0 else _INF
-        return min(lingered, self._unassigned.fill_time(room))
+        accumulator = self.accumulator
+        sticky = self.partitioner.sticky if self._sticky else None
+        q = None if sticky is None else accumulator.queues.get((self.topic, sticky.partition))
+        if q is None or q.start >= len(q.times):  # nothing queued: the first record opens a batch
+            return min(first + self.linger_s, unassigned.fill_time(accumulator.batch_size))
+        room = accumulator.batch_size - (q.cum[-1] - q.before())
+        return unassigned.fill_time(room) if room > 0 else _INF
 
 
 _INF = float("inf")
