@@ -245,7 +245,7 @@ class TopicPartitioner(Protocol):
         ...
 
 
-@dataclass
+@dataclass(slots=True)
 class StickyPartitionInfo:
     """The current sticky partition and the bytes produced to it
     (``BuiltInPartitioner.StickyPartitionInfo``)."""
@@ -346,7 +346,7 @@ class BuiltInPartitioner(_RandomSource):
         """Count ``appended_bytes`` for the sticky partition and maybe switch
         (``updatePartitionInfo``): switch at ``sticky_batch_size`` bytes if ``enable_switch``,
         and regardless at twice that."""
-        info = self.peek_current_partition_info(meta)
+        info = self.sticky or self.peek_current_partition_info(meta)
         info.produced_bytes += appended_bytes
         if self.switch_due(0, enable_switch):
             self.sticky = StickyPartitionInfo(self.next_partition(meta))
@@ -364,7 +364,7 @@ class BuiltInPartitioner(_RandomSource):
     ) -> bool:
         """``RecordAccumulator.partitionChanged``: if the sticky partition's queue is all full,
         complete a switch that ``enable_switch=False`` deferred. Keyed records: False."""
-        if not self._uses_sticky(key) or not all_batches_full:
+        if not all_batches_full or not self._uses_sticky(key):
             return False
         before = self.sticky
         self.update_partition_info(0, meta, enable_switch=True)

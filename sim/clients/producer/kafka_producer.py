@@ -32,10 +32,11 @@ it is triggered (by its timer, an answer or new metadata).
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from heapq import heappush
 
 import numpy as np
 import simpy
-from simpy.events import Event
+from simpy.events import NORMAL
 
 from sim.clients.partitioner import (
     BuiltInPartitioner,
@@ -111,6 +112,7 @@ class KafkaProducer:
         )
         self.partitioner = partitioner_for(config, rng)
         self.key_partitions = self._key_partition_table()
+        self._sticky = isinstance(self.partitioner, BuiltInPartitioner)  # for records without key
         self.extra_bytes = workload.key_bytes + RECORD_OVERHEAD_BYTES
         # send() refuses a record whose size upper bound is above either (ensureValidRecordSize)
         self._record_limit = min(config["max.request.size"], config["buffer.memory"])
@@ -129,7 +131,7 @@ class KafkaProducer:
         self._app_free_s = -_INF  # when the application's thread last left a blocked send()
         self.horizon_s = spec.start_s  # records are drawn up to here
         self.process: simpy.Process | None = None
-        self._round_callback = self._round  # one bound method for every wakeup event
+        self._round_callbacks = (self._round,)  # one bound method for every wakeup
 
     def on_request(self, request, source: str, respond) -> None:
         """A broker closed the connection (an acks=0 produce failed): refresh metadata. Clients
@@ -176,7 +178,7 @@ class KafkaProducer:
             yield self.env.timeout(self.spec.start_s - self.env.now)
         self._round()
 
-    def _round(self, _wakeup: simpy.Event | None = None) -> None:
+    def _round(self, _wakeup: _Wakeup | None = None) -> None:
         """One round of the send loop: metadata if stale, records in, drain and send; then the
         wakeup event of the next round, with a timer at the next time something can happen."""
         env = self.env
@@ -185,15 +187,16 @@ class KafkaProducer:
         if stale and not self._metadata_updating:
             self._metadata_updating = True
             env.process(self._update_metadata())
-        self._draw_until(now)
+        if self.horizon_s <= now:
+            self._draw_until(now)
         if self._too_large:
             self._fail_too_large(now)
-        self._take_in(now)
+        if self._unassigned.waiting(now):
+            self._take_in(now)
         self.sender.run_once(now)
         self._check_memory(now)
         wake = self._next_wake(now)
-        wakeup = Event(env)
-        wakeup.callbacks.append(self._round_callback)
+        wakeup = _Wakeup(env, self._round_callbacks)
         self.sender.wakeup = wakeup
         if wake < _INF:
             call_later(env, wake - now, _WakeTimer(wakeup), _WAKE_TIMER_CALLBACKS)
@@ -328,6 +331,8 @@ class KafkaProducer:
             if self._blocked_s is not None and unassigned.start > head:
                 self._unblock(head_s, now)  # the waiting send() got its memory
             if not blocked:
+                if limit is None:
+                    return  # every record that has arrived is in
                 continue
             if self._blocked_s is None:
                 self._blocked_s = max(unassigned.first_time(), self._app_free_s)
@@ -342,18 +347,20 @@ class KafkaProducer:
         True if one found no memory (it and the records after it stay unappended)."""
         unassigned = self._unassigned
         before = unassigned.taken_bytes
-        times, keys, record_bytes, cumulative = unassigned.take(now, limit)
-        meta = self._topic_meta
+        start, end = unassigned.take(now, limit)
         if self.key_partitions is not None:
-            appended = self._append_keyed(times, keys, record_bytes)
-        elif isinstance(self.partitioner, BuiltInPartitioner):
-            if self._may_switch(cumulative[-1] - before, now):
+            appended = start + self._append_keyed(*unassigned.records(start, end))
+        elif self._sticky:
+            if self._may_switch(unassigned.cum[end - 1] - before, now):
                 self._update_load_stats(now)
-            appended = self._append_sticky(times, keys, record_bytes, cumulative, before, meta, now)
+            appended = self._append_sticky(start, end, before, now)
         else:
-            appended = self._append_per_record(times, keys, record_bytes, meta, now)
-        if appended < len(times):
-            unassigned.give_back(len(times) - appended)
+            times, keys, record_bytes = unassigned.records(start, end)
+            appended = start + self._append_per_record(
+                times, keys, record_bytes, self._topic_meta, now
+            )
+        if appended < end:
+            unassigned.give_back(end - appended)
             return True
         return False
 
@@ -434,7 +441,7 @@ class KafkaProducer:
         being tight (nothing blocked) once the bound is below half of ``buffer.memory``."""
         total = self.accumulator.pool.total_bytes
         if not self._tight:
-            if self._memory_may_run_out():
+            if self._memory_bound() > total:
                 self._enter_tight(now)
         elif self._blocked_s is None and 2 * self._memory_bound() <= total:
             self._leave_tight()
@@ -453,7 +460,7 @@ class KafkaProducer:
     def _leave_tight(self) -> None:
         """Memory is ample again: keyed records go back into their queues as they are drawn."""
         if self.key_partitions is not None and self._unassigned.pending_bytes():
-            times, keys, record_bytes, _ = self._unassigned.take(_INF)
+            times, keys, record_bytes = self._unassigned.records(*self._unassigned.take(_INF))
             self._queue_keyed(np.asarray(times), keys, np.asarray(record_bytes))
         self.accumulator.pool.queued_bytes = None
         self._tight = False
@@ -478,29 +485,36 @@ class KafkaProducer:
             sizes, self._leaders, self.num_partitions, self.sender.node_stall_s()
         )
 
-    def _append_sticky(
-        self, times, keys, record_bytes, cumulative, before: int, meta: TopicMetadata, now: float
-    ) -> int:
-        """Runs of records to the sticky partition, switching as BuiltInPartitioner says (while
-        memory is tight, up to the first whose batch finds no memory): how many were appended.
+    def _append_sticky(self, start: int, n: int, before: int, now: float) -> int:
+        """Runs of the records ``start:n`` taken from the unassigned ones to the sticky
+        partition, switching as BuiltInPartitioner says (while memory is tight, up to the first
+        whose batch finds no memory): the index past the last one appended.
 
-        cumulative: the records' cumulative bytes, based at ``before`` bytes."""
+        before: the unassigned records' cumulative bytes before ``start``."""
+        unassigned = self._unassigned
+        times, keys, record_bytes, cumulative = (
+            unassigned.times,
+            unassigned.keys,
+            unassigned.sizes,
+            unassigned.cum,
+        )
         part = self.partitioner
+        meta = self._topic_meta
         accumulator = self.accumulator
-        start, n = 0, len(times)
+        topic = self.topic
+        size = part.sticky_batch_size
         while start < n:
-            p = part.partition(None, meta)
+            info = part.peek_current_partition_info(meta)
             if part.partition_changed(
-                None, self.accumulator.all_batches_full((self.topic, p), now), meta
+                None, accumulator.all_batches_full((topic, info.partition), now), meta
             ):
-                p = part.partition(None, meta)
-            produced = part.peek_current_partition_info(meta).produced_bytes
+                info = part.peek_current_partition_info(meta)
+            produced = info.produced_bytes
             # switch at batch.size bytes when the queue's batches are all full, else at twice
             # that (BuiltInPartitioner.updatePartitionInfo); within one take-in nothing drains
-            size = part.sticky_batch_size
             need = max((size if produced < size else 2 * size) - produced, 1)
             stop = min(bisect_left(cumulative, before + need, start) + 1, n)
-            tp = (self.topic, p)
+            tp = (topic, info.partition)
             end = stop
             if self._tight:
                 end = self._admits(tp, record_bytes, start, stop)
@@ -509,9 +523,10 @@ class KafkaProducer:
             sel = slice(start, end)
             k = None if keys is None else keys[sel]
             accumulator.append(tp, times[sel], k, record_bytes[sel])
-            full = accumulator.all_batches_full(tp, now)
             after = cumulative[end - 1]
-            part.on_append(None, after - before, full, meta)
+            # the records just appended have arrived, so the partition has an open batch:
+            # allBatchesFull is false (on_append with all_batches_full=False)
+            part.update_partition_info(after - before, meta, enable_switch=False)
             if end < stop:
                 return end
             start, before = end, after
@@ -542,7 +557,9 @@ class KafkaProducer:
     def _next_wake(self, now: float) -> float:
         """The next time something can happen without an answer arriving, s (at the latest the
         end of the records drawn, to draw more)."""
-        wake = min(self.accumulator.next_ready_s(now), self.horizon_s)
+        wake = self.accumulator.next_ready_s(now)
+        if self.horizon_s < wake:
+            wake = self.horizon_s
         if self._blocked_s is not None:  # later records wait for the blocked send()
             wake = min(wake, self._blocked_s + self.max_block_s)
         elif self._unassigned.waiting_after(now):
@@ -554,8 +571,7 @@ class KafkaProducer:
 
     def _memory_short(self) -> bool:
         """Memory is tight and the next batch opened may find none."""
-        pool = self.accumulator.pool
-        return self._tight and pool.available_bytes() < self._max_buffer_bytes
+        return self._tight and self.accumulator.pool.available_bytes() < self._max_buffer_bytes
 
     def _keyed_ready_s(self, wake: float) -> float:
         """The earliest of ``wake`` and the times keyed records waiting to be appended (memory
@@ -603,23 +619,41 @@ class KafkaProducer:
         0); and when they would fill the sticky partition's open batch. Records joining a batch
         that is neither new nor full change nothing until they are taken in (Kafka's send()
         wakes the sender only for a new or a full batch); nor do any once that batch is full."""
-        first = self._unassigned.first_time()
-        part = self.partitioner
-        queued = 0
-        if isinstance(part, BuiltInPartitioner) and part.sticky is not None:
-            q = self.accumulator.queues.get((self.topic, part.sticky.partition))
-            if q is not None and q.start < len(q.times):
-                queued = q.cum[-1] - q.before()
-        room = self.accumulator.batch_size - queued
-        if self._memory_short():
+        unassigned = self._unassigned
+        first = unassigned.first_time()
+        if self._tight and self._memory_short():
             return first  # it may open a batch that finds no memory: send() would block
-        if room <= 0:
-            return _INF
-        lingered = first + self.linger_s if queued == 0 else _INF
-        return min(lingered, self._unassigned.fill_time(room))
+        accumulator = self.accumulator
+        sticky = self.partitioner.sticky if self._sticky else None
+        q = None if sticky is None else accumulator.queues.get((self.topic, sticky.partition))
+        if q is None or q.start >= len(q.times):  # nothing queued: the first record opens a batch
+            return min(first + self.linger_s, unassigned.fill_time(accumulator.batch_size))
+        room = accumulator.batch_size - (q.cum[-1] - q.before())
+        return unassigned.fill_time(room) if room > 0 else _INF
 
 
 _INF = float("inf")
+
+
+class _Wakeup:
+    """The wakeup of the producer's next round: triggered at most once (by its timer, an answer
+    or new metadata), then processed as a succeeded SimPy Event would be, at the same place in
+    the event order (``Environment.schedule``'s queue entry), calling ``callbacks``. A SimPy
+    Event costs a callback list and two property reads per round more."""
+
+    __slots__ = ("callbacks", "env", "triggered")
+    _ok = True  # as an event on SimPy's queue: it succeeded
+
+    def __init__(self, env: simpy.Environment, callbacks: tuple) -> None:
+        self.env = env
+        self.callbacks = callbacks
+        self.triggered = False
+
+    def succeed(self) -> None:
+        """Schedule the round now (Event.succeed)."""
+        self.triggered = True
+        env = self.env
+        heappush(env._queue, (env._now, NORMAL, next(env._eid), self))
 
 
 class _WakeTimer:
@@ -629,7 +663,7 @@ class _WakeTimer:
     __slots__ = ("callbacks", "wakeup")
     _ok = True  # as an event on SimPy's queue: it succeeded
 
-    def __init__(self, wakeup: simpy.Event) -> None:
+    def __init__(self, wakeup: _Wakeup) -> None:
         self.wakeup = wakeup
 
 
@@ -697,19 +731,22 @@ class _Unassigned:
         k = bisect_right(self.cum, self.taken_bytes + room, self.start)
         return self.times[k] if k < len(self.times) else _INF
 
-    def take(self, now: float, limit: int | None = None):
-        """Remove and return the records arrived by ``now`` (at most ``limit`` if given): times,
-        keys, sizes, and their ``cum`` (cumulative bytes, based at ``taken_bytes`` before the
-        call)."""
+    def take(self, now: float, limit: int | None = None) -> tuple[int, int]:
+        """Remove the records arrived by ``now`` (at most ``limit`` if given): their index
+        range in the lists (valid until the next ``add``; ``cum`` there is based at
+        ``taken_bytes`` before the call)."""
         start = self.start
         end = bisect_right(self.times, now, start)
         if limit is not None:
             end = min(end, start + limit)
-        keys = None if self.keys is None else self.keys[start:end]
-        out = (self.times[start:end], keys, self.sizes[start:end], self.cum[start:end])
         self.start = end
         self.taken_bytes = self.cum[end - 1]
-        return out
+        return start, end
+
+    def records(self, start: int, end: int) -> tuple[list[float], np.ndarray | None, list[int]]:
+        """Arrival times, key ids (or None) and sizes of records ``start:end``."""
+        keys = None if self.keys is None else self.keys[start:end]
+        return self.times[start:end], keys, self.sizes[start:end]
 
     def give_back(self, count: int) -> None:
         """The last ``count`` records taken are not taken after all."""

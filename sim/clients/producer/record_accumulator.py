@@ -114,6 +114,7 @@ class PartitionQueue:
             self.base = self.cum[start - 1]
             del self.times[:start], self.cum[:start]
             self.start = 0
+            self.split -= start
             self.tail -= start
             if self.keys is not None:
                 self.keys = self.keys[start:n].copy()
@@ -196,13 +197,19 @@ class RecordAccumulator:
     ) -> None:
         """Queue records for ``tp`` (in time order, after those already queued): their arrival
         times, s, key ids or None, and sizes, bytes."""
-        q = self.queue(tp)
+        q = self.queues.get(tp)
+        if q is None:
+            q = self.queues[tp] = PartitionQueue(tp)
+        # the first batch is full already: records after it change neither where it ends nor
+        # when it is ready
+        first_full = q.split < len(q.times)
         before = q.cum[-1] if q.cum else q.base
         q.extend(times, keys, record_bytes)
         self.record_bytes_queued += q.cum[-1] - before
         if times and times[0] < self._oldest_s:
             self._oldest_s = times[0]
-        self._refresh(q)
+        if not first_full:
+            self._refresh(q)
 
     def _refresh(self, q: PartitionQueue) -> None:
         """Recompute where the first batch ends and when it becomes ready."""
@@ -211,7 +218,7 @@ class RecordAccumulator:
             q.split = n
             q.next_s = _INF
             return
-        split = bisect_right(q.cum, q.before() + self.batch_size)
+        split = bisect_right(q.cum, q.before() + self.batch_size, q.start)
         q.split = max(split, q.start + 1)  # a record larger than batch.size goes alone
         # plain floats (the lists hold them): a numpy scalar reaching a SimPy timeout makes
         # every later time one
@@ -353,7 +360,8 @@ class RecordAccumulator:
     def all_batches_full(self, tp: TopicPartition, now: float) -> bool:
         """RecordAccumulator.allBatchesFull: nothing open for ``tp`` (its records all drained)."""
         q = self.queues.get(tp)
-        return q is None or q.start >= q.arrived(now)
+        # the same as ``q.start >= q.arrived(now)`` (times are sorted), without the search
+        return q is None or q.start >= len(q.times) or q.times[q.start] > now
 
     def queued_batches(self, now: float) -> dict[int, int]:
         """Batches in each partition's deque now, by partition number, in the queues' order
@@ -372,7 +380,7 @@ class RecordAccumulator:
         """Take the first batch of ``q`` (a retry first), or None if nothing has arrived."""
         if q.retries:
             return q.retries.popleft() if q.retries[0].retry_at_s <= now else None
-        end = min(q.split, q.arrived(now))
+        end = bisect_right(q.times, now, q.start, q.split)  # min(split, arrived), or start
         if end <= q.start:
             return None
         batch = self._cut(q, q.start, end)

@@ -96,30 +96,36 @@ class Sender:
         self.unacked: dict[TopicPartition, set[int]] = {}
         self.sent: dict[TopicPartition, set[int]] = {}
         self._drain_start: dict[int, int] = {}
+        self._target: dict[int, str] = {}  # node -> its name on the network
         self.node_latency: dict[int, list[float]] = {}
-        self.wakeup: simpy.Event | None = None
+        #: the wakeup of the producer's next round: an answer calls its ``succeed()`` unless it
+        #: is ``triggered`` already
+        self.wakeup = None
 
     # ---------------------------------------------------------------- one round
 
     def run_once(self, now: float) -> None:
         """Sender.runOnce: expire, then drain and send to every ready node with room."""
-        self._expire_queued(now)
+        for batch in self.accumulator.expire_all(now, self.delivery_timeout_s):
+            self.fail_unsent(batch, now, DELIVERY_TIMEOUT)  # RecordAccumulator.expiredBatches
         for node in self._ready_nodes(now):
-            if self.in_flight_to(node) >= self.max_in_flight:
-                self._update_node_latency(node, now, can_drain=False)
-                continue
-            self._update_node_latency(node, now, can_drain=True)
-            batches = self._drain(node, now)
-            if batches:
-                self._send(node, batches, now)
+            can_drain = self.in_flight_to(node) < self.max_in_flight
+            self._update_node_latency(node, now, can_drain)
+            if can_drain:
+                batches = self._drain(node, now)
+                if batches:
+                    self._send(node, batches, now)
 
     def _update_node_latency(self, node: int, now: float, can_drain: bool) -> None:
         """RecordAccumulator.updateNodeLatencyStats: a ready node's ready time moves on; its
         drain time only when it can take a request (Sender.sendProducerData)."""
-        stats = self.node_latency.setdefault(node, [now, now])  # [ready s, drain s]
-        stats[0] = now
-        if can_drain:
-            stats[1] = now
+        stats = self.node_latency.get(node)  # [ready s, drain s]
+        if stats is None:
+            self.node_latency[node] = [now, now]
+        else:
+            stats[0] = now
+            if can_drain:
+                stats[1] = now
 
     def node_stall_s(self) -> dict[int, float]:
         """How long each node's ready data has waited for it to take a request, seconds
@@ -145,17 +151,19 @@ class Sender:
             return []
         start = self._drain_start.get(node, 0) % len(tps)
         self._drain_start[node] = start + 1
+        accumulator = self.accumulator
+        queues, muted = accumulator.queues, self.muted
         out: list[ProducerBatch] = []
         size = 0
-        for tp in tps[start:] + tps[:start]:
-            q = self.accumulator.queues.get(tp)
-            if q is None or tp in self.muted or not self.accumulator.has_data(q, now):
+        for tp in tps[start:] + tps[:start] if start else tps:
+            q = queues.get(tp)
+            if q is None or tp in muted or not accumulator.has_data(q, now):
                 continue
             if q.retries and self._retry_must_wait(tp, q.retries[0]):
                 continue
             if out and size + self._next_size(q) > self.max_request_size:
                 break
-            batch = self.accumulator.drain(q, now)
+            batch = accumulator.drain(q, now)
             if batch is None:
                 continue
             self._close(batch, now)
@@ -201,7 +209,9 @@ class Sender:
                 self.muted.add(batch.tp)
             if batch.sequence >= 0:
                 self.sent.setdefault(batch.tp, set()).add(batch.sequence)
-        target = f"broker-{node}"
+        target = self._target.get(node)
+        if target is None:
+            target = self._target[node] = f"broker-{node}"
         if self.acks == 0:
             if not self.net.is_up(target):
                 self.on_metadata_stale()  # connecting to a crashed broker is refused
@@ -210,7 +220,10 @@ class Sender:
                 self._complete(batch, now, -1)
             return
         entry = _InFlight(batches)
-        self.in_flight.setdefault(node, deque()).append(entry)
+        queue = self.in_flight.get(node)
+        if queue is None:
+            queue = self.in_flight[node] = deque()
+        queue.append(entry)
         event = self.net.request(self.name, target, request, self.request_timeout_s)
         event.callbacks.append(lambda ev: self._on_answer(node, entry, ev.value))
 
@@ -300,11 +313,6 @@ class Sender:
         """KIP-580 exponential backoff with ±20 % jitter, seconds."""
         base = min(self.backoff_s * 2 ** max(attempts - 1, 0), self.backoff_max_s)
         return base * (1 + RETRY_JITTER * (2 * self.rng.random() - 1))
-
-    def _expire_queued(self, now: float) -> None:
-        """Records queued past delivery.timeout.ms fail (RecordAccumulator.expiredBatches)."""
-        for batch in self.accumulator.expire_all(now, self.delivery_timeout_s):
-            self.fail_unsent(batch, now, DELIVERY_TIMEOUT)
 
     def fail_unsent(self, batch: ProducerBatch, now: float, error: str) -> None:
         """Records that fail without being sent (expired in the accumulator, or refused by a
