@@ -170,6 +170,10 @@ class RecordAccumulator:
         self.ratio = COMPRESSION_RATIO[compression]
         self.pool = BufferPool(buffer_memory, self.batch_size)
         self.queues: dict[TopicPartition, PartitionQueue] = {}
+        #: the queues that may be ready some time: a retry waiting or a finite ``next_s`` (a
+        #: superset, pruned by :meth:`next_ready_s`); readiness scans visit only these, so a
+        #: topic of thousands of partitions costs per round what its busy ones do
+        self.busy: dict[TopicPartition, PartitionQueue] = {}
         #: a lower bound on the arrival time of every queued record, s: records are appended in
         #: arrival order, so it only needs lowering when records join an empty accumulator
         self._oldest_s = _INF
@@ -225,6 +229,7 @@ class RecordAccumulator:
         first = q.times[q.start]
         if self.exhausted:
             q.next_s = first  # ready once it has arrived
+            self.busy[q.tp] = q
             return
         late = self.late
         if late is not None and late[0] <= first < late[1]:
@@ -232,6 +237,7 @@ class RecordAccumulator:
         lingered = first + self.linger_s
         full = q.times[q.split] if q.split < n else _INF
         q.next_s = lingered if lingered < full else full
+        self.busy[q.tp] = q
 
     def set_exhausted(self, exhausted: bool) -> None:
         """A send() starts or stops waiting for memory: readiness changes for every queue."""
@@ -349,12 +355,19 @@ class RecordAccumulator:
         return q.start < len(q.times) and q.times[q.start] <= now
 
     def next_ready_s(self, now: float) -> float:
-        """The earliest future time a partition becomes ready (inf if none)."""
+        """The earliest future time a partition becomes ready (inf if none); forgets the busy
+        queues that can no longer be ready."""
         best = _INF
-        for q in self.queues.values():
+        idle = None
+        for tp, q in self.busy.items():
             t = q.retries[0].retry_at_s if q.retries else q.next_s
             if now < t < best:
                 best = t
+            elif t == _INF:
+                idle = [tp] if idle is None else [*idle, tp]
+        if idle is not None:
+            for tp in idle:
+                del self.busy[tp]
         return best
 
     def all_batches_full(self, tp: TopicPartition, now: float) -> bool:
@@ -462,7 +475,9 @@ class RecordAccumulator:
 
     def reenqueue(self, batch: ProducerBatch) -> None:
         """Put a batch to retry back at the front, in sequence order (insertInSequenceOrder)."""
-        retries = self.queue(batch.tp).retries
+        q = self.queue(batch.tp)
+        self.busy[batch.tp] = q
+        retries = q.retries
         i = 0
         while i < len(retries) and 0 <= retries[i].sequence < batch.sequence:
             i += 1

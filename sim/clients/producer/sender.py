@@ -136,7 +136,7 @@ class Sender:
         """RecordAccumulator.ready: leaders of partitions with a ready batch."""
         nodes: set[int] = set()
         leader_of, muted = self.leader_of, self.muted
-        for tp, q in self.accumulator.queues.items():
+        for tp, q in self.accumulator.busy.items():
             # ready: a retry due, or the first batch full or lingered (inline: every wake)
             if (q.retries[0].retry_at_s if q.retries else q.next_s) <= now:
                 leader = leader_of.get(tp)
