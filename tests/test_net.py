@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import pytest
 import simpy
 from hypothesis import given, settings
@@ -12,6 +13,8 @@ from hypothesis import strategies as st
 from scipy.stats import binomtest
 
 from sim.net import Disconnected, Network, NetworkFailure, RequestTimedOut
+from sim.scenario import Scenario
+from sim.world import World
 
 RTT = 0.002  # s
 BW = 1e6  # bytes/s
@@ -401,3 +404,44 @@ def test_replace_node_hands_later_arrivals_to_the_new_node():
     assert [tag for _, _, tag in new_b.received] == ["after"] and nodes["b"].received == []
     with pytest.raises(KeyError):
         net.replace_node(Node(env, "nobody"))
+
+
+@pytest.mark.parametrize("fault", ["cut", "link"])
+def test_a_fault_on_an_unused_link_changes_nothing_in_a_whole_run(fault):
+    """The network's hot paths are written out for the usual case (no node paused, no link cut
+    or degraded anywhere) beside the general paths that handle faults. A fault on a link that
+    carries nothing (a producer and a consumer never talk) sends every message down the
+    general paths; the run must not change at all."""
+
+    def tables(with_fault: bool) -> dict[str, pd.DataFrame]:
+        spec = {
+            "name": "net-paths",
+            "seed": 5,
+            "duration_s": 6.0,
+            "cluster": {"brokers": 3, "config": {"group.initial.rebalance.delay.ms": 0}},
+            "topics": [{"name": "t", "partitions": 4, "replication_factor": 3}],
+            "producers": [
+                {
+                    "name": "app",
+                    "topic": "t",
+                    "rate_msgs_s": 2000,
+                    "keys": {"kind": "uniform", "cardinality": 50},
+                    "config": {"linger.ms": 2},
+                }
+            ],
+            "consumer_groups": [{"group_id": "g", "members": 2, "topics": ["t"]}],
+            "faults": [{"kind": "crash_broker", "at_s": 2.0, "broker": 1, "restart_after_s": 1.0}],
+        }
+        world = World(Scenario.from_dict(spec))
+        if with_fault:
+            if fault == "cut":
+                world.net.cut("app-0", "g-0")
+            else:
+                world.net.set_link("app-0", "g-1", extra_delay_s=0.5, drop_requests=0.5)
+        world.run()
+        return world.results().tables
+
+    plain, general = tables(False), tables(True)
+    assert len(plain["acked"]) > 1000 and len(plain["consumed"]) > 1000
+    for name in plain:
+        pd.testing.assert_frame_equal(plain[name], general[name], obj=name)
