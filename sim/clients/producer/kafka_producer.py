@@ -281,29 +281,36 @@ class KafkaProducer:
         return Arrivals(arrivals.times[kept], keys, arrivals.sizes[kept])
 
     def _fail_too_large(self, now: float) -> None:
-        """The refused records that arrived by ``now`` fail, each at its arrival time, in a
-        batch of its own (``send()`` returned a failed future; nothing was sent)."""
+        """The refused records that arrived by ``now`` fail, each at its arrival time (send()
+        returned a failed future; nothing was sent)."""
         refused = self._too_large
         done = 0
         while done < len(refused) and refused[done][0] <= now:
             time_s, key, size = refused[done]
-            partition = self._partition_before_append(key)
-            keys = None if key is None else np.array([key])
-            batch = ProducerBatch((self.topic, partition), time_s, time_s, 1, size, keys)
-            self.sender.fail_unsent(batch, time_s, RECORD_TOO_LARGE)
+            self._fail_record(time_s, key, size, time_s, RECORD_TOO_LARGE, chosen=False)
             done += 1
         del refused[:done]
 
-    def _partition_before_append(self, key: int | None) -> int:
-        """``KafkaProducer.partition`` for a record refused before the accumulator sees it: the
-        key's partition, a custom partitioner's choice, or -1 (``UNKNOWN_PARTITION``) where the
-        built-in partitioner would choose at append."""
+    def _fail_record(
+        self, time_s: float, key: int | None, size: int, at_s: float, error: str, chosen: bool
+    ) -> None:
+        """send() failed one record that arrived at ``time_s`` (key id or None; ``size``
+        bytes): a batch of its own, never sent, failed at ``at_s`` with ``error``.
+
+        Its partition is the key's, else the partitioner's. ``chosen``: the failure came after
+        the accumulator chose the partition (a wait for memory); before it (a record too large),
+        the built-in partitioner has chosen none: -1, Kafka's ``UNKNOWN_PARTITION``.
+        """
         if self.key_partitions is not None and key is not None:
-            return int(self.key_partitions[key])
-        if isinstance(self.partitioner, BuiltInPartitioner):
-            return -1
-        serialized = None if key is None else key_bytes_of([key])[0]
-        return self.partitioner.partition(serialized, self._topic_meta)
+            partition = int(self.key_partitions[key])
+        elif not chosen and isinstance(self.partitioner, BuiltInPartitioner):
+            partition = -1
+        else:
+            serialized = None if key is None else key_bytes_of([key])[0]
+            partition = self.partitioner.partition(serialized, self._topic_meta)
+        keys = None if key is None else np.array([key])
+        batch = ProducerBatch((self.topic, partition), time_s, time_s, 1, size, keys)
+        self.sender.fail_unsent(batch, at_s, error)
 
     def _queue_keyed(self, times, keys, record_bytes) -> None:
         partitions = self.key_partitions[keys]
@@ -411,13 +418,8 @@ class KafkaProducer:
         """The oldest record waited max.block.ms for memory: send() fails it
         (BufferExhaustedException) and the application goes on with the next."""
         time_s, key, size = self._unassigned.skip()
-        if self.key_partitions is not None:
-            partition = int(self.key_partitions[key[0]])
-        else:
-            serialized = None if key is None else key_bytes_of(key)[0]
-            partition = self.partitioner.partition(serialized, self._topic_meta)
-        batch = ProducerBatch((self.topic, partition), time_s, time_s, 1, size, key)
-        self.sender.fail_unsent(batch, now, BUFFER_EXHAUSTED)
+        key_id = None if key is None else int(key[0])
+        self._fail_record(time_s, key_id, size, now, BUFFER_EXHAUSTED, chosen=True)
 
     # ---------------------------------------------------------------- memory
 
