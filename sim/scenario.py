@@ -155,12 +155,14 @@ class ClusterSpec(Spec):
 class TopicSpec(Spec):
     """A topic: ``partitions`` numbered from 0, each replicated on ``replication_factor`` brokers.
 
-    config: topic properties (Kafka 3.9 names); unset ones fall back to the broker's synonyms.
+    Omitted, they are the cluster's ``num.partitions`` and ``default.replication.factor`` (1 and
+    1 unless set), as for a topic Kafka creates without them. config: topic properties (Kafka
+    3.9 names); unset ones fall back to the broker's synonyms.
     """
 
     name: str
-    partitions: Annotated[int, Field(ge=1, le=1_000_000)] = 1
-    replication_factor: Annotated[int, Field(ge=1, le=10_000)] = 1
+    partitions: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    replication_factor: Annotated[int, Field(ge=1, le=10_000)] | None = None
     config: dict[str, Any] = Field(default_factory=dict)
     cluster: str | None = None
 
@@ -702,11 +704,21 @@ def _check_topics(s: Scenario) -> None:
         if (topic.cluster, topic.name) in seen:
             raise ScenarioError(f"topics.{i}.name", f"duplicate topic {topic.name!r}")
         seen.add((topic.cluster, topic.name))
+        rf_given = topic.replication_factor is not None
+        if topic.partitions is None or not rf_given:
+            broker = kafka_config.broker_config(cluster.config)
+            if topic.partitions is None:
+                topic.partitions = broker["num.partitions"]
+            if not rf_given:
+                topic.replication_factor = broker["default.replication.factor"]
         if topic.replication_factor > cluster.brokers:
+            source = "" if rf_given else " (the cluster's default.replication.factor)"
+            fix = "use" if rf_given else "set replication_factor or default.replication.factor to"
             raise ScenarioError(
                 f"topics.{i}.replication_factor",
-                f"{topic.replication_factor} is larger than the {cluster.brokers} brokers; "
-                f"use at most {cluster.brokers} (Kafka: InvalidReplicationFactorException)",
+                f"{topic.replication_factor}{source} is larger than the {cluster.brokers} "
+                f"brokers; {fix} at most {cluster.brokers} "
+                "(Kafka: InvalidReplicationFactorException)",
             )
 
 

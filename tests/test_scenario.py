@@ -319,6 +319,27 @@ def test_minimal_scenario_takes_defaults():
     assert s.duration_s == 60.0
 
 
+def test_a_topic_without_counts_takes_the_brokers_defaults():
+    """Kafka creates a topic given without them with num.partitions and
+    default.replication.factor (1 and 1 by default); a given count wins."""
+    plain = Scenario.from_dict({"topics": [{"name": "t"}]})
+    assert (plain.topics[0].partitions, plain.topics[0].replication_factor) == (1, 1)
+    cluster = {"brokers": 3, "config": {"num.partitions": 12, "default.replication.factor": 3}}
+    s = Scenario.from_dict(
+        {"cluster": cluster, "topics": [{"name": "t"}, {"name": "u", "partitions": 2}]}
+    )
+    assert [(t.partitions, t.replication_factor) for t in s.topics] == [(12, 3), (2, 3)]
+    assert Scenario.from_dict(s.to_dict()) == s
+
+
+def test_a_default_replication_factor_above_the_brokers_says_where_it_came_from():
+    cluster = {"brokers": 2, "config": {"default.replication.factor": 3}}
+    with pytest.raises(ScenarioError) as err:
+        Scenario.from_dict({"cluster": cluster, "topics": [{"name": "t"}]})
+    assert err.value.path == "topics.0.replication_factor"
+    assert "default.replication.factor" in str(err.value)
+
+
 def test_fault_targets_in_every_form(default_dict):
     default_dict["faults"] = [
         {"kind": "crash_broker", "at_s": 1, "broker": 2},
