@@ -78,6 +78,10 @@ class ClusterConnectionStates:
         """Until when ``node`` is in reconnect backoff (0 if it is not), s."""
         return self._blocked_until_s.get(node, 0.0)
 
+    def has_failures(self) -> bool:
+        """Whether some node's last request failed (it may be in backoff; 0 otherwise)."""
+        return bool(self._blocked_until_s)
+
     def failed(self, node: str, now_s: float) -> None:
         """A request to ``node`` ended in a disconnection or timeout (``disconnected``)."""
         failures = self._failures.get(node, 0)

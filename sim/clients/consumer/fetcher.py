@@ -120,6 +120,8 @@ class Fetcher:
         #: what send_fetches iterates, and the versions it was built for (see _fetch_targets)
         self._targets: list[tuple[TopicPartition, TopicPartitionState, str | None]] = []
         self._targets_key: tuple[int, int] | None = None
+        #: the targets' leaders (None while a target's leader is unknown)
+        self._target_leaders: frozenset[str] | None = frozenset()
         self.buffer: deque[CompletedFetch] = deque()
         self.next_in_line: CompletedFetch | None = None
         #: earliest time a node skipped for reconnect backoff may be fetched from (inf if none), s
@@ -141,13 +143,22 @@ class Fetcher:
 
     def send_fetches(self) -> int:
         """``AbstractFetch.prepareFetchRequests`` + send: returns the number of requests sent."""
+        targets = self._fetch_targets()
+        self.retry_at_s = math.inf
+        if (
+            self._target_leaders is not None
+            and self._target_leaders <= self.nodes_with_pending_fetch
+            and not self.connections.has_failures()
+        ):
+            # every leader has a fetch in flight and none is in backoff: the loop below would
+            # skip every partition (half the calls: poll() sends again before it blocks)
+            return 0
         now = self.env.now
         buffered = self.buffered_partitions()
         requests: dict[str, dict[TopicPartition, FetchPartition]] = {}
-        self.retry_at_s = math.inf
         blocked_until = self.connections.blocked_until_s
         pending = self.nodes_with_pending_fetch
-        for tp, state, node in self._fetch_targets():
+        for tp, state, node in targets:
             if tp in buffered:
                 continue
             if node is None:
@@ -164,14 +175,17 @@ class Fetcher:
 
     def _fetch_targets(self) -> list[tuple[TopicPartition, TopicPartitionState, str | None]]:
         """(partition, its state, its leader or None) per fetchable partition, sorted; rebuilt
-        only when the fetchable partitions (``SubscriptionState.version``) or the leaders
-        (``ConsumerMetadata.version``) changed since the last call."""
+        with ``_target_leaders`` only when the fetchable partitions (``SubscriptionState.version``)
+        or the leaders (``ConsumerMetadata.version``) changed since the last call."""
         key = (self.subscriptions.version, self.metadata.version)
         if key != self._targets_key:
             states, leader = self.subscriptions.states, self.metadata.leader
-            self._targets = [
+            targets = [
                 (tp, states[tp], leader(tp)) for tp in self.subscriptions.fetchable_partitions()
             ]
+            leaders = frozenset(node for _, _, node in targets)
+            self._targets = targets
+            self._target_leaders = None if None in leaders else leaders
             self._targets_key = key
         return self._targets
 
