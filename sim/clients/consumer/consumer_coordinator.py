@@ -42,7 +42,7 @@ from sim.clients.consumer.abstract_coordinator import (
     failed,
 )
 from sim.clients.consumer.consumer_metadata import ConsumerMetadata
-from sim.clients.consumer.consumer_network_client import exponential_backoff_s
+from sim.clients.consumer.consumer_network_client import Signal, exponential_backoff_s
 from sim.clients.consumer.subscription_state import FetchState, SubscriptionState
 from sim.kafka_config import EffectiveConfig
 from sim.metrics import Metrics
@@ -338,7 +338,7 @@ class ConsumerCoordinator(AbstractCoordinator):
     # ---------------------------------------------------------------- close
 
     def close(
-        self, deadline_s: float, wait_until: Callable[[float], simpy.Event]
+        self, deadline_s: float, wait_until: Callable[[float], Signal]
     ) -> Generator[simpy.Event, Any, None]:
         """ConsumerCoordinator.close(timer), the timer ending at ``deadline_s``: the synchronous
         auto-commit (``maybeAutoCommitOffsetsSync``), then AbstractCoordinator.close: the
@@ -359,7 +359,7 @@ class ConsumerCoordinator(AbstractCoordinator):
         self,
         offsets: dict[TopicPartition, int],
         deadline_s: float,
-        wait_until: Callable[[float], simpy.Event],
+        wait_until: Callable[[float], Signal],
     ) -> Generator[simpy.Event, Any, bool]:
         """commitOffsetsSync(offsets, timer): find the coordinator, commit, and retry retriable
         failures after the exponential retry backoff until the timer ends; a non-retriable

@@ -31,7 +31,7 @@ import simpy
 
 from sim.clients.consumer.consumer_coordinator import ConsumerCoordinator
 from sim.clients.consumer.consumer_metadata import ConsumerMetadata
-from sim.clients.consumer.consumer_network_client import ClusterConnectionStates, Wakeup
+from sim.clients.consumer.consumer_network_client import ClusterConnectionStates, Wakeup, sleep
 from sim.clients.consumer.fetcher import Chunk, Fetcher
 from sim.clients.consumer.offset_fetcher import OffsetFetcher
 from sim.clients.consumer.subscription_state import SubscriptionState
@@ -202,7 +202,7 @@ class KafkaConsumer:
             chunks = yield from self._poll()
             processing_s = self._record(chunks) * self.processing_s
             if processing_s > 0:
-                yield self.env.timeout(processing_s)
+                yield sleep(self.env, processing_s)
         if self.closing and not self.stopped:
             yield from self._close()
 
