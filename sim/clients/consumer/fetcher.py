@@ -17,7 +17,6 @@ from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import partial
-from typing import NamedTuple
 
 import simpy
 
@@ -58,13 +57,10 @@ _NONE_BUFFERED: frozenset[TopicPartition] = frozenset()
 _IGNORED_ERRORS = frozenset({Errors.UNKNOWN_LEADER_EPOCH, Errors.UNKNOWN_SERVER_ERROR})
 
 
-class Chunk(NamedTuple):
-    """Records one poll returns from one stored batch: offsets first_offset .. + count - 1."""
-
-    tp: TopicPartition
-    entry: LogEntry
-    first_offset: int
-    count: int
+#: Records one poll returns from one stored batch: (partition, the batch's log entry,
+#: first_offset, count) for offsets first_offset .. + count - 1. A plain tuple: one is made per
+#: batch returned, and a NamedTuple's constructor is a Python function.
+Chunk = tuple[TopicPartition, LogEntry, int, int]
 
 
 @dataclass(slots=True, eq=False)
@@ -145,29 +141,29 @@ class Fetcher:
         """``AbstractFetch.prepareFetchRequests`` + send: returns the number of requests sent."""
         targets = self._fetch_targets()
         self.retry_at_s = math.inf
-        if (
-            self._target_leaders is not None
-            and self._target_leaders <= self.nodes_with_pending_fetch
-            and not self.connections.has_failures()
-        ):
-            # every leader has a fetch in flight and none is in backoff: the loop below would
-            # skip every partition (half the calls: poll() sends again before it blocks)
+        pending = self.nodes_with_pending_fetch
+        failures = self.connections.has_failures()  # else no node is in reconnect backoff
+        leaders = self._target_leaders
+        if not failures and leaders is not None and leaders <= pending:
+            # every leader has a fetch in flight: the loop below would skip every partition
+            # (half the calls: poll() sends again before it blocks)
             return 0
         now = self.env.now
         buffered = self.buffered_partitions()
         requests: dict[str, dict[TopicPartition, FetchPartition]] = {}
         blocked_until = self.connections.blocked_until_s
-        pending = self.nodes_with_pending_fetch
         for tp, state, node in targets:
             if tp in buffered:
                 continue
             if node is None:
                 self.metadata.request_update()
                 continue
-            blocked_until_s = blocked_until(node)
-            if blocked_until_s > now:
-                self.retry_at_s = min(self.retry_at_s, blocked_until_s)
-            elif node not in pending:
+            if failures:
+                blocked_until_s = blocked_until(node)
+                if blocked_until_s > now:
+                    self.retry_at_s = min(self.retry_at_s, blocked_until_s)
+                    continue
+            if node not in pending:
                 requests.setdefault(node, {})[tp] = FetchPartition(state.position)
         for node, partitions in requests.items():
             self._send(node, partitions)
@@ -209,7 +205,7 @@ class Fetcher:
         self.nodes_with_pending_fetch.discard(node)
         if self.stopped:
             return
-        response = event.value
+        response = event._value  # the event has fired: Event.value's check would cost a call
         if isinstance(response, NetworkFailure):
             self.connections.failed(node, self.env.now)
             self.metadata.request_update()  # NetworkClient: a disconnect may mean stale metadata
@@ -284,7 +280,7 @@ class Fetcher:
             if end > offset:
                 first = max(entry.base_offset, offset)
                 count = min(end - first, max_records - taken)
-                chunks.append(Chunk(fetch.tp, entry, first, count))
+                chunks.append((fetch.tp, entry, first, count))
                 taken += count
                 offset = first + count
             if offset >= end:
