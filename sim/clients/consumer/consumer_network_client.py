@@ -33,9 +33,10 @@ def exponential_backoff_s(attempts: int, base_s: float, max_s: float) -> float:
 class Signal:
     """A one-shot event lighter than SimPy's ``Event``, for the consumer's hottest waits (each
     poll cycle waits once or twice). Like the items of :func:`sim.timers.call_later` it has only
-    what ``Environment.step`` and a waiting ``Process`` read: a process may yield it, and
-    ``call_later(env, delay_s, signal, signal.callbacks)`` fires it with the value None, at the
-    place in the event order that ``succeed()`` (delay 0) or ``env.timeout`` would give it."""
+    what ``Environment.step`` and a waiting ``Process`` read: a process may yield it, a callback
+    may be appended to its ``callbacks``, and ``call_later(env, delay_s, signal,
+    signal.callbacks)`` fires it with the value None, at the place in the event order that
+    ``succeed()`` (delay 0) or ``env.timeout`` would give it."""
 
     __slots__ = ("callbacks",)
     _ok = True  # once on SimPy's queue, it has succeeded
@@ -43,13 +44,6 @@ class Signal:
 
     def __init__(self) -> None:
         self.callbacks: list | None = []
-
-
-def sleep(env: simpy.Environment, delay_s: float) -> Signal:
-    """``env.timeout(delay_s)`` for a process to yield, without a ``Timeout`` object, s."""
-    signal = Signal()
-    call_later(env, delay_s, signal, signal.callbacks)
-    return signal
 
 
 class Wakeup:
