@@ -23,9 +23,9 @@ import simpy
 from sim.clients.consumer.consumer_metadata import ConsumerMetadata
 from sim.clients.consumer.consumer_network_client import ClusterConnectionStates
 from sim.clients.consumer.subscription_state import (
+    FetchState,
     SubscriptionState,
     TopicPartitionState,
-    is_fetchable,
 )
 from sim.kafka_config import EffectiveConfig
 from sim.net import NetworkFailure
@@ -41,6 +41,7 @@ from sim.protocol import (
 # Errors members bound once: an IntEnum attribute lookup goes through the metaclass (slow).
 _NO_ERROR = Errors.NONE
 _OUT_OF_RANGE = Errors.OFFSET_OUT_OF_RANGE
+_FETCHING = FetchState.FETCHING
 
 #: Fetch errors that make Kafka ask for a metadata update (FetchCollector.handleInitializeErrors).
 _METADATA_ERRORS = frozenset(
@@ -113,7 +114,8 @@ class Fetcher:
         self._partition_max_bytes: int = config["max.partition.fetch.bytes"]
         self._request_timeout_s = config.s("request.timeout.ms")
         self.nodes_with_pending_fetch: set[str] = set()
-        #: what send_fetches iterates, and the versions it was built for (see _fetch_targets)
+        #: what send_fetches iterates: (partition, its state, its leader or None) per fetchable
+        #: partition, sorted, and the versions it was built for (see _update_targets)
         self._targets: list[tuple[TopicPartition, TopicPartitionState, str | None]] = []
         self._targets_key: tuple[int, int] | None = None
         #: the targets' leaders (None while a target's leader is unknown)
@@ -139,7 +141,9 @@ class Fetcher:
 
     def send_fetches(self) -> int:
         """``AbstractFetch.prepareFetchRequests`` + send: returns the number of requests sent."""
-        targets = self._fetch_targets()
+        if (self.subscriptions.version, self.metadata.version) != self._targets_key:
+            self._update_targets()
+        targets = self._targets
         self.retry_at_s = math.inf
         pending = self.nodes_with_pending_fetch
         failures = self.connections.has_failures()  # else no node is in reconnect backoff
@@ -169,21 +173,15 @@ class Fetcher:
             self._send(node, partitions)
         return len(requests)
 
-    def _fetch_targets(self) -> list[tuple[TopicPartition, TopicPartitionState, str | None]]:
-        """(partition, its state, its leader or None) per fetchable partition, sorted; rebuilt
-        with ``_target_leaders`` only when the fetchable partitions (``SubscriptionState.version``)
-        or the leaders (``ConsumerMetadata.version``) changed since the last call."""
-        key = (self.subscriptions.version, self.metadata.version)
-        if key != self._targets_key:
-            states, leader = self.subscriptions.states, self.metadata.leader
-            targets = [
-                (tp, states[tp], leader(tp)) for tp in self.subscriptions.fetchable_partitions()
-            ]
-            leaders = frozenset(node for _, _, node in targets)
-            self._targets = targets
-            self._target_leaders = None if None in leaders else leaders
-            self._targets_key = key
-        return self._targets
+    def _update_targets(self) -> None:
+        """Rebuild ``_targets`` and ``_target_leaders`` for the current fetchable partitions
+        (``SubscriptionState.version``) and leaders (``ConsumerMetadata.version``)."""
+        states, leader = self.subscriptions.states, self.metadata.leader
+        targets = [(tp, states[tp], leader(tp)) for tp in self.subscriptions.fetchable_partitions()]
+        leaders = frozenset(node for _, _, node in targets)
+        self._targets = targets
+        self._target_leaders = None if None in leaders else leaders
+        self._targets_key = (self.subscriptions.version, self.metadata.version)
 
     def _send(self, node: str, partitions: dict[TopicPartition, FetchPartition]) -> None:
         request = FetchRequest(
@@ -238,7 +236,8 @@ class Fetcher:
     def _initialize(self, fetch: CompletedFetch) -> CompletedFetch | None:
         """``FetchCollector.initialize``: the fetch if its data is next in line, else None."""
         state = self.subscriptions.states.get(fetch.tp)
-        if not is_fetchable(state):
+        # not is_fetchable(state), written out here and in _fetch_records (once per fetch each)
+        if state is None or state.fetch_state is not _FETCHING or state.pending_revocation:
             return None  # unassigned, being reset or revoked while the fetch was in flight
         data = fetch.data
         if data.error is _NO_ERROR:
@@ -266,7 +265,12 @@ class Fetcher:
     def _fetch_records(self, fetch: CompletedFetch, max_records: int, chunks: list[Chunk]) -> int:
         """``FetchCollector.fetchRecords`` + ``CompletedFetch.fetchRecords``: records taken."""
         state = self.subscriptions.states.get(fetch.tp)
-        if not is_fetchable(state) or fetch.next_fetch_offset != state.position:
+        if (
+            state is None
+            or state.fetch_state is not _FETCHING
+            or state.pending_revocation
+            or fetch.next_fetch_offset != state.position
+        ):
             fetch.consumed = True  # not assigned, reset, being revoked, or an obsolete request
             return 0
         entries = fetch.data.entries
