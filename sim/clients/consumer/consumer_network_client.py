@@ -89,26 +89,24 @@ class ClusterConnectionStates:
     def __init__(self, base_s: float = RECONNECT_BACKOFF_S, max_s: float = RECONNECT_BACKOFF_MAX_S):
         self.base_s = base_s
         self.max_s = max_s
-        self._failures: dict[str, int] = {}
+        #: consecutive failed requests per node, for the nodes whose last request failed (a node
+        #: not in it is in no backoff)
+        self.failures: dict[str, int] = {}
         self._blocked_until_s: dict[str, float] = {}
 
     def blocked_until_s(self, node: str) -> float:
         """Until when ``node`` is in reconnect backoff (0 if it is not), s."""
         return self._blocked_until_s.get(node, 0.0)
 
-    def has_failures(self) -> bool:
-        """Whether some node's last request failed (it may be in backoff; 0 otherwise)."""
-        return bool(self._blocked_until_s)
-
     def failed(self, node: str, now_s: float) -> None:
         """A request to ``node`` ended in a disconnection or timeout (``disconnected``)."""
-        failures = self._failures.get(node, 0)
-        self._failures[node] = failures + 1
+        failures = self.failures.get(node, 0)
+        self.failures[node] = failures + 1
         backoff_s = exponential_backoff_s(failures, self.base_s, self.max_s)
         self._blocked_until_s[node] = now_s + backoff_s
 
     def succeeded(self, node: str) -> None:
         """``node`` answered: its backoff starts over."""
-        if node in self._failures:
-            del self._failures[node]
+        if node in self.failures:
+            del self.failures[node]
             del self._blocked_until_s[node]

@@ -146,7 +146,7 @@ class Fetcher:
         targets = self._targets
         self.retry_at_s = math.inf
         pending = self.nodes_with_pending_fetch
-        failures = self.connections.has_failures()  # else no node is in reconnect backoff
+        failures = self.connections.failures  # empty: no node is in reconnect backoff
         leaders = self._target_leaders
         if not failures and leaders is not None and leaders <= pending:
             # every leader has a fetch in flight: the loop below would skip every partition
