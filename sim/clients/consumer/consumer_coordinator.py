@@ -42,7 +42,7 @@ from sim.clients.consumer.abstract_coordinator import (
     failed,
 )
 from sim.clients.consumer.consumer_metadata import ConsumerMetadata
-from sim.clients.consumer.consumer_network_client import exponential_backoff_s
+from sim.clients.consumer.consumer_network_client import Signal, exponential_backoff_s
 from sim.clients.consumer.subscription_state import FetchState, SubscriptionState
 from sim.kafka_config import EffectiveConfig
 from sim.metrics import Metrics
@@ -115,14 +115,18 @@ class ConsumerCoordinator(AbstractCoordinator):
         self.retry_at_s = math.inf
         if self.fatal is not None:
             return False
-        if self.subscriptions.has_auto_assigned_partitions():
+        # once per poll cycle: attributes read instead of the calls that only read them
+        # (has_auto_assigned_partitions, coordinator_unknown, rejoin_needed_or_pending), and
+        # the auto-commit timer checked before the call that checks it again
+        if self.subscriptions.subscription:
             self.poll_heartbeat(now)
-            if self.coordinator_unknown() and not self.ensure_coordinator_ready():
+            if self.coordinator is None and not self.ensure_coordinator_ready():
                 return False
-            joining = self.rejoin_needed_or_pending()
+            joining = self.rejoin_needed or self.join_future is not None
             if joining and not (self._metadata_ready() and self.ensure_active_group()):
                 return False
-        self.maybe_auto_commit_offsets_async(now)
+        if now >= self.next_auto_commit_s:
+            self.maybe_auto_commit_offsets_async(now)
         return True
 
     def next_poll_deadline_s(self) -> float:
@@ -338,7 +342,7 @@ class ConsumerCoordinator(AbstractCoordinator):
     # ---------------------------------------------------------------- close
 
     def close(
-        self, deadline_s: float, wait_until: Callable[[float], simpy.Event]
+        self, deadline_s: float, wait_until: Callable[[float], Signal]
     ) -> Generator[simpy.Event, Any, None]:
         """ConsumerCoordinator.close(timer), the timer ending at ``deadline_s``: the synchronous
         auto-commit (``maybeAutoCommitOffsetsSync``), then AbstractCoordinator.close: the
@@ -359,7 +363,7 @@ class ConsumerCoordinator(AbstractCoordinator):
         self,
         offsets: dict[TopicPartition, int],
         deadline_s: float,
-        wait_until: Callable[[float], simpy.Event],
+        wait_until: Callable[[float], Signal],
     ) -> Generator[simpy.Event, Any, bool]:
         """commitOffsetsSync(offsets, timer): find the coordinator, commit, and retry retriable
         failures after the exponential retry backoff until the timer ends; a non-retriable

@@ -12,6 +12,8 @@ import math
 
 import simpy
 
+from sim.timers import call_later
+
 #: Kafka 3.9 consumer defaults of ``reconnect.backoff.ms`` / ``reconnect.backoff.max.ms``
 #: (ConsumerConfig), seconds. Not yet consumer properties of sim.kafka_config.
 RECONNECT_BACKOFF_S = 0.05
@@ -28,6 +30,22 @@ def exponential_backoff_s(attempts: int, base_s: float, max_s: float) -> float:
     return min(base_s * 2.0 ** min(attempts, exp_max), max_s)
 
 
+class Signal:
+    """A one-shot event lighter than SimPy's ``Event``, for the consumer's hottest waits (each
+    poll cycle waits once or twice). Like the items of :func:`sim.timers.call_later` it has only
+    what ``Environment.step`` and a waiting ``Process`` read: a process may yield it, a callback
+    may be appended to its ``callbacks``, and ``call_later(env, delay_s, signal,
+    signal.callbacks)`` fires it with the value None, at the place in the event order that
+    ``succeed()`` (delay 0) or ``env.timeout`` would give it."""
+
+    __slots__ = ("callbacks",)
+    _ok = True  # once on SimPy's queue, it has succeeded
+    _value = None
+
+    def __init__(self) -> None:
+        self.callbacks: list | None = []
+
+
 class Wakeup:
     """A re-armable signal: ``wait_until`` gives an event that fires at the first ``notify`` or at
     the deadline, whichever comes first (a spurious early wake is possible: waiters re-check).
@@ -39,12 +57,12 @@ class Wakeup:
 
     def __init__(self, env: simpy.Environment) -> None:
         self.env = env
-        self._event: simpy.Event | None = None
+        self._event: Signal | None = None
         self._timer_at_s = math.inf
 
-    def wait_until(self, deadline_s: float = math.inf) -> simpy.Event:
+    def wait_until(self, deadline_s: float = math.inf) -> Signal:
         """An event that succeeds at the next ``notify`` or by ``deadline_s`` (simulated s)."""
-        self._event = self.env.event()
+        self._event = Signal()
         now = self.env.now
         if deadline_s < math.inf and not now < self._timer_at_s <= deadline_s:
             self._timer_at_s = deadline_s
@@ -56,7 +74,7 @@ class Wakeup:
         """Wake the waiter, if any."""
         event, self._event = self._event, None
         if event is not None:
-            event.succeed()
+            call_later(self.env, 0.0, event, event.callbacks)  # event.succeed()
 
     def _on_timer(self, _: simpy.Event) -> None:
         if self._timer_at_s <= self.env.now:
@@ -71,7 +89,9 @@ class ClusterConnectionStates:
     def __init__(self, base_s: float = RECONNECT_BACKOFF_S, max_s: float = RECONNECT_BACKOFF_MAX_S):
         self.base_s = base_s
         self.max_s = max_s
-        self._failures: dict[str, int] = {}
+        #: consecutive failed requests per node, for the nodes whose last request failed (a node
+        #: not in it is in no backoff)
+        self.failures: dict[str, int] = {}
         self._blocked_until_s: dict[str, float] = {}
 
     def blocked_until_s(self, node: str) -> float:
@@ -80,13 +100,13 @@ class ClusterConnectionStates:
 
     def failed(self, node: str, now_s: float) -> None:
         """A request to ``node`` ended in a disconnection or timeout (``disconnected``)."""
-        failures = self._failures.get(node, 0)
-        self._failures[node] = failures + 1
+        failures = self.failures.get(node, 0)
+        self.failures[node] = failures + 1
         backoff_s = exponential_backoff_s(failures, self.base_s, self.max_s)
         self._blocked_until_s[node] = now_s + backoff_s
 
     def succeeded(self, node: str) -> None:
         """``node`` answered: its backoff starts over."""
-        if node in self._failures:
-            del self._failures[node]
+        if node in self.failures:
+            del self.failures[node]
             del self._blocked_until_s[node]

@@ -17,16 +17,15 @@ from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import partial
-from typing import NamedTuple
 
 import simpy
 
 from sim.clients.consumer.consumer_metadata import ConsumerMetadata
 from sim.clients.consumer.consumer_network_client import ClusterConnectionStates
 from sim.clients.consumer.subscription_state import (
+    FetchState,
     SubscriptionState,
     TopicPartitionState,
-    is_fetchable,
 )
 from sim.kafka_config import EffectiveConfig
 from sim.net import NetworkFailure
@@ -42,6 +41,7 @@ from sim.protocol import (
 # Errors members bound once: an IntEnum attribute lookup goes through the metaclass (slow).
 _NO_ERROR = Errors.NONE
 _OUT_OF_RANGE = Errors.OFFSET_OUT_OF_RANGE
+_FETCHING = FetchState.FETCHING
 
 #: Fetch errors that make Kafka ask for a metadata update (FetchCollector.handleInitializeErrors).
 _METADATA_ERRORS = frozenset(
@@ -58,13 +58,10 @@ _NONE_BUFFERED: frozenset[TopicPartition] = frozenset()
 _IGNORED_ERRORS = frozenset({Errors.UNKNOWN_LEADER_EPOCH, Errors.UNKNOWN_SERVER_ERROR})
 
 
-class Chunk(NamedTuple):
-    """Records one poll returns from one stored batch: offsets first_offset .. + count - 1."""
-
-    tp: TopicPartition
-    entry: LogEntry
-    first_offset: int
-    count: int
+#: Records one poll returns from one stored batch: (partition, the batch's log entry,
+#: first_offset, count) for offsets first_offset .. + count - 1. A plain tuple: one is made per
+#: batch returned, and a NamedTuple's constructor is a Python function.
+Chunk = tuple[TopicPartition, LogEntry, int, int]
 
 
 @dataclass(slots=True, eq=False)
@@ -117,9 +114,12 @@ class Fetcher:
         self._partition_max_bytes: int = config["max.partition.fetch.bytes"]
         self._request_timeout_s = config.s("request.timeout.ms")
         self.nodes_with_pending_fetch: set[str] = set()
-        #: what send_fetches iterates, and the versions it was built for (see _fetch_targets)
+        #: what send_fetches iterates: (partition, its state, its leader or None) per fetchable
+        #: partition, sorted, and the versions it was built for (see _update_targets)
         self._targets: list[tuple[TopicPartition, TopicPartitionState, str | None]] = []
         self._targets_key: tuple[int, int] | None = None
+        #: the targets' leaders (None while a target's leader is unknown)
+        self._target_leaders: frozenset[str] | None = frozenset()
         self.buffer: deque[CompletedFetch] = deque()
         self.next_in_line: CompletedFetch | None = None
         #: earliest time a node skipped for reconnect backoff may be fetched from (inf if none), s
@@ -141,39 +141,47 @@ class Fetcher:
 
     def send_fetches(self) -> int:
         """``AbstractFetch.prepareFetchRequests`` + send: returns the number of requests sent."""
+        if (self.subscriptions.version, self.metadata.version) != self._targets_key:
+            self._update_targets()
+        targets = self._targets
+        self.retry_at_s = math.inf
+        pending = self.nodes_with_pending_fetch
+        failures = self.connections.failures  # empty: no node is in reconnect backoff
+        leaders = self._target_leaders
+        if not failures and leaders is not None and leaders <= pending:
+            # every leader has a fetch in flight: the loop below would skip every partition
+            # (half the calls: poll() sends again before it blocks)
+            return 0
         now = self.env.now
         buffered = self.buffered_partitions()
         requests: dict[str, dict[TopicPartition, FetchPartition]] = {}
-        self.retry_at_s = math.inf
         blocked_until = self.connections.blocked_until_s
-        pending = self.nodes_with_pending_fetch
-        for tp, state, node in self._fetch_targets():
+        for tp, state, node in targets:
             if tp in buffered:
                 continue
             if node is None:
                 self.metadata.request_update()
                 continue
-            blocked_until_s = blocked_until(node)
-            if blocked_until_s > now:
-                self.retry_at_s = min(self.retry_at_s, blocked_until_s)
-            elif node not in pending:
+            if failures:
+                blocked_until_s = blocked_until(node)
+                if blocked_until_s > now:
+                    self.retry_at_s = min(self.retry_at_s, blocked_until_s)
+                    continue
+            if node not in pending:
                 requests.setdefault(node, {})[tp] = FetchPartition(state.position)
         for node, partitions in requests.items():
             self._send(node, partitions)
         return len(requests)
 
-    def _fetch_targets(self) -> list[tuple[TopicPartition, TopicPartitionState, str | None]]:
-        """(partition, its state, its leader or None) per fetchable partition, sorted; rebuilt
-        only when the fetchable partitions (``SubscriptionState.version``) or the leaders
-        (``ConsumerMetadata.version``) changed since the last call."""
-        key = (self.subscriptions.version, self.metadata.version)
-        if key != self._targets_key:
-            states, leader = self.subscriptions.states, self.metadata.leader
-            self._targets = [
-                (tp, states[tp], leader(tp)) for tp in self.subscriptions.fetchable_partitions()
-            ]
-            self._targets_key = key
-        return self._targets
+    def _update_targets(self) -> None:
+        """Rebuild ``_targets`` and ``_target_leaders`` for the current fetchable partitions
+        (``SubscriptionState.version``) and leaders (``ConsumerMetadata.version``)."""
+        states, leader = self.subscriptions.states, self.metadata.leader
+        targets = [(tp, states[tp], leader(tp)) for tp in self.subscriptions.fetchable_partitions()]
+        leaders = frozenset(node for _, _, node in targets)
+        self._targets = targets
+        self._target_leaders = None if None in leaders else leaders
+        self._targets_key = (self.subscriptions.version, self.metadata.version)
 
     def _send(self, node: str, partitions: dict[TopicPartition, FetchPartition]) -> None:
         request = FetchRequest(
@@ -195,7 +203,7 @@ class Fetcher:
         self.nodes_with_pending_fetch.discard(node)
         if self.stopped:
             return
-        response = event.value
+        response = event._value  # the event has fired: Event.value's check would cost a call
         if isinstance(response, NetworkFailure):
             self.connections.failed(node, self.env.now)
             self.metadata.request_update()  # NetworkClient: a disconnect may mean stale metadata
@@ -228,7 +236,8 @@ class Fetcher:
     def _initialize(self, fetch: CompletedFetch) -> CompletedFetch | None:
         """``FetchCollector.initialize``: the fetch if its data is next in line, else None."""
         state = self.subscriptions.states.get(fetch.tp)
-        if not is_fetchable(state):
+        # not is_fetchable(state), written out here and in _fetch_records (once per fetch each)
+        if state is None or state.fetch_state is not _FETCHING or state.pending_revocation:
             return None  # unassigned, being reset or revoked while the fetch was in flight
         data = fetch.data
         if data.error is _NO_ERROR:
@@ -256,7 +265,12 @@ class Fetcher:
     def _fetch_records(self, fetch: CompletedFetch, max_records: int, chunks: list[Chunk]) -> int:
         """``FetchCollector.fetchRecords`` + ``CompletedFetch.fetchRecords``: records taken."""
         state = self.subscriptions.states.get(fetch.tp)
-        if not is_fetchable(state) or fetch.next_fetch_offset != state.position:
+        if (
+            state is None
+            or state.fetch_state is not _FETCHING
+            or state.pending_revocation
+            or fetch.next_fetch_offset != state.position
+        ):
             fetch.consumed = True  # not assigned, reset, being revoked, or an obsolete request
             return 0
         entries = fetch.data.entries
@@ -270,7 +284,7 @@ class Fetcher:
             if end > offset:
                 first = max(entry.base_offset, offset)
                 count = min(end - first, max_records - taken)
-                chunks.append(Chunk(fetch.tp, entry, first, count))
+                chunks.append((fetch.tp, entry, first, count))
                 taken += count
                 offset = first + count
             if offset >= end:

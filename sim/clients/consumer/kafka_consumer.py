@@ -1,16 +1,16 @@
 """A Kafka consumer (≈ Kafka 3.9 ``ClassicKafkaConsumer``), subscribed through its group or
 with a manual assignment.
 
-The application thread is ``_poll_loop``: ``poll()`` returns up to ``max.poll.records`` buffered
-records, or long-polls until a fetch completes; each poll records one ``consumed`` row per stored
-batch it returns from, then processing takes ``count × processing_s`` before the next poll. As in
-Kafka, fetches are sent from ``poll()`` only: for partitions without buffered data, before
-blocking and again just before returning records, so the next fetch runs while the application
-processes. With a ``group.id``, ``poll()`` first advances group membership without blocking
-(:class:`ConsumerCoordinator`: join, sync, auto-commit to the group coordinator every
+The application thread (``_poll_cycle``) repeats: ``poll()`` returns up to ``max.poll.records``
+buffered records, or long-polls until a fetch completes; each poll records one ``consumed`` row
+per stored batch it returns from, then processing takes ``count × processing_s`` before the next
+poll. As in Kafka, fetches are sent from ``poll()`` only: for partitions without buffered data,
+before blocking and again just before returning records, so the next fetch runs while the
+application processes. With a ``group.id``, ``poll()`` first advances group membership without
+blocking (:class:`ConsumerCoordinator`: join, sync, auto-commit to the group coordinator every
 ``auto.commit.interval.ms``), and gives partitions without a position one: the committed offset
-(OffsetFetch), else ``auto.offset.reset`` through ListOffsets. A second process keeps the
-partition leaders fresh (:mod:`.consumer_metadata`); a third sends heartbeats once in a group.
+(OffsetFetch), else ``auto.offset.reset`` through ListOffsets. A SimPy process keeps the
+partition leaders fresh (:mod:`.consumer_metadata`); another sends heartbeats once in a group.
 
 ``close()`` (``ClassicKafkaConsumer.close()``: a timer of min(30 s, ``request.timeout.ms``))
 commits the positions synchronously, retrying retriable failures until the timer ends, revokes
@@ -31,13 +31,14 @@ import simpy
 
 from sim.clients.consumer.consumer_coordinator import ConsumerCoordinator
 from sim.clients.consumer.consumer_metadata import ConsumerMetadata
-from sim.clients.consumer.consumer_network_client import ClusterConnectionStates, Wakeup
+from sim.clients.consumer.consumer_network_client import ClusterConnectionStates, Signal, Wakeup
 from sim.clients.consumer.fetcher import Chunk, Fetcher
 from sim.clients.consumer.offset_fetcher import OffsetFetcher
 from sim.clients.consumer.subscription_state import SubscriptionState
 from sim.kafka_config import EffectiveConfig
 from sim.metrics import Metrics
 from sim.protocol import FetchPartitionData, TopicPartition
+from sim.timers import call_later
 
 #: ConsumerUtils.DEFAULT_CLOSE_TIMEOUT_MS (close() without a timeout), seconds.
 DEFAULT_CLOSE_TIMEOUT_S = 30.0
@@ -106,6 +107,10 @@ class KafkaConsumer:
         self.started = False
         self.stopped = False
         self.closing = False
+        #: stands in for the Timeout of each processing time (see sim.timers.call_later)
+        self._processing = Signal()
+        self._after_processing = (self._poll_cycle,)
+        self._close_steps: Generator[Signal, Any, None] | None = None
 
     # ------------------------------------------------------------------ public API
 
@@ -145,7 +150,7 @@ class KafkaConsumer:
         if self.started:
             raise RuntimeError(f"{self.name}: already started")
         self.started = True
-        self.env.process(self._poll_loop(max(at_s - self.env.now, 0.0)))
+        self.env.process(self._start(max(at_s - self.env.now, 0.0)))
 
     def stop(self) -> None:
         """Stop polling, fetching and heartbeating; answers still in flight are ignored."""
@@ -185,10 +190,15 @@ class KafkaConsumer:
             f"{self.name}: a consumer receives no requests, got {type(request).__name__}"
         )
 
-    # ------------------------------------------------------------------ processes
+    # ------------------------------------------------------------------ the application thread
+    #
+    # A process starts it; from its first poll on it runs in the callbacks of the events it waits
+    # for (a wakeup, the end of processing) rather than as a process resumed by them, which
+    # costs a SimPy process switch twice per poll cycle. Each callback runs where the process
+    # would have resumed: the same events in the same order.
 
-    def _poll_loop(self, delay_s: float) -> Generator[simpy.Event, Any, None]:
-        """The application thread: poll, record, process, repeat."""
+    def _start(self, delay_s: float) -> Generator[simpy.Event, Any, None]:
+        """The process that starts the application thread ``delay_s`` seconds from now, s."""
         if delay_s > 0:
             yield self.env.timeout(delay_s)
         if self.stopped:
@@ -198,15 +208,44 @@ class KafkaConsumer:
                 self.env.now + self.coordinator.auto_commit_interval_s
             )
         self.env.process(self.metadata.run())
-        while not self.stopped and not self.closing:
-            chunks = yield from self._poll()
-            processing_s = self._record(chunks) * self.processing_s
-            if processing_s > 0:
-                yield self.env.timeout(processing_s)
-        if self.closing and not self.stopped:
-            yield from self._close()
+        self._poll_cycle()
 
-    def _close(self) -> Generator[simpy.Event, Any, None]:
+    def _poll_cycle(self, _: object = None) -> None:
+        """``poll()`` (``ClassicKafkaConsumer.poll`` with no timeout) until it blocks, when
+        ``_on_woken`` carries on, or returns records to process; once closing, ``close()``."""
+        while not self.stopped and not self.closing:
+            self._update_assignment_metadata()
+            chunks = self.fetcher.collect_fetch()
+            if not chunks:
+                self.fetcher.send_fetches()
+                self._wakeup.wait_until(self._poll_deadline_s()).callbacks.append(self._on_woken)
+                return
+            if self._process(chunks):
+                return
+        if self.closing and not self.stopped:
+            self._close_steps = self._close()
+            self._continue_close()
+
+    def _on_woken(self, _: object) -> None:
+        """``poll()`` after its wait: it returns the records that came, else polls again."""
+        if not self.stopped:
+            chunks = self.fetcher.collect_fetch()
+            if chunks and self._process(chunks):
+                return
+        self._poll_cycle()
+
+    def _process(self, chunks: list[Chunk]) -> bool:
+        """``poll()`` returns ``chunks``: fetch while they are processed (pipelining), record
+        them, and process them for count × processing_s; True while that lasts (then
+        ``_poll_cycle`` runs again)."""
+        self.fetcher.send_fetches()
+        processing_s = self._record(chunks) * self.processing_s
+        if processing_s <= 0:
+            return False
+        call_later(self.env, processing_s, self._processing, self._after_processing)
+        return True
+
+    def _close(self) -> Generator[Signal, Any, None]:
         """ClassicKafkaConsumer.close(timeout): the coordinator's close under the close timer
         (commit synchronously, revoke, leave), then stop."""
         if self.coordinator is not None:
@@ -214,21 +253,11 @@ class KafkaConsumer:
             yield from self.coordinator.close(deadline, self._wakeup.wait_until)
         self.stop()
 
-    def _poll(self) -> Generator[simpy.Event, Any, list[Chunk]]:
-        """``ClassicKafkaConsumer.poll`` with no timeout: records, or [] once stopped."""
-        while not self.stopped and not self.closing:
-            self._update_assignment_metadata()
-            chunks = self.fetcher.collect_fetch()
-            if not chunks:
-                self.fetcher.send_fetches()
-                yield self._wakeup.wait_until(self._poll_deadline_s())
-                if self.stopped:
-                    break
-                chunks = self.fetcher.collect_fetch()
-            if chunks:
-                self.fetcher.send_fetches()  # pipelining: fetch while the records are processed
-                return chunks
-        return []
+    def _continue_close(self, _: object = None) -> None:
+        """Run ``_close`` to its next wait, whose event calls this again when it fires."""
+        event = next(self._close_steps, None)
+        if event is not None:
+            event.callbacks.append(self._continue_close)
 
     # ------------------------------------------------------------------ steps of poll()
 
