@@ -42,7 +42,7 @@ from sim.clients.consumer.abstract_coordinator import (
     failed,
 )
 from sim.clients.consumer.consumer_metadata import ConsumerMetadata
-from sim.clients.consumer.consumer_network_client import Signal, exponential_backoff_s
+from sim.clients.consumer.consumer_network_client import exponential_backoff_s
 from sim.clients.consumer.subscription_state import FetchState, SubscriptionState
 from sim.kafka_config import EffectiveConfig
 from sim.metrics import Metrics
@@ -56,6 +56,7 @@ from sim.protocol import (
     Subscription,
     TopicPartition,
 )
+from sim.timers import Signal
 
 _INITIALIZING = FetchState.INITIALIZING
 

@@ -12,7 +12,7 @@ import math
 
 import simpy
 
-from sim.timers import call_later
+from sim.timers import Signal
 
 #: Kafka 3.9 consumer defaults of ``reconnect.backoff.ms`` / ``reconnect.backoff.max.ms``
 #: (ConsumerConfig), seconds. Not yet consumer properties of sim.kafka_config.
@@ -28,22 +28,6 @@ def exponential_backoff_s(attempts: int, base_s: float, max_s: float) -> float:
         return max_s
     exp_max = math.log(max_s / base_s, 2)
     return min(base_s * 2.0 ** min(attempts, exp_max), max_s)
-
-
-class Signal:
-    """A one-shot event lighter than SimPy's ``Event``, for the consumer's hottest waits (each
-    poll cycle waits once or twice). Like the items of :func:`sim.timers.call_later` it has only
-    what ``Environment.step`` and a waiting ``Process`` read: a process may yield it, a callback
-    may be appended to its ``callbacks``, and ``call_later(env, delay_s, signal,
-    signal.callbacks)`` fires it with the value None, at the place in the event order that
-    ``succeed()`` (delay 0) or ``env.timeout`` would give it."""
-
-    __slots__ = ("callbacks",)
-    _ok = True  # once on SimPy's queue, it has succeeded
-    _value = None
-
-    def __init__(self) -> None:
-        self.callbacks: list | None = []
 
 
 class Wakeup:
@@ -62,7 +46,7 @@ class Wakeup:
 
     def wait_until(self, deadline_s: float = math.inf) -> Signal:
         """An event that succeeds at the next ``notify`` or by ``deadline_s`` (simulated s)."""
-        self._event = Signal()
+        self._event = Signal(self.env)
         now = self.env.now
         if deadline_s < math.inf and not now < self._timer_at_s <= deadline_s:
             self._timer_at_s = deadline_s
@@ -74,7 +58,7 @@ class Wakeup:
         """Wake the waiter, if any."""
         event, self._event = self._event, None
         if event is not None:
-            call_later(self.env, 0.0, event, event.callbacks)  # event.succeed()
+            event.succeed()
 
     def _on_timer(self, _: simpy.Event) -> None:
         if self._timer_at_s <= self.env.now:

@@ -31,14 +31,14 @@ import simpy
 
 from sim.clients.consumer.consumer_coordinator import ConsumerCoordinator
 from sim.clients.consumer.consumer_metadata import ConsumerMetadata
-from sim.clients.consumer.consumer_network_client import ClusterConnectionStates, Signal, Wakeup
+from sim.clients.consumer.consumer_network_client import ClusterConnectionStates, Wakeup
 from sim.clients.consumer.fetcher import Chunk, Fetcher
 from sim.clients.consumer.offset_fetcher import OffsetFetcher
 from sim.clients.consumer.subscription_state import SubscriptionState
 from sim.kafka_config import EffectiveConfig
 from sim.metrics import Metrics
 from sim.protocol import FetchPartitionData, TopicPartition
-from sim.timers import call_later
+from sim.timers import Signal, call_later
 
 #: ConsumerUtils.DEFAULT_CLOSE_TIMEOUT_MS (close() without a timeout), seconds.
 DEFAULT_CLOSE_TIMEOUT_S = 30.0
@@ -108,7 +108,7 @@ class KafkaConsumer:
         self.stopped = False
         self.closing = False
         #: stands in for the Timeout of each processing time (see sim.timers.call_later)
-        self._processing = Signal()
+        self._processing = Signal(env)
         self._after_processing = (self._poll_cycle,)
         self._close_steps: Generator[Signal, Any, None] | None = None
 

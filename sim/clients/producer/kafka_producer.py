@@ -32,11 +32,9 @@ it is triggered (by its timer, an answer or new metadata).
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from heapq import heappush
 
 import numpy as np
 import simpy
-from simpy.events import NORMAL
 
 from sim.clients.partitioner import (
     BuiltInPartitioner,
@@ -63,7 +61,7 @@ from sim.protocol import (
     record_size_upper_bound,
 )
 from sim.scenario import ProducerSpec
-from sim.timers import call_later
+from sim.timers import Signal, call_later
 from sim.workload import Arrivals, Workload, key_bytes_of
 
 #: Seconds of arrivals drawn at a time (a window's records come as one set of arrays).
@@ -178,7 +176,7 @@ class KafkaProducer:
             yield self.env.timeout(self.spec.start_s - self.env.now)
         self._round()
 
-    def _round(self, _wakeup: _Wakeup | None = None) -> None:
+    def _round(self, _wakeup: Signal | None = None) -> None:
         """One round of the send loop: metadata if stale, records in, drain and send; then the
         wakeup event of the next round, with a timer at the next time something can happen."""
         env = self.env
@@ -196,7 +194,7 @@ class KafkaProducer:
         self.sender.run_once(now)
         self._check_memory(now)
         wake = self._next_wake(now)
-        wakeup = _Wakeup(env, self._round_callbacks)
+        wakeup = Signal(env, self._round_callbacks)
         self.sender.wakeup = wakeup
         if wake < _INF:
             call_later(env, wake - now, _WakeTimer(wakeup), _WAKE_TIMER_CALLBACKS)
@@ -637,27 +635,6 @@ class KafkaProducer:
 _INF = float("inf")
 
 
-class _Wakeup:
-    """The wakeup of the producer's next round: triggered at most once (by its timer, an answer
-    or new metadata), then processed as a succeeded SimPy Event would be, at the same place in
-    the event order (``Environment.schedule``'s queue entry), calling ``callbacks``. A SimPy
-    Event costs a callback list and two property reads per round more."""
-
-    __slots__ = ("callbacks", "env", "triggered")
-    _ok = True  # as an event on SimPy's queue: it succeeded
-
-    def __init__(self, env: simpy.Environment, callbacks: tuple) -> None:
-        self.env = env
-        self.callbacks = callbacks
-        self.triggered = False
-
-    def succeed(self) -> None:
-        """Schedule the round now (Event.succeed)."""
-        self.triggered = True
-        env = self.env
-        heappush(env._queue, (env._now, NORMAL, next(env._eid), self))
-
-
 class _WakeTimer:
     """A timer that triggers a wakeup event unless something else has; it is its own event on
     SimPy's queue (:func:`sim.timers.call_later`: no Timeout, no closure per wake)."""
@@ -665,7 +642,7 @@ class _WakeTimer:
     __slots__ = ("callbacks", "wakeup")
     _ok = True  # as an event on SimPy's queue: it succeeded
 
-    def __init__(self, wakeup: _Wakeup) -> None:
+    def __init__(self, wakeup: Signal) -> None:
         self.wakeup = wakeup
 
 
