@@ -8,7 +8,7 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.timers import call_later
+from sim.timers import Signal, call_later
 
 
 class _Item:
@@ -58,3 +58,36 @@ def test_call_later_fires_where_a_timeout_would(delays: list[float], kinds: list
 def test_call_later_refuses_a_negative_delay() -> None:
     with pytest.raises(ValueError, match="negative delay"):
         call_later(simpy.Environment(), -1.0, _Item(0), ())
+
+
+def _succeed_order(use_signal: list[bool], n: int) -> list[tuple[str, float]]:
+    """Processes waiting on ``n`` one-shot events that timeouts trigger at t = 0, 1, 1, 2 ...;
+    each event a Signal or a SimPy Event, as ``use_signal`` says; the order the waiters wake."""
+    env = simpy.Environment()
+    woke: list[tuple[str, float]] = []
+    events = [
+        Signal(env) if use_signal[i % len(use_signal)] else simpy.Event(env) for i in range(n)
+    ]
+
+    def waiter(i: int):
+        yield events[i]
+        woke.append((f"w{i}", env.now))
+
+    def trigger(i: int):
+        yield env.timeout((i + 1) // 2)
+        woke.append((f"t{i}", env.now))
+        events[i].succeed()
+
+    for i in range(n):
+        env.process(waiter(i))
+        env.process(trigger(i))
+    env.run()
+    return woke
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.booleans(), min_size=1, max_size=8), st.integers(1, 8))
+def test_a_signal_wakes_its_waiter_where_an_event_would(use_signal: list[bool], n: int) -> None:
+    """Signal.succeed takes the place Event.succeed would in SimPy's order, for a waiting
+    process, with ties between the two kinds at equal times."""
+    assert _succeed_order(use_signal, n) == _succeed_order([False], n)
