@@ -36,6 +36,8 @@ class _InFlight:
 if TYPE_CHECKING:
     import simpy
 
+    from sim.timers import Signal
+
 DELIVERY_TIMEOUT = "DELIVERY_TIMEOUT"  # the client's TimeoutException, not a broker error code
 #: the client's BufferExhaustedException: send() found no memory within max.block.ms
 BUFFER_EXHAUSTED = "BUFFER_EXHAUSTED"
@@ -100,7 +102,7 @@ class Sender:
         self.node_latency: dict[int, list[float]] = {}
         #: the wakeup of the producer's next round: an answer calls its ``succeed()`` unless it
         #: is ``triggered`` already
-        self.wakeup = None
+        self.wakeup: Signal | None = None
 
     # ---------------------------------------------------------------- one round
 
@@ -315,8 +317,8 @@ class Sender:
         return base * (1 + RETRY_JITTER * (2 * self.rng.random() - 1))
 
     def fail_unsent(self, batch: ProducerBatch, now: float, error: str) -> None:
-        """Records that fail without being sent (expired in the accumulator, or refused by a
-        blocked send()): their produced row and their failed answer."""
+        """Records that fail without being sent (expired in the accumulator, or failed by
+        send(): no memory within max.block.ms, or too large): their produced and failed rows."""
         self._close(batch, now, sending=False)
         self._complete(batch, now, -1, error)
 
