@@ -17,16 +17,22 @@ from sim.protocol import ACKS_ALL, Errors, RecordBatch, TopicPartition
 #: Errors members bound once: a lookup on the Errors class costs ~0.1 µs in Python 3.11 (its
 #: metaclass defines __getattr__), and these are tested per partition of every fetch or produce.
 _NO_ERROR = Errors.NONE
+#: A follower time that never was, s. Kafka writes 0 ms, which is decades before any real
+#: now; simulated time starts at 0, so 0 would count as "at the start" (within
+#: replica.lag.time.max.ms of it, caught up).
+NEVER_S = float("-inf")
+#: UnifiedLog.UnknownOffset: a follower's log end offset before its first fetch.
+UNKNOWN_OFFSET = -1
 
 
 @dataclass(slots=True)
 class ReplicaState:
     """The leader's view of one follower (Replica.ReplicaState), times in seconds."""
 
-    log_end_offset: int = 0
-    last_caught_up_s: float = 0.0
-    last_fetch_leader_leo: int = 0
-    last_fetch_s: float = 0.0
+    log_end_offset: int = UNKNOWN_OFFSET
+    last_caught_up_s: float = NEVER_S
+    last_fetch_leader_leo: int = UNKNOWN_OFFSET
+    last_fetch_s: float = NEVER_S
 
     def update_fetch_state(self, fetch_offset: int, now: float, leader_leo: int) -> None:
         """Replica.updateFetchStateOrThrow: a follower fetching at or past the leader's LEO is
@@ -48,6 +54,17 @@ class ReplicaState:
     def is_caught_up(self, leader_leo: int, now: float, lag_max_s: float) -> bool:
         """Replica.isCaughtUp: at the leader's LEO, or caught up within replica.lag.time.max.ms."""
         return leader_leo == self.log_end_offset or now - self.last_caught_up_s <= lag_max_s
+
+    def reset(self, in_sync: bool, new_leader: bool, leader_leo: int, now: float) -> ReplicaState:
+        """Replica.resetReplicaState, at a new leader epoch: a follower in the ISR was caught up
+        now, one outside it never (so it does not hold the HW back). Under a new leader nothing
+        of the follower is known; a re-elected leader keeps its log end offset, and its last
+        fetch is now if in the ISR (else never: not brought back before it fetches)."""
+        caught_up_s = now if in_sync else NEVER_S
+        if new_leader:
+            return ReplicaState(UNKNOWN_OFFSET, caught_up_s, UNKNOWN_OFFSET, NEVER_S)
+        fetch_s = now if in_sync else NEVER_S
+        return ReplicaState(self.log_end_offset, caught_up_s, leader_leo, fetch_s)
 
 
 Completion = Callable[[Errors], None]
@@ -107,14 +124,16 @@ class Partition:
         and the HW may advance at once, completing held answers ("We may need to increment
         high watermark since ISR could be down to 1", Kafka 3.9): the controller shrank the ISR
         of a leader whose followers are gone, and no fetch or append would otherwise wake it."""
+        new_leader = self.leader_id != self.broker_id
         self.leader_id = self.broker_id
         self.leader_epoch = epoch
         self.isr = sorted(isr)
         self.partition_epoch = partition_epoch
         self.pending_isr = None
-        self.leader_epoch_start_offset = self.log.log_end_offset
+        start = self.leader_epoch_start_offset = self.log.log_end_offset
+        old, unknown = self.remote, ReplicaState()
         self.remote = {
-            r: ReplicaState(last_caught_up_s=now if r in isr else 0.0, last_fetch_s=now)
+            r: old.get(r, unknown).reset(r in isr, new_leader, start, now)
             for r in self.replicas
             if r != self.broker_id
         }
