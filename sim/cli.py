@@ -1,6 +1,8 @@
 """The ``kafkasim`` command.
 
-``kafkasim run FILE``: simulate a scenario, print its summary, save results (and plots).
+``kafkasim run FILE``: simulate a scenario, print its summary, save results (and plots);
+``--set PATH=VALUE`` (repeatable) changes one field first, by the dotted path errors name
+(``--set producers.0.config.acks=all``; VALUE is read as JSON when it parses, else as text).
 ``kafkasim validate FILE``: check a scenario (a .py script exposing SCENARIO or build(), or a .json
 file) and print it normalised as JSON, or print the one-line error and exit 2.
 ``kafkasim defaults SCOPE``: print Kafka 3.9's defaults of the properties the model honours.
@@ -17,7 +19,7 @@ from pathlib import Path
 
 from sim import kafka_config
 from sim.errors import ScenarioError
-from sim.scenario import Scenario, load_scenario
+from sim.scenario import Scenario, load_scenario, with_values
 
 EXIT_USAGE = 2
 
@@ -39,6 +41,8 @@ def _run(args: argparse.Namespace) -> int:
     from sim.world import run
 
     scenario = load_scenario(args.file)
+    if args.set:
+        scenario = Scenario.from_dict(with_values(scenario, _assignments(args.set)))
     if args.no_faults and scenario.faults:
         kinds = ", ".join(f.kind for f in scenario.faults)
         print(f"note: running without the scenario's faults ({kinds})", file=sys.stderr)
@@ -47,7 +51,7 @@ def _run(args: argparse.Namespace) -> int:
     print(summary_table(results.summary(), scenario))
     for warning in results.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    out = Path(args.out or f"results/{scenario.name}")
+    out = Path(args.out or _default_out(scenario.name, args.set))
     results.save(out)
     written = [out / "summary.json"]
     if not args.no_plots:
@@ -56,6 +60,31 @@ def _run(args: argparse.Namespace) -> int:
         written += save_standard_plots(results, out)
     print(f"results written to {out}/ ({', '.join(p.name for p in written)}, tables as parquet)")
     return 0
+
+
+def _assignments(items: list[str]) -> dict[str, object]:
+    """``PATH=VALUE`` strings -> {path: value}; a VALUE that parses as JSON is that value
+    (``5``, ``true``, ``[1, 2]``), any other is the text itself (``all``)."""
+    values: dict[str, object] = {}
+    for item in items:
+        path, sep, text = item.partition("=")
+        if not sep or not path:
+            raise ScenarioError(
+                "--set", f"{item!r} is not PATH=VALUE; e.g. producers.0.config.acks=all"
+            )
+        try:
+            values[path] = json.loads(text)
+        except json.JSONDecodeError:
+            values[path] = text
+    return values
+
+
+def _default_out(name: str, assignments: list[str] | None) -> str:
+    """results/<scenario name>, with each ``--set`` in the folder name so that a changed run
+    does not overwrite the scenario's own results."""
+    if not assignments:
+        return f"results/{name}"
+    return "results/" + "+".join([name, *(a.replace("/", "_") for a in assignments)])
 
 
 def summary_table(summary: dict[str, float], scenario: Scenario) -> str:
@@ -81,6 +110,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-faults", action="store_true", help="drop the scenario's faults")
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--set",
+        action="append",
+        metavar="PATH=VALUE",
+        help="change a field first, e.g. --set producers.0.config.acks=all (repeatable)",
+    )
     run.set_defaults(handler=_run)
     validate = commands.add_parser("validate", help="check a scenario and print it normalised")
     validate.add_argument("file", help="scenario script (.py with SCENARIO or build()) or .json")

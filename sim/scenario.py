@@ -971,6 +971,49 @@ def _problem_text(err: Mapping[str, Any]) -> str:
     return f"{msg[0].lower() + msg[1:]}; got {shown!r}"
 
 
+# --------------------------------------------------------------------------- dotted paths
+
+
+def with_values(
+    scenario: Scenario | Mapping[str, Any], values: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The scenario's data, every field explicit (:meth:`Scenario.to_dict`), with each dotted
+    path of ``values`` set: the paths errors name (``producers.0.config.acks``; under
+    ``config`` the rest of the path is one Kafka property, dots and all:
+    ``producers.0.config.linger.ms``). A path must lead to a field, a list item or into a
+    ``config`` (where any property may be set); the result is checked when it becomes a
+    :class:`Scenario`."""
+    if not isinstance(scenario, Scenario):
+        scenario = Scenario.from_dict(scenario)
+    out = scenario.to_dict()
+    for path, value in values.items():
+        parts = path.split(".")
+        node: Any = out
+        for i, part in enumerate(parts):
+            where = ".".join(parts[: i + 1])
+            last = i == len(parts) - 1
+            if isinstance(node, dict) and parts[i - 1 : i] == ["config"]:
+                node[".".join(parts[i:])] = value  # a Kafka property: the rest of the path
+                break
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ScenarioError(where, f"no item {part!r}; give 0 to {len(node) - 1}")
+                key: Any = int(part)
+            elif isinstance(node, dict):
+                if part not in node:
+                    fields = sorted(k for k in node if isinstance(k, str))
+                    raise ScenarioError(where, _unknown(part, fields, "field"))
+                key = part
+            else:
+                parent = ".".join(parts[:i])
+                raise ScenarioError(where, f"no such field: {parent} is {node!r}, not a mapping")
+            if last:
+                node[key] = value
+            else:
+                node = node[key]
+    return out
+
+
 # --------------------------------------------------------------------------- scripts
 
 

@@ -13,7 +13,7 @@ import pytest
 
 import sim
 from sim.errors import NotSimulatedError, ScenarioError
-from sim.scenario import Capabilities, Scenario, load_scenario, require_simulated
+from sim.scenario import Capabilities, Scenario, load_scenario, require_simulated, with_values
 
 Mutation = Callable[[dict], None]
 
@@ -489,9 +489,13 @@ def test_load_scenario_errors_are_one_line(tmp_path):
         load_scenario(tmp_path / "missing.py")
 
 
-def _kafkasim(*args: str) -> subprocess.CompletedProcess[str]:
+def _kafkasim(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "sim.cli", *args], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "sim.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
     )
 
 
@@ -516,3 +520,85 @@ def test_cli_validate_good_file_prints_normalised_json(tmp_path):
     done = _kafkasim("validate", "scenarios/default.py")
     assert done.returncode == 0, done.stderr
     assert Scenario.from_dict(json.loads(done.stdout)) == sim.load_scenario("scenarios/default.py")
+
+
+# ---------------------------------------------------------------- dotted paths (--set)
+
+
+def test_with_values_sets_fields_items_and_kafka_properties_by_their_paths(default_dict):
+    changed = with_values(
+        default_dict,
+        {
+            "producers.0.config.acks": "1",
+            "producers.0.config.linger.ms": 20,  # a property's dots stay in its name
+            "cluster.brokers": 5,
+            "topics.0.partitions": 12,
+        },
+    )
+    s = Scenario.from_dict(changed)
+    assert s.producers[0].config["acks"] == "1"
+    assert s.producers[0].config["linger.ms"] == 20
+    assert (s.cluster.brokers, s.topics[0].partitions) == (5, 12)
+    assert default_dict["topics"][0]["partitions"] == 6  # a copy: the input is unchanged
+
+
+@pytest.mark.parametrize(
+    ("path", "error_path", "fragment"),
+    [
+        ("producer.0.config.acks", "producer", "did you mean 'producers'?"),
+        ("producers.4.config.acks", "producers.4", "give 0 to 0"),
+        ("producers.0.rate_msg_s", "producers.0.rate_msg_s", "did you mean 'rate_msgs_s'?"),
+    ],
+)
+def test_with_values_names_a_path_that_leads_nowhere(default_dict, path, error_path, fragment):
+    with pytest.raises(ScenarioError) as err:
+        with_values(default_dict, {path: 1})
+    assert err.value.path == error_path
+    assert fragment in str(err.value)
+
+
+def test_the_zombie_leader_loses_acknowledged_writes_with_acks_1_only():
+    """scenarios/zombie_leader.py's story on a short clock (session timeout 3 s, the cut from
+    2 s to 8 s): acks=1 loses what the isolated leader acknowledged; acks=all loses nothing."""
+    short = {
+        "duration_s": 14.0,
+        "cluster.config": {
+            "zookeeper.session.timeout.ms": 3000,
+            "group.initial.rebalance.delay.ms": 0,
+        },
+        "producers.0.rate_msgs_s": 2000,
+        "producers.0.config.request.timeout.ms": 2000,
+        "faults.0.at_s": 2.0,
+        "faults.0.heal_after_s": 6.0,
+    }
+    data = load_scenario("scenarios/zombie_leader.py")
+    summaries = {}
+    for acks in ("1", "all"):
+        scenario = Scenario.from_dict(with_values(data, {**short, "producers.0.config.acks": acks}))
+        summaries[acks] = sim.run(scenario).summary()
+    assert summaries["1"]["lost_acked_messages"] > 1000
+    assert summaries["all"]["lost_acked_messages"] == 0
+    # and acks=all goes on: once the controller shrinks the ISRs the cut-off broker was in
+    # (its session expired), the HW no longer waits for it; by the end all but the last
+    # moments' records are acknowledged (2,000/s for 14 s)
+    assert summaries["all"]["acked_messages"] > 0.95 * 2000 * 14
+
+
+def test_cli_run_set_changes_the_run_and_keeps_its_results_apart(tmp_path):
+    script = tmp_path / "tiny.py"
+    script.write_text(
+        'SCENARIO = {"name": "tiny", "duration_s": 1.0, "topics": [{"name": "t"}], '
+        '"producers": [{"topic": "t", "rate_msgs_s": 100}]}\n'
+    )
+    done = _kafkasim(
+        "run", str(script), "--quiet", "--no-plots", "--set", "producers.0.rate_msgs_s=300",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "results" / "tiny+producers.0.rate_msgs_s=300"
+    summary = json.loads((out / "summary.json").read_text())["summary"]
+    assert 200 < summary["produced_messages"] < 400
+    bad = _kafkasim("run", str(script), "--set", "producers.0.config.ack=all", cwd=tmp_path)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    (line,) = bad.stderr.strip().splitlines()
+    assert line.startswith("error: producers.0.config.ack:") and "did you mean 'acks'" in line
