@@ -706,7 +706,8 @@ def _check_topics(s: Scenario) -> None:
         seen.add((topic.cluster, topic.name))
         rf_given = topic.replication_factor is not None
         if topic.partitions is None or not rf_given:
-            broker = kafka_config.broker_config(cluster.config)
+            where = "cluster" if s.clusters is None else f"clusters.{s.clusters.index(cluster)}"
+            broker = kafka_config.broker_config(cluster.config, f"{where}.config")
             if topic.partitions is None:
                 topic.partitions = broker["num.partitions"]
             if not rf_given:

@@ -332,6 +332,14 @@ def test_a_topic_without_counts_takes_the_brokers_defaults():
     assert Scenario.from_dict(s.to_dict()) == s
 
 
+def test_a_bad_broker_property_is_named_by_its_path_when_topics_take_its_defaults():
+    with pytest.raises(ScenarioError) as err:
+        Scenario.from_dict(
+            {"cluster": {"config": {"num.partitions": "x"}}, "topics": [{"name": "t"}]}
+        )
+    assert err.value.path == "cluster.config.num.partitions"
+
+
 def test_a_default_replication_factor_above_the_brokers_says_where_it_came_from():
     cluster = {"brokers": 2, "config": {"default.replication.factor": 3}}
     with pytest.raises(ScenarioError) as err:
