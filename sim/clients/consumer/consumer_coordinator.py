@@ -116,18 +116,14 @@ class ConsumerCoordinator(AbstractCoordinator):
         self.retry_at_s = math.inf
         if self.fatal is not None:
             return False
-        # once per poll cycle: attributes read instead of the calls that only read them
-        # (has_auto_assigned_partitions, coordinator_unknown, rejoin_needed_or_pending), and
-        # the auto-commit timer checked before the call that checks it again
-        if self.subscriptions.subscription:
+        if self.subscriptions.has_auto_assigned_partitions():
             self.poll_heartbeat(now)
-            if self.coordinator is None and not self.ensure_coordinator_ready():
+            if self.coordinator_unknown() and not self.ensure_coordinator_ready():
                 return False
-            joining = self.rejoin_needed or self.join_future is not None
+            joining = self.rejoin_needed_or_pending()
             if joining and not (self._metadata_ready() and self.ensure_active_group()):
                 return False
-        if now >= self.next_auto_commit_s:
-            self.maybe_auto_commit_offsets_async(now)
+        self.maybe_auto_commit_offsets_async(now)
         return True
 
     def next_poll_deadline_s(self) -> float:

@@ -23,9 +23,9 @@ import simpy
 from sim.clients.consumer.consumer_metadata import ConsumerMetadata
 from sim.clients.consumer.consumer_network_client import ClusterConnectionStates
 from sim.clients.consumer.subscription_state import (
-    FetchState,
     SubscriptionState,
     TopicPartitionState,
+    is_fetchable,
 )
 from sim.kafka_config import EffectiveConfig
 from sim.net import NetworkFailure
@@ -41,7 +41,6 @@ from sim.protocol import (
 # Errors members bound once: an IntEnum attribute lookup goes through the metaclass (slow).
 _NO_ERROR = Errors.NONE
 _OUT_OF_RANGE = Errors.OFFSET_OUT_OF_RANGE
-_FETCHING = FetchState.FETCHING
 
 #: Fetch errors that make Kafka ask for a metadata update (FetchCollector.handleInitializeErrors).
 _METADATA_ERRORS = frozenset(
@@ -236,8 +235,7 @@ class Fetcher:
     def _initialize(self, fetch: CompletedFetch) -> CompletedFetch | None:
         """``FetchCollector.initialize``: the fetch if its data is next in line, else None."""
         state = self.subscriptions.states.get(fetch.tp)
-        # not is_fetchable(state), written out here and in _fetch_records (once per fetch each)
-        if state is None or state.fetch_state is not _FETCHING or state.pending_revocation:
+        if not is_fetchable(state):
             return None  # unassigned, being reset or revoked while the fetch was in flight
         data = fetch.data
         if data.error is _NO_ERROR:
@@ -265,12 +263,7 @@ class Fetcher:
     def _fetch_records(self, fetch: CompletedFetch, max_records: int, chunks: list[Chunk]) -> int:
         """``FetchCollector.fetchRecords`` + ``CompletedFetch.fetchRecords``: records taken."""
         state = self.subscriptions.states.get(fetch.tp)
-        if (
-            state is None
-            or state.fetch_state is not _FETCHING
-            or state.pending_revocation
-            or fetch.next_fetch_offset != state.position
-        ):
+        if not is_fetchable(state) or fetch.next_fetch_offset != state.position:
             fetch.consumed = True  # not assigned, reset, being revoked, or an obsolete request
             return 0
         entries = fetch.data.entries

@@ -301,7 +301,7 @@ class KafkaProducer:
         """
         if self.key_partitions is not None and key is not None:
             partition = int(self.key_partitions[key])
-        elif not chosen and isinstance(self.partitioner, BuiltInPartitioner):
+        elif not chosen and self._sticky:
             partition = -1
         else:
             serialized = None if key is None else key_bytes_of([key])[0]
