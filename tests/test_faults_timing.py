@@ -25,7 +25,6 @@ import math
 
 import pandas as pd
 import pytest
-import simpy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -35,6 +34,7 @@ from sim.coordination.zookeeper import CONTROLLER_EPOCH_PATH, broker_path, parti
 from sim.protocol import Errors, LeaderAndIsrRequest, UpdateMetadataRequest
 from sim.results import Results
 from sim.scenario import Scenario
+from sim.timers import EventLimitExceeded
 from sim.world import World, run
 
 T = 3.0  # zookeeper.session.timeout.ms, s
@@ -44,10 +44,6 @@ RTT = 0.0005  # hardware rtt_ms default, s
 LAG = 1.0  # replica.lag.time.max.ms, s
 REQUEST_TIMEOUT = 0.5  # producer and consumer request.timeout.ms, s
 EVENT_CAP = 2_000_000  # simulation events per run before a run counts as runaway
-
-
-class RunawayRun(AssertionError):
-    """A run exceeded EVENT_CAP events (a livelock in the model)."""
 
 
 # ---------------------------------------------------------------- helpers
@@ -118,19 +114,8 @@ def _scenario(
 
 
 def _capped(world: World, cap: int = EVENT_CAP) -> World:
-    """Make ``world``'s environment raise RunawayRun after ``cap`` events."""
-    env = world.env
-    step = simpy.Environment.step.__get__(env)
-    count = [0]
-
-    def capped_step() -> None:
-        count[0] += 1
-        if count[0] > cap:
-            raise RunawayRun(f"more than {cap} events by t={env.now:.3f}s")
-        step()
-
-    env.step = capped_step  # type: ignore[method-assign]
-    world.events_run = count  # type: ignore[attr-defined]
+    """Make ``world``'s environment raise EventLimitExceeded after ``cap`` events."""
+    world.env.event_limit = cap
     return world
 
 
@@ -1133,7 +1118,9 @@ def test_random_fault_schedules_with_a_small_buffer(d: dict) -> None:
 
 
 def test_event_cap_stops_a_runaway_run() -> None:
-    """The guard works: a run with a tiny cap fails with RunawayRun instead of running on."""
+    """The guard works: a run with a tiny cap fails with EventLimitExceeded instead of running
+    on, having processed exactly the cap."""
     world = _capped(World(Scenario.from_dict(_scenario([], duration_s=2.0))), cap=1000)
-    with pytest.raises(RunawayRun):
+    with pytest.raises(EventLimitExceeded):
         world.run()
+    assert world.env.processed == 1000
