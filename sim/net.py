@@ -229,9 +229,7 @@ class Network:
         # request is freed at once instead of living on (for the GC) until its timeout
         self._open: dict[int, _Call] = {}
         self._next_call_id = 0
-        self._deadlines = Deadlines(
-            env, lambda cid: self._on_deadline(self._open[cid]), lambda cid: cid not in self._open
-        )
+        self._deadlines = Deadlines(env, lambda cid: self._on_deadline(self._open[cid]), self._open)
         # the callbacks of each kind of delivery, made once (see sim.timers.call_later)
         self._request_arrival = (self._on_request_arrival,)
         self._refusal = (self._on_refused,)

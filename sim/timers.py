@@ -127,35 +127,34 @@ DEADLINE_SLACK_S = 1e-9
 
 
 class Deadlines:
-    """Deadlines for items of any kind; ``expire(item)`` is called for each open one due.
-
-    is_settled(item): True once the item needs no timeout any more (answered, completed).
+    """Deadlines for the keys of a dict of open items; ``expire(key)`` is called for each key
+    still in ``open_items`` when its deadline passes. A key that left ``open_items`` (answered,
+    completed) is settled: it needs no timeout any more, and is dropped at the front.
     """
 
     def __init__(
-        self,
-        env: simpy.Environment,
-        expire: Callable[[Any], None],
-        is_settled: Callable[[Any], bool],
+        self, env: simpy.Environment, expire: Callable[[Any], None], open_items: dict[Any, Any]
     ) -> None:
         self.env = env
         self.expire = expire
-        self.is_settled = is_settled
-        # per timeout length, the deadlines (s) and their items as two parallel FIFOs rather
-        # than one of (deadline, item) pairs: about one entry per request stays for the whole
+        # the owner's dict itself, tested with ``in`` rather than through a predicate: no
+        # Python call per deadline (about 1 % of the default scenario)
+        self.open_items = open_items
+        # per timeout length, the deadlines (s) and their keys as two parallel FIFOs rather
+        # than one of (deadline, key) pairs: about one entry per request stays for the whole
         # timeout, and a float or an int is no object for the cyclic GC to visit, where each
         # pair would be one until its next pass
         self._queues: dict[float, tuple[deque[float], deque[Any]]] = {}
 
-    def add(self, timeout_s: float, item: Any) -> None:
-        """``item`` expires ``timeout_s`` seconds from now unless settled before."""
+    def add(self, timeout_s: float, key: Any) -> None:
+        """``key`` expires ``timeout_s`` seconds from now unless settled before."""
         queue = self._queues.get(timeout_s)
         if queue is None:
             queue = self._queues[timeout_s] = (deque(), deque())
-        deadlines, items = queue
+        deadlines, keys = queue
         deadlines.append(self.env.now + timeout_s)
-        items.append(item)
-        if len(items) == 1:
+        keys.append(key)
+        if len(keys) == 1:
             self._arm(timeout_s, timeout_s)
 
     def _arm(self, delay_s: float, timeout_s: float) -> None:
@@ -163,21 +162,21 @@ class Deadlines:
 
     def _on_timer(self, event: simpy.Event) -> None:
         timeout_s: float = event._value
-        deadlines, items = self._queues[timeout_s]
+        deadlines, keys = self._queues[timeout_s]
         due = self.env.now + DEADLINE_SLACK_S
-        is_settled = self.is_settled
-        while items:
-            item = items[0]
-            if is_settled(item):  # once per item: most were settled long before their deadline
-                items.popleft()
+        open_items = self.open_items
+        while keys:
+            key = keys[0]
+            if key not in open_items:  # once per key: most were settled long before
+                keys.popleft()
                 deadlines.popleft()
             elif deadlines[0] <= due:
-                items.popleft()
+                keys.popleft()
                 deadlines.popleft()
-                self.expire(item)
+                self.expire(key)
             else:
                 break
-        if items:
+        if keys:
             self._arm(deadlines[0] - self.env.now, timeout_s)
 
 

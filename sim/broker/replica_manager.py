@@ -125,14 +125,10 @@ class ReplicaManager:
         # alive for the cyclic GC to scan and promote (its full passes grow with them).
         self._unanswered: dict[int, _DelayedFetch] = {}
         self._parked_count = 0
-        self._fetch_deadlines = Deadlines(
-            env, self._expire_parked, lambda key: key not in self._unanswered
-        )
+        self._fetch_deadlines = Deadlines(env, self._expire_parked, self._unanswered)
         self._held: dict[int, _DelayedProduce] = {}
         self._held_count = 0
-        self._produce_deadlines = Deadlines(
-            env, self._expire_held, lambda key: key not in self._held
-        )
+        self._produce_deadlines = Deadlines(env, self._expire_held, self._held)
         self._unflushed: dict[TopicPartition, tuple[int, float]] = {}
         self._flush_by_topic: dict[str, tuple[int, float]] = {}  # see _flush_limits
         self._timers: list[simpy.Process] = []
@@ -163,7 +159,7 @@ class ReplicaManager:
             for fetch in waiting:
                 fetch.done = True
         self._parked = {}
-        self._unanswered = {}
+        self._unanswered.clear()  # the fetch deadlines' open items: the same dict
         for partition in self.partitions.values():
             partition.stop()
 
