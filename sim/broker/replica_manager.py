@@ -70,15 +70,9 @@ class _DelayedProduce:
             partition.expire(done)
 
 
-@dataclass(slots=True, eq=False)
-class _DelayedFetch:
-    """A parked fetch (DelayedFetch): answered when min_bytes are there or at its deadline.
-    ``key``: its number in ReplicaManager._unanswered."""
-
-    request: FetchRequest
-    respond: Callable[..., None]
-    key: int
-    done: bool = False
+#: A parked fetch (DelayedFetch): the request and its reply, answered when min_bytes are there
+#: or at its deadline. A tuple, not a dataclass: building one costs ~1,500 instructions less.
+_DelayedFetch = tuple[FetchRequest, Callable[..., None]]
 
 
 class ReplicaManager:
@@ -116,13 +110,14 @@ class ReplicaManager:
         self._fetcher_of: dict[TopicPartition, ReplicaFetcher] = {}  # of each followed partition
         self.hw_checkpoint: dict[TopicPartition, int] = {}
         self.lag_max_s = config.s("replica.lag.time.max.ms")
-        # parked fetches by partition, in arrival order (dicts as ordered sets: an answered
-        # fetch leaves each of its partitions' at once)
-        self._parked: dict[TopicPartition, dict[_DelayedFetch, None]] = {}
+        # the numbers of parked fetches by partition, in arrival order (dicts as ordered sets: an
+        # answered fetch leaves each of its partitions' at once)
+        self._parked: dict[TopicPartition, dict[int, None]] = {}
         # Parked fetches not yet answered, and held acks=all answers not yet settled, by a
-        # number: the deadlines refer to them by it. A deadline queue keeps each entry for the
-        # whole timeout, long after most are answered: holding only numbers, it keeps no objects
-        # alive for the cyclic GC to scan and promote (its full passes grow with them).
+        # number: the deadlines refer to them by it (a fetch answered is one no longer here). A
+        # deadline queue keeps each entry for the whole timeout, long after most are answered:
+        # holding only numbers, it keeps no objects alive for the cyclic GC to scan and promote
+        # (its full passes grow with them).
         self._unanswered: dict[int, _DelayedFetch] = {}
         self._parked_count = 0
         self._fetch_deadlines = Deadlines(
@@ -159,9 +154,6 @@ class ReplicaManager:
             fetcher.stop()
         self.fetchers = {}
         self._fetcher_of = {}
-        for waiting in self._parked.values():
-            for fetch in waiting:
-                fetch.done = True
         self._parked = {}
         self._unanswered = {}
         for partition in self.partitions.values():
@@ -376,21 +368,20 @@ class ReplicaManager:
 
     def _park(self, request: FetchRequest, reply: Callable[..., None]) -> None:
         """Park the fetch on each of its partitions until data arrives or max_wait_s passes."""
-        self._parked_count += 1
-        parked = _DelayedFetch(request, reply, self._parked_count)
-        self._unanswered[parked.key] = parked
+        key = self._parked_count = self._parked_count + 1
+        self._unanswered[key] = (request, reply)
         by_tp = self._parked
         for tp in request.partitions:
             waiting = by_tp.get(tp)
             if waiting is None:
-                by_tp[tp] = {parked: None}
+                by_tp[tp] = {key: None}
             else:
-                waiting[parked] = None
-        self._fetch_deadlines.add(request.max_wait_s, parked.key)
+                waiting[key] = None
+        self._fetch_deadlines.add(request.max_wait_s, key)
 
     def _expire_parked(self, key: int) -> None:
         """The parked fetch ``key`` reached its max_wait_s unanswered: answer what is there."""
-        self._complete_parked(self._unanswered[key], force=True)
+        self._complete_parked(key, force=True)
 
     def _nothing_to_answer(self, request: FetchRequest) -> bool:
         """True when a read would return no bytes, no error and no divergence for any partition
@@ -526,32 +517,35 @@ class ReplicaManager:
             return
         log = self.partitions[tp].log
         leo, hw = log.log_end_offset, log.high_watermark
-        # a snapshot: answering removes fetches, and may hand this broker a queued fetch that
-        # parks on ``tp`` again
+        # a snapshot: answering removes fetches (one may be answered before its turn here), and
+        # may hand this broker a queued fetch that parks on ``tp`` again
+        unanswered = self._unanswered
         complete = self._complete_parked
-        for fetch in list(parked):
-            if fetch.done:
+        for key in list(parked):
+            fetch = unanswered.get(key)
+            if fetch is None:
                 continue
-            request = fetch.request
+            request = fetch[0]
             # visible end for this fetcher: the LEO for a follower, the HW for a consumer
             end = leo if request.replica_id >= 0 else hw
             if end > request.partitions[tp].fetch_offset:
-                complete(fetch, request.min_bytes <= 1)
+                complete(key, request.min_bytes <= 1)
 
-    def _complete_parked(self, fetch: _DelayedFetch, force: bool) -> None:
-        """DelayedFetch.tryComplete (``force``: at its deadline, or known to have enough)."""
-        if fetch.done:
+    def _complete_parked(self, key: int, force: bool) -> None:
+        """DelayedFetch.tryComplete of parked fetch ``key`` (``force``: at its deadline, or
+        known to have enough)."""
+        fetch = self._unanswered.get(key)
+        if fetch is None:
             return
-        request = fetch.request
+        request, respond = fetch
         response, nbytes, _, reads = self._read(request)
         if not force and nbytes < request.min_bytes:
             return
-        fetch.done = True
-        del self._unanswered[fetch.key]
+        del self._unanswered[key]
         by_tp = self._parked
         for tp in request.partitions:
-            del by_tp[tp][fetch]
-        fetch.respond(response, self._disk_read_s(reads) if reads else 0.0)
+            del by_tp[tp][key]
+        respond(response, self._disk_read_s(reads) if reads else 0.0)
 
     def _disk_read_s(self, reads: list[tuple[int, int]]) -> float:
         """Time to read the returned batches, ``reads``: (disk position, bytes) per partition,
