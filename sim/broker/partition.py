@@ -67,7 +67,8 @@ class ReplicaState:
         return ReplicaState(self.log_end_offset, caught_up_s, leader_leo, fetch_s)
 
 
-Completion = Callable[[Errors], None]
+#: What a held acks=all answer is told when one of its partitions completes: (partition, outcome).
+Completion = Callable[[TopicPartition, Errors], None]
 
 #: Sorts after every purgatory entry with the same required offset (bisect key).
 _INFINITY = float("inf")
@@ -190,7 +191,7 @@ class Partition:
         if self.log.high_watermark < required_offset:
             return False
         enough = len(self.maximal_isr) >= self.min_isr
-        done(_NO_ERROR if enough else Errors.NOT_ENOUGH_REPLICAS_AFTER_APPEND)
+        done(self.tp, _NO_ERROR if enough else Errors.NOT_ENOUGH_REPLICAS_AFTER_APPEND)
         return True
 
     def expire(self, done: Completion) -> None:
@@ -198,7 +199,7 @@ class Partition:
         for i, (_, _, waiting) in enumerate(self._purgatory):
             if waiting is done:
                 del self._purgatory[i]
-                done(Errors.REQUEST_TIMED_OUT)
+                done(self.tp, Errors.REQUEST_TIMED_OUT)
                 return
 
     def _complete_purgatory(self) -> None:
@@ -217,8 +218,9 @@ class Partition:
 
     def _fail_purgatory(self, error: Errors) -> None:
         waiting, self._purgatory = self._purgatory, []
+        tp = self.tp
         for _, _, done in waiting:
-            done(error)
+            done(tp, error)
 
     # ---------------------------------------------------------------- replication
 

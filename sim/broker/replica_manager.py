@@ -9,8 +9,7 @@ up, and checkpoints high watermarks every ``replica.high.watermark.checkpoint.in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import simpy
@@ -51,23 +50,11 @@ _OUT_OF_RANGE = Errors.OFFSET_OUT_OF_RANGE
 AlterPartition = Callable[[Partition, list[int], Callable[[Any], None]], None]
 
 
-@dataclass(slots=True, eq=False)
-class _DelayedProduce:
-    """An acks=all answer held until the HW covers its batches (DelayedProduce).
-
-    ``outstanding``: partitions not yet complete. ``waiting``: (partition, its completion)
-    pairs, emptied once settled: the completions refer back to this object, a cycle only the
-    cyclic GC would otherwise free.
-    """
-
-    outstanding: int
-    waiting: Sequence[tuple[Partition, Completion]] = ()
-
-    def expire(self) -> None:
-        """The request's timeout passed: the partitions still waiting answer REQUEST_TIMED_OUT."""
-        waiting, self.waiting = self.waiting, ()
-        for partition, done in waiting:
-            partition.expire(done)
+#: An acks=all answer held until the HW covers its batches (DelayedProduce): (partition, the
+#: offset its HW must reach) pairs, and the completion each partition calls with its outcome (one
+#: for the whole request). A tuple and a closure, not a dataclass and a closure per partition:
+#: ~4,500 instructions less per request.
+_DelayedProduce = tuple[list[tuple[Partition, int]], Completion]
 
 
 #: A parked fetch (DelayedFetch): the request and its reply, answered when min_bytes are there
@@ -256,7 +243,7 @@ class ReplicaManager:
         """KafkaApis.handleProduceRequest + ReplicaManager.appendRecords."""
         now = self.env.now
         results: dict[TopicPartition, PartitionProduceResult] = {}
-        waiting: list[tuple[Partition, int, TopicPartition]] = []
+        waiting: list[tuple[Partition, int]] = []  # with the offset its HW must reach
         appended_tps: list[TopicPartition] = []
         disk_delay = 0.0
         for tp, batch in request.batches.items():
@@ -272,7 +259,7 @@ class ReplicaManager:
                 appended_tps.append(tp)
             results[tp] = PartitionProduceResult(error, base_offset)
             if error is _NO_ERROR and request.acks == ACKS_ALL:
-                waiting.append((partition, base_offset + batch.count, tp))
+                waiting.append((partition, base_offset + batch.count))
         # parked fetches are tried once every partition is appended, as Kafka's action queue
         # runs the purgatory checks after the handler (ReplicaManager.addCompletePurgatoryAction)
         for tp in appended_tps:
@@ -288,34 +275,30 @@ class ReplicaManager:
     def _hold_for_acks(self, request, results, waiting, disk_delay, reply) -> None:
         """Hold the answer until every partition's HW covers its batch (DelayedProduce), or
         answer REQUEST_TIMED_OUT for those still waiting after the request's timeout."""
-        held = _DelayedProduce(len(waiting))
-        self._held_count += 1
-        key = self._held_count
+        key = self._held_count = self._held_count + 1
+        outstanding = len(waiting)  # partitions not yet complete
 
-        def completer(tp: TopicPartition) -> Completion:
-            def done(error: Errors) -> None:
-                if error is not _NO_ERROR:
-                    results[tp] = PartitionProduceResult(error, results[tp].base_offset)
-                held.outstanding -= 1
-                if held.outstanding == 0:
-                    held.waiting = ()
-                    self._held.pop(key, None)
-                    reply(ProduceResponse(results), disk_delay)
+        def done(tp: TopicPartition, error: Errors) -> None:
+            nonlocal outstanding
+            if error is not _NO_ERROR:
+                results[tp] = PartitionProduceResult(error, results[tp].base_offset)
+            outstanding -= 1
+            if outstanding == 0:
+                self._held.pop(key, None)
+                reply(ProduceResponse(results), disk_delay)
 
-            return done
-
-        held.waiting = pairs = []
-        for partition, required, tp in waiting:
-            callback = completer(tp)
-            pairs.append((partition, callback))
-            partition.wait_for_acks(required, callback)
-        if held.outstanding > 0:
-            self._held[key] = held
+        for partition, required in waiting:
+            partition.wait_for_acks(required, done)
+        if outstanding > 0:
+            self._held[key] = (waiting, done)
             self._produce_deadlines.add(request.timeout_s, key)
 
     def _expire_held(self, key: int) -> None:
-        """The deadline of held answer ``key`` passed before it settled."""
-        self._held.pop(key).expire()
+        """The deadline of held answer ``key`` passed before it settled: the partitions still
+        waiting answer REQUEST_TIMED_OUT."""
+        waiting, done = self._held.pop(key)
+        for partition, _ in waiting:
+            partition.expire(done)
 
     def _write_to_disk(self, partition: Partition) -> float:
         """Page-cache write of the appended batch; forced flush per the topic's flush settings.
