@@ -9,8 +9,7 @@ up, and checkpoints high watermarks every ``replica.high.watermark.checkpoint.in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import simpy
@@ -27,7 +26,6 @@ from sim.protocol import (
     EARLIEST_TIMESTAMP,
     ConnectionClosed,
     Errors,
-    FetchPartition,
     FetchPartitionData,
     FetchRequest,
     FetchResponse,
@@ -51,34 +49,16 @@ _OUT_OF_RANGE = Errors.OFFSET_OUT_OF_RANGE
 AlterPartition = Callable[[Partition, list[int], Callable[[Any], None]], None]
 
 
-@dataclass(slots=True, eq=False)
-class _DelayedProduce:
-    """An acks=all answer held until the HW covers its batches (DelayedProduce).
-
-    ``outstanding``: partitions not yet complete. ``waiting``: (partition, its completion)
-    pairs, emptied once settled: the completions refer back to this object, a cycle only the
-    cyclic GC would otherwise free.
-    """
-
-    outstanding: int
-    waiting: Sequence[tuple[Partition, Completion]] = ()
-
-    def expire(self) -> None:
-        """The request's timeout passed: the partitions still waiting answer REQUEST_TIMED_OUT."""
-        waiting, self.waiting = self.waiting, ()
-        for partition, done in waiting:
-            partition.expire(done)
+#: An acks=all answer held until the HW covers its batches (DelayedProduce): (partition, the
+#: offset its HW must reach) pairs, and the completion each partition calls with its outcome (one
+#: for the whole request). A tuple and a closure, not a dataclass and a closure per partition:
+#: ~4,500 instructions less per request.
+_DelayedProduce = tuple[list[tuple[Partition, int]], Completion]
 
 
-@dataclass(slots=True, eq=False)
-class _DelayedFetch:
-    """A parked fetch (DelayedFetch): answered when min_bytes are there or at its deadline.
-    ``key``: its number in ReplicaManager._unanswered."""
-
-    request: FetchRequest
-    respond: Callable[..., None]
-    key: int
-    done: bool = False
+#: A parked fetch (DelayedFetch): the request and its reply, answered when min_bytes are there
+#: or at its deadline. A tuple, not a dataclass: building one costs ~1,500 instructions less.
+_DelayedFetch = tuple[FetchRequest, Callable[..., None]]
 
 
 class ReplicaManager:
@@ -116,13 +96,14 @@ class ReplicaManager:
         self._fetcher_of: dict[TopicPartition, ReplicaFetcher] = {}  # of each followed partition
         self.hw_checkpoint: dict[TopicPartition, int] = {}
         self.lag_max_s = config.s("replica.lag.time.max.ms")
-        # parked fetches by partition, in arrival order (dicts as ordered sets: an answered
-        # fetch leaves each of its partitions' at once)
-        self._parked: dict[TopicPartition, dict[_DelayedFetch, None]] = {}
+        # the numbers of parked fetches by partition, in arrival order (dicts as ordered sets: an
+        # answered fetch leaves each of its partitions' at once)
+        self._parked: dict[TopicPartition, dict[int, None]] = {}
         # Parked fetches not yet answered, and held acks=all answers not yet settled, by a
-        # number: the deadlines refer to them by it. A deadline queue keeps each entry for the
-        # whole timeout, long after most are answered: holding only numbers, it keeps no objects
-        # alive for the cyclic GC to scan and promote (its full passes grow with them).
+        # number: the deadlines refer to them by it (a fetch answered is one no longer here). A
+        # deadline queue keeps each entry for the whole timeout, long after most are answered:
+        # holding only numbers, it keeps no objects alive for the cyclic GC to scan and promote
+        # (its full passes grow with them).
         self._unanswered: dict[int, _DelayedFetch] = {}
         self._parked_count = 0
         self._fetch_deadlines = Deadlines(env, self._expire_parked, self._unanswered)
@@ -155,9 +136,6 @@ class ReplicaManager:
             fetcher.stop()
         self.fetchers = {}
         self._fetcher_of = {}
-        for waiting in self._parked.values():
-            for fetch in waiting:
-                fetch.done = True
         self._parked = {}
         self._unanswered.clear()  # the fetch deadlines' open items: the same dict
         for partition in self.partitions.values():
@@ -260,7 +238,7 @@ class ReplicaManager:
         """KafkaApis.handleProduceRequest + ReplicaManager.appendRecords."""
         now = self.env.now
         results: dict[TopicPartition, PartitionProduceResult] = {}
-        waiting: list[tuple[Partition, int, TopicPartition]] = []
+        waiting: list[tuple[Partition, int]] = []  # with the offset its HW must reach
         appended_tps: list[TopicPartition] = []
         disk_delay = 0.0
         for tp, batch in request.batches.items():
@@ -276,7 +254,7 @@ class ReplicaManager:
                 appended_tps.append(tp)
             results[tp] = PartitionProduceResult(error, base_offset)
             if error is _NO_ERROR and request.acks == ACKS_ALL:
-                waiting.append((partition, base_offset + batch.count, tp))
+                waiting.append((partition, base_offset + batch.count))
         # parked fetches are tried once every partition is appended, as Kafka's action queue
         # runs the purgatory checks after the handler (ReplicaManager.addCompletePurgatoryAction)
         for tp in appended_tps:
@@ -292,34 +270,30 @@ class ReplicaManager:
     def _hold_for_acks(self, request, results, waiting, disk_delay, reply) -> None:
         """Hold the answer until every partition's HW covers its batch (DelayedProduce), or
         answer REQUEST_TIMED_OUT for those still waiting after the request's timeout."""
-        held = _DelayedProduce(len(waiting))
-        self._held_count += 1
-        key = self._held_count
+        key = self._held_count = self._held_count + 1
+        outstanding = len(waiting)  # partitions not yet complete
 
-        def completer(tp: TopicPartition) -> Completion:
-            def done(error: Errors) -> None:
-                if error is not _NO_ERROR:
-                    results[tp] = PartitionProduceResult(error, results[tp].base_offset)
-                held.outstanding -= 1
-                if held.outstanding == 0:
-                    held.waiting = ()
-                    self._held.pop(key, None)
-                    reply(ProduceResponse(results), disk_delay)
+        def done(tp: TopicPartition, error: Errors) -> None:
+            nonlocal outstanding
+            if error is not _NO_ERROR:
+                results[tp] = PartitionProduceResult(error, results[tp].base_offset)
+            outstanding -= 1
+            if outstanding == 0:
+                self._held.pop(key, None)
+                reply(ProduceResponse(results), disk_delay)
 
-            return done
-
-        held.waiting = pairs = []
-        for partition, required, tp in waiting:
-            callback = completer(tp)
-            pairs.append((partition, callback))
-            partition.wait_for_acks(required, callback)
-        if held.outstanding > 0:
-            self._held[key] = held
+        for partition, required in waiting:
+            partition.wait_for_acks(required, done)
+        if outstanding > 0:
+            self._held[key] = (waiting, done)
             self._produce_deadlines.add(request.timeout_s, key)
 
     def _expire_held(self, key: int) -> None:
-        """The deadline of held answer ``key`` passed before it settled."""
-        self._held.pop(key).expire()
+        """The deadline of held answer ``key`` passed before it settled: the partitions still
+        waiting answer REQUEST_TIMED_OUT."""
+        waiting, done = self._held.pop(key)
+        for partition, _ in waiting:
+            partition.expire(done)
 
     def _write_to_disk(self, partition: Partition) -> float:
         """Page-cache write of the appended batch; forced flush per the topic's flush settings.
@@ -355,12 +329,8 @@ class ReplicaManager:
 
     def handle_fetch(self, request: FetchRequest, reply: Callable[..., None]) -> None:
         """KafkaApis.handleFetchRequest: read now, or park until min_bytes or max_wait."""
-        follower = request.replica_id
-        if follower >= 0:
-            now = self.env.now
-            update = self._update_follower
-            for tp, fetch in request.partitions.items():
-                update(follower, tp, fetch.fetch_offset, fetch.last_fetched_epoch, now)
+        if request.replica_id >= 0:
+            self._update_follower_fetch_state(request)
         if request.max_wait_s > 0 and request.min_bytes > 0 and self._nothing_to_answer(request):
             self._park(request, reply)
             return
@@ -372,21 +342,20 @@ class ReplicaManager:
 
     def _park(self, request: FetchRequest, reply: Callable[..., None]) -> None:
         """Park the fetch on each of its partitions until data arrives or max_wait_s passes."""
-        self._parked_count += 1
-        parked = _DelayedFetch(request, reply, self._parked_count)
-        self._unanswered[parked.key] = parked
+        key = self._parked_count = self._parked_count + 1
+        self._unanswered[key] = (request, reply)
         by_tp = self._parked
         for tp in request.partitions:
             waiting = by_tp.get(tp)
             if waiting is None:
-                by_tp[tp] = {parked: None}
+                by_tp[tp] = {key: None}
             else:
-                waiting[parked] = None
-        self._fetch_deadlines.add(request.max_wait_s, parked.key)
+                waiting[key] = None
+        self._fetch_deadlines.add(request.max_wait_s, key)
 
     def _expire_parked(self, key: int) -> None:
         """The parked fetch ``key`` reached its max_wait_s unanswered: answer what is there."""
-        self._complete_parked(self._unanswered[key], force=True)
+        self._complete_parked(key, force=True)
 
     def _nothing_to_answer(self, request: FetchRequest) -> bool:
         """True when a read would return no bytes, no error and no divergence for any partition
@@ -416,27 +385,36 @@ class ReplicaManager:
                     return False
         return True
 
-    def _update_follower(
-        self, follower: int, tp: TopicPartition, offset: int, epoch: int, now: float
-    ) -> None:
-        partition = self.partitions.get(tp)
-        if partition is None or partition.leader_id != partition.broker_id:  # not the leader
-            return
-        log = partition.log
-        epochs = log.epochs
-        # _diverging's usual case tested here first: the fetcher's last epoch is the leader's
-        # latest and its offset within the log
-        if (
-            epoch >= 0
-            and not (epochs and epoch == epochs[-1][0] and offset <= log.log_end_offset)
-            and self._diverging(partition, offset, epoch)
-        ):
-            return
-        hw = log.high_watermark
-        if partition.update_follower_fetch_state(follower, offset, now):
-            self._propose(partition, partition.pending_isr)
-        if log.high_watermark != hw:
-            self._wake_parked(tp)
+    def _update_follower_fetch_state(self, request: FetchRequest) -> None:
+        """ReplicaManager.updateFollowerFetchState: each partition of a follower's fetch that
+        this broker leads records the follower's fetch offset (unless the follower's log
+        diverges), which may expand the ISR and advance the HW. One call per fetch, as in Kafka,
+        rather than per partition: ~8 M instructions less per 5 simulated seconds of the
+        default scenario."""
+        follower = request.replica_id
+        now = self.env.now
+        partitions = self.partitions
+        for tp, fetch in request.partitions.items():
+            partition = partitions.get(tp)
+            if partition is None or partition.leader_id != partition.broker_id:  # not the leader
+                continue
+            log = partition.log
+            offset = fetch.fetch_offset
+            epoch = fetch.last_fetched_epoch
+            epochs = log.epochs
+            # _diverging's usual case tested here first: the fetcher's last epoch is the
+            # leader's latest and its offset within the log
+            if (
+                epoch >= 0
+                and not (epochs and epoch == epochs[-1][0] and offset <= log.log_end_offset)
+                and self._diverging(partition, offset, epoch)
+            ):
+                continue
+            hw = log.high_watermark
+            if partition.update_follower_fetch_state(follower, offset, now):
+                self._propose(partition, partition.pending_isr)
+            if log.high_watermark != hw:
+                self._wake_parked(tp)
 
     @staticmethod
     def _diverging(partition: Partition, offset: int, epoch: int) -> tuple[int, int] | None:
@@ -456,10 +434,14 @@ class ReplicaManager:
     def _read(
         self, request: FetchRequest
     ) -> tuple[FetchResponse, int, bool, list[tuple[int, int]]]:
-        """ReplicaManager.readFromLog: per partition up to its limit and the response limit.
-        Returns the response, the bytes of records in it, whether some partition has an error
-        or a diverging epoch (answered at once), and the disk reads it takes (for
-        :meth:`_disk_read_s`)."""
+        """ReplicaManager.readFromLog: per partition up to its limit (partition_max_bytes) and
+        what the response may still carry (max_bytes); a follower (a replica) reads up to the
+        LEO, a consumer up to the HW. Returns the response, the bytes of records in it, whether
+        some partition has an error or a diverging epoch (answered at once), and the disk reads
+        it takes, (disk position, bytes) per partition with records (for :meth:`_disk_read_s`).
+
+        A partition's read is written out in the loop, not a method called per partition:
+        ~22 M instructions less per 5 simulated seconds of the default scenario (0.7 %)."""
         parts: dict[TopicPartition, FetchPartitionData] = {}
         reads: list[tuple[int, int]] = []
         budget = request.max_bytes
@@ -467,53 +449,42 @@ class ReplicaManager:
         urgent = False
         follower = request.replica_id >= 0
         limit = request.partition_max_bytes
-        read_partition = self._read_partition
+        partitions = self.partitions
         for tp, fetch in request.partitions.items():
-            parts[tp] = data = read_partition(follower, limit, tp, fetch, budget, reads)
-            size = data.size_bytes
-            if size:
-                budget = budget - size if budget > size else 0
-                total += size
-            if data.error is not _NO_ERROR or data.diverging_epoch is not None:
+            partition = partitions.get(tp)
+            if partition is None or partition.leader_id != partition.broker_id:
+                parts[tp] = FetchPartitionData(Errors.NOT_LEADER_OR_FOLLOWER)
                 urgent = True
+                continue
+            log = partition.log
+            offset = fetch.fetch_offset
+            hw, start, leo = log.high_watermark, log.log_start_offset, log.log_end_offset
+            if follower:
+                epoch = fetch.last_fetched_epoch
+                epochs = log.epochs
+                # _diverging's usual case tested here first (see _update_follower_fetch_state)
+                if epoch >= 0 and not (epochs and epoch == epochs[-1][0] and offset <= leo):
+                    diverging = self._diverging(partition, offset, epoch)
+                    if diverging:
+                        parts[tp] = FetchPartitionData(_NO_ERROR, hw, start, leo, [], diverging)
+                        urgent = True
+                        continue
+            if offset < start or offset > leo:
+                parts[tp] = FetchPartitionData(_OUT_OF_RANGE, hw, start, leo)
+                urgent = True
+                continue
+            upper = leo if follower else hw
+            if budget <= 0 or offset >= upper:
+                parts[tp] = FetchPartitionData(_NO_ERROR, hw, start, leo, [], None, 0)
+                continue
+            entries, nbytes, position = log.read(offset, limit if limit < budget else budget, upper)
+            if entries:
+                reads.append((position, nbytes))
+                budget = budget - nbytes if budget > nbytes else 0
+                total += nbytes
+            parts[tp] = FetchPartitionData(_NO_ERROR, hw, start, leo, entries, None, nbytes)
         framing = framed_size(len(parts))
         return FetchResponse(parts, framing + total), total, urgent, reads
-
-    def _read_partition(
-        self,
-        follower: bool,
-        limit: int,
-        tp: TopicPartition,
-        fetch: FetchPartition,
-        budget: int,
-        reads: list[tuple[int, int]],
-    ) -> FetchPartitionData:
-        """One partition of a fetch: ``follower``: the fetcher is a replica (reads up to the
-        LEO, else the HW); ``limit``: the request's partition_max_bytes; ``budget``: bytes the
-        response may still carry. Returned batches add (disk position, bytes) to ``reads``."""
-        partition = self.partitions.get(tp)
-        if partition is None or partition.leader_id != partition.broker_id:
-            return FetchPartitionData(Errors.NOT_LEADER_OR_FOLLOWER)
-        log = partition.log
-        offset = fetch.fetch_offset
-        hw, start, leo = log.high_watermark, log.log_start_offset, log.log_end_offset
-        if follower:
-            epoch = fetch.last_fetched_epoch
-            epochs = log.epochs
-            # _diverging's usual case tested here first (see _update_follower)
-            if epoch >= 0 and not (epochs and epoch == epochs[-1][0] and offset <= leo):
-                diverging = self._diverging(partition, offset, epoch)
-                if diverging:
-                    return FetchPartitionData(_NO_ERROR, hw, start, leo, [], diverging)
-        if offset < start or offset > leo:
-            return FetchPartitionData(_OUT_OF_RANGE, hw, start, leo)
-        upper = leo if follower else hw
-        if budget <= 0 or offset >= upper:
-            return FetchPartitionData(_NO_ERROR, hw, start, leo, [], None, 0)
-        entries, nbytes, position = log.read(offset, limit if limit < budget else budget, upper)
-        if entries:
-            reads.append((position, nbytes))
-        return FetchPartitionData(_NO_ERROR, hw, start, leo, entries, None, nbytes)
 
     def _wake_parked(self, tp: TopicPartition) -> None:
         """New data or a higher HW on ``tp``: answer the parked fetches that now have enough."""
@@ -522,32 +493,35 @@ class ReplicaManager:
             return
         log = self.partitions[tp].log
         leo, hw = log.log_end_offset, log.high_watermark
-        # a snapshot: answering removes fetches, and may hand this broker a queued fetch that
-        # parks on ``tp`` again
+        # a snapshot: answering removes fetches (one may be answered before its turn here), and
+        # may hand this broker a queued fetch that parks on ``tp`` again
+        unanswered = self._unanswered
         complete = self._complete_parked
-        for fetch in list(parked):
-            if fetch.done:
+        for key in list(parked):
+            fetch = unanswered.get(key)
+            if fetch is None:
                 continue
-            request = fetch.request
+            request = fetch[0]
             # visible end for this fetcher: the LEO for a follower, the HW for a consumer
             end = leo if request.replica_id >= 0 else hw
             if end > request.partitions[tp].fetch_offset:
-                complete(fetch, request.min_bytes <= 1)
+                complete(key, request.min_bytes <= 1)
 
-    def _complete_parked(self, fetch: _DelayedFetch, force: bool) -> None:
-        """DelayedFetch.tryComplete (``force``: at its deadline, or known to have enough)."""
-        if fetch.done:
+    def _complete_parked(self, key: int, force: bool) -> None:
+        """DelayedFetch.tryComplete of parked fetch ``key`` (``force``: at its deadline, or
+        known to have enough)."""
+        fetch = self._unanswered.get(key)
+        if fetch is None:
             return
-        request = fetch.request
+        request, respond = fetch
         response, nbytes, _, reads = self._read(request)
         if not force and nbytes < request.min_bytes:
             return
-        fetch.done = True
-        del self._unanswered[fetch.key]
+        del self._unanswered[key]
         by_tp = self._parked
         for tp in request.partitions:
-            del by_tp[tp][fetch]
-        fetch.respond(response, self._disk_read_s(reads) if reads else 0.0)
+            del by_tp[tp][key]
+        respond(response, self._disk_read_s(reads) if reads else 0.0)
 
     def _disk_read_s(self, reads: list[tuple[int, int]]) -> float:
         """Time to read the returned batches, ``reads``: (disk position, bytes) per partition,
