@@ -177,11 +177,16 @@ class ProduceRequest:
     batches: dict[TopicPartition, RecordBatch]
     size_bytes: int = 0
 
-    def __post_init__(self) -> None:
-        if not self.size_bytes:
-            self.size_bytes = REQUEST_OVERHEAD_BYTES + sum(
-                PARTITION_OVERHEAD_BYTES + b.size_bytes for b in self.batches.values()
-            )
+    def __init__(
+        self, acks: int, timeout_s: float, batches: dict[TopicPartition, RecordBatch]
+    ) -> None:
+        self.acks = acks
+        self.timeout_s = timeout_s
+        self.batches = batches
+        size = REQUEST_OVERHEAD_BYTES
+        for batch in batches.values():
+            size += PARTITION_OVERHEAD_BYTES + batch.size_bytes
+        self.size_bytes = size
 
 
 @dataclass(slots=True, eq=False)
@@ -207,9 +212,9 @@ class ProduceResponse:
     results: dict[TopicPartition, PartitionProduceResult]
     size_bytes: int = 0
 
-    def __post_init__(self) -> None:
-        if not self.size_bytes:
-            self.size_bytes = framed_size(len(self.results))
+    def __init__(self, results: dict[TopicPartition, PartitionProduceResult]) -> None:
+        self.results = results
+        self.size_bytes = REQUEST_OVERHEAD_BYTES + PARTITION_OVERHEAD_BYTES * len(results)
 
 
 # --------------------------------------------------------------------------- fetch
@@ -241,9 +246,22 @@ class FetchRequest:
     partitions: dict[TopicPartition, FetchPartition]
     size_bytes: int = 0
 
-    def __post_init__(self) -> None:
-        if not self.size_bytes:
-            self.size_bytes = framed_size(len(self.partitions))
+    def __init__(
+        self,
+        replica_id: int,
+        max_wait_s: float,
+        min_bytes: int,
+        max_bytes: int,
+        partition_max_bytes: int,
+        partitions: dict[TopicPartition, FetchPartition],
+    ) -> None:
+        self.replica_id = replica_id
+        self.max_wait_s = max_wait_s
+        self.min_bytes = min_bytes
+        self.max_bytes = max_bytes
+        self.partition_max_bytes = partition_max_bytes
+        self.partitions = partitions
+        self.size_bytes = REQUEST_OVERHEAD_BYTES + PARTITION_OVERHEAD_BYTES * len(partitions)
 
 
 @dataclass(slots=True, eq=False)
@@ -257,12 +275,32 @@ class FetchPartitionData:
     entries: list[LogEntry] = field(default_factory=list)
     #: (epoch, end offset) when the fetcher's log diverges from the leader's (KIP-320/595).
     diverging_epoch: tuple[int, int] | None = None
-    #: bytes of the records returned (computed from entries)
+    #: bytes of the records returned (computed from entries unless given)
     size_bytes: int = -1
 
-    def __post_init__(self) -> None:
-        if self.size_bytes < 0:
-            self.size_bytes = sum(e.batch.size_bytes for e in self.entries)
+    def __init__(
+        self,
+        error: Errors,
+        high_watermark: int = -1,
+        log_start_offset: int = -1,
+        log_end_offset: int = -1,
+        entries: list[LogEntry] | None = None,
+        diverging_epoch: tuple[int, int] | None = None,
+        size_bytes: int = -1,
+    ) -> None:
+        self.error = error
+        self.high_watermark = high_watermark
+        self.log_start_offset = log_start_offset
+        self.log_end_offset = log_end_offset
+        if entries is None:
+            self.entries = []
+            self.size_bytes = 0
+        else:
+            self.entries = entries
+            self.size_bytes = (
+                size_bytes if size_bytes >= 0 else sum(e.batch.size_bytes for e in entries)
+            )
+        self.diverging_epoch = diverging_epoch
 
 
 @dataclass(slots=True, eq=False)
@@ -272,11 +310,12 @@ class FetchResponse:
     partitions: dict[TopicPartition, FetchPartitionData]
     size_bytes: int = 0
 
-    def __post_init__(self) -> None:
-        if not self.size_bytes:
-            self.size_bytes = REQUEST_OVERHEAD_BYTES + sum(
-                PARTITION_OVERHEAD_BYTES + p.size_bytes for p in self.partitions.values()
-            )
+    def __init__(self, partitions: dict[TopicPartition, FetchPartitionData]) -> None:
+        self.partitions = partitions
+        size = REQUEST_OVERHEAD_BYTES
+        for data in partitions.values():
+            size += PARTITION_OVERHEAD_BYTES + data.size_bytes
+        self.size_bytes = size
 
 
 # --------------------------------------------------------------------------- offsets

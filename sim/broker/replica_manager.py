@@ -36,7 +36,6 @@ from sim.protocol import (
     ProduceRequest,
     ProduceResponse,
     TopicPartition,
-    framed_size,
 )
 from sim.timers import Deadlines
 
@@ -483,8 +482,7 @@ class ReplicaManager:
                 budget = budget - nbytes if budget > nbytes else 0
                 total += nbytes
             parts[tp] = FetchPartitionData(_NO_ERROR, hw, start, leo, entries, None, nbytes)
-        framing = framed_size(len(parts))
-        return FetchResponse(parts, framing + total), total, urgent, reads
+        return FetchResponse(parts), total, urgent, reads
 
     def _wake_parked(self, tp: TopicPartition) -> None:
         """New data or a higher HW on ``tp``: answer the parked fetches that now have enough."""
