@@ -43,6 +43,9 @@ def record_size_upper_bound(value_bytes: np.ndarray | int, key_bytes: int | None
 
 
 #: Request/response header and per-partition framing, bytes (order of magnitude of Kafka's).
+#: The produce and fetch requests and responses, built once per request, compute their
+#: ``size_bytes`` in an ``__init__`` of their own, not in a ``__post_init__`` that the
+#: dataclass's ``__init__`` would call (a Python call more per object).
 REQUEST_OVERHEAD_BYTES = 64
 PARTITION_OVERHEAD_BYTES = 24
 
