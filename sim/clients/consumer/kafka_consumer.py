@@ -304,21 +304,23 @@ class KafkaConsumer:
     def _record(self, chunks: list[Chunk]) -> int:
         """One ``consumed`` row per chunk; returns the number of records."""
         now = self.env.now
-        add = self.metrics.consumed.add
+        append_row = self.metrics.consumed.append_row
         total = 0
         for tp, entry, first_offset, count in chunks:
             batch = entry.batch
             latency_s = now - batch.mean_arrival_s
-            add(
-                self.group_id,
-                self.name,
-                tp[0],
-                tp[1],
-                first_offset,
-                count,
-                batch.batch_id,
-                now,
-                latency_s,
+            append_row(
+                (
+                    self.group_id,
+                    self.name,
+                    tp[0],
+                    tp[1],
+                    first_offset,
+                    count,
+                    batch.batch_id,
+                    now,
+                    latency_s,
+                )
             )
             total += count
         return total

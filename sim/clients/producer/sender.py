@@ -190,17 +190,19 @@ class Sender:
             self.unacked.setdefault(batch.tp, set()).add(batch.sequence)
         batch_id = self.metrics.new_batch_id()
         wire = self.accumulator.wire(batch, batch_id, self.producer_id if self.idempotent else -1)
-        self.metrics.produced.add(
-            batch_id,
-            self.name,
-            wire.topic,
-            wire.partition,
-            wire.producer_id,
-            wire.base_sequence,
-            wire.count,
-            wire.size_bytes,
-            wire.first_arrival_s,
-            now,
+        self.metrics.produced.append_row(
+            (
+                batch_id,
+                self.name,
+                wire.topic,
+                wire.partition,
+                wire.producer_id,
+                wire.base_sequence,
+                wire.count,
+                wire.size_bytes,
+                wire.first_arrival_s,
+                now,
+            )
         )
 
     def _send(self, node: int, batches: list[ProducerBatch], now: float) -> None:
@@ -277,8 +279,8 @@ class Sender:
         self, batch: ProducerBatch, now: float, base_offset: int, error: str = ""
     ) -> None:
         wire = batch.wire
-        self.metrics.acked.add(
-            wire.batch_id, batch.attempts, base_offset, now, now - wire.mean_arrival_s, error
+        self.metrics.acked.append_row(
+            (wire.batch_id, batch.attempts, base_offset, now, now - wire.mean_arrival_s, error)
         )
         if batch.sequence >= 0:
             self.unacked[batch.tp].discard(batch.sequence)
