@@ -150,10 +150,6 @@ class PartitionQueue:
         """Index past the last record that has arrived by ``now``."""
         return bisect_right(self.times, now)
 
-    def sum_times(self, start: int, end: int) -> float:
-        """Sum of ``times[start:end]``, s, correctly rounded (math.fsum)."""
-        return fsum(self.times[start:end])
-
 
 class RecordAccumulator:
     """Batches per partition.
@@ -218,15 +214,17 @@ class RecordAccumulator:
     def _refresh(self, q: PartitionQueue) -> None:
         """Recompute where the first batch ends and when it becomes ready."""
         n = len(q.times)
-        if q.start >= n:
+        start = q.start
+        if start >= n:
             q.split = n
             q.next_s = _INF
             return
-        split = bisect_right(q.cum, q.before() + self.batch_size, q.start)
-        q.split = max(split, q.start + 1)  # a record larger than batch.size goes alone
+        before = q.cum[start - 1] if start else q.base  # q.before(), written out: once per batch
+        split = bisect_right(q.cum, before + self.batch_size, start)
+        q.split = max(split, start + 1)  # a record larger than batch.size goes alone
         # plain floats (the lists hold them): a numpy scalar reaching a SimPy timeout makes
         # every later time one
-        first = q.times[q.start]
+        first = q.times[start]
         if self.exhausted:
             q.next_s = first  # ready once it has arrived
             self.busy[q.tp] = q
@@ -393,10 +391,11 @@ class RecordAccumulator:
         """Take the first batch of ``q`` (a retry first), or None if nothing has arrived."""
         if q.retries:
             return q.retries.popleft() if q.retries[0].retry_at_s <= now else None
-        end = bisect_right(q.times, now, q.start, q.split)  # min(split, arrived), or start
-        if end <= q.start:
+        start = q.start
+        end = bisect_right(q.times, now, start, q.split)  # min(split, arrived), or start
+        if end <= start:
             return None
-        batch = self._cut(q, q.start, end)
+        batch = self._cut(q, start, end)
         if end < q.split:
             q.tail = -1  # the records after it start a batch of their own
         q.start = end
@@ -404,25 +403,29 @@ class RecordAccumulator:
         return batch
 
     def _cut(self, q: PartitionQueue, start: int, end: int) -> ProducerBatch:
-        """Records ``start:end`` as a batch; its buffers move from the queue to the sent."""
+        """Records ``start:end`` (``start`` is the queue's) as a batch; its buffers move from the
+        queue to the sent."""
         count = end - start
-        records_bytes = q.cum[end - 1] - q.before()
+        cum, times = q.cum, q.times
+        before = cum[start - 1] if start else q.base  # q.before(), written out: once per batch
+        records_bytes = cum[end - 1] - before
         pool = self.pool
         if count == 1 or records_bytes <= self.batch_size:  # one batch (as every drain cuts)
-            buffer_bytes = pool.buffer_bytes(q.cum[start] - q.before())
+            buffer_bytes = pool.buffer_bytes(cum[start] - before)
         else:
             buffer_bytes = self._buffers(q, start, end)
         pool.sent_bytes += buffer_bytes
         if pool.queued_bytes is not None:
             pool.queued_bytes -= buffer_bytes
         self.record_bytes_queued -= records_bytes
+        # positional arguments: keywords cost the dataclass's __init__ a name lookup each
         return ProducerBatch(
-            tp=q.tp,
-            first_arrival_s=q.times[start],
-            mean_arrival_s=q.sum_times(start, end) / count,
-            count=count,
-            records_bytes=records_bytes,
-            keys=None if q.keys is None else q.keys[start:end],
+            q.tp,
+            times[start],
+            fsum(times[start:end]) / count,  # mean arrival time, correctly rounded
+            count,
+            records_bytes,
+            None if q.keys is None else q.keys[start:end],
             buffer_bytes=buffer_bytes,
         )
 
@@ -469,10 +472,6 @@ class RecordAccumulator:
             return bisect_left(q.times, late[0])
         return bisect_right(q.times, time_s)
 
-    def wire_size(self, batch: ProducerBatch) -> int:
-        """Bytes on the wire: header plus the (compressed) records."""
-        return RECORD_BATCH_OVERHEAD_BYTES + int(batch.records_bytes * self.ratio)
-
     def reenqueue(self, batch: ProducerBatch) -> None:
         """Put a batch to retry back at the front, in sequence order (insertInSequenceOrder)."""
         q = self.queue(batch.tp)
@@ -484,17 +483,19 @@ class RecordAccumulator:
         retries.insert(i, batch)
 
     def wire(self, batch: ProducerBatch, batch_id: int, producer_id: int) -> RecordBatch:
-        """Freeze the batch for sending at its first drain: its wire form."""
-        batch.wire = RecordBatch(
-            batch_id=batch_id,
-            topic=batch.tp[0],
-            partition=batch.tp[1],
-            producer_id=producer_id,
-            base_sequence=batch.sequence,
-            count=batch.count,
-            size_bytes=self.wire_size(batch),
-            first_arrival_s=batch.first_arrival_s,
-            mean_arrival_s=batch.mean_arrival_s,
-            keys=batch.keys,
+        """Freeze the batch for sending at its first drain: its wire form (of header plus the
+        compressed records bytes)."""
+        tp = batch.tp
+        batch.wire = wire = RecordBatch(
+            batch_id,
+            tp[0],
+            tp[1],
+            producer_id,
+            batch.sequence,
+            batch.count,
+            RECORD_BATCH_OVERHEAD_BYTES + int(batch.records_bytes * self.ratio),
+            batch.first_arrival_s,
+            batch.mean_arrival_s,
+            batch.keys,
         )
-        return batch.wire
+        return wire
