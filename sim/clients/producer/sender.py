@@ -36,8 +36,6 @@ class _InFlight:
 if TYPE_CHECKING:
     import simpy
 
-    from sim.timers import Signal
-
 DELIVERY_TIMEOUT = "DELIVERY_TIMEOUT"  # the client's TimeoutException, not a broker error code
 #: the client's BufferExhaustedException: send() found no memory within max.block.ms
 BUFFER_EXHAUSTED = "BUFFER_EXHAUSTED"
@@ -70,6 +68,7 @@ class Sender:
         rng: np.random.Generator,
         producer_id: int,
         on_metadata_stale: Callable[[], None],
+        wake: Callable[[], None],
     ) -> None:
         self.env = env
         self.name = name
@@ -100,9 +99,8 @@ class Sender:
         self._drain_start: dict[int, int] = {}
         self._target: dict[int, str] = {}  # node -> its name on the network
         self.node_latency: dict[int, list[float]] = {}
-        #: the wakeup of the producer's next round: an answer calls its ``succeed()`` unless it
-        #: is ``triggered`` already
-        self.wakeup: Signal | None = None
+        #: wakes the producer for a round (an answer arrived)
+        self.wake = wake
 
     # ---------------------------------------------------------------- one round
 
@@ -256,8 +254,7 @@ class Sender:
                 done = queue.popleft()
                 done.done = True
                 self._handle(done.batches, done.response)
-        if self.wakeup is not None and not self.wakeup.triggered:
-            self.wakeup.succeed()
+        self.wake()
 
     def _handle(self, batches: list[ProducerBatch], answer: ProduceResponse | Errors) -> None:
         """Sender.handleProduceResponse: complete, retry or fail each batch."""
