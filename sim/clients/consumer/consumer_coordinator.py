@@ -132,9 +132,9 @@ class ConsumerCoordinator(AbstractCoordinator):
         if (
             self.auto_commit
             and self.subscriptions.states
-            and self.next_auto_commit_s > self.env.now
+            and self.env.now < self.next_auto_commit_s < deadline
         ):
-            deadline = min(deadline, self.next_auto_commit_s)
+            deadline = self.next_auto_commit_s
         return deadline
 
     def _metadata_ready(self) -> bool:

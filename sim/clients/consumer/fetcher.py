@@ -275,10 +275,13 @@ class Fetcher:
                 fetch.consumed = True  # found empty only when looking for the next record
                 break
             entry = entries[index]
-            end = entry.next_offset
+            base = entry.base_offset
+            end = base + entry.batch.count  # entry.next_offset: a property is a Python call
             if end > offset:
-                first = max(entry.base_offset, offset)
-                count = min(end - first, max_records - taken)
+                first = base if base > offset else offset  # not max(): see _poll_deadline_s
+                count = end - first
+                if max_records - taken < count:
+                    count = max_records - taken
                 chunks.append((fetch.tp, entry, first, count))
                 taken += count
                 offset = first + count

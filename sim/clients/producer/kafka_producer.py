@@ -539,8 +539,13 @@ class KafkaProducer:
             produced = info.produced_bytes
             # switch at batch.size bytes when the queue's batches are all full, else at twice
             # that (BuiltInPartitioner.updatePartitionInfo); within one take-in nothing drains
-            need = max((size if produced < size else 2 * size) - produced, 1)
-            stop = min(bisect_left(cumulative, before + need, start) + 1, n)
+            # (comparisons, not max() and min(): see BufferPool.buffer_bytes)
+            need = (size if produced < size else 2 * size) - produced
+            if need < 1:
+                need = 1
+            stop = bisect_left(cumulative, before + need, start) + 1
+            if n < stop:
+                stop = n
             tp = (topic, info.partition)
             end = stop
             if self._tight:
@@ -593,8 +598,12 @@ class KafkaProducer:
             if self.key_partitions is not None:
                 wake = self._keyed_ready_s(wake)
             else:
-                wake = min(wake, self._unassigned_ready_s(now))
-        return float(max(wake, now))  # a numpy scalar here would make simulated time one
+                ready_s = self._unassigned_ready_s(now)
+                if ready_s < wake:
+                    wake = ready_s
+        # not max() (see BufferPool.buffer_bytes); a numpy scalar here would make simulated
+        # time one
+        return float(now if now > wake else wake)
 
     def _memory_short(self) -> bool:
         """Memory is tight and the next batch opened may find none."""
@@ -654,7 +663,9 @@ class KafkaProducer:
         sticky = self.partitioner.sticky if self._sticky else None
         q = None if sticky is None else accumulator.queues.get((self.topic, sticky.partition))
         if q is None or q.start >= len(q.times):  # nothing queued: the first record opens a batch
-            return min(first + self.linger_s, unassigned.fill_time(accumulator.batch_size))
+            lingered = first + self.linger_s
+            fill_s = unassigned.fill_time(accumulator.batch_size)
+            return fill_s if fill_s < lingered else lingered
         room = accumulator.batch_size - (q.cum[-1] - q.before())
         return unassigned.fill_time(room) if room > 0 else _INF
 

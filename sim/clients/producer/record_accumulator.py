@@ -221,7 +221,8 @@ class RecordAccumulator:
             return
         before = q.cum[start - 1] if start else q.base  # q.before(), written out: once per batch
         split = bisect_right(q.cum, before + self.batch_size, start)
-        q.split = max(split, start + 1)  # a record larger than batch.size goes alone
+        # a record larger than batch.size goes alone (not max(): see BufferPool.buffer_bytes)
+        q.split = split if split > start else start + 1
         # plain floats (the lists hold them): a numpy scalar reaching a SimPy timeout makes
         # every later time one
         first = q.times[start]
@@ -257,7 +258,8 @@ class RecordAccumulator:
     def _batch_end(self, q: PartitionQueue, i: int) -> int:
         """Index past the batch that starts at record ``i`` (up to batch.size bytes; a larger
         record alone)."""
-        return max(bisect_right(q.cum, q.bytes_before(i) + self.batch_size, i), i + 1)
+        end = bisect_right(q.cum, q.bytes_before(i) + self.batch_size, i)
+        return end if end > i else i + 1
 
     def _buffers(self, q: PartitionQueue, start: int, end: int) -> int:
         """BufferPool bytes held by the batches of records ``start:end`` (``start`` opens one)."""
