@@ -46,7 +46,3 @@ class BufferPool:
         """Bytes a new batch can still take (only meaningful while ``queued_bytes`` is
         tracked)."""
         return self.total_bytes - self.sent_bytes - (self.queued_bytes or 0)
-
-    def deallocate(self, buffer_bytes: int) -> None:
-        """A batch cut from its queue is done: its buffer is free again."""
-        self.sent_bytes -= buffer_bytes

@@ -348,12 +348,6 @@ class RecordAccumulator:
 
     # ---------------------------------------------------------------- readiness
 
-    def has_data(self, q: PartitionQueue, now: float) -> bool:
-        """Something to drain now: a retry due, or records that have arrived."""
-        if q.retries:
-            return q.retries[0].retry_at_s <= now
-        return q.start < len(q.times) and q.times[q.start] <= now
-
     def next_ready_s(self, now: float) -> float:
         """The earliest future time a partition becomes ready (inf if none); forgets the busy
         queues that can no longer be ready."""
@@ -435,7 +429,7 @@ class RecordAccumulator:
     def deallocate(self, batch: ProducerBatch) -> None:
         """The batch is done (acknowledged or failed): its memory is free
         (RecordAccumulator.deallocate)."""
-        self.pool.deallocate(batch.buffer_bytes)
+        self.pool.sent_bytes -= batch.buffer_bytes  # as _cut added it
 
     def expire_all(self, now: float, timeout_s: float) -> list[ProducerBatch]:
         """Per partition, the records waiting longer than ``timeout_s`` as one failed batch

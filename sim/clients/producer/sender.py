@@ -157,11 +157,21 @@ class Sender:
         size = 0
         for tp in tps[start:] + tps[:start] if start else tps:
             q = queues.get(tp)
-            if q is None or tp in muted or not accumulator.has_data(q, now):
+            if q is None or tp in muted:
                 continue
-            if q.retries and self._retry_must_wait(tp, q.retries[0]):
+            # whether it has data to drain now, and the size of the batch it would give (at
+            # most batch.size of records), written out: two Python calls per batch
+            retries = q.retries
+            if retries:
+                retry = retries[0]
+                if retry.retry_at_s > now or self._retry_must_wait(tp, retry):
+                    continue
+                next_size = retry.wire.size_bytes
+            elif q.start < len(q.times) and q.times[q.start] <= now:
+                next_size = accumulator.batch_size
+            else:
                 continue
-            if out and size + self._next_size(q) > self.max_request_size:
+            if out and size + next_size > self.max_request_size:
                 break
             batch = accumulator.drain(q, now)
             if batch is None:
@@ -170,12 +180,6 @@ class Sender:
             out.append(batch)
             size += batch.wire.size_bytes
         return out
-
-    def _next_size(self, q) -> int:
-        """Bytes of the batch ``q`` would give next (at most batch.size of records)."""
-        if q.retries:
-            return q.retries[0].wire.size_bytes
-        return self.accumulator.batch_size
 
     def _close(self, batch: ProducerBatch, now: float, sending: bool = True) -> None:
         """First drain: sequence number (idempotence; only for a batch being sent), id, wire
@@ -204,13 +208,15 @@ class Sender:
         )
 
     def _send(self, node: int, batches: list[ProducerBatch], now: float) -> None:
-        request = ProduceRequest(self.acks, self.request_timeout_s, {b.tp: b.wire for b in batches})
+        wires = {}
         for batch in batches:
+            wires[batch.tp] = batch.wire
             batch.attempts += 1
             if self.guarantee_order:
                 self.muted.add(batch.tp)
             if batch.sequence >= 0:
                 self.sent.setdefault(batch.tp, set()).add(batch.sequence)
+        request = ProduceRequest(self.acks, self.request_timeout_s, wires)
         target = self._target.get(node)
         if target is None:
             target = self._target[node] = f"broker-{node}"
@@ -227,7 +233,8 @@ class Sender:
             queue = self.in_flight[node] = deque()
         queue.append(entry)
         event = self.net.request(self.name, target, request, self.request_timeout_s)
-        event.callbacks.append(lambda ev: self._on_answer(node, entry, ev.value))
+        # the event has fired when this runs: ``_value`` skips Event.value's check (a call)
+        event.callbacks.append(lambda ev: self._on_answer(node, entry, ev._value))
 
     def in_flight_to(self, node: int) -> int:
         """Requests sent to ``node`` and not yet answered."""
