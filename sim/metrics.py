@@ -9,6 +9,7 @@ taken every ``interval_s`` (consumer lag, under-replicated partitions).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import count
 from operator import itemgetter
 
 import numpy as np
@@ -29,6 +30,9 @@ class Table:
         self.name = name
         self.columns = [c.name for c in TABLES[name]]
         self._rows: list[tuple] = []
+        #: append_row(row): :meth:`add` with the row as one tuple, and no Python call (the
+        #: clients add one row per batch: 8 M instructions of the default scenario's 3,240 M)
+        self.append_row = self._rows.append
 
     def add(self, *row: object) -> None:
         """Append one row, values in the documented column order (checked by :meth:`frame`)."""
@@ -76,12 +80,8 @@ class Metrics:
         self.consumed = Table("consumed")
         self.events = Table("events")
         self.samples: list[tuple[float, int, int]] = []  # (time, max lag, under-replicated)
-        self._next_batch_id = 0
-
-    def new_batch_id(self) -> int:
-        """A run-unique batch id."""
-        self._next_batch_id += 1
-        return self._next_batch_id - 1
+        #: new_batch_id(): a run-unique batch id, 0, 1, 2, ... (a C call: one per batch)
+        self.new_batch_id = count().__next__
 
     def event(
         self,

@@ -154,6 +154,14 @@ def test_partition_for_key_is_uniform_chi_square(random_keys: list[bytes]) -> No
 # --- Built-in partitioner (KIP-794) -------------------------------------------------------------
 
 
+def test_random_partition_is_numpys_draw_of_an_int_below_2_pow_31() -> None:
+    part = BuiltInPartitioner(16384, np.random.default_rng(7))
+    reference = np.random.default_rng(7)
+    draws = [part.random_partition() for _ in range(1001)]  # odd: the 32-bit buffer is left full
+    assert draws == [int(reference.integers(0, 1 << 31)) for _ in range(1001)]
+    assert part.rng.random() == reference.random()  # the stream goes on the same
+
+
 class SequentialPartitioner(BuiltInPartitioner):
     """BuiltInPartitionerTest.SequentialPartitioner: random numbers 0, 1, 2, ..."""
 

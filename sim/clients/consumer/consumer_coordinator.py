@@ -116,11 +116,14 @@ class ConsumerCoordinator(AbstractCoordinator):
         self.retry_at_s = math.inf
         if self.fatal is not None:
             return False
-        if self.subscriptions.has_auto_assigned_partitions():
+        # has_auto_assigned_partitions(), coordinator_unknown() and rejoin_needed_or_pending(),
+        # written out: three Python calls per poll (10 M instructions of the default scenario's
+        # 3,050 M)
+        if self.subscriptions.subscription:
             self.poll_heartbeat(now)
-            if self.coordinator_unknown() and not self.ensure_coordinator_ready():
+            if self.coordinator is None and not self.ensure_coordinator_ready():
                 return False
-            joining = self.rejoin_needed_or_pending()
+            joining = self.rejoin_needed or self.join_future is not None
             if joining and not (self._metadata_ready() and self.ensure_active_group()):
                 return False
         self.maybe_auto_commit_offsets_async(now)
@@ -132,9 +135,9 @@ class ConsumerCoordinator(AbstractCoordinator):
         if (
             self.auto_commit
             and self.subscriptions.states
-            and self.next_auto_commit_s > self.env.now
+            and self.env.now < self.next_auto_commit_s < deadline
         ):
-            deadline = min(deadline, self.next_auto_commit_s)
+            deadline = self.next_auto_commit_s
         return deadline
 
     def _metadata_ready(self) -> bool:

@@ -37,22 +37,32 @@ class Wakeup:
     A ``notify`` while nobody waits is dropped: the waiter re-checks its state before waiting.
     An armed timer is reused by later waits with a later deadline, so waiting again and again
     on the same deadline (auto-commit, metadata expiry) schedules one timer, not one per wait.
+    Likewise the event of a wait is reused once SimPy has processed it (its waiter has run).
     """
 
     def __init__(self, env: simpy.Environment) -> None:
         self.env = env
-        self._event: Signal | None = None
+        self._event: Signal | None = None  # the waiter's, until notified
+        self._last: Signal | None = None  # the last one given
         self._timer_at_s = math.inf
 
     def wait_until(self, deadline_s: float = math.inf) -> Signal:
         """An event that succeeds at the next ``notify`` or by ``deadline_s`` (simulated s)."""
-        self._event = Signal(self.env)
+        event = self._last
+        if event is not None and event.callbacks is None:
+            # processed (SimPy sets its callbacks to None): new again rather than a new Signal
+            # per poll, 9 M instructions of the default scenario's 3,133 M
+            event.callbacks = []
+            event.triggered = False
+        else:
+            event = self._last = Signal(self.env)
+        self._event = event
         now = self.env.now
         if deadline_s < math.inf and not now < self._timer_at_s <= deadline_s:
             self._timer_at_s = deadline_s
             timer = self.env.timeout(max(deadline_s - now, 0.0))
             timer.callbacks.append(self._on_timer)
-        return self._event
+        return event
 
     def notify(self) -> None:
         """Wake the waiter, if any."""

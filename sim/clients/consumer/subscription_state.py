@@ -22,6 +22,10 @@ class FetchState(Enum):
     FETCHING = auto()  # valid position: fetched and returned by poll()
     FAILED = auto()  # no position and auto.offset.reset=none: poll() would throw; not consumed
 
+    #: members are singletons, so identity hashing is Enum's equality; Enum's own __hash__ is
+    #: a Python function, run for each count poll() reads (14 M instructions of 3,160 M)
+    __hash__ = object.__hash__
+
 
 @dataclass(slots=True, eq=False)
 class TopicPartitionState:

@@ -36,8 +36,6 @@ class _InFlight:
 if TYPE_CHECKING:
     import simpy
 
-    from sim.timers import Signal
-
 DELIVERY_TIMEOUT = "DELIVERY_TIMEOUT"  # the client's TimeoutException, not a broker error code
 #: the client's BufferExhaustedException: send() found no memory within max.block.ms
 BUFFER_EXHAUSTED = "BUFFER_EXHAUSTED"
@@ -70,6 +68,7 @@ class Sender:
         rng: np.random.Generator,
         producer_id: int,
         on_metadata_stale: Callable[[], None],
+        wake: Callable[[], None],
     ) -> None:
         self.env = env
         self.name = name
@@ -100,9 +99,8 @@ class Sender:
         self._drain_start: dict[int, int] = {}
         self._target: dict[int, str] = {}  # node -> its name on the network
         self.node_latency: dict[int, list[float]] = {}
-        #: the wakeup of the producer's next round: an answer calls its ``succeed()`` unless it
-        #: is ``triggered`` already
-        self.wakeup: Signal | None = None
+        #: wakes the producer for a round (an answer arrived)
+        self.wake = wake
 
     # ---------------------------------------------------------------- one round
 
@@ -159,11 +157,21 @@ class Sender:
         size = 0
         for tp in tps[start:] + tps[:start] if start else tps:
             q = queues.get(tp)
-            if q is None or tp in muted or not accumulator.has_data(q, now):
+            if q is None or tp in muted:
                 continue
-            if q.retries and self._retry_must_wait(tp, q.retries[0]):
+            # whether it has data to drain now, and the size of the batch it would give (at
+            # most batch.size of records), written out: two Python calls per batch
+            retries = q.retries
+            if retries:
+                retry = retries[0]
+                if retry.retry_at_s > now or self._retry_must_wait(tp, retry):
+                    continue
+                next_size = retry.wire.size_bytes
+            elif q.start < len(q.times) and q.times[q.start] <= now:
+                next_size = accumulator.batch_size
+            else:
                 continue
-            if out and size + self._next_size(q) > self.max_request_size:
+            if out and size + next_size > self.max_request_size:
                 break
             batch = accumulator.drain(q, now)
             if batch is None:
@@ -172,12 +180,6 @@ class Sender:
             out.append(batch)
             size += batch.wire.size_bytes
         return out
-
-    def _next_size(self, q) -> int:
-        """Bytes of the batch ``q`` would give next (at most batch.size of records)."""
-        if q.retries:
-            return q.retries[0].wire.size_bytes
-        return self.accumulator.batch_size
 
     def _close(self, batch: ProducerBatch, now: float, sending: bool = True) -> None:
         """First drain: sequence number (idempotence; only for a batch being sent), id, wire
@@ -190,27 +192,31 @@ class Sender:
             self.unacked.setdefault(batch.tp, set()).add(batch.sequence)
         batch_id = self.metrics.new_batch_id()
         wire = self.accumulator.wire(batch, batch_id, self.producer_id if self.idempotent else -1)
-        self.metrics.produced.add(
-            batch_id,
-            self.name,
-            wire.topic,
-            wire.partition,
-            wire.producer_id,
-            wire.base_sequence,
-            wire.count,
-            wire.size_bytes,
-            wire.first_arrival_s,
-            now,
+        self.metrics.produced.append_row(
+            (
+                batch_id,
+                self.name,
+                wire.topic,
+                wire.partition,
+                wire.producer_id,
+                wire.base_sequence,
+                wire.count,
+                wire.size_bytes,
+                wire.first_arrival_s,
+                now,
+            )
         )
 
     def _send(self, node: int, batches: list[ProducerBatch], now: float) -> None:
-        request = ProduceRequest(self.acks, self.request_timeout_s, {b.tp: b.wire for b in batches})
+        wires = {}
         for batch in batches:
+            wires[batch.tp] = batch.wire
             batch.attempts += 1
             if self.guarantee_order:
                 self.muted.add(batch.tp)
             if batch.sequence >= 0:
                 self.sent.setdefault(batch.tp, set()).add(batch.sequence)
+        request = ProduceRequest(self.acks, self.request_timeout_s, wires)
         target = self._target.get(node)
         if target is None:
             target = self._target[node] = f"broker-{node}"
@@ -227,7 +233,8 @@ class Sender:
             queue = self.in_flight[node] = deque()
         queue.append(entry)
         event = self.net.request(self.name, target, request, self.request_timeout_s)
-        event.callbacks.append(lambda ev: self._on_answer(node, entry, ev.value))
+        # the event has fired when this runs: ``_value`` skips Event.value's check (a call)
+        event.callbacks.append(lambda ev: self._on_answer(node, entry, ev._value))
 
     def in_flight_to(self, node: int) -> int:
         """Requests sent to ``node`` and not yet answered."""
@@ -254,8 +261,7 @@ class Sender:
                 done = queue.popleft()
                 done.done = True
                 self._handle(done.batches, done.response)
-        if self.wakeup is not None and not self.wakeup.triggered:
-            self.wakeup.succeed()
+        self.wake()
 
     def _handle(self, batches: list[ProducerBatch], answer: ProduceResponse | Errors) -> None:
         """Sender.handleProduceResponse: complete, retry or fail each batch."""
@@ -277,8 +283,8 @@ class Sender:
         self, batch: ProducerBatch, now: float, base_offset: int, error: str = ""
     ) -> None:
         wire = batch.wire
-        self.metrics.acked.add(
-            wire.batch_id, batch.attempts, base_offset, now, now - wire.mean_arrival_s, error
+        self.metrics.acked.append_row(
+            (wire.batch_id, batch.attempts, base_offset, now, now - wire.mean_arrival_s, error)
         )
         if batch.sequence >= 0:
             self.unacked[batch.tp].discard(batch.sequence)
