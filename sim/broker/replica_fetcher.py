@@ -128,12 +128,13 @@ class ReplicaFetcher:
             epoch = -1 if legacy or not cache else cache[-1][0]
             partitions[tp] = FetchPartition(log.log_end_offset, epoch)
             epochs[tp] = partition.leader_epoch
+        # positional: keywords cost each construction a name match per argument
         request = FetchRequest(
-            replica_id=self.replicas.broker_id,
-            max_wait_s=self.max_wait_s,
-            min_bytes=self.min_bytes,
-            max_bytes=self.max_bytes,
-            partition_max_bytes=self.partition_max_bytes,
-            partitions=partitions,
+            self.replicas.broker_id,  # replica_id
+            self.max_wait_s,
+            self.min_bytes,
+            self.max_bytes,
+            self.partition_max_bytes,
+            partitions,
         )
         return request, epochs

@@ -249,7 +249,9 @@ class ReplicaManager:
                 batch, request.acks, now
             )
             if appended:
-                disk_delay = max(disk_delay, self._write_to_disk(partition))
+                write_s = self._write_to_disk(partition)
+                if write_s > disk_delay:  # max() written out: once per appended batch
+                    disk_delay = write_s
                 appended_tps.append(tp)
             results[tp] = PartitionProduceResult(error, base_offset)
             if error is _NO_ERROR and request.acks == ACKS_ALL:
