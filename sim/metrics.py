@@ -21,22 +21,19 @@ from sim.results import TABLES
 class Table:
     """Rows of one table of :data:`sim.results.TABLES`.
 
-    Rows are kept as the argument tuples of :meth:`add` and turned into columns once, at the
-    end: appending a tuple costs a fifth of appending each value to its column list, and the
-    row tables take one add per batch or poll.
+    Rows are kept as tuples (:attr:`append_row`) and turned into columns once, at the end:
+    appending a tuple costs a fifth of appending each value to its column list, and the row
+    tables take one row per batch or poll.
     """
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.columns = [c.name for c in TABLES[name]]
         self._rows: list[tuple] = []
-        #: append_row(row): :meth:`add` with the row as one tuple, and no Python call (the
-        #: clients add one row per batch: 8 M instructions of the default scenario's 3,240 M)
+        #: append_row(row): append one row, a tuple of values in the documented column order
+        #: (checked by :meth:`frame`); the list's own append, so no Python call (the clients
+        #: add one row per batch: 8 M instructions of the default scenario's 3,240 M)
         self.append_row = self._rows.append
-
-    def add(self, *row: object) -> None:
-        """Append one row, values in the documented column order (checked by :meth:`frame`)."""
-        self._rows.append(row)
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -93,7 +90,7 @@ class Metrics:
         detail: str = "",
     ) -> None:
         """Record a cluster event (fault, election, ISR change, ...)."""
-        self.events.add(time_s, kind, node, topic, partition, detail)
+        self.events.append_row((time_s, kind, node, topic, partition, detail))
 
     def sample(self, time_s: float, max_lag: int, under_replicated: int) -> None:
         """Record the gauges at the end of an interval."""

@@ -56,7 +56,8 @@ class Environment(simpy.Environment):
         """Process the next event (``simpy.Environment.step``), counted in ``processed``."""
         if self.processed >= self.event_limit:
             self._over_limit()
-        self.processed += 1
+        if self._queue:  # else it raises EmptySchedule, having processed none
+            self.processed += 1
         super().step()
 
     def run(self, until: float | simpy.Event | None = None) -> Any:

@@ -162,8 +162,8 @@ def test_recorded_rows_become_columns_of_the_documented_dtypes() -> None:
     from sim.metrics import Table
 
     table = Table("acked")
-    table.add(7, 1, 42, 0.25, 0.0125, "")
-    table.add(8, 2, -1, 0.5, 1 / 3, "NOT_ENOUGH_REPLICAS")
+    table.append_row((7, 1, 42, 0.25, 0.0125, ""))
+    table.append_row((8, 2, -1, 0.5, 1 / 3, "NOT_ENOUGH_REPLICAS"))
     frame = table.frame()
     assert list(frame.columns) == [c.name for c in TABLES["acked"]]
     assert {c.name: str(frame[c.name].dtype) for c in TABLES["acked"]} == {
@@ -178,6 +178,6 @@ def test_a_row_of_the_wrong_width_is_refused_with_the_table_named() -> None:
     from sim.metrics import Table
 
     table = Table("acked")
-    table.add(7, 1, 42, 0.25, 0.0125)
+    table.append_row((7, 1, 42, 0.25, 0.0125))
     with pytest.raises(ValueError, match="table acked: rows of \\[5\\] values"):
         table.frame()

@@ -180,3 +180,13 @@ def test_the_event_limit_stops_a_run_after_exactly_that_many_events() -> None:
     with pytest.raises(EventLimitExceeded):
         env.step()
     assert env.processed == 500
+
+
+def test_stepping_counts_the_events_processed_and_not_an_empty_queue() -> None:
+    env = Environment()
+    env.timeout(1)
+    env.step()
+    assert (env.processed, env.now) == (1, 1)
+    with pytest.raises(simpy.core.EmptySchedule):
+        env.step()
+    assert env.processed == 1

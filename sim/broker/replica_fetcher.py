@@ -128,7 +128,7 @@ class ReplicaFetcher:
             epoch = -1 if legacy or not cache else cache[-1][0]
             partitions[tp] = FetchPartition(log.log_end_offset, epoch)
             epochs[tp] = partition.leader_epoch
-        # positional: keywords cost each construction a name match per argument
+        # positional: keywords to a class cost each construction a dict for its __init__
         request = FetchRequest(
             self.replicas.broker_id,  # replica_id
             self.max_wait_s,

@@ -183,8 +183,8 @@ class Fetcher:
         self._targets_key = (self.subscriptions.version, self.metadata.version)
 
     def _send(self, node: str, partitions: dict[TopicPartition, FetchPartition]) -> None:
-        # positional arguments: keywords cost each request a name match per argument (17 M
-        # instructions of the default scenario's 3,180 M)
+        # positional arguments: keywords to a class cost each request a dict for its __init__
+        # (17 M instructions of the default scenario's 3,180 M)
         request = FetchRequest(
             -1,  # replica_id: a consumer
             self._max_wait_s,
