@@ -223,8 +223,7 @@ class RecordAccumulator:
             q.split = n
             q.next_s = _INF
             return
-        before = q.cum[start - 1] if start else q.base  # q.before(), written out: once per batch
-        split = bisect_right(q.cum, before + self.batch_size, start)
+        split = bisect_right(q.cum, q.before() + self.batch_size, start)
         # a record larger than batch.size goes alone (not max(): see BufferPool.buffer_bytes)
         q.split = split if split > start else start + 1
         # plain floats (the lists hold them): a numpy scalar reaching a SimPy timeout makes
@@ -407,7 +406,7 @@ class RecordAccumulator:
         queue to the sent."""
         count = end - start
         cum, times = q.cum, q.times
-        before = cum[start - 1] if start else q.base  # q.before(), written out: once per batch
+        before = q.before()
         records_bytes = cum[end - 1] - before
         pool = self.pool
         if count == 1 or records_bytes <= self.batch_size:  # one batch (as every drain cuts)
