@@ -380,6 +380,8 @@ class MetadataResponse:
 
 # --------------------------------------------------------------------------- controller
 
+NO_LEADER = -1  # a partition without a leader (LeaderAndIsr.NO_LEADER)
+
 
 @dataclass(slots=True, eq=False)
 class LeaderAndIsrPartition:

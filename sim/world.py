@@ -26,7 +26,7 @@ import simpy
 from sim import kafka_config
 from sim.audit import audit
 from sim.broker.broker import Broker
-from sim.broker.controller import NO_LEADER, PartitionState
+from sim.broker.controller import PartitionState
 from sim.broker.group_metadata_manager import partition_for
 from sim.broker.placement import assign_replicas
 from sim.clients.consumer import KafkaConsumer
@@ -44,7 +44,7 @@ from sim.faults import SIMULATED_FAULTS, FaultInjector
 from sim.invariants import InvariantChecker, enabled_by_environment
 from sim.metrics import Metrics
 from sim.net import Network
-from sim.protocol import GROUP_METADATA_TOPIC, TopicPartition
+from sim.protocol import GROUP_METADATA_TOPIC, NO_LEADER, TopicPartition
 from sim.results import Results
 from sim.rng import RandomStreams
 from sim.scenario import Capabilities, ClusterSpec, HardwareSpec, Scenario, require_simulated

@@ -53,6 +53,7 @@ from sim.metrics import Metrics
 from sim.net import Network, NetworkFailure
 from sim.protocol import (
     GROUP_METADATA_TOPIC,
+    NO_LEADER,
     AlterPartitionRequest,
     AlterPartitionResponse,
     ConnectionClosed,
@@ -401,7 +402,8 @@ class Broker:
         return False
 
     def _handle_leader_and_isr(self, request: LeaderAndIsrRequest) -> ControllerResponse:
-        """KafkaApis.handleLeaderAndIsrRequest: lead or follow each partition."""
+        """KafkaApis.handleLeaderAndIsrRequest: lead or follow each partition (one without a
+        leader: neither, and no leadership change for onLeadershipChange)."""
         if self._fenced(request.controller_id, request.controller_epoch):
             return ControllerResponse(Errors.STALE_CONTROLLER_EPOCH)
         errors = {}
@@ -416,7 +418,7 @@ class Broker:
                 self.metadata[tp] = PartitionMetadata(
                     state.leader, state.leader_epoch, list(state.replicas), list(state.isr)
                 )
-                if tp[0] == GROUP_METADATA_TOPIC:
+                if tp[0] == GROUP_METADATA_TOPIC and state.leader != NO_LEADER:
                     self.on_offsets_leadership(tp, state)
         return ControllerResponse(Errors.NONE, errors)
 

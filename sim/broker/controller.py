@@ -34,6 +34,7 @@ import simpy
 
 from sim.broker.election import elect_leader, is_unclean, isr_after_election
 from sim.protocol import (
+    NO_LEADER,
     AlterPartitionResponse,
     ControlledShutdownResponse,
     Errors,
@@ -49,7 +50,6 @@ if TYPE_CHECKING:
 
 ELECTION_S_PER_PARTITION = 3.0 / 10_000
 LOAD_S_PER_PARTITION = 14.0 / 100_000
-NO_LEADER = -1
 CONTROLLER_PATH = "/controller"
 CONTROLLER_EPOCH_PATH = "/controller_epoch"
 BROKER_IDS_PATH = "/brokers/ids"

@@ -24,6 +24,7 @@ from sim.net import Network
 from sim.protocol import (
     ACKS_ALL,
     EARLIEST_TIMESTAMP,
+    NO_LEADER,
     ConnectionClosed,
     Errors,
     FetchPartitionData,
@@ -184,13 +185,21 @@ class ReplicaManager:
     def become_leader_or_follower(self, tp: TopicPartition, state: LeaderAndIsrPartition) -> bool:
         """Apply the controller's decision for one partition
         (ReplicaManager.becomeLeaderOrFollower); False when the request's leader epoch is not
-        newer than the one known (stale)."""
+        newer than the one known (stale).
+
+        A state without a leader is accepted and changes nothing: makeFollowers leaves a
+        partition whose leader is not alive as it was (no new epoch, no fetcher added or
+        removed, no truncation), so the LeaderAndIsr of the election that follows applies.
+        Kafka looks the leader up among the live brokers of its metadata cache; the model
+        trusts the controller and tests for NO_LEADER only."""
         partition = self.partitions.get(tp)
         if partition is None:
             return False
         known = partition.leader_epoch if partition.leader_id >= 0 else -1
         if state.leader_epoch <= known and partition.leader_id >= 0:
             return False
+        if state.leader == NO_LEADER:
+            return True
         self._remove_from_fetchers(tp)
         if state.leader == self.broker_id:
             partition.make_leader(
@@ -203,9 +212,8 @@ class ReplicaManager:
                 self._truncate(
                     partition, partition.log.high_watermark, "to its high watermark (pre-KIP-101)"
                 )
-            if state.leader >= 0:
-                fetcher = self._fetcher_of[tp] = self._fetcher(state.leader, tp)
-                fetcher.add_partition(partition)
+            fetcher = self._fetcher_of[tp] = self._fetcher(state.leader, tp)
+            fetcher.add_partition(partition)
         return True
 
     def _fetcher(self, leader: int, tp: TopicPartition) -> ReplicaFetcher:
