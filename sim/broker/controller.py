@@ -11,7 +11,9 @@ cost) and watches ``/brokers/ids``. Its work is a queue of events handled one at
   emptying an ISR (the last member stays, ReplicaStateMachine), each change bumping the leader
   epoch; write the states to ZooKeeper; send LeaderAndIsr to the replicas and UpdateMetadata to
   all live brokers;
-- a broker appeared: tell it its replicas; partitions waiting offline for it get a leader;
+- a broker appeared: UpdateMetadata to all (the new broker learns every partition), then
+  LeaderAndIsr with its replicas' current states (leaderless ones too), then offline
+  elections for partitions without a leader (onBrokerStartup's order);
 - ControlledShutdown: move the broker's leaderships (controlled-shutdown election) and take it
   out of ISRs, then answer;
 - AlterPartition: a leader's ISR change, accepted only from the current leader at the current
@@ -214,21 +216,45 @@ class Controller:
         yield from self._commit(changed)
 
     def _on_brokers_started(self, new: list[int]) -> Generator[simpy.Event, Any, None]:
-        """KafkaController.onBrokerStartup: metadata to all, the new brokers' replicas to them,
-        and leaders for partitions that were offline waiting for them."""
+        """KafkaController.onBrokerStartup (3.9 core/src/main/scala/kafka/controller/
+        KafkaController.scala), in its order:
+
+        1. UpdateMetadata: to the brokers already live, the live brokers and no partition; to
+           the new brokers, every partition (``partitionsWithLeaders``: leaderless ones too);
+        2. the new brokers' replicas go OnlineReplica (:meth:`_replicas_online`);
+        3. partitions without a leader get one if they can (:meth:`_elect_offline`).
+
+        What Kafka does next (resuming reassignments and topic deletions, watching the new
+        brokers' znodes for modifications) has no counterpart in the model."""
+        self._send_update_metadata((), sorted(self.live - set(new)))
+        self._send_update_metadata(brokers=new)
+        self._replicas_online(new)
+        yield from self._elect_offline()
+
+    def _replicas_online(self, brokers: list[int]) -> None:
+        """ZkReplicaStateMachine.handleStateChanges(replicas on ``brokers``, OnlineReplica):
+        each broker gets a LeaderAndIsr with the current state of each partition it hosts, with
+        or without a leader (ControllerBrokerRequestBatch.addLeaderAndIsrRequestForBrokers), and
+        every live broker an UpdateMetadata with those partitions; nothing is written."""
+        theirs = {tp: s for tp, s in self.states.items() if any(b in s.replicas for b in brokers)}
+        if not theirs:
+            return
+        for broker in brokers:
+            parts = {tp: s for tp, s in theirs.items() if broker in s.replicas}
+            if parts:
+                self._send_leader_and_isr(broker, parts)
+        self._send_update_metadata(theirs)
+
+    def _elect_offline(self) -> Generator[simpy.Event, Any, None]:
+        """PartitionStateMachine.triggerOnlinePartitionStateChange: every partition without a
+        leader (OfflinePartition) tries an offline election; those that get a leader are
+        written to ZooKeeper, then LeaderAndIsr goes to their live replicas and UpdateMetadata
+        to every live broker (:meth:`_commit`)."""
         changed: dict[TopicPartition, PartitionState] = {}
         for tp, state in sorted(self.states.items()):
-            if state.leader == NO_LEADER and set(new) & set(state.replicas):
+            if state.leader == NO_LEADER:
                 self._elect(tp, state, "offline", changed)
         yield from self._commit(changed)
-        mine = {tp: s for tp, s in self.states.items() if set(new) & set(s.replicas)}
-        for broker in new:
-            parts = {tp: s for tp, s in mine.items() if broker in s.replicas}
-            self._send_leader_and_isr(broker, parts)
-        # the new brokers learn every partition; the others, the new brokers and the partitions
-        # just sent to them (KafkaController.onBrokerStartup)
-        self._send_update_metadata(brokers=new)
-        self._send_update_metadata(mine, sorted(self.live - set(new)))
 
     # ---------------------------------------------------------------- elections and ISR
 
