@@ -299,7 +299,8 @@ _BROKER: tuple[_Row, ...] = (
     ("group.min.session.timeout.ms", "int", 6000, None, _GC, "ms",
      "smallest session.timeout.ms a member may ask for"),
     ("leader.imbalance.check.interval.seconds", "long", 300, _AT_LEAST_1, _RC, "s",
-     "period of the preferred-leader check"),
+     "period of the preferred-leader check (the first 5 s after a controller takes office, "
+     "each next one this long after the last is done)"),
     ("leader.imbalance.per.broker.percentage", "int", 10, None, _RC, "%",
      "imbalance above which preferred leaders are restored"),
     ("log.cleanup.policy", "list", ["delete"], ValidList(("compact", "delete")), _SLC, "",

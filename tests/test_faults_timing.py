@@ -29,7 +29,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.audit import audit
-from sim.broker.controller import ELECTION_S_PER_PARTITION, LOAD_S_PER_PARTITION, PartitionState
+from sim.broker.controller import (
+    ELECTION_S_PER_PARTITION,
+    FIRST_IMBALANCE_CHECK_S,
+    LOAD_S_PER_PARTITION,
+    PartitionState,
+)
 from sim.coordination.zookeeper import CONTROLLER_EPOCH_PATH, broker_path, partition_state_path
 from sim.protocol import Errors, LeaderAndIsrRequest, UpdateMetadataRequest
 from sim.results import Results
@@ -308,7 +313,8 @@ def test_controller_crash_new_controller_after_session_timeout_one_at_a_time() -
     when its session expires, in the expiry window + the election (/controller_epoch read and
     multi, 2 RTT) + loading (brokers and states, 2 RTT, LOAD_S_PER_PARTITION each) + 2 RTT
     slack. Sampled every millisecond, never two controllers are active, and the epochs only
-    grow; partitions the old controller led get leaders in the same run of failover."""
+    grow; partitions the old controller led get leaders in the same run of failover, once the
+    old controller has left their ISRs."""
     partitions = 6
     world = _world(
         _scenario(
@@ -332,8 +338,12 @@ def test_controller_crash_new_controller_after_session_timeout_one_at_a_time() -
     assert epochs == sorted(epochs) and epochs[-1] == 2
     elections = _elections(r)
     assert sorted(zip(elections["topic"], elections["partition"], strict=True)) == led
-    assert (elections["time_s"] >= new_s).all()
-    assert (elections["time_s"] <= new_s + ELECTION_S_PER_PARTITION * partitions).all()
+    # onControllerFailover: first the dead broker leaves every ISR (OfflineReplica: each of
+    # the partitions changed, written to ZooKeeper in one multi, 1 RTT + 1 RTT slack), then
+    # the offline elections
+    removed_s = new_s + ELECTION_S_PER_PARTITION * partitions
+    assert (elections["time_s"] >= removed_s).all()
+    assert (elections["time_s"] <= removed_s + 2 * RTT).all()
     _assert_consistent_leadership(world)
     _assert_safe(r)
 
@@ -542,7 +552,8 @@ def test_zookeeper_expire_moves_leaderships_and_reregisters() -> None:
     """zookeeper_expire of a leader that is not the controller (broker 2): its ephemeral node
     vanishes at once, the controller elects new leaders for its partitions within the watch +
     read (1.5 RTT) + 2 RTT slack, and the broker re-registers with a new session (its node
-    exists again, owned by another session) and rejoins the ISRs."""
+    exists again, owned by another session), rejoins the ISRs and, at the first
+    preferred-leader check, leads its partitions again."""
     world = _world(_scenario([{"kind": "zookeeper_expire", "at_s": 2.0, "node": 2}]))
     led = _led_by(world, 2)
     zk = world.zookeeper
@@ -559,8 +570,16 @@ def test_zookeeper_expire_moves_leaderships_and_reregisters() -> None:
         ("broker-2", "zookeeper session expired")
     ]
     elections = _elections(r)
-    assert sorted(zip(elections["topic"], elections["partition"], strict=True)) == led
-    assert ((elections["time_s"] - 2.0) <= 3.5 * RTT).all()
+    preferred = elections["detail"].str.startswith("preferred")
+    offline = elections[~preferred]
+    assert sorted(zip(offline["topic"], offline["partition"], strict=True)) == led
+    assert ((offline["time_s"] - 2.0) <= 3.5 * RTT).all()
+    # back in the ISRs, broker 2 gets its preferred leaderships back at the controller's
+    # first preferred-leader check, 5 s after it took office (at the start)
+    back = elections[preferred]
+    assert sorted(zip(back["topic"], back["partition"], strict=True)) == led
+    assert (back["node"] == "broker-2").all()
+    assert back["time_s"].between(FIRST_IMBALANCE_CHECK_S, FIRST_IMBALANCE_CHECK_S + RTT).all()
     node = zk.znodes.get(broker_path(2))
     assert node is not None and node.ephemeral_owner not in (None, owners[0])
     assert zk.sessions[node.ephemeral_owner].owner == "broker-2"

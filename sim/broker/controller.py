@@ -18,8 +18,9 @@ cost) and watches ``/brokers/ids``. Its work is a queue of events handled one at
   out of ISRs, then answer;
 - AlterPartition: a leader's ISR change, accepted only from the current leader at the current
   leader and partition epochs;
-- every ``leader.imbalance.check.interval.seconds``, with ``auto.leader.rebalance.enable``: move
-  leadership back to preferred replicas on brokers over ``leader.imbalance.per.broker.percentage``.
+- with ``auto.leader.rebalance.enable``, 5 s after taking office and then
+  ``leader.imbalance.check.interval.seconds`` after each check is done: move leadership back to
+  preferred replicas on brokers over ``leader.imbalance.per.broker.percentage``.
 
 Times: ``ELECTION_S_PER_PARTITION`` per partition changed and ``LOAD_S_PER_PARTITION`` per
 partition loaded at failover, from Jun Rao's measurements of Kafka 1.1 (controlled shutdown of
@@ -52,6 +53,9 @@ if TYPE_CHECKING:
 
 ELECTION_S_PER_PARTITION = 3.0 / 10_000
 LOAD_S_PER_PARTITION = 14.0 / 100_000
+#: Delay of a new controller's first preferred-leader check, s (KafkaController
+#: .onControllerFailover: scheduleAutoLeaderRebalanceTask(delay = 5, SECONDS)).
+FIRST_IMBALANCE_CHECK_S = 5.0
 CONTROLLER_PATH = "/controller"
 CONTROLLER_EPOCH_PATH = "/controller_epoch"
 BROKER_IDS_PATH = "/brokers/ids"
@@ -140,7 +144,7 @@ class Controller:
         self._events = simpy.Store(self.env)
         self._process = self.env.process(self._event_loop())
         if self.auto_rebalance:
-            self.env.process(self._preferred_leader_timer(self._process))
+            self._schedule_imbalance_check(FIRST_IMBALANCE_CHECK_S)
         self.broker.metrics.event(
             self.env.now, "controller_change", self.broker.name, detail=f"epoch {self.epoch}"
         )
@@ -170,26 +174,36 @@ class Controller:
         except simpy.Interrupt:
             return
 
-    def _preferred_leader_timer(self, owner: simpy.Process) -> Generator[simpy.Event, Any, None]:
-        while self.active and self._process is owner:
-            yield self.env.timeout(self.imbalance_check_s)
-            self.submit("auto_preferred_election")
+    def _schedule_imbalance_check(self, delay_s: float) -> None:
+        """KafkaController.scheduleAutoLeaderRebalanceTask: queue the preferred-leader check
+        ``delay_s`` seconds from now, unless this controller's term has ended by then."""
+        term = self._process
+
+        def check(_: simpy.Event) -> None:
+            if self._process is term:
+                self.submit("auto_preferred_election")
+
+        self.env.timeout(delay_s).callbacks.append(check)
 
     # ---------------------------------------------------------------- broker changes
 
     def _on_failover(self, _: Any) -> Generator[simpy.Event, Any, None]:
-        """After loading: partitions led by brokers not alive get new leaders, dead brokers
-        leave ISRs, then LeaderAndIsr for all to every live replica and UpdateMetadata."""
-        led_by_dead = {s.leader for s in self.states.values() if s.leader >= 0} - self.live
-        in_isr = {b for s in self.states.values() for b in s.isr} - self.live
-        dead = sorted(led_by_dead | in_isr)
-        if dead:
-            yield from self._on_brokers_failed(dead)
-        for broker in sorted(self.live):
-            parts = {tp: s for tp, s in self.states.items() if broker in s.replicas}
-            if parts:
-                self._send_leader_and_isr(broker, parts)
-        self._send_update_metadata()
+        """KafkaController.onControllerFailover once the context is loaded, in its order:
+
+        1. UpdateMetadata with the live brokers and no partition to every live broker;
+        2. ReplicaStateMachine.startup: the replicas on live brokers go OnlineReplica
+           (:meth:`_replicas_online`), then those on dead brokers OfflineReplica
+           (:meth:`_replicas_offline`);
+        3. PartitionStateMachine.startup: partitions without a leader get one if they can
+           (:meth:`_elect_offline`).
+
+        The first preferred-leader check follows 5 s later (:meth:`_activate`)."""
+        live = sorted(self.live)
+        self._send_update_metadata((), live)
+        self._replicas_online(live)
+        hosts = {b for state in self.states.values() for b in state.replicas}
+        yield from self._replicas_offline(sorted(hosts - self.live))
+        yield from self._elect_offline()
 
     def _on_broker_change(self, registered: set[int]) -> Generator[simpy.Event, Any, None]:
         """/brokers/ids changed: handle the brokers gone and the brokers new."""
@@ -209,11 +223,24 @@ class Controller:
         for tp, state in sorted(self.states.items()):
             if state.leader in gone:
                 self._elect(tp, state, "offline", changed)
+        self._remove_from_isrs(dead, changed)
+        yield from self._commit(changed)
+
+    def _replicas_offline(self, brokers: list[int]) -> Generator[simpy.Event, Any, None]:
+        """ZkReplicaStateMachine.handleStateChanges(replicas on ``brokers``, OfflineReplica):
+        each leaves the ISRs it is in (:meth:`_remove_from_isr`); the changes are written, then
+        LeaderAndIsr goes to the partitions' live replicas and UpdateMetadata to every live
+        broker (:meth:`_commit`)."""
+        changed: dict[TopicPartition, PartitionState] = {}
+        self._remove_from_isrs(brokers, changed)
+        yield from self._commit(changed)
+
+    def _remove_from_isrs(self, brokers: list[int], changed: dict) -> None:
+        """Each of ``brokers`` out of every ISR it is in, partition by partition."""
         for tp, state in sorted(self.states.items()):
-            for broker in dead:
+            for broker in brokers:
                 if broker in state.isr:
                     self._remove_from_isr(tp, state, broker, changed)
-        yield from self._commit(changed)
 
     def _on_brokers_started(self, new: list[int]) -> Generator[simpy.Event, Any, None]:
         """KafkaController.onBrokerStartup (3.9 core/src/main/scala/kafka/controller/
@@ -381,7 +408,8 @@ class Controller:
 
     def _on_auto_preferred_election(self, _: Any) -> Generator[simpy.Event, Any, None]:
         """KafkaController.checkAndTriggerAutoLeaderRebalance: brokers whose share of partitions
-        led by others exceeds the imbalance ratio get their preferred leaderships back."""
+        led by others exceeds the imbalance ratio get their preferred leaderships back; the next
+        check is ``leader.imbalance.check.interval.seconds`` after this one is done."""
         changed: dict[TopicPartition, PartitionState] = {}
         for broker in sorted(self.live - self.shutting_down):
             preferred = [tp for tp, s in self.states.items() if s.replicas[0] == broker]
@@ -392,6 +420,8 @@ class Controller:
                 for tp in sorted(not_led):
                     self._elect(tp, self.states[tp], "preferred", changed)
         yield from self._commit(changed)
+        if self.active:  # processAutoPreferredReplicaLeaderElection's finally: the next check
+            self._schedule_imbalance_check(self.imbalance_check_s)
 
     # ---------------------------------------------------------------- requests to brokers
 
