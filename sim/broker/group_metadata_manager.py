@@ -57,6 +57,7 @@ _STORE_GROUP_ERRORS = {
     Errors.NOT_LEADER_OR_FOLLOWER: Errors.NOT_COORDINATOR,
     Errors.KAFKA_STORAGE_ERROR: Errors.NOT_COORDINATOR,
     Errors.REQUEST_TIMED_OUT: Errors.REBALANCE_IN_PROGRESS,
+    Errors.MESSAGE_TOO_LARGE: Errors.UNKNOWN_SERVER_ERROR,
 }
 #: Append errors -> what an offset commit answers (maybeConvertOffsetCommitError).
 _COMMIT_ERRORS = {

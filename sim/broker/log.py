@@ -68,7 +68,9 @@ class PartitionLog:
 
     segment_bytes: roll size (``segment.bytes``). segment_s: roll age (``segment.ms`` / 1000).
     retention_s / retention_bytes: delete old segments (``retention.ms`` / 1000, -1 = never;
-    ``retention.bytes``, -1 = unlimited).
+    ``retention.bytes``, -1 = unlimited). max_message_bytes: the largest record batch a leader
+    appends, bytes on the wire (``max.message.bytes``, LogConfig.maxMessageSize; followers copy
+    the leader's batches unchecked).
     """
 
     def __init__(
@@ -79,12 +81,14 @@ class PartitionLog:
         segment_s: float,
         retention_s: float,
         retention_bytes: int,
+        max_message_bytes: int,
     ) -> None:
         self.tp = tp
         self.segment_bytes = segment_bytes
         self.segment_s = segment_s
         self.retention_s = retention_s
         self.retention_bytes = retention_bytes
+        self.max_message_bytes = max_message_bytes
         self.entries: list[LogEntry] = []
         self._base_offsets: list[int] = []  # parallel to entries, for bisect
         # parallel to entries: this replica's disk position (sim.disk.Disk.position) when it

@@ -168,17 +168,25 @@ class Partition:
     ) -> tuple[Errors, int, bool]:
         """Partition.appendRecordsToLeader: (error, base offset, appended).
 
-        NOT_ENOUGH_REPLICAS before appending when acks=all and the ISR is below the minimum; a
-        duplicate of a retained batch answers with its first offset without appending.
+        NOT_ENOUGH_REPLICAS before appending when acks=all and the ISR is below the minimum;
+        MESSAGE_TOO_LARGE when the batch, as sent (after the producer's compression, header
+        included), is larger than the topic's ``max.message.bytes`` — checked before the
+        producer's sequence, as UnifiedLog.analyzeAndValidateRecords runs before
+        analyzeAndValidateProducerState (the broker stores batches as sent, so LogValidator's
+        second check after a recompression never differs); a duplicate of a retained batch
+        answers with its first offset without appending.
         """
         if self.leader_id != self.broker_id:  # is_leader written out: a property read
             return Errors.NOT_LEADER_OR_FOLLOWER, -1, False
         if acks == ACKS_ALL and len(self.isr) < self.min_isr:
             return Errors.NOT_ENOUGH_REPLICAS, -1, False
-        error, duplicate_offset = self.log.check_producer(batch)
+        log = self.log
+        if batch.size_bytes > log.max_message_bytes:  # RecordTooLargeException
+            return Errors.MESSAGE_TOO_LARGE, -1, False
+        error, duplicate_offset = log.check_producer(batch)
         if error is not _NO_ERROR or duplicate_offset >= 0:
             return error, duplicate_offset, False
-        entry = self.log.append_as_leader(batch, self.leader_epoch, now)
+        entry = log.append_as_leader(batch, self.leader_epoch, now)
         self.maybe_increment_leader_hw(now)
         return _NO_ERROR, entry.base_offset, True
 

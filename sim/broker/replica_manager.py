@@ -173,6 +173,7 @@ class ReplicaManager:
             segment_s=topic.s("segment.ms"),
             retention_s=topic.s("retention.ms") if topic["retention.ms"] >= 0 else -1.0,
             retention_bytes=topic["retention.bytes"],
+            max_message_bytes=topic["max.message.bytes"],
         )
         partition = Partition(
             tp, self.broker_id, log, replicas, topic["min.insync.replicas"], self.lag_max_s

@@ -15,7 +15,7 @@ TP = ("t", 0)
 
 def _partition(broker: int = 0) -> Partition:
     log = PartitionLog(TP, segment_bytes=1 << 30, segment_s=1e9, retention_s=-1.0,
-                       retention_bytes=-1)  # fmt: skip
+                       retention_bytes=-1, max_message_bytes=1048588)  # fmt: skip
     return Partition(TP, broker, log, [0, 1, 2], min_insync_replicas=2, lag_max_s=LAG_S)
 
 
