@@ -15,7 +15,7 @@ from operator import itemgetter
 import numpy as np
 import pandas as pd
 
-from sim.results import TABLES
+from sim.results import TABLES, unsplit
 
 
 class Table:
@@ -115,9 +115,10 @@ class Metrics:
         )
         ok = acked[acked["error"] == ""] if len(acked) else acked
         ok_counts = counts.reindex(ok["batch_id"]).to_numpy(dtype=float) if len(ok) else np.zeros(0)
+        handed = unsplit(produced, acked)
         rates = {
             "produced_msgs_s": _rate(
-                produced.get("first_arrival_s", []), produced.get("count", []), edges, widths
+                handed.get("first_arrival_s", []), handed.get("count", []), edges, widths
             ),
             "acked_msgs_s": _rate(ok.get("done_s", []), ok_counts, edges, widths),
             "consumed_msgs_s": _rate(

@@ -69,7 +69,9 @@ TABLES: dict[str, tuple[Column, ...]] = {
             "string",
             "Kafka error name of the final answer, '' on success; the client's own failures "
             "are DELIVERY_TIMEOUT (delivery.timeout.ms), BUFFER_EXHAUSTED (max.block.ms) and "
-            "RECORD_TOO_LARGE (a record over max.request.size or buffer.memory)",
+            "RECORD_TOO_LARGE (a record over max.request.size or buffer.memory); SPLIT is no "
+            "failure: the broker refused the batch as too large (MESSAGE_TOO_LARGE) and the "
+            "producer split it, its records going on in new batches with rows of their own",
         ),
     ),
     "consumed": _cols(
@@ -123,7 +125,8 @@ TABLES: dict[str, tuple[Column, ...]] = {
 
 #: Summary fields (DESIGN.md §6) and what each means.
 SUMMARY_FIELDS: dict[str, str] = {
-    "produced_messages": "records handed to producers (from produced)",
+    "produced_messages": "records handed to producers (from produced; a SPLIT batch's "
+    "records count in the batches split from it)",
     "acked_messages": "records acknowledged without error (from acked)",
     "failed_messages": "records whose send failed for good: DELIVERY_TIMEOUT, BUFFER_EXHAUSTED, "
     "RECORD_TOO_LARGE or an error not retried (from acked)",
@@ -159,6 +162,22 @@ FROM_TABLES = frozenset(
         "max_consumer_lag",
     }
 )
+
+
+#: The acked ``error`` of a batch the broker refused as too large and the producer split
+#: (Sender.completeBatch on MESSAGE_TOO_LARGE): see TABLES["acked"].
+SPLIT = "SPLIT"
+
+
+def unsplit(produced: pd.DataFrame, acked: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``produced`` that count its records once: all but the SPLIT batches (their
+    records are in the batches split from them). ``produced`` itself when none was split."""
+    if not len(acked):
+        return produced
+    split = acked.loc[acked["error"] == SPLIT, "batch_id"]
+    if split.empty:
+        return produced
+    return produced[~produced["batch_id"].isin(split)]
 
 
 def empty_table(name: str) -> pd.DataFrame:
@@ -251,10 +270,10 @@ class Results:
         e2e = consumed["e2e_latency_s"].to_numpy(dtype=float)
         lag = self.tables["timeseries"]["max_consumer_lag"]
         acked_messages = float(np.nansum(ok_counts))
-        failed = acked[acked["error"] != ""]
+        failed = acked[(acked["error"] != "") & (acked["error"] != SPLIT)]
         failed_messages = float(np.nansum(counts.reindex(failed["batch_id"]).to_numpy(float)))
         return {
-            "produced_messages": float(produced["count"].sum()),
+            "produced_messages": float(unsplit(produced, acked)["count"].sum()),
             "acked_messages": acked_messages,
             "failed_messages": failed_messages,
             "consumed_messages": float(consumed["count"].sum()),

@@ -482,6 +482,36 @@ class RecordAccumulator:
             i += 1
         retries.insert(i, batch)
 
+    def split_and_reenqueue(self, big: ProducerBatch, now: float) -> ProducerBatch:
+        """The broker refused ``big``, a batch of several records, as too large
+        (MESSAGE_TOO_LARGE): split it at ``batch.size`` and put what it gives back at the front
+        of its partition's queue, ready at ``now``, s (RecordAccumulator.splitAndReenqueue with
+        ProducerBatch.split(batchSize), Kafka 3.9). The caller frees ``big``'s memory.
+
+        Kafka fills each new batch up to ``batch.size`` bytes, the rule that cut ``big`` here
+        (the model cuts by uncompressed bytes, as Kafka does once a split has reset its
+        compression estimate to at least 1), so a sent batch's records make one new batch: the
+        same records, no smaller. In Kafka 3.9 a batch over ``max.message.bytes`` but within
+        ``batch.size`` is therefore split and refused again until ``delivery.timeout.ms``
+        (KAFKA-8350, fixed after 3.9). The new batch is not a retry (no attempts, no backoff),
+        counts its delivery timeout from ``big``'s creation, keeps ``big``'s sequence, and holds
+        no pool memory (allocated off the accumulator, never deallocated)."""
+        assert big.records_bytes <= self.batch_size, (big.tp, big.records_bytes)
+        piece = ProducerBatch(
+            big.tp,
+            big.first_arrival_s,
+            big.mean_arrival_s,
+            big.count,
+            big.records_bytes,
+            big.keys,
+            0,
+            0,
+            now,
+            big.sequence,
+        )
+        self.reenqueue(piece)
+        return piece
+
     def wire(self, batch: ProducerBatch, batch_id: int, producer_id: int) -> RecordBatch:
         """Freeze the batch for sending at its first drain: its wire form (of header plus the
         compressed records bytes)."""

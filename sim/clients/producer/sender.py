@@ -4,8 +4,9 @@ Each round (``Sender.runOnce``): find nodes with a ready batch, drain from each 
 first batch of every partition it leads (one batch per partition, up to ``max.request.size``),
 send one ProduceRequest per node while fewer than ``max.in.flight.requests.per.connection`` are
 in flight to it, and handle answers: complete, retry with backoff (``retry.backoff.ms`` doubling
-up to ``retry.backoff.max.ms``, ±20 % jitter, KIP-580), or fail once ``delivery.timeout.ms`` has
-passed or retries run out.
+up to ``retry.backoff.max.ms``, ±20 % jitter, KIP-580), split a batch of several records the
+broker refused as larger than ``max.message.bytes`` (MESSAGE_TOO_LARGE; a single record fails
+with it), or fail once ``delivery.timeout.ms`` has passed or retries run out.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sim.kafka_config import EffectiveConfig
 from sim.metrics import Metrics
 from sim.net import NetworkFailure, RequestTimedOut
 from sim.protocol import Errors, ProduceRequest, ProduceResponse, TopicPartition
+from sim.results import SPLIT
 
 
 @dataclass(slots=True, eq=False)
@@ -187,8 +189,9 @@ class Sender:
         if batch.wire is not None:
             return
         if self.idempotent and sending:
-            batch.sequence = self.next_sequence.get(batch.tp, 0)
-            self.next_sequence[batch.tp] = batch.sequence + batch.count
+            if batch.sequence < 0:  # a batch split from a refused one has its sequence
+                batch.sequence = self.next_sequence.get(batch.tp, 0)
+                self.next_sequence[batch.tp] = batch.sequence + batch.count
             self.unacked.setdefault(batch.tp, set()).add(batch.sequence)
         batch_id = self.metrics.new_batch_id()
         wire = self.accumulator.wire(batch, batch_id, self.producer_id if self.idempotent else -1)
@@ -291,10 +294,14 @@ class Sender:
         self.accumulator.deallocate(batch)
 
     def _handle_error(self, batch: ProducerBatch, error: Errors, now: float) -> None:
-        """Sender.completeBatch / canRetry: retry retriable errors until the delivery timeout."""
+        """Sender.completeBatch / canRetry: split a batch of several records refused as too
+        large, retry retriable errors until the delivery timeout, fail on the others."""
         if error in _METADATA_ERRORS:
             self.on_metadata_stale()
         expired = now - batch.first_arrival_s >= self.delivery_timeout_s
+        if error is Errors.MESSAGE_TOO_LARGE and batch.count > 1 and not expired:
+            self._split(batch, now)
+            return
         out_of_order_retry = error is Errors.OUT_OF_ORDER_SEQUENCE_NUMBER and self._earlier_unacked(
             batch
         )
@@ -304,6 +311,16 @@ class Sender:
             self.accumulator.reenqueue(batch)
             return
         self._complete(batch, now, -1, DELIVERY_TIMEOUT if expired else error.name)
+
+    def _split(self, batch: ProducerBatch, now: float) -> None:
+        """Sender.completeBatch on MESSAGE_TOO_LARGE for a batch of several records not yet
+        past its delivery timeout (Kafka fails such a batch in flight before the answer): it
+        ends as SPLIT, its memory freed, and its records go on at once in the batch split from
+        it (:meth:`RecordAccumulator.split_and_reenqueue`), closed now with the same sequence
+        (TransactionManager.removeInFlightBatch, then addInFlightBatch). Not a retry:
+        ``retries`` is not used up."""
+        self._complete(batch, now, -1, SPLIT)
+        self._close(self.accumulator.split_and_reenqueue(batch, now), now)
 
     def _earlier_unacked(self, batch: ProducerBatch) -> bool:
         """An earlier batch of the partition is still unacknowledged, so this one's sequence was
