@@ -31,6 +31,7 @@ from sim.broker.group_metadata_manager import partition_for
 from sim.broker.placement import assign_replicas
 from sim.clients.consumer import KafkaConsumer
 from sim.clients.producer.kafka_producer import KafkaProducer
+from sim.clients.producer.record_accumulator import largest_batch_bytes
 from sim.coordination.zookeeper import (
     BROKER_IDS_PATH,
     CONTROLLER_EPOCH_PATH,
@@ -251,6 +252,7 @@ class World:
     def add_producer(self, spec) -> list[KafkaProducer]:
         """Build ``spec``'s producer clients (started by ``run`` or by the add_producer fault)."""
         config, _ = kafka_config.producer_config(spec.config)
+        self._warn_batches_over_limit(spec.name, spec.topic, config)
         value_bytes = encoded_value_bytes(spec, self.scenario.schema_registry is not None)
         partitions = self.scenario.topic(spec.topic).partitions
         bootstrap = [b.name for b in self.brokers]
@@ -267,6 +269,24 @@ class World:
             self.producers.append(producer)
             made.append(producer)
         return made
+
+    def _warn_batches_over_limit(self, name: str, topic: str, config) -> None:
+        """Producer ``name``'s batches can be larger than ``topic``'s max.message.bytes: the
+        broker refuses them and Kafka 3.9 splits them at batch.size, which leaves them as large,
+        until delivery.timeout.ms (KAFKA-8350; see RecordAccumulator.split_and_reenqueue)."""
+        topic_config = kafka_config.topic_config(
+            self.scenario.topic(topic).config, self.broker_config
+        )
+        limit = topic_config["max.message.bytes"]
+        largest = largest_batch_bytes(config["batch.size"], config["compression.type"])
+        if largest > limit:
+            self.warnings.append(
+                f"producer {name}: batches of several records reach {largest} bytes on the wire "
+                f"(batch.size of records, compressed, and the header), over topic {topic}'s "
+                f"max.message.bytes {limit}: the broker refuses them (MESSAGE_TOO_LARGE) and "
+                "Kafka 3.9's producer splits them at batch.size, which leaves them as large, "
+                "until delivery.timeout.ms (KAFKA-8350); lower batch.size"
+            )
 
     def add_consumers(self, group, count: int, start_s: float) -> list[KafkaConsumer]:
         """``count`` new members of ``group`` (a ConsumerGroupSpec), named ``<group_id>-<i>``

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import sim
 from sim.audit import audit
@@ -24,6 +25,7 @@ from sim.clients.producer.record_accumulator import RecordAccumulator
 from sim.clients.producer.sender import DELIVERY_TIMEOUT
 from sim.results import SPLIT
 from sim.scenario import Scenario
+from sim.world import World
 
 BATCH = 16384
 TP = ("t", 0)
@@ -232,3 +234,23 @@ def test_the_compressed_size_is_what_counts():
     batches = _outcomes(results)
     assert (batches["count"] * 300 > 2000).sum() > 100
     assert (batches["error"] == "").all()
+
+
+@pytest.mark.parametrize(
+    ("topic", "producer", "warned"),
+    [
+        ({"max.message.bytes": 2000}, {}, True),  # 61 + 16384 bytes
+        ({}, {}, False),
+        ({"max.message.bytes": 2000}, {"batch.size": 1939}, False),  # 61 + 1939: just fits
+        ({"max.message.bytes": 2000}, {"batch.size": 1940}, True),
+        ({"max.message.bytes": 2000}, {"compression.type": "gzip", "batch.size": 4000}, False),
+    ],
+)
+def test_a_producer_whose_batches_can_exceed_the_limit_is_warned(topic, producer, warned):
+    spec = {
+        "name": "warn",
+        "topics": [{"name": "t", "partitions": 1, "replication_factor": 1, "config": topic}],
+        "producers": [{"name": "app", "topic": "t", "config": producer}],
+    }
+    warnings = World(Scenario.from_dict(spec)).warnings
+    assert any("KAFKA-8350" in w for w in warnings) == warned

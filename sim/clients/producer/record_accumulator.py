@@ -44,6 +44,13 @@ _INF = float("inf")
 EMPTY, OPEN = "empty", "open"
 
 
+def largest_batch_bytes(batch_size: int, compression: str) -> int:
+    """Wire size of the largest batch of several records the accumulator cuts, bytes: the
+    header and ``batch.size`` bytes of records, compressed (as :meth:`RecordAccumulator.wire`
+    sizes a batch)."""
+    return RECORD_BATCH_OVERHEAD_BYTES + int(max(batch_size, 1) * COMPRESSION_RATIO[compression])
+
+
 @dataclass(slots=True, eq=False)
 class ProducerBatch:
     """A batch cut from a partition's queue at its first drain (≈ ProducerBatch). Times in s;
