@@ -393,7 +393,8 @@ class World:
         states = {
             tp: PartitionState(list(r), r[0], 0, sorted(r), 0) for tp, r in self.assignments.items()
         }
-        live = {b.broker_id for b in self.brokers}
+        # each broker's epoch: the czxid of its registration (KafkaZkClient.registerBroker)
+        live = {b.broker_id: zk.znodes[broker_path(b.broker_id)].czxid for b in self.brokers}
         controller.controller.adopt(INITIAL_CONTROLLER_EPOCH, 0, live, states)
         for broker in self.brokers:
             self.env.process(broker.watch_at_start())

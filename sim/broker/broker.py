@@ -35,10 +35,12 @@ from sim.broker.partition import Partition
 from sim.broker.replica_manager import ReplicaManager
 from sim.coordination.zookeeper import (
     BROKER_IDS_PATH,
+    BROKER_TOPICS_PATH,
     CONTROLLER_EPOCH_PATH,
     CONTROLLER_PATH,
     Check,
     Create,
+    GetChildren,
     GetData,
     SetData,
     WatchEvent,
@@ -46,6 +48,7 @@ from sim.coordination.zookeeper import (
     ZooKeeperClient,
     broker_path,
     partition_state_path,
+    topic_path,
 )
 from sim.disk import Disk
 from sim.kafka_config import EffectiveConfig
@@ -256,6 +259,13 @@ class Broker:
         for conn in self._connections.values():
             conn.closed = True
         self._connections = {}
+        # the process's memory: a restarted broker knows no partition, live broker or
+        # controller epoch until the controller tells it (MetadataCache, ReplicaManager start
+        # empty)
+        self.metadata = {}
+        self.live_brokers = []
+        self.controller_id = -1
+        self.controller_epoch = 0
         if power_loss:
             self.replicas.power_loss()
 
@@ -501,7 +511,7 @@ class Broker:
         """Arm the watches a running broker has: the controller on /brokers/ids, the others
         on /controller."""
         if self.controller.active:
-            yield from self._watch_brokers()
+            yield from self.read_brokers()  # arms the watch on /brokers/ids
         else:
             exists = yield from self.zk.exists(CONTROLLER_PATH, watch=True)
             if exists.error is ZkCode.NO_NODE:
@@ -520,7 +530,7 @@ class Broker:
         if event.path == CONTROLLER_PATH and event.kind == "deleted":
             self.env.process(self._elect_controller())
         elif event.path == BROKER_IDS_PATH and self.controller.active:
-            self.env.process(self._watch_brokers())
+            self.controller.submit("broker_change")  # BrokerChangeHandler: read when handled
 
     def _elect_controller(self) -> Generator[simpy.Event, Any, None]:
         """KafkaZkClient.registerControllerAndIncrementControllerEpoch: create /controller and
@@ -546,9 +556,8 @@ class Broker:
     def _controller_failover(self, epoch: int, version: int) -> Generator[simpy.Event, Any, None]:
         """KafkaController.onControllerFailover: read brokers and partition states (a cost per
         partition), then take over."""
-        children = yield from self.zk.get_children(BROKER_IDS_PATH, watch=True)
-        live = {int(c) for c in children.children or ()}
-        tps = sorted(self.metadata)  # every partition of the cluster, from the metadata cache
+        live = (yield from self.read_brokers()) or {}
+        tps = yield from self._read_partitions()
         answers = yield from self.zk.handle_requests(
             [GetData(partition_state_path(*tp), False) for tp in tps]
         )
@@ -563,11 +572,32 @@ class Broker:
                 )  # fmt: skip
         self.controller.take_over(epoch, version, live, states)
 
-    def _watch_brokers(self) -> Generator[simpy.Event, Any, None]:
-        """/brokers/ids changed: read it (re-arming the watch) and tell the controller."""
+    def _read_partitions(self) -> Generator[simpy.Event, Any, list[TopicPartition]]:
+        """Every partition of the cluster, from ZooKeeper (initializeControllerContext: the
+        topics under /brokers/topics, then each one's partitions, read pipelined)."""
+        topics = yield from self.zk.get_children(BROKER_TOPICS_PATH)
+        if not topics.ok:
+            return []
+        answers = yield from self.zk.handle_requests(
+            [GetChildren(f"{topic_path(topic)}/partitions") for topic in topics.children]
+        )
+        return sorted(
+            (topic, int(p))
+            for topic, answer in zip(topics.children, answers, strict=True)
+            if answer.ok
+            for p in answer.children
+        )
+
+    def read_brokers(self) -> Generator[simpy.Event, Any, dict[int, int] | None]:
+        """KafkaZkClient.getAllBrokerAndEpochsInCluster: the registered brokers, each with its
+        epoch (the czxid of its /brokers/ids znode, read pipelined after the children), with a
+        watch on /brokers/ids; None when the children cannot be read."""
         children = yield from self.zk.get_children(BROKER_IDS_PATH, watch=True)
-        if children.ok:
-            self.controller.submit("broker_change", {int(c) for c in children.children})
+        if not children.ok:
+            return None
+        ids = [int(c) for c in children.children]
+        answers = yield from self.zk.handle_requests([GetData(broker_path(b)) for b in ids])
+        return {b: answer.stat.czxid for b, answer in zip(ids, answers, strict=True) if answer.ok}
 
     def zk_write_partition_states(
         self, controller: Controller, changed: dict[TopicPartition, PartitionState]

@@ -113,6 +113,9 @@ class Controller:
         self.epoch = 0
         self.epoch_version = -1  # ZooKeeper version of /controller_epoch when we wrote it
         self.live: set[int] = set()
+        #: each live broker's epoch: the czxid of its /brokers/ids znode (KIP-380), which a
+        #: broker that registered again (a new session) has larger
+        self.broker_epochs: dict[int, int] = {}
         self.shutting_down: set[int] = set()
         self.states: dict[TopicPartition, PartitionState] = {}
         self.unclean_allowed: dict[str, bool] = {}
@@ -126,14 +129,16 @@ class Controller:
 
     # ---------------------------------------------------------------- becoming active
 
-    def adopt(self, epoch: int, epoch_version: int, live: set[int], states) -> None:
-        """Start as the active controller with state already known (the run's initial cluster)."""
+    def adopt(self, epoch: int, epoch_version: int, live: dict[int, int], states) -> None:
+        """Start as the active controller with state already known (the run's initial cluster);
+        ``live``: broker id -> broker epoch."""
         self.epoch, self.epoch_version = epoch, epoch_version
         self.live = set(live)
+        self.broker_epochs = dict(live)
         self.states = states
         self._activate()
 
-    def take_over(self, epoch: int, epoch_version: int, live: set[int], states) -> None:
+    def take_over(self, epoch: int, epoch_version: int, live: dict[int, int], states) -> None:
         """Won the election and loaded the state: elect leaders where they are gone, tell
         every broker (KafkaController.onControllerFailover)."""
         self.adopt(epoch, epoch_version, live, states)
@@ -205,20 +210,44 @@ class Controller:
         yield from self._replicas_offline(sorted(hosts - self.live))
         yield from self._elect_offline()
 
-    def _on_broker_change(self, registered: set[int]) -> Generator[simpy.Event, Any, None]:
-        """/brokers/ids changed: handle the brokers gone and the brokers new."""
-        dead = sorted(self.live - registered)
-        new = sorted(registered - self.live)
-        self.live = set(registered)
-        self.shutting_down -= set(dead)
-        if dead:
-            yield from self._on_brokers_failed(dead)
+    def _on_broker_change(self, _: Any) -> Generator[simpy.Event, Any, None]:
+        """KafkaController.processBrokerChange: read the registered brokers and their epochs
+        now (re-arming the watch), against the brokers known live. In Kafka's order: the new
+        brokers start (the dead ones still count as live meanwhile); the bounced ones —
+        registered again with a new session (a larger epoch) since this controller last read —
+        fail, then start; the dead ones fail."""
+        registered = yield from self.broker.read_brokers()
+        if registered is None or not self.active:
+            return
+        new = sorted(registered.keys() - self.live)
+        dead = sorted(self.live - registered.keys())
+        bounced = sorted(
+            b for b in registered.keys() & self.live if registered[b] > self.broker_epochs[b]
+        )
         if new:
+            self._add_live({b: registered[b] for b in new})
             yield from self._on_brokers_started(new)
+        if bounced:
+            self.live -= set(bounced)
+            yield from self._on_brokers_failed(bounced)
+            self._add_live({b: registered[b] for b in bounced})
+            yield from self._on_brokers_started(bounced)
+        if dead:
+            self.live -= set(dead)
+            for broker in dead:
+                del self.broker_epochs[broker]
+            yield from self._on_brokers_failed(dead)
+
+    def _add_live(self, epochs: dict[int, int]) -> None:
+        """ControllerContext.addLiveBrokers: ``epochs`` (broker id -> broker epoch) are live."""
+        self.live |= epochs.keys()
+        self.broker_epochs.update(epochs)
 
     def _on_brokers_failed(self, dead: list[int]) -> Generator[simpy.Event, Any, None]:
-        """KafkaController.onBrokerFailure: offline elections, then replicas out of ISRs."""
+        """KafkaController.onBrokerFailure: no longer shutting down; offline elections, then
+        replicas out of ISRs."""
         gone = set(dead)
+        self.shutting_down -= gone
         changed: dict[TopicPartition, PartitionState] = {}
         for tp, state in sorted(self.states.items()):
             if state.leader in gone:

@@ -159,3 +159,49 @@ def test_preferred_leader_not_restored_under_the_imbalance_percentage() -> None:
         world.zookeeper.znodes[partition_state_path(*tp)].data["leader"] == 0
         for tp in world.assignments
     )
+
+
+def test_controller_detects_a_bounced_broker() -> None:
+    """Kafka ControllerIntegrationTest testControllerDetectsBouncedBrokers: while the
+    controller's event thread is held, the other broker goes and registers again (a new
+    session: a larger broker epoch, the czxid of its /brokers/ids znode). When the controller
+    handles the broker change it reads the brokers then, finds the same ids, but the epoch of
+    broker 1 larger: it handles broker 1 as failed, then started, so the restarted broker is
+    told its replicas (it follows again and rejoins the ISR) and learns both live brokers.
+    Reading only the ids, it would see nothing changed and never tell broker 1 anything."""
+    held_until_s = 9.0
+    faults = [{"kind": "crash_broker", "at_s": 1.0, "broker": 1, "restart_after_s": 0.5}]
+    d = _scenario(2, faults, held_until_s + 3.0)
+    d["topics"] = [{"name": "t", "partitions": 1, "replication_factor": 2}]
+    world = World(Scenario.from_dict(d))
+    world.start()
+    controller = world.brokers[0].controller
+    release = world.env.event()
+
+    def hold(_):
+        yield release  # the test's latch: the event thread waits on it
+
+    controller._on_hold = hold
+    controller.submit("hold")
+    epoch_before = controller.broker_epochs[1]
+    seen: dict[str, object] = {}
+
+    def look():
+        yield world.env.timeout(held_until_s)
+        seen["registered"] = world.zookeeper.znodes.get("/brokers/ids/1")
+        seen["live_brokers"] = list(world.brokers[1].live_brokers)
+        seen["fetchers"] = dict(world.brokers[1].replicas._fetcher_of)
+        release.succeed()
+
+    world.env.process(look())
+    world.run()
+    # broker 1 registered again while the controller was held, and was told nothing
+    assert seen["registered"] is not None and seen["registered"].czxid > epoch_before
+    assert seen["live_brokers"] == [] and seen["fetchers"] == {}
+    # the controller saw the bounce: broker 1 got its replica back and both live brokers
+    assert controller.broker_epochs[1] == seen["registered"].czxid
+    assert world.brokers[1].live_brokers == [0, 1]
+    tp = ("t", 0)
+    assert tp in world.brokers[1].replicas._fetcher_of
+    state = world.zookeeper.znodes[partition_state_path(*tp)].data
+    assert state["leader"] == 0 and sorted(state["isr"]) == [0, 1]
