@@ -223,12 +223,21 @@ class ProduceResponse:
 # --------------------------------------------------------------------------- fetch
 
 
+#: No leader epoch: a fetch or OffsetsForLeaderEpoch partition without a current leader epoch
+#: is not checked against the leader's (RecordBatch.NO_PARTITION_LEADER_EPOCH), and an
+#: OffsetsForLeaderEpoch answer without an epoch or end offset (UNDEFINED_EPOCH[_OFFSET]).
+NO_EPOCH = -1
+
+
 @dataclass(slots=True, eq=False)
 class FetchPartition:
-    """Where to read one partition from: the fetch offset and the fetcher's last epoch."""
+    """Where to read one partition from: the fetch offset, the fetcher's last epoch, and the
+    leader epoch the fetcher knows (FetchRequest.PartitionData currentLeaderEpoch, KIP-320;
+    NO_EPOCH: not checked)."""
 
     fetch_offset: int
-    last_fetched_epoch: int = -1
+    last_fetched_epoch: int = NO_EPOCH
+    current_leader_epoch: int = NO_EPOCH
 
 
 @dataclass(slots=True, eq=False)
@@ -280,6 +289,9 @@ class FetchPartitionData:
     diverging_epoch: tuple[int, int] | None = None
     #: bytes of the records returned (computed from entries unless given)
     size_bytes: int = -1
+    #: (leader id, leader epoch) the answering broker knows, with NOT_LEADER_OR_FOLLOWER and
+    #: FENCED_LEADER_EPOCH (FetchResponse v16 currentLeader, KIP-951), else None
+    current_leader: tuple[int, int] | None = None
 
     def __init__(
         self,
@@ -304,6 +316,7 @@ class FetchPartitionData:
                 size_bytes if size_bytes >= 0 else sum(e.batch.size_bytes for e in entries)
             )
         self.diverging_epoch = diverging_epoch
+        self.current_leader = None
 
 
 @dataclass(slots=True, eq=False)
@@ -342,6 +355,33 @@ class ListOffsetsResponse:
 
     offsets: dict[TopicPartition, tuple[Errors, int]]
     size_bytes: int = REQUEST_OVERHEAD_BYTES
+
+
+@dataclass(slots=True, eq=False)
+class OffsetsForLeaderEpochRequest:
+    """Ask a leader where epochs end (OffsetsForLeaderEpoch, KIP-101/320), per partition: (the
+    epoch asked about, the leader epoch the asker knows, NO_EPOCH: not checked). A consumer
+    sends it to validate its position after a leader change."""
+
+    partitions: dict[TopicPartition, tuple[int, int]]
+    size_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.size_bytes:
+            self.size_bytes = framed_size(len(self.partitions))
+
+
+@dataclass(slots=True, eq=False)
+class OffsetsForLeaderEpochResponse:
+    """Per partition (EpochEndOffset): (error, the largest epoch <= the one asked that the
+    leader knows, that epoch's end offset), NO_EPOCH for both when it knows none."""
+
+    partitions: dict[TopicPartition, tuple[Errors, int, int]]
+    size_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.size_bytes:
+            self.size_bytes = framed_size(len(self.partitions))
 
 
 # --------------------------------------------------------------------------- metadata

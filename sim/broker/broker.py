@@ -1,9 +1,9 @@
 """A Kafka broker (≈ KafkaServer with KafkaApis, Kafka 3.9 in ZooKeeper mode).
 
-It answers the requests that arrive through the network — Produce, Fetch, ListOffsets and
-Metadata from clients and followers, LeaderAndIsr and UpdateMetadata from the controller,
-AlterPartition and ControlledShutdown for the controller it may host, FindCoordinator and the
-consumer-group requests for its :class:`GroupCoordinator` — and owns the broker's
+It answers the requests that arrive through the network — Produce, Fetch, ListOffsets,
+OffsetsForLeaderEpoch and Metadata from clients and followers, LeaderAndIsr and UpdateMetadata
+from the controller, AlterPartition and ControlledShutdown for the controller it may host,
+FindCoordinator and the consumer-group requests for its :class:`GroupCoordinator` — and owns the broker's
 :class:`ReplicaManager`, its ZooKeeper session, its :class:`Controller` and its group coordinator
 (which loads the groups of the ``__consumer_offsets`` partitions the broker leads).
 
@@ -77,6 +77,7 @@ from sim.protocol import (
     MetadataResponse,
     OffsetCommitRequest,
     OffsetFetchRequest,
+    OffsetsForLeaderEpochRequest,
     PartitionMetadata,
     ProduceRequest,
     SyncGroupRequest,
@@ -361,6 +362,7 @@ class Broker:
             ProduceRequest: replicas.handle_produce,
             FetchRequest: replicas.handle_fetch,
             ListOffsetsRequest: answer_with(replicas.handle_list_offsets),
+            OffsetsForLeaderEpochRequest: answer_with(replicas.handle_offsets_for_leader_epoch),
             MetadataRequest: answer_with(self._handle_metadata),
             LeaderAndIsrRequest: answer_with(self._handle_leader_and_isr),
             UpdateMetadataRequest: answer_with(self._handle_update_metadata),

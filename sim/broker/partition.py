@@ -153,6 +153,21 @@ class Partition:
         self.remote = {}
         self._fail_purgatory(Errors.NOT_LEADER_OR_FOLLOWER)
 
+    def local_log_error(self, current_leader_epoch: int) -> Errors:
+        """Partition.getLocalLog for a leader's read (requireLeader): the asker's leader epoch
+        first (older than this broker's: FENCED_LEADER_EPOCH, newer: UNKNOWN_LEADER_EPOCH,
+        NO_EPOCH: not checked), then whether this broker leads. A replica not yet told its
+        state after a restart is not hosted (NOT_LEADER_OR_FOLLOWER, as HostedPartition.None)."""
+        if self.leader_id < 0:
+            return Errors.NOT_LEADER_OR_FOLLOWER
+        if current_leader_epoch >= 0 and current_leader_epoch != self.leader_epoch:
+            if current_leader_epoch < self.leader_epoch:
+                return Errors.FENCED_LEADER_EPOCH
+            return Errors.UNKNOWN_LEADER_EPOCH
+        if self.leader_id != self.broker_id:
+            return Errors.NOT_LEADER_OR_FOLLOWER
+        return _NO_ERROR
+
     def stop(self) -> None:
         """The broker stopped: forget leadership; held answers are lost with the process."""
         self.leader_id = -1

@@ -3,7 +3,12 @@
 One fetcher per source broker and fetcher index (``num.replica.fetchers``); a partition goes to
 fetcher ``abs(31 * topic.hashCode() + partition) % num.replica.fetchers``
 (AbstractFetcherManager.getFetcherId). Each round sends one Fetch for all its partitions, at the
-local log end offset with the last fetched epoch, then hands each partition's data to the broker.
+local log end offset with the last fetched epoch and the leader epoch of the partition's
+LeaderAndIsr (KIP-320), then hands each partition's data to the broker. A partition the leader
+fences (FENCED_LEADER_EPOCH: the leader is at a newer epoch) leaves the fetcher until the broker's
+next LeaderAndIsr adds it again (AbstractFetcherThread.onPartitionFenced); other errors, among
+them UNKNOWN_LEADER_EPOCH (the leader has not yet seen the follower's epoch), back the thread off
+for ``replica.fetch.backoff.ms`` and the partition is fetched again.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ if TYPE_CHECKING:
 #: Errors members bound once: a lookup on the Errors class costs ~0.1 µs in Python 3.11 (its
 #: metaclass defines __getattr__), and these are tested per partition of every fetch or produce.
 _NO_ERROR = Errors.NONE
+_FENCED = Errors.FENCED_LEADER_EPOCH
 
 
 def fetcher_id(tp: TopicPartition, num_fetchers: int) -> int:
@@ -106,6 +112,9 @@ class ReplicaFetcher:
                 # the answer counts only if the partition still follows this leader at the
                 # epoch it was asked at (AbstractFetcherThread checks currentLeaderEpoch)
                 if partition is not None and partition.leader_epoch == epochs.get(tp):
+                    if data.error is _FENCED:
+                        self._on_partition_fenced(tp)
+                        continue
                     write_s = process_fetched(tp, data)
                     if write_s > throttle_s:  # max() written out: once per fetched partition
                         throttle_s = write_s
@@ -116,9 +125,16 @@ class ReplicaFetcher:
             if failed:
                 yield self.env.timeout(self.backoff_s)
 
+    def _on_partition_fenced(self, tp: TopicPartition) -> None:
+        """AbstractFetcherThread.onPartitionFenced when the request carried the partition's
+        current epoch (always here: other answers are dropped above): markPartitionFailed, the
+        partition is not fetched until a LeaderAndIsr with a newer epoch adds it again."""
+        del self.partitions[tp]
+
     def _build_request(self) -> tuple[FetchRequest, dict[TopicPartition, int]]:
         """The round's Fetch: each partition at its log end offset with its last fetched epoch
-        (none before KIP-101), and the leader epoch of each partition as it is asked."""
+        and its current leader epoch (neither before KIP-101), and the leader epoch of each
+        partition as it is asked."""
         legacy = self.replicas.legacy_hw_truncation
         partitions: dict[TopicPartition, FetchPartition] = {}
         epochs: dict[TopicPartition, int] = {}
@@ -126,8 +142,9 @@ class ReplicaFetcher:
             log = partition.log
             cache = log.epochs  # log.latest_epoch written out: a property costs ~650 instructions
             epoch = -1 if legacy or not cache else cache[-1][0]
-            partitions[tp] = FetchPartition(log.log_end_offset, epoch)
-            epochs[tp] = partition.leader_epoch
+            current = epochs[tp] = partition.leader_epoch
+            # before KIP-101 (and KIP-320) a fetch carried neither epoch
+            partitions[tp] = FetchPartition(log.log_end_offset, epoch, -1 if legacy else current)
         # positional: keywords to a class cost each construction a dict for its __init__
         request = FetchRequest(
             self.replicas.broker_id,  # replica_id
