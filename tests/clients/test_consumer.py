@@ -37,6 +37,8 @@ from sim.protocol import (
     MetadataResponse,
     OffsetCommitRequest,
     OffsetCommitResponse,
+    OffsetsForLeaderEpochRequest,
+    OffsetsForLeaderEpochResponse,
     PartitionMetadata,
     RecordBatch,
 )
@@ -59,6 +61,19 @@ class FakeLog:
     @property
     def log_end_offset(self) -> int:
         return self.entries[-1].next_offset if self.entries else self.log_start_offset
+
+    def end_offset_for_epoch(self, epoch: int) -> tuple[int, int]:
+        """(largest epoch <= ``epoch`` of a batch, start of the next epoch's batches or the LEO),
+        (-1, -1) when no batch is that old (the leader-epoch cache as Kafka's answers it)."""
+        older = [e for e in self.entries if e.leader_epoch <= epoch]
+        if not older:
+            return -1, -1
+        newer = [e.base_offset for e in self.entries if e.leader_epoch > epoch]
+        return older[-1].leader_epoch, min(newer, default=self.log_end_offset)
+
+    def truncate_to(self, offset: int) -> None:
+        self.entries = [e for e in self.entries if e.next_offset <= offset]
+        self.high_watermark = min(self.high_watermark, self.log_end_offset)
 
 
 class FakeCluster:
@@ -105,6 +120,9 @@ class FakeBroker:
         self.parked: list[list] = []  # [request, respond, done]
         self.fetches: list[tuple[float, str, dict]] = []  # (time, source, {tp: fetch offset})
         self.list_offsets: list[dict] = []
+        self.fetch_epochs: list[dict] = []  # {tp: current leader epoch} per fetch
+        self.epoch_requests: list[tuple[float, dict]] = []  # (time, OffsetsForLeaderEpoch asks)
+        self.lag_epoch = False  # answer as a leader that has not yet seen its latest epoch
         cluster.brokers.append(self)
 
     def on_request(self, request, source: str, respond) -> None:
@@ -116,7 +134,13 @@ class FakeBroker:
         elif isinstance(request, FetchRequest):
             offsets = {tp: p.fetch_offset for tp, p in request.partitions.items()}
             self.fetches.append((self.env.now, source, offsets))
+            self.fetch_epochs.append(
+                {tp: p.current_leader_epoch for tp, p in request.partitions.items()}
+            )
             self._fetch(request, respond)
+        elif isinstance(request, OffsetsForLeaderEpochRequest):
+            self.epoch_requests.append((self.env.now, dict(request.partitions)))
+            respond(self._offsets_for_leader_epoch(request))
         else:
             raise TypeError(type(request).__name__)
 
@@ -140,12 +164,36 @@ class FakeBroker:
                 offsets[tp] = (Errors.NONE, log.high_watermark)
         return ListOffsetsResponse(offsets)
 
+    def _epoch_error(self, log: FakeLog, current_leader_epoch: int) -> Errors:
+        """Partition.getLocalLog: the asker's epoch first, then leadership."""
+        epoch = log.epoch - 1 if self.lag_epoch else log.epoch
+        if current_leader_epoch >= 0 and current_leader_epoch < epoch:
+            return Errors.FENCED_LEADER_EPOCH
+        if current_leader_epoch > epoch:
+            return Errors.UNKNOWN_LEADER_EPOCH
+        if log.leader != self.broker_id:
+            return Errors.NOT_LEADER_OR_FOLLOWER
+        return Errors.NONE
+
+    def _offsets_for_leader_epoch(self, request) -> OffsetsForLeaderEpochResponse:
+        answers = {}
+        for tp, (epoch, current) in request.partitions.items():
+            log = self.cluster.logs[tp]
+            error = self._epoch_error(log, current)
+            if error is not Errors.NONE:
+                answers[tp] = (error, -1, -1)
+            else:
+                answers[tp] = (Errors.NONE, *log.end_offset_for_epoch(epoch))
+        return OffsetsForLeaderEpochResponse(answers)
+
     def _read(self, request: FetchRequest) -> tuple[FetchResponse, int]:
         parts = {}
         for tp, fetch in request.partitions.items():
             log = self.cluster.logs[tp]
             hw, lso, leo = log.high_watermark, log.log_start_offset, log.log_end_offset
-            if log.leader != self.broker_id:
+            error = self._epoch_error(log, fetch.current_leader_epoch)
+            if error is not Errors.NONE:
+                parts[tp] = FetchPartitionData(error)
                 parts[tp] = FetchPartitionData(Errors.NOT_LEADER_OR_FOLLOWER)
             elif not lso <= fetch.fetch_offset <= leo:
                 parts[tp] = FetchPartitionData(Errors.OFFSET_OUT_OF_RANGE, hw, lso, leo)
@@ -462,8 +510,10 @@ def test_not_leader_moves_to_the_new_leader_without_gap_or_repeat():
     assert rig.brokers[1].fetches[0][2] == {TP: 5}
     moved_s = 1.0
     first_new_s = rows["polled_s"].iloc[-1]
-    # a metadata refresh (after at most retry.backoff.ms) and a fetch round trip
-    assert moved_s < first_new_s < moved_s + 0.1 + 4 * RTT_S
+    # a metadata refresh (after at most retry.backoff.ms), the position's validation with the
+    # new leader (OffsetsForLeaderEpoch, KIP-320) and a fetch round trip
+    assert rig.brokers[1].epoch_requests[0][1] == {TP: (0, 1)}
+    assert moved_s < first_new_s < moved_s + 0.1 + 5 * RTT_S
 
 
 def test_crashed_leader_metadata_refresh_then_fetch_from_the_new_leader():

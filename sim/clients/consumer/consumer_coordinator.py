@@ -440,7 +440,9 @@ class ConsumerCoordinator(AbstractCoordinator):
         for tp, offset in future.value.items():
             state = states.get(tp)
             if offset >= 0 and state is not None and state.fetch_state is _INITIALIZING:
-                self.subscriptions.seek(tp, offset)
+                # the committed offset carries no record epoch here: not validated (Kafka
+                # commits the epoch of the last record consumed and validates it, KIP-320)
+                self.subscriptions.seek(tp, offset, self.metadata.leader_epoch(tp))
         return True
 
     def _send_offset_fetch(self, partitions: list[TopicPartition]) -> RequestFuture:

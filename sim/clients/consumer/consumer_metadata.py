@@ -70,6 +70,22 @@ class ConsumerMetadata:
             return None
         return f"broker-{meta.leader}"
 
+    def leader_epoch(self, tp: TopicPartition) -> int:
+        """The leader epoch of ``tp`` in the metadata (``currentLeader(tp).epoch``), -1 while
+        unknown."""
+        meta = self.partitions.get(tp)
+        return -1 if meta is None else meta.leader_epoch
+
+    def update_partition_leadership(self, leaders: dict[TopicPartition, tuple[int, int]]) -> None:
+        """``Metadata.updatePartitionLeadership`` (KIP-951): take the (leader id, leader epoch) a
+        fetch response named for a partition known here, when its epoch is newer."""
+        for tp, (leader, epoch) in leaders.items():
+            known = self.partitions.get(tp)
+            if known is None or leader < 0 or epoch <= known.leader_epoch:
+                continue
+            self.partitions[tp] = PartitionMetadata(leader, epoch, known.replicas, known.isr)
+            self.version += 1
+
     def request_update(self) -> None:
         """Ask for a refresh as soon as the backoff allows (``Metadata.requestUpdate(false)``)."""
         self._update_requested = True

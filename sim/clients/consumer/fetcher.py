@@ -2,8 +2,10 @@
 ``FetchCollector`` and ``CompletedFetch``).
 
 ``send_fetches`` sends one FetchRequest per leader that has no fetch in flight, for the
-partitions it leads that have a position and no buffered data. Each partition of a response
-becomes a ``CompletedFetch`` in the buffer, in arrival order; errors are acted on when ``poll()``
+partitions it leads that have a position and no buffered data, each with the leader epoch its
+position is fetched at (KIP-320); after a metadata change, positions are first checked against
+the new leader epochs (``ClassicKafkaConsumer.sendFetches``), and a leader a fetch error names
+(KIP-951) updates the metadata. Each partition of a response becomes a ``CompletedFetch`` in the buffer, in arrival order; errors are acted on when ``poll()``
 reaches them, as Kafka does. ``collect_fetch`` returns up to ``max.poll.records`` records as
 chunks of stored batches: records before the position are skipped, a batch may be split across
 polls, and the position advances past what is returned. Work is per batch, never per record.
@@ -83,6 +85,7 @@ class Fetcher:
     """Fetches for one consumer and buffers the answers until ``poll()`` takes them.
 
     on_out_of_range(tp, data): called when a fetch at the current position is out of range.
+    on_metadata_change(): checks positions against new leader epochs before fetching.
     wake: called when a response or failure arrives (wakes the application thread).
     """
 
@@ -96,6 +99,7 @@ class Fetcher:
         metadata: ConsumerMetadata,
         connections: ClusterConnectionStates,
         on_out_of_range: Callable[[TopicPartition, FetchPartitionData], None],
+        on_metadata_change: Callable[[], None],
         wake: Callable[[], None],
     ) -> None:
         self.env = env
@@ -105,6 +109,7 @@ class Fetcher:
         self.metadata = metadata
         self.connections = connections
         self.on_out_of_range = on_out_of_range
+        self.on_metadata_change = on_metadata_change
         self.wake = wake
         self.max_poll_records: int = config["max.poll.records"]
         self._max_wait_s = config.s("fetch.max.wait.ms")
@@ -141,6 +146,7 @@ class Fetcher:
     def send_fetches(self) -> int:
         """``AbstractFetch.prepareFetchRequests`` + send: returns the number of requests sent."""
         if (self.subscriptions.version, self.metadata.version) != self._targets_key:
+            self.on_metadata_change()
             self._update_targets()
         targets = self._targets
         self.retry_at_s = math.inf
@@ -167,7 +173,9 @@ class Fetcher:
                     self.retry_at_s = min(self.retry_at_s, blocked_until_s)
                     continue
             if node not in pending:
-                requests.setdefault(node, {})[tp] = FetchPartition(state.position)
+                requests.setdefault(node, {})[tp] = FetchPartition(
+                    state.position, -1, state.leader_epoch
+                )
         for node, partitions in requests.items():
             self._send(node, partitions)
         return len(requests)
@@ -210,12 +218,19 @@ class Fetcher:
             self.metadata.request_update()  # NetworkClient: a disconnect may mean stale metadata
         else:
             self.connections.succeeded(node)
+            leaders = None
             for tp, asked in partitions.items():
                 data = response.partitions.get(tp)
                 if data is not None:
+                    if data.current_leader is not None:
+                        leaders = leaders or {}
+                        leaders[tp] = data.current_leader
                     self.buffer.append(
                         CompletedFetch(tp, asked.fetch_offset, data, asked.fetch_offset)
                     )
+            if leaders:
+                # the positions are validated for the new leaders before the next fetch
+                self.metadata.update_partition_leadership(leaders)
         self.wake()
 
     # ------------------------------------------------------------------ collecting
@@ -290,4 +305,5 @@ class Fetcher:
         fetch.entry_index, fetch.next_fetch_offset = index, offset
         if offset > state.position:
             state.position = offset
+            state.offset_epoch = chunks[-1][1].leader_epoch  # CompletedFetch.lastEpoch
         return taken

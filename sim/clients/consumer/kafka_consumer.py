@@ -17,8 +17,16 @@ commits the positions synchronously, retrying retriable failures until the timer
 the partitions, leaves the group (dynamic members) and stops; ``crash()`` stops at once with
 nothing sent (the world resets its connections).
 
-Not modelled: position validation after a leader change (OffsetsForLeaderEpoch), fetch sessions,
-preferred read replicas, jitter of the backoffs, the poll timeout the application passes.
+After a leader change a position that follows a consumed record is validated before it is fetched
+again (KIP-320, :mod:`.offset_fetcher`): when the new leader's log ends below it for the record's
+epoch (an unclean election or a power loss truncated it), the position moves to that end offset,
+the divergence point, with a ``log_truncation`` event (``auto.offset.reset=none``: the partition
+fails, ``log_truncation_error``), rather than meeting OFFSET_OUT_OF_RANGE and resetting by
+``auto.offset.reset``.
+
+Not modelled: the leader epoch of committed offsets (a position taken from a committed offset is
+not validated), the new leader in fetch errors (KIP-951), fetch sessions, preferred read
+replicas, jitter of the backoffs, the poll timeout the application passes.
 Times are simulated seconds.
 """
 
@@ -34,7 +42,7 @@ from sim.clients.consumer.consumer_metadata import ConsumerMetadata
 from sim.clients.consumer.consumer_network_client import ClusterConnectionStates, Wakeup
 from sim.clients.consumer.fetcher import Chunk, Fetcher
 from sim.clients.consumer.offset_fetcher import OffsetFetcher
-from sim.clients.consumer.subscription_state import SubscriptionState
+from sim.clients.consumer.subscription_state import LogTruncation, SubscriptionState
 from sim.kafka_config import EffectiveConfig
 from sim.metrics import Metrics
 from sim.protocol import FetchPartitionData, TopicPartition
@@ -74,6 +82,17 @@ class KafkaConsumer:
         self._wakeup = Wakeup(env)
         connections = ClusterConnectionStates()
         self.metadata = ConsumerMetadata(env, net, name, bootstrap, config, self._wakeup.notify)
+        self.offset_fetcher = OffsetFetcher(
+            env,
+            net,
+            name,
+            config,
+            self.subscriptions,
+            self.metadata,
+            connections,
+            self._wakeup.notify,
+            self._on_log_truncation,
+        )
         self.fetcher = Fetcher(
             env,
             net,
@@ -83,16 +102,7 @@ class KafkaConsumer:
             self.metadata,
             connections,
             self._on_offset_out_of_range,
-            self._wakeup.notify,
-        )
-        self.offset_fetcher = OffsetFetcher(
-            env,
-            net,
-            name,
-            config,
-            self.subscriptions,
-            self.metadata,
-            connections,
+            self.offset_fetcher.validate_positions_on_metadata_change,
             self._wakeup.notify,
         )
         self.coordinator: ConsumerCoordinator | None = None
@@ -135,7 +145,7 @@ class KafkaConsumer:
 
     def seek(self, tp: TopicPartition, offset: int) -> None:
         """Fetch ``tp`` from ``offset`` next (``KafkaConsumer.seek``); ``tp`` must be assigned."""
-        self.subscriptions.seek(tp, offset)
+        self.subscriptions.seek(tp, offset, self.metadata.leader_epoch(tp))
         self._wakeup.notify()
 
     def assign(self, partitions: list[tuple[str, int]]) -> None:
@@ -263,11 +273,13 @@ class KafkaConsumer:
 
     def _update_assignment_metadata(self) -> None:
         """``updateAssignmentMetadataIfNeeded``: the group (join, auto-commit), then positions
-        for new partitions (``updateFetchPositions``): committed offsets, else the reset policy."""
+        (``updateFetchPositions``): validation of those whose leader changed, and for new
+        partitions committed offsets, else the reset policy."""
         coordinator = self.coordinator
         if coordinator is not None and not coordinator.poll():
             self._check_fatal()
             return
+        self.offset_fetcher.validate_positions_if_needed()
         if self.subscriptions.has_all_fetch_positions():
             return
         if coordinator is not None and not coordinator.refresh_committed_offsets():
@@ -344,6 +356,26 @@ class KafkaConsumer:
         else:
             self.subscriptions.request_offset_reset(tp)
             self._event("offset_reset", tp, f"{where}: reset to {self._reset_policy}")
+
+    def _on_log_truncation(self, truncation: LogTruncation) -> None:
+        """Validation found the partition's log truncated below the position (Kafka logs it at
+        INFO when it resets, else poll() throws LogTruncationException): a ``log_truncation``
+        event; without a reset policy the partition fails (``log_truncation_error``)."""
+        tp, position = truncation.tp, truncation.position
+        where = f"Truncation detected for partition {tp[0]}-{tp[1]} at offset {position}"
+        if truncation.end_offset < 0:
+            diverge = "the leader has no end offset for its epoch"
+            moved = f"reset to {self._reset_policy}"
+        else:
+            diverge = f"end offset {truncation.end_offset} of epoch {truncation.end_epoch}"
+            moved = f"resetting offset to the first offset known to diverge {truncation.end_offset}"
+        if truncation.reset:
+            self._event("log_truncation", tp, f"{where}: {moved} ({diverge})")
+        else:
+            self.subscriptions.fail(tp)
+            self._event(
+                "log_truncation_error", tp, f"{where} ({diverge}) and auto.offset.reset=none"
+            )
 
     def _event(self, kind: str, tp: TopicPartition, detail: str) -> None:
         self.metrics.event(self.env.now, kind, self.name, tp[0], tp[1], detail)

@@ -1,8 +1,14 @@
-"""Offset resets through ListOffsets (≈ Kafka 3.9 ``OffsetFetcher.resetPositionsIfNeeded`` and
-``OffsetFetcherUtils``).
+"""Offset resets through ListOffsets and position validation through OffsetsForLeaderEpoch
+(≈ Kafka 3.9 ``OffsetFetcher.resetPositionsIfNeeded`` / ``validatePositionsIfNeeded``,
+``OffsetFetcherUtils`` and ``OffsetsForLeaderEpochUtils``).
 
 Partitions awaiting a reset are grouped by leader; one ListOffsetsRequest per leader asks for
 the earliest (log start offset) or latest (high watermark) offset, per ``auto.offset.reset``.
+When the metadata changes, each position fetched at another leader epoch than the metadata's
+takes the new epoch and, if it has the epoch of a consumed record, awaits validation
+(KIP-320): one OffsetsForLeaderEpochRequest per leader asks where that epoch ends in the
+leader's log; an end below the position is a truncation (unclean election, power loss) and the
+position moves there (``auto.offset.reset=none``: the partition fails, LogTruncationException).
 While a request is out its partitions are not asked again before ``request.timeout.ms``; a failed
 partition is retried after ``retry.backoff.ms`` with a metadata update. Times are seconds.
 """
@@ -16,7 +22,7 @@ import simpy
 
 from sim.clients.consumer.consumer_metadata import ConsumerMetadata
 from sim.clients.consumer.consumer_network_client import ClusterConnectionStates
-from sim.clients.consumer.subscription_state import SubscriptionState
+from sim.clients.consumer.subscription_state import LogTruncation, SubscriptionState
 from sim.kafka_config import EffectiveConfig
 from sim.net import NetworkFailure
 from sim.protocol import (
@@ -24,6 +30,7 @@ from sim.protocol import (
     LATEST_TIMESTAMP,
     Errors,
     ListOffsetsRequest,
+    OffsetsForLeaderEpochRequest,
     TopicPartition,
 )
 
@@ -32,9 +39,11 @@ RESET_TIMESTAMPS = {"earliest": EARLIEST_TIMESTAMP, "latest": LATEST_TIMESTAMP}
 
 
 class OffsetFetcher:
-    """Sends the ListOffsets requests of pending offset resets.
+    """Sends the ListOffsets requests of pending offset resets and the OffsetsForLeaderEpoch
+    requests of pending validations.
 
     wake: called when an answer or failure arrives (wakes the application thread).
+    on_truncation: called with each truncation a validation finds.
     """
 
     def __init__(
@@ -47,6 +56,7 @@ class OffsetFetcher:
         metadata: ConsumerMetadata,
         connections: ClusterConnectionStates,
         wake: Callable[[], None],
+        on_truncation: Callable[[LogTruncation], None],
     ) -> None:
         self.env = env
         self.net = net
@@ -55,6 +65,8 @@ class OffsetFetcher:
         self.metadata = metadata
         self.connections = connections
         self.wake = wake
+        self.on_truncation = on_truncation
+        self._validated_version = -1  # the metadata version positions were last checked against
         self.timestamp = RESET_TIMESTAMPS.get(config["auto.offset.reset"])
         self._request_timeout_s = config.s("request.timeout.ms")
         self._retry_backoff_s = config.s("retry.backoff.ms")
@@ -95,9 +107,89 @@ class OffsetFetcher:
             for tp in partitions:
                 error, offset = response.offsets.get(tp, (Errors.UNKNOWN_TOPIC_OR_PARTITION, -1))
                 if error is Errors.NONE:
-                    self.subscriptions.maybe_seek_unvalidated(tp, offset)
+                    leader_epoch = self.metadata.leader_epoch(tp)
+                    self.subscriptions.maybe_seek_unvalidated(tp, offset, leader_epoch)
                 else:
                     retry.append(tp)
+        if retry:
+            self.subscriptions.set_next_allowed_retry(retry, now + self._retry_backoff_s)
+            self.metadata.request_update()
+        self.wake()
+
+    # ------------------------------------------------------------------ validation (KIP-320)
+
+    def validate_positions_on_metadata_change(self) -> None:
+        """``validatePositionsOnMetadataChange``: after a metadata update, check every position
+        against its partition's leader epoch (``maybeValidatePositionForCurrentLeader``)."""
+        version = self.metadata.version
+        if version == self._validated_version:
+            return
+        self._validated_version = version
+        metadata = self.metadata
+        for tp in self.subscriptions.assigned_partitions():
+            has_leader = metadata.leader(tp) is not None
+            self.subscriptions.maybe_validate_position(
+                tp, metadata.leader_epoch(tp) if has_leader else None
+            )
+
+    def validate_positions_if_needed(self) -> None:
+        """``validatePositionsIfNeeded``: send OffsetsForLeaderEpoch, one request per leader, for
+        the positions awaiting validation whose retry time has come (the usual poll: nothing
+        changed, two comparisons)."""
+        if self.metadata.version != self._validated_version:
+            self.validate_positions_on_metadata_change()
+        if not self.subscriptions.awaiting_validation():
+            return
+        now = self.env.now
+        by_node: dict[str, dict[TopicPartition, tuple[int, int, int]]] = {}
+        states = self.subscriptions.states
+        for tp in self.subscriptions.partitions_needing_validation(now):
+            node = self.metadata.leader(tp)
+            if node is None:
+                self.metadata.request_update()
+            elif self.connections.blocked_until_s(node) <= now:  # else: after the reconnect
+                state = states[tp]
+                asked = (state.position, state.offset_epoch, state.leader_epoch)
+                by_node.setdefault(node, {})[tp] = asked
+        for node, positions in by_node.items():
+            self.subscriptions.set_next_allowed_retry(
+                list(positions), now + self._request_timeout_s
+            )
+            request = OffsetsForLeaderEpochRequest(
+                {tp: (offset_epoch, leader_epoch) for tp, (_, offset_epoch, leader_epoch) in
+                 positions.items()}
+            )  # fmt: skip
+            event = self.net.request(self.name, node, request, self._request_timeout_s)
+            event.callbacks.append(partial(self._on_validation_response, node, positions))
+
+    def _on_validation_response(
+        self, node: str, positions: dict[TopicPartition, tuple[int, int, int]], event: simpy.Event
+    ) -> None:
+        """``onSuccessfulResponseForValidatingPositions`` (``OffsetsForLeaderEpochUtils
+        .handleResponse``: an error retries the partition) / ``onFailedResponse...``."""
+        if self.stopped:
+            return
+        now = self.env.now
+        response = event.value
+        if isinstance(response, NetworkFailure):
+            self.connections.failed(node, now)
+            retry = list(positions)
+        else:
+            self.connections.succeeded(node)
+            retry = []
+            has_policy = self.timestamp is not None
+            for tp, asked in positions.items():
+                error, end_epoch, end_offset = response.partitions.get(
+                    tp, (Errors.UNKNOWN_TOPIC_OR_PARTITION, -1, -1)
+                )
+                if error is not Errors.NONE:
+                    retry.append(tp)
+                    continue
+                truncation = self.subscriptions.maybe_complete_validation(
+                    tp, asked, end_epoch, end_offset, has_policy
+                )
+                if truncation is not None:
+                    self.on_truncation(truncation)
         if retry:
             self.subscriptions.set_next_allowed_retry(retry, now + self._retry_backoff_s)
             self.metadata.request_update()

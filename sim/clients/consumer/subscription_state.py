@@ -2,7 +2,11 @@
 
 A partition is assigned in ``INITIALIZING``; the consumer then seeks it to its committed offset or
 asks for an offset reset (``AWAITING_RESET``, answered by ListOffsets); once it has a position it
-is ``FETCHING``. Offsets are record offsets; times are simulated seconds.
+is ``FETCHING``. A position (``FetchPosition``) is an offset with the epoch of the last record
+consumed and the leader epoch it is fetched at; when the metadata shows another leader epoch, a
+position with a record epoch is ``AWAITING_VALIDATION`` (not fetched) until OffsetsForLeaderEpoch
+says whether the new leader's log still holds it (KIP-320). Offsets are record offsets; times
+are simulated seconds.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ class FetchState(Enum):
     INITIALIZING = auto()  # assigned, no position yet
     AWAITING_RESET = auto()  # position to come from ListOffsets (auto.offset.reset)
     FETCHING = auto()  # valid position: fetched and returned by poll()
+    AWAITING_VALIDATION = auto()  # position to be checked against a new leader's log (KIP-320)
     FAILED = auto()  # no position and auto.offset.reset=none: poll() would throw; not consumed
 
     #: members are singletons, so identity hashing is Enum's equality; Enum's own __hash__ is
@@ -31,13 +36,18 @@ class FetchState(Enum):
 class TopicPartitionState:
     """One assigned partition (``SubscriptionState.TopicPartitionState``).
 
-    position: offset of the next record poll() returns (-1 without one). high_watermark /
-    log_start_offset: last values a fetch response reported (-1 before any). next_retry_s: an
-    offset reset is not sent again before this time, s.
+    position: offset of the next record poll() returns (-1 without one). offset_epoch: leader
+    epoch of the batch of the last record consumed (-1: none, the position is not validated).
+    leader_epoch: the leader epoch the position is fetched at (FetchPosition.currentLeader; -1:
+    unknown, not checked). high_watermark / log_start_offset: last values a fetch response
+    reported (-1 before any). next_retry_s: an offset reset or validation is not sent again
+    before this time, s.
     """
 
     fetch_state: FetchState = FetchState.INITIALIZING
     position: int = -1
+    offset_epoch: int = -1
+    leader_epoch: int = -1
     high_watermark: int = -1
     log_start_offset: int = -1
     next_retry_s: float = 0.0
@@ -48,6 +58,21 @@ _INITIALIZING = FetchState.INITIALIZING
 _AWAITING_RESET = FetchState.AWAITING_RESET
 _FETCHING = FetchState.FETCHING
 _FAILED = FetchState.FAILED
+_AWAITING_VALIDATION = FetchState.AWAITING_VALIDATION
+
+
+@dataclass(frozen=True, slots=True)
+class LogTruncation:
+    """What validation found (SubscriptionState.LogTruncation, and the truncation Kafka logs
+    when it resets): the position asked about, and the new leader's end offset for its epoch
+    with that epoch (-1, -1 when the leader knows none). ``reset``: the position moved (to the
+    end offset, or to an offset reset when there is none), else no reset policy applies."""
+
+    tp: TopicPartition
+    position: int
+    end_offset: int
+    end_epoch: int
+    reset: bool
 
 
 class SubscriptionState:
@@ -138,23 +163,31 @@ class SubscriptionState:
         ]
 
     def next_reset_retry_s(self, now_s: float) -> float:
-        """Earliest time after ``now_s`` a pending offset reset may be sent again (inf if none).
+        """Earliest time after ``now_s`` a pending offset reset or validation may be sent again
+        (inf if none).
 
-        Resets already due but not sent wait for their leader: a metadata update wakes them.
+        Those already due but not sent wait for their leader: a metadata update wakes them.
         """
-        if not self._counts[_AWAITING_RESET]:
+        counts = self._counts
+        if not counts[_AWAITING_RESET] and not counts[_AWAITING_VALIDATION]:
             return math.inf
         waiting = [
             s.next_retry_s
             for s in self.states.values()
-            if s.fetch_state is _AWAITING_RESET and s.next_retry_s > now_s
+            if s.fetch_state in (_AWAITING_RESET, _AWAITING_VALIDATION) and s.next_retry_s > now_s
         ]
         return min(waiting, default=math.inf)
 
-    def seek(self, tp: TopicPartition, offset: int) -> None:
-        """Give ``tp`` a valid position (committed offset or reset)."""
+    def seek(
+        self, tp: TopicPartition, offset: int, leader_epoch: int = -1, offset_epoch: int = -1
+    ) -> None:
+        """Give ``tp`` a valid position (``seekValidated``): ``offset``, fetched at
+        ``leader_epoch``, after a record of ``offset_epoch`` (-1: unknown)."""
         state = self.states[tp]
         state.position = offset
+        state.leader_epoch = leader_epoch
+        state.offset_epoch = offset_epoch
+        state.next_retry_s = 0.0
         self._set_state(state, _FETCHING)
 
     def request_offset_reset(self, tp: TopicPartition) -> None:
@@ -174,11 +207,80 @@ class SubscriptionState:
             if state is not None:
                 state.next_retry_s = at_s
 
-    def maybe_seek_unvalidated(self, tp: TopicPartition, offset: int) -> None:
-        """Apply a ListOffsets answer if ``tp`` still awaits it (``maybeSeekUnvalidated``)."""
+    def maybe_seek_unvalidated(self, tp: TopicPartition, offset: int, leader_epoch: int) -> None:
+        """Apply a ListOffsets answer if ``tp`` still awaits it (``maybeSeekUnvalidated``): a
+        position without a record epoch, so not validated, at the current ``leader_epoch``."""
         state = self.states.get(tp)
         if state is not None and state.fetch_state is _AWAITING_RESET:
-            self.seek(tp, offset)
+            self.seek(tp, offset, leader_epoch)
+
+    # ------------------------------------------------------------------ validation (KIP-320)
+
+    def maybe_validate_position(self, tp: TopicPartition, leader_epoch: int | None) -> None:
+        """``maybeValidatePositionForCurrentLeader``: the metadata shows ``tp`` led at
+        ``leader_epoch`` (None: no leader). A position fetched at another epoch takes the new one
+        and awaits validation if it has a record epoch (``validatePosition``), else stays
+        fetchable. Nothing changes without a leader, a position, or while a reset is pending."""
+        state = self.states.get(tp)
+        if (
+            state is None
+            or leader_epoch is None
+            or state.leader_epoch == leader_epoch
+            or state.fetch_state not in (_FETCHING, _AWAITING_VALIDATION)
+        ):
+            return
+        state.leader_epoch = leader_epoch
+        state.next_retry_s = 0.0
+        if state.offset_epoch >= 0 and leader_epoch >= 0:
+            if state.fetch_state is not _AWAITING_VALIDATION:
+                self._set_state(state, _AWAITING_VALIDATION)
+        elif state.fetch_state is not _FETCHING:
+            self._set_state(state, _FETCHING)
+
+    def awaiting_validation(self) -> bool:
+        """Whether some partition awaits validation."""
+        return self._counts[_AWAITING_VALIDATION] > 0
+
+    def partitions_needing_validation(self, now_s: float) -> list[TopicPartition]:
+        """Partitions awaiting validation whose retry time has come, sorted."""
+        if not self._counts[_AWAITING_VALIDATION]:
+            return []
+        return [
+            tp
+            for tp, s in self.states.items()
+            if s.fetch_state is _AWAITING_VALIDATION and s.next_retry_s <= now_s
+        ]
+
+    def maybe_complete_validation(
+        self,
+        tp: TopicPartition,
+        asked: tuple[int, int, int],
+        end_epoch: int,
+        end_offset: int,
+        has_reset_policy: bool,
+    ) -> LogTruncation | None:
+        """``maybeCompleteValidation`` with the leader's answer for the position ``asked``
+        (offset, offset epoch, leader epoch), if ``tp`` still awaits it at that position. The
+        leader knows no such epoch: reset by the policy. Its end offset for the epoch is below
+        the position: the log was truncated; with a reset policy the position moves to that
+        end offset, the first offset known to diverge. Otherwise the position is valid.
+        Returns the truncation found, if any."""
+        state = self.states.get(tp)
+        if state is None or state.fetch_state is not _AWAITING_VALIDATION:
+            return None
+        if (state.position, state.offset_epoch, state.leader_epoch) != asked:
+            return None  # the position moved since the request
+        position = state.position
+        if end_offset < 0 or end_epoch < 0:
+            if has_reset_policy:
+                self.request_offset_reset(tp)
+            return LogTruncation(tp, position, -1, -1, has_reset_policy)
+        if end_offset < position:
+            if has_reset_policy:
+                self.seek(tp, end_offset, state.leader_epoch, end_epoch)
+            return LogTruncation(tp, position, end_offset, end_epoch, has_reset_policy)
+        self._set_state(state, _FETCHING)
+        return None
 
     def all_consumed(self) -> dict[TopicPartition, int]:
         """Positions of the partitions that have one (``allConsumed``): what a commit stores."""
