@@ -3,9 +3,9 @@
 It answers the requests that arrive through the network — Produce, Fetch, ListOffsets,
 OffsetsForLeaderEpoch and Metadata from clients and followers, LeaderAndIsr and UpdateMetadata
 from the controller, AlterPartition and ControlledShutdown for the controller it may host,
-FindCoordinator and the consumer-group requests for its :class:`GroupCoordinator` — and owns the broker's
-:class:`ReplicaManager`, its ZooKeeper session, its :class:`Controller` and its group coordinator
-(which loads the groups of the ``__consumer_offsets`` partitions the broker leads).
+FindCoordinator and the consumer-group requests for its :class:`GroupCoordinator` — and owns the
+broker's :class:`ReplicaManager`, its ZooKeeper session, its :class:`Controller` and its group
+coordinator (which loads the groups of the ``__consumer_offsets`` partitions the broker leads).
 
 Request handling costs time on ``num.network.threads`` network threads and ``num.io.threads``
 request handler threads, each a "busy until" time. As Kafka's socket server does, a connection

@@ -701,3 +701,90 @@ def test_marking_the_coordinator_unknown_fails_the_requests_in_flight_to_it():
     assert future.error is Errors.NETWORK_EXCEPTION and future.error.retriable
     env.run(until=1.0)  # the answer arrives at about 0.5 s: nobody takes it
     assert coordinator.committed == {}
+
+
+# ------------------------------------------------------------------------------------ KIP-320
+
+
+def test_steady_state_fetches_carry_the_leader_epoch_and_validate_nothing():
+    rig = Rig()
+    rig.cluster.append(TP, 5)
+    consumer = rig.consumer()
+    consumer.assign([TP])
+    consumer.start()
+    rig.at(0.5, lambda: rig.cluster.append(TP, 3))
+    rig.env.run(until=1.0)
+    assert_dense(rig.consumed(), 0, 8)
+    assert rig.brokers[0].epoch_requests == []  # no leader change: no validation round trip
+    assert {e[TP] for e in rig.brokers[0].fetch_epochs} == {0}
+
+
+def _truncated_under_consumer(rig: Rig) -> None:
+    """The consumer read offsets 0-7 (epoch 0) from broker-0; an unclean election makes broker-1
+    leader at epoch 1 with a log ending at 5, and it appends 3 records of epoch 1."""
+    log = rig.cluster.logs[TP]
+    log.truncate_to(5)
+    rig.cluster.move_leader(TP, 1)
+    rig.cluster.append(TP, 3)
+
+
+def test_truncation_moves_the_position_to_the_divergence_point():
+    # SubscriptionStateTest.testTruncationDetectionWithResetPolicy, end to end: the new
+    # leader ends epoch 0 at 5, below the position 8
+    rig = Rig(brokers=2)
+    rig.cluster.append(TP, 5)
+    rig.cluster.append(TP, 3)
+    consumer = rig.consumer()
+    consumer.assign([TP])
+    consumer.start()
+    rig.env.run(until=1.0)
+    assert consumer.positions == {TP: 8}
+    _truncated_under_consumer(rig)
+    rig.env.run(until=2.0)
+    rows = rig.consumed()
+    after = rows[rows["polled_s"] > 1.0]
+    assert after["base_offset"].iloc[0] == 5  # the divergence point, not earliest (0)
+    assert_dense(after, 5, 8)
+    assert consumer.positions == {TP: 8}
+    assert rig.brokers[1].epoch_requests[0][1] == {TP: (0, 1)}
+    events = rig.metrics.events.frame()
+    assert events["kind"].tolist() == ["log_truncation"]
+    assert "at offset 8" in events["detail"].iloc[0]
+    assert "first offset known to diverge 5" in events["detail"].iloc[0]
+
+
+def test_truncation_without_reset_policy_fails_the_partition():
+    # OffsetFetcherTest.testOffsetValidationTriggerLogTruncationForBadOffsetWithUndefinedResetPolicy
+    rig = Rig(brokers=2)
+    rig.cluster.append(TP, 8)
+    consumer = rig.consumer(**{"auto.offset.reset": "none"})
+    consumer.assign([TP])
+    consumer.seek(TP, 0)
+    consumer.start()
+    rig.env.run(until=1.0)
+    _truncated_under_consumer(rig)
+    rig.env.run(until=2.0)
+    rows = rig.consumed()
+    assert (rows["polled_s"] < 1.0).all()
+    assert consumer.positions == {}
+    assert rig.metrics.events.frame()["kind"].tolist() == ["log_truncation_error"]
+
+
+def test_unknown_leader_epoch_is_retried_until_the_leader_knows_it():
+    # FetchCollector.handleInitializeErrors: UNKNOWN_LEADER_EPOCH is only logged; the partition
+    # is fetched again (and validated) until the leader has the consumer's epoch
+    rig = Rig(brokers=2)
+    rig.cluster.append(TP, 5)
+    consumer = rig.consumer()
+    consumer.assign([TP])
+    consumer.start()
+    rig.env.run(until=1.0)
+    rig.brokers[1].lag_epoch = True  # broker-1 leads but has not yet seen epoch 1
+    rig.cluster.move_leader(TP, 1)
+    rig.cluster.append(TP, 3)
+    rig.at(1.5, lambda: setattr(rig.brokers[1], "lag_epoch", False))
+    rig.env.run(until=3.0)
+    rows = rig.consumed()
+    assert_dense(rows, 0, 8)
+    assert rows["polled_s"].iloc[-1] > 1.5
+    assert len(rig.brokers[1].epoch_requests) >= 2  # UNKNOWN_LEADER_EPOCH answers retried

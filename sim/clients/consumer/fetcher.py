@@ -5,10 +5,11 @@
 partitions it leads that have a position and no buffered data, each with the leader epoch its
 position is fetched at (KIP-320); after a metadata change, positions are first checked against
 the new leader epochs (``ClassicKafkaConsumer.sendFetches``), and a leader a fetch error names
-(KIP-951) updates the metadata. Each partition of a response becomes a ``CompletedFetch`` in the buffer, in arrival order; errors are acted on when ``poll()``
-reaches them, as Kafka does. ``collect_fetch`` returns up to ``max.poll.records`` records as
-chunks of stored batches: records before the position are skipped, a batch may be split across
-polls, and the position advances past what is returned. Work is per batch, never per record.
+(KIP-951) updates the metadata. Each partition of a response becomes a ``CompletedFetch`` in the
+buffer, in arrival order; errors are acted on when ``poll()`` reaches them, as Kafka does.
+``collect_fetch`` returns up to ``max.poll.records`` records as chunks of stored batches:
+records before the position are skipped, a batch may be split across polls, and the position
+advances past what is returned. Work is per batch, never per record.
 """
 
 from __future__ import annotations

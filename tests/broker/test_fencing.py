@@ -1,0 +1,72 @@
+"""Leader-epoch fencing of fetches (KIP-320) in a running cluster: Partition.getLocalLog's
+check and the follower's reaction (AbstractFetcherThreadTest.testFencedFetch: a fetch at an
+older epoch is answered FENCED_LEADER_EPOCH and the partition leaves the fetcher until the
+next LeaderAndIsr)."""
+
+from __future__ import annotations
+
+from sim.protocol import Errors, FetchPartition, FetchRequest, LeaderAndIsrPartition
+from sim.scenario import Scenario
+from sim.world import World
+
+TP = ("t", 0)
+
+
+def _world() -> World:
+    d = {
+        "name": "fencing", "seed": 1, "duration_s": 5.0,
+        "cluster": {"brokers": 3},
+        "topics": [{"name": "t", "partitions": 1, "replication_factor": 3}],
+        "producers": [{"name": "app", "topic": "t", "rate_msgs_s": 1000, "message_bytes": 100}],
+    }  # fmt: skip
+    world = World(Scenario.from_dict(d))
+    world.start()
+    return world
+
+
+def _read(world: World, broker: int, current_epoch: int, replica_id: int = -1) -> Errors:
+    request = FetchRequest(
+        replica_id, 0.0, 0, 1 << 20, 1 << 20, {TP: FetchPartition(0, -1, current_epoch)}
+    )
+    answers = []
+    world.brokers[broker].replicas.handle_fetch(request, lambda r, *_: answers.append(r))
+    return answers[0].partitions[TP].error
+
+
+def test_fetch_epoch_checked_before_leadership():
+    # Partition.checkCurrentLeaderEpoch / getLocalLog: an older epoch is fenced, a newer one
+    # unknown, -1 not checked; a follower at the same epoch answers NOT_LEADER_OR_FOLLOWER
+    world = _world()
+    world.advance(1.0)
+    leader, follower = world.assignments[TP][0], world.assignments[TP][1]
+    epoch = world.brokers[leader].replicas.partitions[TP].leader_epoch
+    assert _read(world, leader, epoch) is Errors.NONE
+    assert _read(world, leader, -1) is Errors.NONE
+    assert _read(world, leader, epoch + 1) is Errors.UNKNOWN_LEADER_EPOCH
+    assert _read(world, follower, epoch) is Errors.NOT_LEADER_OR_FOLLOWER
+    world.brokers[leader].replicas.become_leader_or_follower(
+        TP, LeaderAndIsrPartition(leader, epoch + 1, [0, 1, 2], [0, 1, 2], 1)
+    )
+    assert _read(world, leader, epoch) is Errors.FENCED_LEADER_EPOCH
+
+
+def test_stale_follower_is_fenced_and_waits_for_its_leader_and_isr():
+    # AbstractFetcherThreadTest.testFencedFetch
+    world = _world()
+    world.advance(1.0)
+    leader, follower = world.assignments[TP][0], world.assignments[TP][1]
+    replicas = world.brokers[follower].replicas
+    epoch = world.brokers[leader].replicas.partitions[TP].leader_epoch
+    # the leader hears of a new epoch first (its LeaderAndIsr arrived, the follower's not yet)
+    state = LeaderAndIsrPartition(leader, epoch + 1, [0, 1, 2], [0, 1, 2], 1)
+    world.brokers[leader].replicas.become_leader_or_follower(TP, state)
+    world.advance(1.6)
+    fetcher = replicas._fetcher_of[TP]
+    assert TP not in fetcher.partitions  # fenced: no longer fetched
+    leo = replicas.partitions[TP].log.log_end_offset
+    world.advance(2.0)
+    assert replicas.partitions[TP].log.log_end_offset == leo  # nothing fetched meanwhile
+    replicas.become_leader_or_follower(TP, state)
+    world.advance(2.5)
+    assert TP in replicas._fetcher_of[TP].partitions
+    assert replicas.partitions[TP].log.log_end_offset > leo
