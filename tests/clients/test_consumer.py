@@ -706,14 +706,20 @@ def test_marking_the_coordinator_unknown_fails_the_requests_in_flight_to_it():
 # ------------------------------------------------------------------------------------ KIP-320
 
 
-def test_steady_state_fetches_carry_the_leader_epoch_and_validate_nothing():
-    rig = Rig()
+def _read_five(rig: Rig, **config) -> KafkaConsumer:
+    """A consumer of TP that has read its first 5 records (epoch 0) by 1 s."""
     rig.cluster.append(TP, 5)
-    consumer = rig.consumer()
+    consumer = rig.consumer(**config)
     consumer.assign([TP])
     consumer.start()
-    rig.at(0.5, lambda: rig.cluster.append(TP, 3))
     rig.env.run(until=1.0)
+    return consumer
+
+
+def test_steady_state_fetches_carry_the_leader_epoch_and_validate_nothing():
+    rig = Rig()
+    rig.at(0.5, lambda: rig.cluster.append(TP, 3))
+    _read_five(rig)
     assert_dense(rig.consumed(), 0, 8)
     assert rig.brokers[0].epoch_requests == []  # no leader change: no validation round trip
     assert {e[TP] for e in rig.brokers[0].fetch_epochs} == {0}
@@ -774,11 +780,7 @@ def test_unknown_leader_epoch_is_retried_until_the_leader_knows_it():
     # FetchCollector.handleInitializeErrors: UNKNOWN_LEADER_EPOCH is only logged; the partition
     # is fetched again (and validated) until the leader has the consumer's epoch
     rig = Rig(brokers=2)
-    rig.cluster.append(TP, 5)
-    consumer = rig.consumer()
-    consumer.assign([TP])
-    consumer.start()
-    rig.env.run(until=1.0)
+    _read_five(rig)
     rig.brokers[1].lag_epoch = True  # broker-1 leads but has not yet seen epoch 1
     rig.cluster.move_leader(TP, 1)
     rig.cluster.append(TP, 3)

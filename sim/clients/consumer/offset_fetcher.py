@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import simpy
 
@@ -94,23 +95,36 @@ class OffsetFetcher:
         self, node: str, partitions: dict[TopicPartition, int], event: simpy.Event
     ) -> None:
         """``onSuccessfulResponseForResettingPositions`` / ``onFailedResponse...``."""
+        self._on_answer(node, list(partitions), event, self._apply_offset)
+
+    def _apply_offset(self, tp: TopicPartition, response: Any) -> bool:
+        """Seek ``tp`` to the offset ListOffsets found; False on an error (retried)."""
+        error, offset = response.offsets.get(tp, (Errors.UNKNOWN_TOPIC_OR_PARTITION, -1))
+        if error is not Errors.NONE:
+            return False
+        self.subscriptions.maybe_seek_unvalidated(tp, offset, self.metadata.leader_epoch(tp))
+        return True
+
+    def _on_answer(
+        self,
+        node: str,
+        partitions: list[TopicPartition],
+        event: simpy.Event,
+        apply: Callable[[TopicPartition, Any], bool],
+    ) -> None:
+        """An answer (or failure) of a request for ``partitions``: ``apply`` each partition's
+        answer; those it refuses, or all on a failure, are retried after ``retry.backoff.ms``
+        with a metadata update."""
         if self.stopped:
             return
         now = self.env.now
         response = event.value
         if isinstance(response, NetworkFailure):
             self.connections.failed(node, now)
-            retry = list(partitions)
+            retry = partitions
         else:
             self.connections.succeeded(node)
-            retry = []
-            for tp in partitions:
-                error, offset = response.offsets.get(tp, (Errors.UNKNOWN_TOPIC_OR_PARTITION, -1))
-                if error is Errors.NONE:
-                    leader_epoch = self.metadata.leader_epoch(tp)
-                    self.subscriptions.maybe_seek_unvalidated(tp, offset, leader_epoch)
-                else:
-                    retry.append(tp)
+            retry = [tp for tp in partitions if not apply(tp, response)]
         if retry:
             self.subscriptions.set_next_allowed_retry(retry, now + self._retry_backoff_s)
             self.metadata.request_update()
@@ -167,30 +181,18 @@ class OffsetFetcher:
     ) -> None:
         """``onSuccessfulResponseForValidatingPositions`` (``OffsetsForLeaderEpochUtils
         .handleResponse``: an error retries the partition) / ``onFailedResponse...``."""
-        if self.stopped:
-            return
-        now = self.env.now
-        response = event.value
-        if isinstance(response, NetworkFailure):
-            self.connections.failed(node, now)
-            retry = list(positions)
-        else:
-            self.connections.succeeded(node)
-            retry = []
-            has_policy = self.timestamp is not None
-            for tp, asked in positions.items():
-                error, end_epoch, end_offset = response.partitions.get(
-                    tp, (Errors.UNKNOWN_TOPIC_OR_PARTITION, -1, -1)
-                )
-                if error is not Errors.NONE:
-                    retry.append(tp)
-                    continue
-                truncation = self.subscriptions.maybe_complete_validation(
-                    tp, asked, end_epoch, end_offset, has_policy
-                )
-                if truncation is not None:
-                    self.on_truncation(truncation)
-        if retry:
-            self.subscriptions.set_next_allowed_retry(retry, now + self._retry_backoff_s)
-            self.metadata.request_update()
-        self.wake()
+
+        def apply(tp: TopicPartition, response: Any) -> bool:
+            error, end_epoch, end_offset = response.partitions.get(
+                tp, (Errors.UNKNOWN_TOPIC_OR_PARTITION, -1, -1)
+            )
+            if error is not Errors.NONE:
+                return False
+            truncation = self.subscriptions.maybe_complete_validation(
+                tp, positions[tp], end_epoch, end_offset, self.timestamp is not None
+            )
+            if truncation is not None:
+                self.on_truncation(truncation)
+            return True
+
+        self._on_answer(node, list(positions), event, apply)

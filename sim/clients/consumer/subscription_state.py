@@ -154,13 +154,7 @@ class SubscriptionState:
 
     def partitions_needing_reset(self, now_s: float) -> list[TopicPartition]:
         """Partitions awaiting an offset reset whose retry time has come, sorted."""
-        if not self._counts[_AWAITING_RESET]:
-            return []
-        return [
-            tp
-            for tp, s in self.states.items()
-            if s.fetch_state is _AWAITING_RESET and s.next_retry_s <= now_s
-        ]
+        return self._due(_AWAITING_RESET, now_s)
 
     def next_reset_retry_s(self, now_s: float) -> float:
         """Earliest time after ``now_s`` a pending offset reset or validation may be sent again
@@ -243,12 +237,16 @@ class SubscriptionState:
 
     def partitions_needing_validation(self, now_s: float) -> list[TopicPartition]:
         """Partitions awaiting validation whose retry time has come, sorted."""
-        if not self._counts[_AWAITING_VALIDATION]:
+        return self._due(_AWAITING_VALIDATION, now_s)
+
+    def _due(self, fetch_state: FetchState, now_s: float) -> list[TopicPartition]:
+        """Partitions in ``fetch_state`` whose retry time has come by ``now_s``, sorted."""
+        if not self._counts[fetch_state]:
             return []
         return [
             tp
             for tp, s in self.states.items()
-            if s.fetch_state is _AWAITING_VALIDATION and s.next_retry_s <= now_s
+            if s.fetch_state is fetch_state and s.next_retry_s <= now_s
         ]
 
     def maybe_complete_validation(
