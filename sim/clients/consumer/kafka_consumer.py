@@ -24,9 +24,11 @@ the divergence point, with a ``log_truncation`` event (``auto.offset.reset=none`
 fails, ``log_truncation_error``), rather than meeting OFFSET_OUT_OF_RANGE and resetting by
 ``auto.offset.reset``.
 
+A fetch error that names the partition's current leader (KIP-951) updates the metadata at once.
+
 Not modelled: the leader epoch of committed offsets (a position taken from a committed offset is
-not validated), the new leader in fetch errors (KIP-951), fetch sessions, preferred read
-replicas, jitter of the backoffs, the poll timeout the application passes.
+not validated), fetch sessions, preferred read replicas, jitter of the backoffs, the poll timeout
+the application passes.
 Times are simulated seconds.
 """
 
