@@ -86,6 +86,7 @@ class Errors(IntEnum):
     NOT_CONTROLLER = 41
     OUT_OF_ORDER_SEQUENCE_NUMBER = 45
     DUPLICATE_SEQUENCE_NUMBER = 46
+    INVALID_PRODUCER_EPOCH = 47
     KAFKA_STORAGE_ERROR = 56
     FENCED_LEADER_EPOCH = 74
     UNKNOWN_LEADER_EPOCH = 75
@@ -128,7 +129,9 @@ class RecordBatch:
     batch_id: unique in the run (for the audit). producer_id / base_sequence: idempotence
     (-1 without). count: records. size_bytes: on the wire, after compression.
     first_arrival_s / mean_arrival_s: when the first record / the records on average were handed
-    to ``send()``. keys: key ids of the records (``None`` for null keys).
+    to ``send()``. keys: key ids of the records (``None`` for null keys). producer_epoch: the
+    idempotent producer's epoch (KIP-360: bumped when a partition's sequence has a hole; -1
+    without idempotence).
     """
 
     batch_id: int
@@ -141,6 +144,7 @@ class RecordBatch:
     first_arrival_s: float
     mean_arrival_s: float
     keys: np.ndarray | None = None
+    producer_epoch: int = 0
 
     @property
     def last_sequence(self) -> int:

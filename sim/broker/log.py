@@ -5,9 +5,9 @@ The log is a list of batches with dense offsets from the log start offset to the
 (LEO). It keeps, as Kafka keeps beside the segments:
 - the leader-epoch cache: (epoch, start offset) pairs, so a follower can find where its log
   diverges from a new leader's (KIP-101/279);
-- producer state: per producer id the last batches' sequence ranges (Kafka retains 5), so a
-  retried batch is recognised as a duplicate and an out-of-order one refused, and so a new leader
-  has the state already, rebuilt from its own log;
+- producer state: per producer id its epoch and the last batches' sequence ranges of that epoch
+  (Kafka retains 5), so a retried batch is recognised as a duplicate, an out-of-order one or one of
+  an older epoch refused, and so a new leader has the state already, rebuilt from its own log;
 - segments: the log rolls a new segment after ``segment.bytes`` (or ``segment.ms``); retention
   deletes whole old segments by ``retention.ms`` / ``retention.bytes``.
 Offsets are record offsets; a batch covers ``base_offset .. base_offset + count - 1``.
@@ -28,6 +28,8 @@ _NO_ERROR = Errors.NONE
 #: Batches of sequence metadata kept per producer (ProducerStateEntry.NUM_BATCHES_TO_RETAIN).
 NUM_BATCHES_TO_RETAIN = 5
 NO_SEQUENCE = -1
+#: The largest sequence number; the next one is 0 (ProducerAppendInfo.inSequence).
+MAX_SEQUENCE = 2**31 - 1
 
 
 @dataclass(slots=True)
@@ -43,24 +45,43 @@ class _Segment:
 
 @dataclass(slots=True)
 class ProducerStateEntry:
-    """The last batches of one producer id, as (first_seq, last_seq, base_offset)."""
+    """One producer id's epoch and the last batches it appended in that epoch, as
+    (first_seq, last_seq, base_offset) (≈ ProducerStateEntry)."""
 
+    epoch: int
     batches: deque[tuple[int, int, int]] = field(
         default_factory=lambda: deque(maxlen=NUM_BATCHES_TO_RETAIN)
     )
 
     @property
     def last_seq(self) -> int:
-        """Last sequence appended by this producer."""
+        """Last sequence appended by this producer in its epoch."""
         return self.batches[-1][1] if self.batches else NO_SEQUENCE
 
     def find_duplicate(self, batch: RecordBatch) -> int | None:
-        """Base offset of a retained batch with the same sequence range (a retry), else None."""
+        """Base offset of a retained batch of the same epoch with the same sequence range (a
+        retry), else None (findDuplicateBatch)."""
+        if batch.producer_epoch != self.epoch:
+            return None
         base_sequence, last_sequence = batch.base_sequence, batch.last_sequence
         for first, last, base in self.batches:
             if first == base_sequence and last == last_sequence:
                 return base
         return None
+
+    def add(self, epoch: int, first_seq: int, last_seq: int, base_offset: int) -> None:
+        """Record an appended batch; a batch of another epoch first forgets the old epoch's
+        batches (addBatch with maybeUpdateProducerEpoch)."""
+        if epoch != self.epoch:
+            self.epoch = epoch
+            self.batches.clear()
+        self.batches.append((first_seq, last_seq, base_offset))
+
+
+def in_sequence(last_seq: int, next_seq: int) -> bool:
+    """Whether ``next_seq`` follows ``last_seq`` (ProducerAppendInfo.inSequence: 0 follows
+    the largest sequence)."""
+    return next_seq == last_seq + 1 or (next_seq == 0 and last_seq == MAX_SEQUENCE)
 
 
 class PartitionLog:
@@ -106,22 +127,34 @@ class PartitionLog:
     # ---------------------------------------------------------------- appends
 
     def check_producer(self, batch: RecordBatch) -> tuple[Errors, int]:
-        """Idempotence check before a leader append (ProducerAppendInfo.checkSequence).
+        """Idempotence check before a leader append (UnifiedLog.analyzeAndValidateProducerState:
+        findDuplicateBatch, then ProducerAppendInfo.checkProducerEpoch and checkSequence).
 
-        Returns (NONE, -1) to append, (NONE, base offset) for a duplicate of a retained batch
-        (answered with the first append's offset, not appended again), or
-        (OUT_OF_ORDER_SEQUENCE_NUMBER, -1). A producer id the log does not know accepts any
-        sequence, as Kafka does when it has no state for it.
+        Returns (NONE, -1) to append, (NONE, base offset) for a duplicate of a retained batch of
+        the same epoch (answered with the first append's offset, not appended again),
+        (INVALID_PRODUCER_EPOCH, -1) for an epoch older than the producer's last, or
+        (OUT_OF_ORDER_SEQUENCE_NUMBER, -1) for a sequence that does not follow the last one of
+        the same epoch or a newer epoch not starting at 0. A producer id the log does not know
+        accepts any sequence, as Kafka does when it has no state for it.
         """
         if batch.producer_id < 0:
             return _NO_ERROR, -1
         entry = self.producers.get(batch.producer_id)
-        if entry is None or not entry.batches:
+        if entry is None:
+            return _NO_ERROR, -1
+        epoch = batch.producer_epoch
+        if epoch != entry.epoch:
+            if epoch < entry.epoch:
+                return Errors.INVALID_PRODUCER_EPOCH, -1
+            if batch.base_sequence != 0:  # a new epoch starts its sequences at 0
+                return Errors.OUT_OF_ORDER_SEQUENCE_NUMBER, -1
             return _NO_ERROR, -1
         duplicate = entry.find_duplicate(batch)
         if duplicate is not None:
             return _NO_ERROR, duplicate
-        if batch.base_sequence != entry.last_seq + 1:
+        last_seq = entry.last_seq
+        # the usual case tested first: in_sequence is a call, this runs once per batch
+        if batch.base_sequence != last_seq + 1 and not in_sequence(last_seq, batch.base_sequence):
             return Errors.OUT_OF_ORDER_SEQUENCE_NUMBER, -1
         return _NO_ERROR, -1
 
@@ -169,21 +202,20 @@ class PartitionLog:
         segment.last_append_s = now
         producer_id = batch.producer_id
         if producer_id >= 0:
-            # _producer_state and batch.last_sequence written out: this runs once per batch on
-            # every replica
+            # ProducerStateEntry.add and batch.last_sequence written out for a batch of the
+            # entry's epoch: this runs once per batch on every replica
             state = self.producers.get(producer_id)
             if state is None:
-                state = self._producer_state(producer_id)
+                state = self.producers[producer_id] = ProducerStateEntry(batch.producer_epoch)
             base_sequence = batch.base_sequence
-            state.batches.append(
-                (base_sequence, base_sequence + batch.count - 1, entry.base_offset)
-            )
-
-    def _producer_state(self, producer_id: int) -> ProducerStateEntry:
-        state = self.producers.get(producer_id)
-        if state is None:
-            state = self.producers[producer_id] = ProducerStateEntry()
-        return state
+            if state.epoch == batch.producer_epoch:
+                state.batches.append(
+                    (base_sequence, base_sequence + batch.count - 1, entry.base_offset)
+                )
+            else:
+                state.add(
+                    batch.producer_epoch, base_sequence, batch.last_sequence, entry.base_offset
+                )
 
     def _roll(self, now: float) -> _Segment:
         """Start a new segment at the LEO (the next batch would not fit in the active one, or
@@ -298,14 +330,22 @@ class PartitionLog:
             segment.size_bytes = sum(e.batch.size_bytes for e in self.entries[lo:hi])
 
     def _rebuild_producer_state(self) -> None:
-        """Rebuild producer id -> last sequences from the log (as a new leader does on load)."""
-        self.producers = {}
+        """Rebuild producer id -> epoch and last sequences from the log (as a new leader does on
+        load: ProducerStateManager replays the batches, unchecked as a replica's appends)."""
+        producers: dict[int, ProducerStateEntry] = {}
         for entry in self.entries[self._first :]:
             batch = entry.batch
             if batch.producer_id >= 0:
-                self._producer_state(batch.producer_id).batches.append(
-                    (batch.base_sequence, batch.last_sequence, entry.base_offset)
+                state = producers.get(batch.producer_id)
+                if state is None:
+                    state = producers[batch.producer_id] = ProducerStateEntry(batch.producer_epoch)
+                state.add(
+                    batch.producer_epoch,
+                    batch.base_sequence,
+                    batch.last_sequence,
+                    entry.base_offset,
                 )
+        self.producers = producers
 
     # ---------------------------------------------------------------- retention
 
