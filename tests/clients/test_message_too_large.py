@@ -137,8 +137,8 @@ def test_a_single_record_over_max_message_bytes_fails_with_message_too_large():
     """A batch of one record too large fails with the broker's error, after one attempt, and is
     counted as failed (SenderTest, the first request of the MESSAGE_TOO_LARGE idempotence test:
     RecordTooLargeException). batch.size 100 gives each record a batch of its own; values
-    spread around max.message.bytes, all far below max.request.size. Without idempotence: Kafka
-    would then bump the producer epoch (KIP-360), which the model does not."""
+    spread around max.message.bytes, all far below max.request.size. Without idempotence (with
+    it the producer would bump its epoch after each refusal: tests/clients/test_epoch_bump.py)."""
     limit = 2000
     results = _run(
         {"max.message.bytes": limit},

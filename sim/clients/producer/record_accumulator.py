@@ -55,7 +55,8 @@ def largest_batch_bytes(batch_size: int, compression: str) -> int:
 class ProducerBatch:
     """A batch cut from a partition's queue at its first drain (≈ ProducerBatch). Times in s;
     buffer_bytes: the BufferPool memory it holds until it is done (several buffers for records
-    expired together)."""
+    expired together). sequence / epoch: its idempotent producer state (-1 until the sender sets
+    it); reopened: that state was rewritten by an epoch bump (sequenceHasBeenReset)."""
 
     tp: TopicPartition
     first_arrival_s: float
@@ -67,7 +68,9 @@ class ProducerBatch:
     attempts: int = 0
     retry_at_s: float = 0.0
     sequence: int = -1
+    epoch: int = -1
     wire: RecordBatch | None = None
+    reopened: bool = False
 
 
 class PartitionQueue:
@@ -501,8 +504,8 @@ class RecordAccumulator:
         same records, no smaller. In Kafka 3.9 a batch over ``max.message.bytes`` but within
         ``batch.size`` is therefore split and refused again until ``delivery.timeout.ms``
         (KAFKA-8350, fixed after 3.9). The new batch is not a retry (no attempts, no backoff),
-        counts its delivery timeout from ``big``'s creation, keeps ``big``'s sequence, and holds
-        no pool memory (allocated off the accumulator, never deallocated)."""
+        counts its delivery timeout from ``big``'s creation, keeps ``big``'s sequence and epoch,
+        and holds no pool memory (allocated off the accumulator, never deallocated)."""
         assert big.records_bytes <= self.batch_size, (big.tp, big.records_bytes)
         piece = ProducerBatch(
             big.tp,
@@ -515,13 +518,15 @@ class RecordAccumulator:
             0,
             now,
             big.sequence,
+            big.epoch,
         )
         self.reenqueue(piece)
         return piece
 
     def wire(self, batch: ProducerBatch, batch_id: int, producer_id: int) -> RecordBatch:
         """Freeze the batch for sending at its first drain: its wire form (of header plus the
-        compressed records bytes)."""
+        compressed records bytes), with its sequence and epoch; again with the same
+        ``batch_id`` when an epoch bump rewrites them (ProducerBatch.resetProducerState)."""
         tp = batch.tp
         batch.wire = wire = RecordBatch(  # positional arguments, as in _cut
             batch_id,
@@ -534,5 +539,6 @@ class RecordAccumulator:
             batch.first_arrival_s,
             batch.mean_arrival_s,
             batch.keys,
+            batch.epoch,
         )
         return wire

@@ -7,6 +7,15 @@ in flight to it, and handle answers: complete, retry with backoff (``retry.backo
 up to ``retry.backoff.max.ms``, ±20 % jitter, KIP-580), split a batch of several records the
 broker refused as larger than ``max.message.bytes`` (MESSAGE_TOO_LARGE; a single record fails
 with it), or fail once ``delivery.timeout.ms`` has passed or retries run out.
+
+With idempotence it also keeps the TransactionManager's state of an idempotent producer: per
+partition the next sequence, the batches with a sequence not yet done, the last acknowledged
+sequence and the epoch its sequences belong to. A batch that fails for good leaves a hole in its
+partition's sequences that the broker never fills; as Kafka 3.9 does (KIP-360) the sender then
+bumps the producer epoch before its next drain and restarts that partition's sequences at 0,
+rewriting those of its batches not yet done (startSequencesAtBeginning), and drains no new batch
+of a partition while batches of an older epoch, or of a sequence left unresolved by an expiry,
+are not done.
 """
 
 from __future__ import annotations
@@ -45,6 +54,8 @@ BUFFER_EXHAUSTED = "BUFFER_EXHAUSTED"
 #: buffer.memory (KafkaProducer.ensureValidRecordSize)
 RECORD_TOO_LARGE = "RECORD_TOO_LARGE"
 RETRY_JITTER = 0.2  # CommonClientConfigs.RETRY_BACKOFF_JITTER
+#: Short.MAX_VALUE: past it Kafka asks InitProducerId for a new producer id (not modelled)
+MAX_PRODUCER_EPOCH = 2**15 - 1
 _METADATA_ERRORS = frozenset(
     {Errors.NOT_LEADER_OR_FOLLOWER, Errors.NETWORK_EXCEPTION, Errors.UNKNOWN_TOPIC_OR_PARTITION}
 )
@@ -95,9 +106,20 @@ class Sender:
         self.in_flight: dict[int, deque[_InFlight]] = {}  # per node, in send order
         self.muted: set[TopicPartition] = set()
         self.next_sequence: dict[TopicPartition, int] = {}
-        # idempotence: sequences drained and not yet done, and those now in flight, per partition
-        self.unacked: dict[TopicPartition, set[int]] = {}
+        # idempotence, per partition: the batches drained and not yet done by sequence
+        # (TxnPartitionEntry.inflightBatchesBySequence), the sequences now in flight, the last
+        # sequence acknowledged and the epoch the sequences belong to
+        self.unacked: dict[TopicPartition, dict[int, ProducerBatch]] = {}
         self.sent: dict[TopicPartition, set[int]] = {}
+        self.last_acked: dict[TopicPartition, int] = {}
+        self.partition_epoch: dict[TopicPartition, int] = {}
+        #: the producer epoch (KIP-360); bumped when a partition's sequences have a hole
+        self.epoch = 0
+        #: partitions whose sequences restart at 0 at the next bump (partitionsToRewriteSequences)
+        self.bump_for: dict[TopicPartition, None] = {}
+        #: partitions with an expired retried batch: sequence after it, until resolved
+        #: (partitionsWithUnresolvedSequences)
+        self.unresolved: dict[TopicPartition, int] = {}
         self._drain_start: dict[int, int] = {}
         self._target: dict[int, str] = {}  # node -> its name on the network
         self.node_latency: dict[int, list[float]] = {}
@@ -107,7 +129,12 @@ class Sender:
     # ---------------------------------------------------------------- one round
 
     def run_once(self, now: float) -> None:
-        """Sender.runOnce: expire, then drain and send to every ready node with room."""
+        """Sender.runOnce: resolve sequences and bump the epoch if needed, expire, then drain
+        and send to every ready node with room."""
+        if self.unresolved:
+            self._resolve_sequences()
+        if self.bump_for:
+            self._bump_epoch(now)
         for batch in self.accumulator.expire_all(now, self.delivery_timeout_s):
             self.fail_unsent(batch, now, DELIVERY_TIMEOUT)  # RecordAccumulator.expiredBatches
         for node in self._ready_nodes(now):
@@ -170,6 +197,8 @@ class Sender:
                     continue
                 next_size = retry.wire.size_bytes
             elif q.start < len(q.times) and q.times[q.start] <= now:
+                if (self.epoch or self.unresolved) and self._hold_new(tp):
+                    continue
                 next_size = accumulator.batch_size
             else:
                 continue
@@ -189,10 +218,17 @@ class Sender:
         if batch.wire is not None:
             return
         if self.idempotent and sending:
+            tp = batch.tp
             if batch.sequence < 0:  # a batch split from a refused one has its sequence
-                batch.sequence = self.next_sequence.get(batch.tp, 0)
-                self.next_sequence[batch.tp] = batch.sequence + batch.count
-            self.unacked.setdefault(batch.tp, set()).add(batch.sequence)
+                if self.epoch and self.partition_epoch.get(tp, 0) != self.epoch:
+                    self._start_sequences_at_beginning(tp)  # maybeUpdateProducerIdAndEpoch
+                batch.epoch = self.epoch
+                batch.sequence = self.next_sequence.get(tp, 0)
+                self.next_sequence[tp] = batch.sequence + batch.count
+            unacked = self.unacked.get(tp)
+            if unacked is None:
+                unacked = self.unacked[tp] = {}
+            unacked[batch.sequence] = batch
         batch_id = self.metrics.new_batch_id()
         wire = self.accumulator.wire(batch, batch_id, self.producer_id if self.idempotent else -1)
         self.metrics.produced.append_row(
@@ -289,28 +325,132 @@ class Sender:
         self.metrics.acked.append_row(
             (wire.batch_id, batch.attempts, base_offset, now, now - wire.mean_arrival_s, error)
         )
-        if batch.sequence >= 0:
-            self.unacked[batch.tp].discard(batch.sequence)
+        sequence = batch.sequence
+        if sequence >= 0:
+            tp = batch.tp
+            del self.unacked[tp][sequence]
+            if not error:  # handleCompletedBatch: maybeUpdateLastAckedSequence
+                last = sequence + batch.count - 1
+                if last > self.last_acked.get(tp, -1):
+                    self.last_acked[tp] = last
         self.accumulator.deallocate(batch)
 
     def _handle_error(self, batch: ProducerBatch, error: Errors, now: float) -> None:
         """Sender.completeBatch / canRetry: split a batch of several records refused as too
-        large, retry retriable errors until the delivery timeout, fail on the others."""
+        large, retry retriable errors until the delivery timeout, fail on the others.
+
+        ``batch.attempts`` counts sends, Kafka's ``attempts()`` the retries before this one, so
+        Kafka's ``attempts() < retries`` is ``batch.attempts <= self.retries`` here."""
         if error in _METADATA_ERRORS:
             self.on_metadata_stale()
         expired = now - batch.first_arrival_s >= self.delivery_timeout_s
         if error is Errors.MESSAGE_TOO_LARGE and batch.count > 1 and not expired:
             self._split(batch, now)
             return
-        out_of_order_retry = error is Errors.OUT_OF_ORDER_SEQUENCE_NUMBER and self._earlier_unacked(
-            batch
-        )
-        retriable = error.retriable or out_of_order_retry
-        if retriable and not expired and batch.attempts <= self.retries:
+        if expired:
+            self._expire(batch, now)
+            return
+        if batch.attempts <= self.retries and self._can_retry(batch, error):
             batch.retry_at_s = now + self._backoff(batch.attempts)
             self.accumulator.reenqueue(batch)
             return
-        self._complete(batch, now, -1, DELIVERY_TIMEOUT if expired else error.name)
+        self._complete(batch, now, -1, error.name)
+        # TransactionManager.handleFailedBatch of an idempotent producer: a hole (the broker
+        # refused the batch for good), unless retries ran out (it may have been appended)
+        adjust = error is Errors.OUT_OF_ORDER_SEQUENCE_NUMBER or batch.attempts <= self.retries
+        if batch.sequence >= 0 and adjust:
+            self._request_epoch_bump(batch.tp)
+
+    def _expire(self, batch: ProducerBatch, now: float) -> None:
+        """The batch has passed ``delivery.timeout.ms`` (Kafka expires it in flight or in the
+        accumulator, Sender.sendProducerData): it fails without adjusting sequences, and when it
+        was a retry its partition's sequences are unresolved (markSequenceUnresolved) until its
+        batches are all done."""
+        self._complete(batch, now, -1, DELIVERY_TIMEOUT)
+        if batch.sequence >= 0 and batch.attempts > 1:
+            tp, after = batch.tp, batch.sequence + batch.count
+            if after > self.unresolved.get(tp, -1):
+                self.unresolved[tp] = after
+
+    def _can_retry(self, batch: ProducerBatch, error: Errors) -> bool:
+        """TransactionManager.canRetry of an idempotent producer: OUT_OF_ORDER_SEQUENCE_NUMBER
+        is always retried; when the batch is the next one after the last acknowledged (or after
+        an unresolved sequence), the hole is real and an epoch bump is requested. Other errors
+        are retried when retriable."""
+        if error is not Errors.OUT_OF_ORDER_SEQUENCE_NUMBER or batch.sequence < 0:
+            return error.retriable
+        tp = batch.tp
+        unresolved = self.unresolved.get(tp)
+        next_acked = batch.sequence == self.last_acked.get(tp, -1) + 1
+        if unresolved is None and (batch.reopened or not next_acked):
+            return True  # an earlier batch is not done yet: it may fill the hole
+        if unresolved is None or batch.sequence == unresolved:
+            self._request_epoch_bump(tp)
+        return True
+
+    def _request_epoch_bump(self, tp: TopicPartition) -> None:
+        """TransactionManager.requestEpochBumpForPartition: bump before the next drain and
+        restart the sequences of ``tp``."""
+        self.bump_for[tp] = None
+
+    def _resolve_sequences(self) -> None:
+        """TransactionManager.maybeResolveSequences: a partition left unresolved by an expired
+        retry is resolved once none of its batches is left; if its last acknowledged sequence
+        is then not the one before its next, the hole is real and its epoch is bumped."""
+        for tp in list(self.unresolved):
+            if self.unacked.get(tp):
+                continue
+            if self.next_sequence.get(tp, 0) != self.last_acked.get(tp, -1) + 1:
+                self._request_epoch_bump(tp)
+            del self.unresolved[tp]
+
+    def _bump_epoch(self, now: float) -> None:
+        """TransactionManager.bumpIdempotentProducerEpoch: epoch + 1, and the sequences of the
+        partitions that asked restart at 0 (with those of their batches not yet done); one
+        ``producer_epoch_bump`` event row per such partition."""
+        if self.epoch == MAX_PRODUCER_EPOCH:
+            raise NotImplementedError(
+                f"{self.name}: producer epoch exhausted; Kafka would get a new producer id "
+                "from InitProducerId, which the model does not issue"
+            )
+        self.epoch += 1
+        for tp in self.bump_for:
+            self._start_sequences_at_beginning(tp)
+            self.unresolved.pop(tp, None)
+            detail = f"producer_id={self.producer_id} epoch={self.epoch}"
+            self.metrics.event(now, "producer_epoch_bump", self.name, tp[0], tp[1], detail)
+        self.bump_for.clear()
+
+    def _start_sequences_at_beginning(self, tp: TopicPartition) -> None:
+        """TxnPartitionEntry.startSequencesAtBeginning: the batches of ``tp`` not yet done, in
+        sequence order, take the current epoch and sequences from 0 (ProducerBatch.
+        resetProducerState: their wire form is rewritten, the same batch id; a request already
+        sent keeps the old one); the next batch follows them."""
+        sent = self.sent.get(tp)
+        in_flight = set()
+        unacked = {}
+        sequence = 0
+        for old in sorted(self.unacked.get(tp, {})):
+            batch = self.unacked[tp][old]
+            batch.sequence, batch.epoch, batch.reopened = sequence, self.epoch, True
+            self.accumulator.wire(batch, batch.wire.batch_id, self.producer_id)
+            unacked[sequence] = batch
+            if sent and old in sent:
+                in_flight.add(sequence)
+            sequence += batch.count
+        self.unacked[tp] = unacked
+        self.sent[tp] = in_flight
+        self.partition_epoch[tp] = self.epoch
+        self.next_sequence[tp] = sequence
+        self.last_acked.pop(tp, None)
+
+    def _hold_new(self, tp: TopicPartition) -> bool:
+        """RecordAccumulator.shouldStopDrainBatchesForPartition for a batch without a sequence:
+        none is drained while the partition's sequences are unresolved, or while batches of an
+        older epoch are not done (a batch of the new epoch at sequence 0 would go before them)."""
+        if tp in self.unresolved:
+            return True
+        return self.partition_epoch.get(tp, 0) != self.epoch and bool(self.unacked.get(tp))
 
     def _split(self, batch: ProducerBatch, now: float) -> None:
         """Sender.completeBatch on MESSAGE_TOO_LARGE for a batch of several records not yet
@@ -321,12 +461,6 @@ class Sender:
         ``retries`` is not used up."""
         self._complete(batch, now, -1, SPLIT)
         self._close(self.accumulator.split_and_reenqueue(batch, now), now)
-
-    def _earlier_unacked(self, batch: ProducerBatch) -> bool:
-        """An earlier batch of the partition is still unacknowledged, so this one's sequence was
-        refused only because of it (TransactionManager.canRetry for OUT_OF_ORDER_SEQUENCE)."""
-        unacked = self.unacked.get(batch.tp)
-        return bool(unacked) and min(unacked) < batch.sequence
 
     def _retry_must_wait(self, tp: TopicPartition, batch: ProducerBatch) -> bool:
         """RecordAccumulator.shouldStopDrainBatchesForPartition: an idempotent retry goes only
