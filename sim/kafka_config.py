@@ -193,7 +193,9 @@ _PRODUCER: tuple[_Row, ...] = (
     ("delivery.timeout.ms", "int", 120000, _AT_LEAST_0, _PC, "ms",
      "a batch not acknowledged this long after send() fails"),
     ("enable.idempotence", "boolean", True, None, _PC, "",
-     "producer id + sequence numbers; the leader drops duplicate retries"),
+     "producer id, epoch + sequence numbers; the leader drops duplicate retries of the same "
+     "epoch; a batch failed for good makes the producer bump its epoch and restart that "
+     "partition's sequences at 0 (KIP-360; a `producer_epoch_bump` event row)"),
     ("linger.ms", "long", 0, _AT_LEAST_0, _PC, "ms",
      "how long a non-full batch waits for more records"),
     ("max.block.ms", "long", 60000, _AT_LEAST_0, _PC, "ms",
