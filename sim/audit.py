@@ -226,16 +226,26 @@ def _rewinds(consumed: pd.DataFrame) -> int:
 
 
 def _producer_reorderings(produced: pd.DataFrame, log: pd.DataFrame) -> int:
-    """Consecutive stored batches of one producer to one partition against sequence order."""
-    writers = produced[["batch_id", "producer", "producer_id", "base_sequence"]]
-    stored = log[[*_PARTITION, "base_offset", "batch_id"]].merge(writers, on="batch_id")
+    """Consecutive stored batches of one producer to one partition against send order: a
+    lower producer epoch after a higher one, or within one epoch a lower sequence (as stored:
+    an epoch bump restarts a partition's sequences at 0), or with equal sequences (no
+    idempotence) a lower batch id."""
+    writers = produced[["batch_id", "producer", "producer_id"]]
+    columns = [*_PARTITION, "base_offset", "batch_id", "producer_epoch", "base_sequence"]
+    stored = log[columns].merge(writers, on="batch_id")
     writer = ["producer", "producer_id", *_PARTITION]
     stored = stored.sort_values([*writer, "base_offset"])
     key = _codes(stored, writer)
+    epoch = stored["producer_epoch"].to_numpy(np.int64)
     sequence = stored["base_sequence"].to_numpy(np.int64)
     batch = stored["batch_id"].to_numpy(np.int64)
-    earlier = (sequence[1:] < sequence[:-1]) | (
-        (sequence[1:] == sequence[:-1]) & (batch[1:] < batch[:-1])
+    same_epoch = epoch[1:] == epoch[:-1]
+    earlier = (epoch[1:] < epoch[:-1]) | (
+        same_epoch
+        & (
+            (sequence[1:] < sequence[:-1])
+            | ((sequence[1:] == sequence[:-1]) & (batch[1:] < batch[:-1]))
+        )
     )
     return int(((key[1:] == key[:-1]) & earlier).sum())
 

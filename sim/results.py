@@ -120,6 +120,18 @@ TABLES: dict[str, tuple[Column, ...]] = {
         ("count", "int32", "records in the stored batch"),
         ("batch_id", "int64", "the produced batch stored here (see produced)"),
         ("leader_epoch", "int32", "leader epoch that appended the batch"),
+        (
+            "producer_epoch",
+            "int16",
+            "producer epoch the batch was stored with (an idempotent producer bumps it after a "
+            "batch fails for good, KIP-360)",
+        ),
+        (
+            "base_sequence",
+            "int32",
+            "first sequence number the batch was stored with, -1 without idempotence (after an "
+            "epoch bump a batch may be stored with another than its first send's, see produced)",
+        ),
     ),
 }
 

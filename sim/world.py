@@ -460,6 +460,8 @@ class World:
                         batch.count,
                         batch.batch_id,
                         entry.leader_epoch,
+                        batch.producer_epoch,
+                        batch.base_sequence,
                     )
                 )
         return rows

@@ -27,6 +27,7 @@ DEFAULTS = {
     "member": "g-0",
     "e2e_latency_s": 0.001,
     "leader_epoch": 0,
+    "producer_epoch": 0,
 }
 
 
@@ -219,11 +220,27 @@ def test_idempotent_reorderings_follow_sequence_numbers_per_producer_id():
     assert audit(tables).producer_reorderings == 1
 
 
+def test_an_epoch_bump_restarts_sequences_without_reordering():
+    """KIP-360: after an idempotent producer bumps its epoch a partition's sequences start at 0
+    again. Stored in order (epoch 0: 0, 2; epoch 1: 0, 2) is no reordering; a batch of the old
+    epoch stored after one of the new is, and so is a lower sequence within one epoch."""
+    batches = {20: (0, 2), 21: (0, 2), 22: (0, 2), 23: (0, 2)}
+    log = [(0, 0, 20), (0, 2, 21), (0, 4, 22), (0, 6, 23)]
+    sequences = {20: 0, 21: 2, 22: 0, 23: 2}
+    tables = _tables_with_producers(batches, log, {}, sequences, {22: 1, 23: 1})
+    assert audit(tables).producer_reorderings == 0
+    tables = _tables_with_producers(batches, log, {}, sequences, {20: 1, 21: 1})
+    assert audit(tables).producer_reorderings == 1  # epoch 1 then epoch 0 (22 after 21)
+    tables = _tables_with_producers(batches, log, {}, {20: 0, 21: 2, 22: 2, 23: 0}, {22: 1, 23: 1})
+    assert audit(tables).producer_reorderings == 1  # within epoch 1: 2 then 0
+
+
 def _tables_with_producers(
     batches: dict[int, tuple[int, int]],
     log: list[tuple[int, int, int]],
     producers: dict[int, str],
     sequences: dict[int, int] | None = None,
+    epochs: dict[int, int] | None = None,
 ) -> dict[str, pd.DataFrame]:
     rows = [
         {
@@ -237,7 +254,15 @@ def _tables_with_producers(
         for b, (p, n) in batches.items()
     ]
     stored = [
-        {"partition": p, "base_offset": o, "count": batches[b][1], "batch_id": b} for p, o, b in log
+        {
+            "partition": p,
+            "base_offset": o,
+            "count": batches[b][1],
+            "batch_id": b,
+            "producer_epoch": (epochs or {}).get(b, 0),
+            "base_sequence": (sequences or {}).get(b, -1),
+        }
+        for p, o, b in log
     ]
     return {"produced": _frame("produced", rows), "log": _frame("log", stored)}
 

@@ -243,7 +243,7 @@ def test_a_partition_whose_batches_expired_goes_on_after_the_fault_heals() -> No
     request.timeout.ms 1 s and linger.ms 5: Kafka requires delivery >= linger + request). The
     batches of partition 0 expire; once the link heals the producer has bumped its epoch and
     its later batches to partition 0 are acknowledged: no OUT_OF_ORDER_SEQUENCE_NUMBER cascade,
-    no duplicate, nothing acknowledged lost."""
+    no duplicate, nothing acknowledged lost, no reordering within an epoch."""
     cut = {"kind": "network_partition", "links": [["app-0", "leader:t-0"]]}
     producer = {"name": "app", "topic": "t", "rate_msgs_s": 800, "message_bytes": 250}
     producer["keys"] = {"kind": "uniform", "cardinality": 40}
@@ -275,3 +275,7 @@ def test_a_partition_whose_batches_expired_goes_on_after_the_fault_heals() -> No
     report = audit(results.tables)
     assert report.duplicate_messages == 0
     assert report.lost_acked_messages == 0
+    # stored in send order: each epoch's sequences in order, epoch 1 after epoch 0
+    assert report.producer_reorderings == 0
+    stored = results.tables["log"]
+    assert set(stored.loc[stored["partition"] == 0, "producer_epoch"]) == {0, 1}
