@@ -268,6 +268,17 @@ class Rig:
         self.net.add_node(consumer, NIC_BYTES_S)
         return consumer
 
+    def consumer_from(self, records: int, offset: int, **config) -> KafkaConsumer:
+        """A consumer of TP, which holds ``records`` records, started at ``offset`` and run
+        to 1 s."""
+        self.cluster.append(TP, records)
+        consumer = self.consumer(**config)
+        consumer.assign([TP])
+        consumer.seek(TP, offset)
+        consumer.start()
+        self.env.run(until=1.0)
+        return consumer
+
     def consumed(self) -> pd.DataFrame:
         return self.metrics.consumed.frame()
 
@@ -378,12 +389,7 @@ def test_latest_only_gets_records_appended_after_start():
 
 def test_seek_sets_the_starting_position():
     rig = Rig()
-    rig.cluster.append(TP, 10)
-    consumer = rig.consumer()
-    consumer.assign([TP])
-    consumer.seek(TP, 4)
-    consumer.start()
-    rig.env.run(until=1.0)
+    rig.consumer_from(10, 4)
     assert_dense(rig.consumed(), 4, 10)
     assert rig.brokers[0].list_offsets == []
 
@@ -404,12 +410,7 @@ def test_none_records_an_error_event_and_consumes_nothing():
 
 def test_offset_out_of_range_resets_by_auto_offset_reset():
     rig = Rig()
-    rig.cluster.append(TP, 6)
-    consumer = rig.consumer()
-    consumer.assign([TP])
-    consumer.seek(TP, 50)  # beyond the log end: the fetch is out of range
-    consumer.start()
-    rig.env.run(until=1.0)
+    rig.consumer_from(6, 50)  # beyond the log end: the fetch is out of range
     assert_dense(rig.consumed(), 0, 6)
     events = rig.metrics.events.frame()
     assert events["kind"].tolist() == ["offset_reset"]
@@ -418,12 +419,7 @@ def test_offset_out_of_range_resets_by_auto_offset_reset():
 
 def test_offset_out_of_range_with_none_stops_the_partition():
     rig = Rig()
-    rig.cluster.append(TP, 6)
-    consumer = rig.consumer(**{"auto.offset.reset": "none"})
-    consumer.assign([TP])
-    consumer.seek(TP, 50)
-    consumer.start()
-    rig.env.run(until=1.0)
+    rig.consumer_from(6, 50, **{"auto.offset.reset": "none"})
     assert len(rig.consumed()) == 0
     assert rig.metrics.events.frame()["kind"].tolist() == ["offset_reset_error"]
 
@@ -762,12 +758,7 @@ def test_truncation_moves_the_position_to_the_divergence_point():
 def test_truncation_without_reset_policy_fails_the_partition():
     # OffsetFetcherTest.testOffsetValidationTriggerLogTruncationForBadOffsetWithUndefinedResetPolicy
     rig = Rig(brokers=2)
-    rig.cluster.append(TP, 8)
-    consumer = rig.consumer(**{"auto.offset.reset": "none"})
-    consumer.assign([TP])
-    consumer.seek(TP, 0)
-    consumer.start()
-    rig.env.run(until=1.0)
+    consumer = rig.consumer_from(8, 0, **{"auto.offset.reset": "none"})
     _truncated_under_consumer(rig)
     rig.env.run(until=2.0)
     rows = rig.consumed()
