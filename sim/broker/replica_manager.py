@@ -232,6 +232,7 @@ class ReplicaManager:
             self._wake_parked(tp)
         else:
             partition.make_follower(state.leader, state.leader_epoch, state.partition_epoch)
+            self._complete_parked_on(tp)
             if self.legacy_hw_truncation:
                 self._truncate(
                     partition, partition.log.high_watermark, "to its high watermark (pre-KIP-101)"
@@ -566,6 +567,15 @@ class ReplicaManager:
                 complete(key, request.min_bytes <= 1)
             elif NO_EPOCH != fetch_partition.current_leader_epoch != partition.leader_epoch:
                 complete(key, True)  # fenced: answered at once
+
+    def _complete_parked_on(self, tp: TopicPartition) -> None:
+        """ReplicaManager.completeDelayedOperationsWhenNotPartitionLeader at makeFollowers: the
+        fetches parked on ``tp`` are answered now (DelayedFetch.tryComplete Case A: this broker
+        no longer leads ``tp``, NOT_LEADER_OR_FOLLOWER for it), not at their max wait."""
+        parked = self._parked.get(tp)
+        if parked:
+            for key in list(parked):
+                self._complete_parked(key, True)
 
     def _complete_parked(self, key: int, force: bool) -> None:
         """DelayedFetch.tryComplete of parked fetch ``key`` (``force``: at its deadline, or

@@ -1,7 +1,8 @@
 """Leader-epoch fencing of fetches (KIP-320) in a running cluster: Partition.getLocalLog's
 check and the follower's reaction (AbstractFetcherThreadTest.testFencedFetch: a fetch at an
 older epoch is answered FENCED_LEADER_EPOCH and the partition leaves the fetcher until the
-next LeaderAndIsr)."""
+next LeaderAndIsr); and a fetch parked on a leader that becomes a follower, answered at once
+(DelayedFetch Case A)."""
 
 from __future__ import annotations
 
@@ -70,3 +71,27 @@ def test_stale_follower_is_fenced_and_waits_for_its_leader_and_isr():
     world.advance(2.5)
     assert TP in replicas._fetcher_of[TP].partitions
     assert replicas.partitions[TP].log.log_end_offset > leo
+
+
+def test_a_fetch_parked_on_a_leader_that_becomes_a_follower_is_answered_at_once():
+    """ReplicaManager.makeFollowers completes the delayed fetches of the partitions it makes
+    followers (completeDelayedOperationsWhenNotPartitionLeader; DelayedFetch Case A): a caught-up
+    consumer's fetch, parked for up to fetch.max.wait.ms (here 5 s), is answered when the
+    leader's LeaderAndIsr makes it a follower, not 5 s later."""
+    world = _world()
+    world.advance(1.0)
+    leader, follower = world.assignments[TP][0], world.assignments[TP][1]
+    replicas = world.brokers[leader].replicas
+    hw = replicas.partitions[TP].log.high_watermark
+    epoch = replicas.partitions[TP].leader_epoch
+    answers = []
+    fetch = FetchRequest(-1, 5.0, 1 << 20, 1 << 20, 1 << 20, {TP: FetchPartition(hw, -1, epoch)})
+    replicas.handle_fetch(fetch, lambda response, *_: answers.append(response))
+    assert answers == []  # parked: min_bytes not reached
+    state = LeaderAndIsrPartition(follower, epoch + 1, [0, 1, 2], [0, 1, 2], 1)
+    replicas.become_leader_or_follower(TP, state)
+    assert len(answers) == 1
+    # asked at the old epoch: fenced (the epoch is checked first), naming the new leader
+    data = answers[0].partitions[TP]
+    assert data.error is Errors.FENCED_LEADER_EPOCH
+    assert data.current_leader == (follower, epoch + 1)
