@@ -16,6 +16,7 @@ Offsets are record offsets; a batch covers ``base_offset .. base_offset + count 
 from __future__ import annotations
 
 import bisect
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -181,8 +182,9 @@ class PartitionLog:
 
     def _append(self, entry: LogEntry, now: float, position: int) -> None:
         epochs = self.epochs
-        if not epochs or epochs[-1][0] < entry.leader_epoch:
-            epochs.append((entry.leader_epoch, entry.base_offset))
+        # assign_epoch's test of whether it changes anything written out: runs once per batch
+        if not epochs or epochs[-1][0] != entry.leader_epoch or entry.base_offset < epochs[-1][1]:
+            self.assign_epoch(entry.leader_epoch, entry.base_offset)
         batch = entry.batch
         nbytes = batch.size_bytes
         # _maybe_roll's test inlined: this runs once per batch on every replica
@@ -273,16 +275,23 @@ class PartitionLog:
         """The epoch of the last batch (-1 for an empty log)."""
         return self.epochs[-1][0] if self.epochs else -1
 
+    def assign_epoch(self, epoch: int, start_offset: int) -> None:
+        """Record that ``epoch`` starts at ``start_offset`` (LeaderEpochFileCache.assign, also
+        UnifiedLog.maybeAssignEpochStartOffset for a new leader): nothing when it is the latest
+        epoch at an offset no earlier; else the latest entries of an epoch or start offset not
+        below the new one are dropped first (maybeTruncateNonMonotonicEntries), so epochs and
+        start offsets both increase."""
+        epochs = self.epochs
+        if epochs and epochs[-1][0] == epoch and start_offset >= epochs[-1][1]:
+            return
+        while epochs and (epochs[-1][0] >= epoch or epochs[-1][1] >= start_offset):
+            epochs.pop()
+        epochs.append((epoch, start_offset))
+
     def end_offset_for_epoch(self, epoch: int) -> tuple[int, int]:
-        """(epoch, end offset) as LeaderEpochFileCache.endOffsetFor: the start offset of the first
-        epoch after ``epoch`` (the LEO when ``epoch`` is the latest), with the largest epoch <=
-        ``epoch`` that this log knows; (-1, -1) when it knows none."""
-        if not self.epochs or epoch < self.epochs[0][0]:
-            return -1, -1
-        if epoch >= self.epochs[-1][0]:
-            return self.epochs[-1][0], self.log_end_offset
-        i = bisect.bisect_right([e for e, _ in self.epochs], epoch)
-        return self.epochs[i - 1][0], self.epochs[i][1]
+        """(epoch, end offset) as LeaderEpochFileCache.endOffsetFor answers (see
+        :func:`end_offset_for`)."""
+        return end_offset_for(self.epochs, epoch, self.log_end_offset)
 
     def truncate_to(self, offset: int) -> list[LogEntry]:
         """Remove every record at or after ``offset`` (whole batches from the one holding it).
@@ -376,3 +385,21 @@ class PartitionLog:
     def retained_entries(self) -> list[LogEntry]:
         """The batches still in the log, oldest first."""
         return self.entries[self._first :]
+
+
+def end_offset_for(
+    epochs: list[tuple[int, int]], epoch: int, log_end_offset: int
+) -> tuple[int, int]:
+    """LeaderEpochFileCache.endOffsetFor (Kafka 3.9) over ``epochs``, (leader epoch, start
+    offset) pairs, both increasing: (UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET) = (-1, -1) for an
+    undefined ``epoch`` (-1), for one above every known epoch, or with no epoch known;
+    (``epoch``, the log end offset) for the latest epoch; else the largest known epoch <=
+    ``epoch`` with the start offset of the first epoch above it, and for an epoch below every
+    known one, ``epoch`` itself with the first epoch's start offset (the data is gone; the asker
+    continues from there)."""
+    if epoch == -1 or not epochs or epoch > epochs[-1][0]:
+        return -1, -1
+    if epoch == epochs[-1][0]:
+        return epoch, log_end_offset
+    i = bisect.bisect_right(epochs, (epoch, math.inf))  # the first epoch above ``epoch``
+    return (epochs[i - 1][0] if i else epoch), epochs[i][1]

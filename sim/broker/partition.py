@@ -124,7 +124,8 @@ class Partition:
         return self.isr
 
     def make_leader(self, epoch: int, isr: list[int], partition_epoch: int, now: float) -> None:
-        """Become leader at ``epoch`` (Partition.makeLeader): followers' states start afresh,
+        """Become leader at ``epoch`` (Partition.makeLeader): the epoch starts at the LEO in the
+        log's epoch cache, followers' states start afresh,
         and the HW may advance at once, completing held answers ("We may need to increment
         high watermark since ISR could be down to 1", Kafka 3.9): the controller shrank the ISR
         of a leader whose followers are gone, and no fetch or append would otherwise wake it."""
@@ -135,6 +136,9 @@ class Partition:
         self.partition_epoch = partition_epoch
         self.pending_isr = None
         start = self.leader_epoch_start_offset = self.log.log_end_offset
+        # maybeAssignEpochStartOffset: the cache answers a follower whose last epoch is later
+        # than any of this log's batches (successive elections) with this epoch's start
+        self.log.assign_epoch(epoch, start)
         old, unknown = self.remote, ReplicaState()
         self.remote = {
             r: old.get(r, unknown).reset(r in isr, new_leader, start, now)

@@ -468,7 +468,8 @@ class ReplicaManager:
     @staticmethod
     def _diverging(partition: Partition, offset: int, epoch: int) -> tuple[int, int] | None:
         """Partition.validateFetchOffsetAndMaybeGetDivergingEpoch: the fetcher's last epoch ends
-        earlier in the leader's log than its fetch offset, or the leader does not know it."""
+        earlier in the leader's log than its fetch offset, or the leader's epoch cache cannot
+        answer for it ((-1, -1): Kafka answers OFFSET_OUT_OF_RANGE)."""
         if epoch < 0:
             return None
         log = partition.log
@@ -523,7 +524,12 @@ class ReplicaManager:
                 if epoch >= 0 and not (epochs and epoch == epochs[-1][0] and offset <= leo):
                     diverging = self._diverging(partition, offset, epoch)
                     if diverging:
-                        parts[tp] = FetchPartitionData(_NO_ERROR, hw, start, leo, [], diverging)
+                        # an epoch the leader's cache cannot answer (-1, -1) is out of range
+                        parts[tp] = (
+                            FetchPartitionData(_OUT_OF_RANGE, hw, start, leo)
+                            if diverging[1] < 0
+                            else FetchPartitionData(_NO_ERROR, hw, start, leo, [], diverging)
+                        )
                         urgent = True
                         continue
             if offset < start or offset > leo:
@@ -648,11 +654,8 @@ class ReplicaManager:
         now = self.env.now
         if data.diverging_epoch is not None:
             epoch, end_offset = data.diverging_epoch
-            if end_offset < 0:  # the leader knows no epoch that old: keep what is committed
-                self._truncate(partition, log.high_watermark, "to its high watermark")
-            else:
-                why = f"to the leader's end offset of epoch {epoch} (KIP-101)"
-                self._truncate(partition, min(end_offset, log.log_end_offset), why)
+            why = f"to the leader's end offset of epoch {epoch} (KIP-101)"
+            self._truncate(partition, min(end_offset, log.log_end_offset), why)
             return 0.0
         error = data.error
         if error is not _NO_ERROR:

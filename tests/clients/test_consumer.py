@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 import simpy
 
+from sim.broker.log import end_offset_for
 from sim.clients.consumer import KafkaConsumer
 from sim.clients.consumer.consumer_coordinator import ConsumerCoordinator
 from sim.clients.consumer.subscription_state import SubscriptionState
@@ -63,13 +64,13 @@ class FakeLog:
         return self.entries[-1].next_offset if self.entries else self.log_start_offset
 
     def end_offset_for_epoch(self, epoch: int) -> tuple[int, int]:
-        """(largest epoch <= ``epoch`` of a batch, start of the next epoch's batches or the LEO),
-        (-1, -1) when no batch is that old (the leader-epoch cache as Kafka's answers it)."""
-        older = [e for e in self.entries if e.leader_epoch <= epoch]
-        if not older:
-            return -1, -1
-        newer = [e.base_offset for e in self.entries if e.leader_epoch > epoch]
-        return older[-1].leader_epoch, min(newer, default=self.log_end_offset)
+        """The leader-epoch cache's answer (LeaderEpochFileCache.endOffsetFor) over the epochs
+        of the stored batches."""
+        epochs: list[tuple[int, int]] = []
+        for e in self.entries:
+            if not epochs or epochs[-1][0] != e.leader_epoch:
+                epochs.append((e.leader_epoch, e.base_offset))
+        return end_offset_for(epochs, epoch, self.log_end_offset)
 
     def truncate_to(self, offset: int) -> None:
         self.entries = [e for e in self.entries if e.next_offset <= offset]
