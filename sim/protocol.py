@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import NamedTuple
 
 import numpy as np
 
@@ -678,15 +679,29 @@ class LeaveGroupResponse:
     size_bytes: int = REQUEST_OVERHEAD_BYTES
 
 
+class OffsetAndMetadata(NamedTuple):
+    """A committed offset (OffsetAndMetadata; metadata strings not modelled): the next offset
+    to consume and the leader epoch of the last record consumed (-1: unknown), which the
+    group coordinator stores with it (OffsetCommitValue.leaderEpoch, KIP-320)."""
+
+    offset: int
+    leader_epoch: int = NO_EPOCH
+
+
+#: What OffsetFetch answers for a partition with no committed offset.
+NO_OFFSET = OffsetAndMetadata(-1, NO_EPOCH)
+
+
 @dataclass(slots=True, eq=False)
 class OffsetCommitRequest:
-    """Commit ``offsets`` (next offset to consume, per partition) for the group's generation."""
+    """Commit ``offsets`` (per partition the next offset to consume and committedLeaderEpoch)
+    for the group's generation."""
 
     group_id: str
     generation_id: int
     member_id: str
     group_instance_id: str | None
-    offsets: dict[TopicPartition, int]
+    offsets: dict[TopicPartition, OffsetAndMetadata]
     size_bytes: int = 0
 
     def __post_init__(self) -> None:
@@ -722,10 +737,11 @@ class OffsetFetchRequest:
 
 @dataclass(slots=True, eq=False)
 class OffsetFetchResponse:
-    """A group-level error, else (offset or -1, error) per partition."""
+    """A group-level error, else per partition (committed offset and committedLeaderEpoch,
+    NO_OFFSET without one; error)."""
 
     error: Errors
-    offsets: dict[TopicPartition, tuple[int, Errors]] = field(default_factory=dict)
+    offsets: dict[TopicPartition, tuple[OffsetAndMetadata, Errors]] = field(default_factory=dict)
     size_bytes: int = 0
 
     def __post_init__(self) -> None:
@@ -738,7 +754,7 @@ class OffsetCommitRecord:
     """Committed offsets of one group, as one record batch of __consumer_offsets holds them."""
 
     group_id: str
-    offsets: tuple[tuple[TopicPartition, int], ...]
+    offsets: tuple[tuple[TopicPartition, OffsetAndMetadata], ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,10 +32,14 @@ from sim.clients.consumer.consumer_coordinator import ConsumerCoordinator
 from sim.metrics import Metrics
 from sim.protocol import (
     GROUP_METADATA_TOPIC,
+    NO_OFFSET,
+    UNKNOWN_MEMBER_ID,
     Errors,
     HeartbeatRequest,
     JoinGroupRequest,
+    OffsetAndMetadata,
     OffsetCommitRequest,
+    OffsetFetchRequest,
     Subscription,
     SyncGroupRequest,
 )
@@ -473,7 +477,10 @@ def test_coordinator_crash_the_group_moves_and_keeps_its_offsets(seed):
     new = world.leader_of((GROUP_METADATA_TOPIC, p))
     assert new != old
     manager = world.brokers[new].group_coordinator.manager
-    assert all(manager.groups["g"].offsets[tp] >= off for tp, off in committed.items())
+    loaded = manager.groups["g"].offsets
+    assert all(loaded[tp].offset >= off.offset for tp, off in committed.items())
+    # the committed leader epochs came back with the offsets from __consumer_offsets
+    assert all(off.leader_epoch >= 0 for off in loaded.values())
     assert all(c.coordinator.coordinator == f"broker-{new}" for c, _ in world.consumers)
     assert r.consumed["polled_s"].max() > 9.0
     _assert_every_acked_record_consumed(r)
@@ -791,9 +798,30 @@ def test_commit_offset_in_completing_rebalance():
     assert joined.error is Errors.NONE
     assert coordinator.manager.groups["g"].state is GroupState.COMPLETING_REBALANCE
     answer = _Answer(env)
-    request = OffsetCommitRequest("g", joined.response.generation_id, member_id, None, {TP0: 5})
+    request = OffsetCommitRequest(
+        "g", joined.response.generation_id, member_id, None, {TP0: OffsetAndMetadata(5)}
+    )
     coordinator.handle_offset_commit(request, answer)
     assert answer.response.errors == {TP0: Errors.REBALANCE_IN_PROGRESS}
+
+
+def test_commit_offset_with_leader_epoch_round_trips():
+    """GroupMetadataManagerTest.testCommitOffset / GroupCoordinatorTest (leaderEpoch): the
+    committed leader epoch is stored with the offset and OffsetFetch answers both; a partition
+    without a commit answers NO_OFFSET."""
+    env, coordinator = _unit_coordinator()
+    answer = _Answer(env)
+    offsets = {TP0: OffsetAndMetadata(5, 3)}
+    coordinator.handle_offset_commit(
+        OffsetCommitRequest("g", -1, UNKNOWN_MEMBER_ID, None, offsets), answer
+    )
+    assert answer.response.errors == {TP0: Errors.NONE}
+    fetched = _Answer(env)
+    coordinator.handle_offset_fetch(OffsetFetchRequest("g", [TP0, ("t", 1)]), fetched)
+    assert fetched.response.offsets == {
+        TP0: (OffsetAndMetadata(5, 3), Errors.NONE),
+        ("t", 1): (NO_OFFSET, Errors.NONE),
+    }
 
 
 def test_prepare_rebalance_clears_the_pending_sync_members():
@@ -939,7 +967,7 @@ def test_auto_commit_every_interval_holds_the_polled_positions(monkeypatch):
             if n != name:
                 continue
             mine = c[(c["member"] == name) & (c["polled_s"] <= at)]
-            for (_, p), offset in offsets.items():
+            for (_, p), (offset, _) in offsets.items():
                 rows = mine[mine["partition"] == p]
                 ends = set(rows["base_offset"] + rows["count"])
                 assert offset in ends or (offset == 0 and rows.empty), (name, at, p, offset)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
-from sim.protocol import Subscription, TopicPartition
+from sim.protocol import OffsetAndMetadata, Subscription, TopicPartition
 
 JoinCallback = Callable[[Any], None]
 SyncCallback = Callable[[Any], None]
@@ -131,8 +131,8 @@ class GroupMetadata:
         self.supported_protocols: dict[str, int] = {}
         self.new_member_added = False
         #: committed offsets (appended and replicated), and those still being appended
-        self.offsets: dict[TopicPartition, int] = {}
-        self.pending_offset_commits: dict[TopicPartition, int] = {}
+        self.offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+        self.pending_offset_commits: dict[TopicPartition, OffsetAndMetadata] = {}
 
     # ---------------------------------------------------------------- queries
 

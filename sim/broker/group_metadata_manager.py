@@ -7,9 +7,9 @@ A group belongs to partition ``abs(javaHashCode(group.id)) % offsets.topic.num.p
 acks=all and ``offsets.commit.timeout.ms``, so they are replicated, acknowledged and lost exactly
 like any batch; the in-memory cache changes only once the append is acknowledged. When the broker
 becomes leader of an offsets partition it loads its groups by replaying that log up to its end
-offset (``doLoadGroupsAndOffsets``): the last group record and the last offset of each partition
-win; loaded groups with members are Stable, others Empty. When it stops leading, the groups are
-unloaded (Dead).
+offset (``doLoadGroupsAndOffsets``): the last group record and the last offset (with its leader
+epoch) of each partition win; loaded groups with members are Stable, others Empty. When it stops
+leading, the groups are unloaded (Dead).
 
 Simplified: loading takes no simulated time (Kafka reads the segments, answering
 COORDINATOR_LOAD_IN_PROGRESS meanwhile); offsets never expire (``offsets.retention.minutes``
@@ -26,9 +26,11 @@ from sim.clients.assignors import java_string_hash
 from sim.protocol import (
     ACKS_ALL,
     GROUP_METADATA_TOPIC,
+    NO_OFFSET,
     CoordinatorBatch,
     Errors,
     GroupMetadataRecord,
+    OffsetAndMetadata,
     OffsetCommitRecord,
     ProduceRequest,
     TopicPartition,
@@ -145,10 +147,11 @@ class GroupMetadataManager:
     def store_offsets(
         self,
         group: GroupMetadata,
-        offsets: dict[TopicPartition, int],
+        offsets: dict[TopicPartition, OffsetAndMetadata],
         callback: Callable[[dict[TopicPartition, Errors]], None],
     ) -> None:
-        """Append ``offsets``; once acknowledged they are the group's committed offsets (while
+        """Append ``offsets`` (each with its leader epoch, as OffsetCommitValue stores it); once
+        acknowledged they are the group's committed offsets (while
         pending, OffsetFetch with require_stable answers UNSTABLE_OFFSET_COMMIT)."""
         record = OffsetCommitRecord(group.group_id, tuple(sorted(offsets.items())))
         group.pending_offset_commits.update(offsets)
@@ -190,17 +193,18 @@ class GroupMetadataManager:
 
     def get_offsets(
         self, group_id: str, partitions: list[TopicPartition], require_stable: bool
-    ) -> dict[TopicPartition, tuple[int, Errors]]:
-        """GroupMetadataManager.getOffsets: the committed offset (-1 if none) per partition."""
+    ) -> dict[TopicPartition, tuple[OffsetAndMetadata, Errors]]:
+        """GroupMetadataManager.getOffsets: the committed offset and its leader epoch
+        (NO_OFFSET if none) per partition."""
         group = self.groups.get(group_id)
-        out: dict[TopicPartition, tuple[int, Errors]] = {}
+        out: dict[TopicPartition, tuple[OffsetAndMetadata, Errors]] = {}
         for tp in partitions:
             if group is None or group.is_state(GroupState.DEAD):
-                out[tp] = (-1, Errors.NONE)
+                out[tp] = (NO_OFFSET, Errors.NONE)
             elif require_stable and tp in group.pending_offset_commits:
-                out[tp] = (-1, Errors.UNSTABLE_OFFSET_COMMIT)
+                out[tp] = (NO_OFFSET, Errors.UNSTABLE_OFFSET_COMMIT)
             else:
-                out[tp] = (group.offsets.get(tp, -1), Errors.NONE)
+                out[tp] = (group.offsets.get(tp, NO_OFFSET), Errors.NONE)
         return out
 
     # ---------------------------------------------------------------- leadership
@@ -211,7 +215,7 @@ class GroupMetadataManager:
         self.owned[partition_id] = None
         log = self.replicas.partitions[(GROUP_METADATA_TOPIC, partition_id)].log
         records: dict[str, GroupMetadataRecord | None] = {}
-        offsets: dict[str, dict[TopicPartition, int]] = {}
+        offsets: dict[str, dict[TopicPartition, OffsetAndMetadata]] = {}
         for entry in log.retained_entries():
             record = getattr(entry.batch, "record", None)
             if isinstance(record, OffsetCommitRecord):

@@ -19,12 +19,13 @@ import simpy
 from sim.broker.log import end_offset_for
 from sim.clients.consumer import KafkaConsumer
 from sim.clients.consumer.consumer_coordinator import ConsumerCoordinator
-from sim.clients.consumer.subscription_state import SubscriptionState
+from sim.clients.consumer.subscription_state import FetchState, SubscriptionState
 from sim.kafka_config import effective
 from sim.metrics import Metrics
 from sim.net import Network
 from sim.protocol import (
     EARLIEST_TIMESTAMP,
+    NO_OFFSET,
     Errors,
     FetchPartitionData,
     FetchRequest,
@@ -36,8 +37,11 @@ from sim.protocol import (
     LogEntry,
     MetadataRequest,
     MetadataResponse,
+    OffsetAndMetadata,
     OffsetCommitRequest,
     OffsetCommitResponse,
+    OffsetFetchRequest,
+    OffsetFetchResponse,
     OffsetsForLeaderEpochRequest,
     OffsetsForLeaderEpochResponse,
     PartitionMetadata,
@@ -85,6 +89,8 @@ class FakeCluster:
         self.logs: dict[tuple[str, int], FakeLog] = {}
         self.brokers: list[FakeBroker] = []
         self._batch_id = 0
+        #: committed offsets of the group, kept by broker-0 as its coordinator
+        self.committed: dict[tuple[str, int], OffsetAndMetadata] = {}
 
     def append(self, tp, count: int, hw: bool = True, mean_arrival_s: float | None = None) -> None:
         """Append a batch of ``count`` records; advance the HW to the LEO unless ``hw`` is False."""
@@ -142,6 +148,12 @@ class FakeBroker:
         elif isinstance(request, OffsetsForLeaderEpochRequest):
             self.epoch_requests.append((self.env.now, dict(request.partitions)))
             respond(self._offsets_for_leader_epoch(request))
+        elif isinstance(request, FindCoordinatorRequest):
+            respond(FindCoordinatorResponse(Errors.NONE, 0))
+        elif isinstance(request, OffsetFetchRequest):
+            committed = self.cluster.committed
+            answers = {tp: (committed.get(tp, NO_OFFSET), Errors.NONE) for tp in request.partitions}
+            respond(OffsetFetchResponse(Errors.NONE, answers))
         else:
             raise TypeError(type(request).__name__)
 
@@ -678,12 +690,12 @@ def test_commit_async_with_an_unknown_coordinator_looks_it_up_then_sends():
     the OffsetCommit; the commit succeeds rather than failing at once."""
     env, broker, coordinator = _group_client(commit_delay_s=0.0)
     assert coordinator.coordinator_unknown()
-    future = coordinator.commit_offsets_async({TP: 7})
+    future = coordinator.commit_offsets_async({TP: OffsetAndMetadata(7, 0)})
     assert not future.done
     env.run(until=1.0)
     assert future.succeeded
     assert broker.requests == ["FindCoordinatorRequest", "OffsetCommitRequest"]
-    assert coordinator.committed == {TP: 7}
+    assert coordinator.committed == {TP: OffsetAndMetadata(7, 0)}
 
 
 def test_marking_the_coordinator_unknown_fails_the_requests_in_flight_to_it():
@@ -691,7 +703,7 @@ def test_marking_the_coordinator_unknown_fails_the_requests_in_flight_to_it():
     commit in flight fails at once (retriable, a disconnection) and its late answer is ignored."""
     env, _, coordinator = _group_client(commit_delay_s=0.5)
     coordinator.coordinator = "broker-0"
-    future = coordinator.commit_offsets_async({TP: 7})
+    future = coordinator.commit_offsets_async({TP: OffsetAndMetadata(7, 0)})
     env.run(until=0.1)
     assert not future.done
     coordinator.mark_coordinator_unknown()
@@ -782,3 +794,77 @@ def test_unknown_leader_epoch_is_retried_until_the_leader_knows_it():
     assert_dense(rows, 0, 8)
     assert rows["polled_s"].iloc[-1] > 1.5
     assert len(rig.brokers[1].epoch_requests) >= 2  # UNKNOWN_LEADER_EPOCH answers retried
+
+
+# ------------------------------------------------ KIP-320: the leader epoch of committed offsets
+
+
+def _from_committed(rig: Rig, committed: OffsetAndMetadata) -> KafkaConsumer:
+    """A consumer of TP in group "billing" (manual assignment) that starts from ``committed``."""
+    rig.cluster.committed[TP] = committed
+    consumer = rig.consumer(**{"group.id": "billing", "enable.auto.commit": False})
+    consumer.assign([TP])
+    consumer.start()
+    return consumer
+
+
+def test_committed_offset_from_a_previous_epoch_awaits_validation():
+    # ConsumerCoordinatorTest.testRefreshOffsetWithValidation: leader epoch 1, committed offset
+    # 8 of epoch 0: the position is 8, awaiting validation, until the leader answers
+    rig = Rig(brokers=2)
+    rig.cluster.append(TP, 8)
+    rig.cluster.move_leader(TP, 1)
+    consumer = _from_committed(rig, OffsetAndMetadata(8, 0))
+    validating = []
+    while not rig.brokers[1].epoch_requests:
+        rig.env.step()
+        tps = consumer.subscriptions.states[TP]
+        if tps.fetch_state is not FetchState.INITIALIZING:
+            validating.append((tps.fetch_state, tps.position, tps.offset_epoch, tps.leader_epoch))
+    assert validating[0] == (FetchState.AWAITING_VALIDATION, 8, 0, 1)
+    assert {state for state, *_ in validating} == {FetchState.AWAITING_VALIDATION}
+    rig.env.run(until=1.0)
+    assert rig.brokers[1].epoch_requests[0][1] == {TP: (0, 1)}
+    assert consumer.subscriptions.states[TP].fetch_state is FetchState.FETCHING
+    assert rig.brokers[1].fetches[0][0] > rig.brokers[1].epoch_requests[0][0]
+
+
+def test_committed_offset_beyond_a_truncated_log_moves_to_the_divergence_point():
+    """A consumer restarts from offset 8 committed after a record of epoch 0; an unclean
+    election made broker-1 leader with a log ending epoch 0 at 5: validation moves the position
+    to 5 (log_truncation), not OFFSET_OUT_OF_RANGE and the reset policy (no ListOffsets)."""
+    rig = Rig(brokers=2)
+    rig.cluster.append(TP, 5)
+    rig.cluster.append(TP, 3)
+    _truncated_under_consumer(rig)
+    consumer = _from_committed(rig, OffsetAndMetadata(8, 0))
+    rig.env.run(until=1.0)
+    assert_dense(rig.consumed(), 5, 8)
+    assert consumer.positions == {TP: 8}
+    assert rig.brokers[1].epoch_requests[0][1] == {TP: (0, 1)}
+    assert all(not b.list_offsets for b in rig.brokers)
+    assert rig.metrics.events.frame()["kind"].tolist() == ["log_truncation"]
+
+
+def test_committed_offset_without_a_leader_epoch_is_not_validated():
+    # ConsumerCoordinatorTest.testRefreshOffset (no leader epoch): fetched at once
+    rig = Rig()
+    rig.cluster.append(TP, 8)
+    consumer = _from_committed(rig, OffsetAndMetadata(3))
+    rig.env.run(until=1.0)
+    assert_dense(rig.consumed(), 3, 8)
+    assert consumer.positions == {TP: 8}
+    assert rig.brokers[0].epoch_requests == []
+
+
+def test_a_commit_carries_the_epoch_of_the_last_record_consumed():
+    # SubscriptionState.allConsumed: OffsetAndMetadata(position.offset, position.offsetEpoch)
+    rig = Rig(brokers=2)
+    rig.cluster.append(TP, 5)
+    rig.cluster.move_leader(TP, 1)
+    rig.cluster.append(TP, 3)
+    consumer = rig.consumer()
+    consumer.assign([TP])
+    consumer.start()
+    rig.env.run(until=1.0)
+    assert consumer.subscriptions.all_consumed() == {TP: OffsetAndMetadata(8, 1)}

@@ -51,6 +51,7 @@ from sim.protocol import (
     UNKNOWN_MEMBER_ID,
     Errors,
     JoinGroupMember,
+    OffsetAndMetadata,
     OffsetCommitRequest,
     OffsetFetchRequest,
     Subscription,
@@ -98,7 +99,7 @@ class ConsumerCoordinator(AbstractCoordinator):
         self.auto_commit_interval_s = config.s("auto.commit.interval.ms")
         self.next_auto_commit_s = env.now + self.auto_commit_interval_s
         #: offsets the coordinator acknowledged, per partition (the last successful commit)
-        self.committed: dict[TopicPartition, int] = {}
+        self.committed: dict[TopicPartition, OffsetAndMetadata] = {}
         self.is_leader = False
         self._auto_commit_future: RequestFuture | None = None
         self._join_prepare_deadline_s: float | None = None
@@ -255,7 +256,9 @@ class ConsumerCoordinator(AbstractCoordinator):
         future.add_listener(retry_soon)
         return future
 
-    def commit_offsets_async(self, offsets: dict[TopicPartition, int]) -> RequestFuture:
+    def commit_offsets_async(
+        self, offsets: dict[TopicPartition, OffsetAndMetadata]
+    ) -> RequestFuture:
         """ConsumerCoordinator.commitOffsetsAsync: with the coordinator unknown, look it up and
         then send (a failed lookup fails the commit, retriable); else send now."""
         if not offsets:
@@ -278,7 +281,7 @@ class ConsumerCoordinator(AbstractCoordinator):
         self.lookup_coordinator().add_listener(found)
         return future
 
-    def send_offset_commit(self, offsets: dict[TopicPartition, int]) -> RequestFuture:
+    def send_offset_commit(self, offsets: dict[TopicPartition, OffsetAndMetadata]) -> RequestFuture:
         """sendOffsetCommitRequest: the current generation's commit (none outside a stable
         group: REBALANCE_IN_PROGRESS while rejoining, ILLEGAL_GENERATION = CommitFailed)."""
         if self.coordinator_unknown():
@@ -358,7 +361,7 @@ class ConsumerCoordinator(AbstractCoordinator):
 
     def _commit_offsets_sync(
         self,
-        offsets: dict[TopicPartition, int],
+        offsets: dict[TopicPartition, OffsetAndMetadata],
         deadline_s: float,
         wait_until: Callable[[float], Signal],
     ) -> Generator[simpy.Event, Any, bool]:
@@ -436,14 +439,24 @@ class ConsumerCoordinator(AbstractCoordinator):
             self.retry_at_s = min(self.retry_at_s, self.env.now + backoff)
             return False
         self._offset_fetch_attempts = 0
-        states = self.subscriptions.states
-        for tp, offset in future.value.items():
-            state = states.get(tp)
-            if offset >= 0 and state is not None and state.fetch_state is _INITIALIZING:
-                # the committed offset carries no record epoch here: not validated (Kafka
-                # commits the epoch of the last record consumed and validates it, KIP-320)
-                self.subscriptions.seek(tp, offset, self.metadata.leader_epoch(tp))
+        self._seek_to_committed(future.value)
         return True
+
+    def _seek_to_committed(self, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
+        """ConsumerUtils.refreshCommittedOffsets: each initializing partition with a committed
+        offset seeks to it, with its leader epoch as the position's offset epoch, at the
+        metadata's leader epoch (``seekUnvalidated``: validated when both are known); a
+        committed epoch newer than the metadata's asks for a metadata update
+        (``updateLastSeenEpochIfNewer``)."""
+        states = self.subscriptions.states
+        for tp, (offset, epoch) in offsets.items():
+            state = states.get(tp)
+            if offset < 0 or state is None or state.fetch_state is not _INITIALIZING:
+                continue
+            leader_epoch = self.metadata.leader_epoch(tp)
+            if 0 <= leader_epoch < epoch:
+                self.metadata.request_update()
+            self.subscriptions.seek_unvalidated(tp, offset, epoch, leader_epoch)
 
     def _send_offset_fetch(self, partitions: list[TopicPartition]) -> RequestFuture:
         future = RequestFuture()

@@ -18,16 +18,17 @@ the partitions, leaves the group (dynamic members) and stops; ``crash()`` stops 
 nothing sent (the world resets its connections).
 
 After a leader change a position that follows a consumed record is validated before it is fetched
-again (KIP-320, :mod:`.offset_fetcher`): when the new leader's log ends below it for the record's
-epoch (an unclean election or a power loss truncated it), the position moves to that end offset,
-the divergence point, with a ``log_truncation`` event (``auto.offset.reset=none``: the partition
-fails, ``log_truncation_error``), rather than meeting OFFSET_OUT_OF_RANGE and resetting by
+again (KIP-320, :mod:`.offset_fetcher`), and so is a committed offset, which carries the epoch of
+the last record consumed (the committedLeaderEpoch of OffsetCommit and OffsetFetch): when the
+new leader's log ends below it for the record's epoch (an unclean election or a power loss
+truncated it), the position moves to that end offset, the divergence point, with a
+``log_truncation`` event (``auto.offset.reset=none``: the partition fails,
+``log_truncation_error``), rather than meeting OFFSET_OUT_OF_RANGE and resetting by
 ``auto.offset.reset``.
 
 A fetch error that names the partition's current leader (KIP-951) updates the metadata at once.
 
-Not modelled: the leader epoch of committed offsets (a position taken from a committed offset is
-not validated), fetch sessions, preferred read replicas, jitter of the backoffs, the poll timeout
+Not modelled: fetch sessions, preferred read replicas, jitter of the backoffs, the poll timeout
 the application passes.
 Times are simulated seconds.
 """
@@ -114,6 +115,7 @@ class KafkaConsumer:
                 metrics, self._wakeup.notify,
             )  # fmt: skip
         self._reset_policy: str = config["auto.offset.reset"]
+        self._retry_backoff_s = config.s("retry.backoff.ms")
         # ClassicKafkaConsumer.createTimerForRequest: min(close timeout, request.timeout.ms)
         self._close_timeout_s = min(DEFAULT_CLOSE_TIMEOUT_S, config.s("request.timeout.ms"))
         self.started = False
@@ -129,12 +131,14 @@ class KafkaConsumer:
     @property
     def positions(self) -> dict[TopicPartition, int]:
         """Offset of the next record poll() returns, per partition that has a position."""
-        return self.subscriptions.all_consumed()
+        return {tp: position.offset for tp, position in self.subscriptions.all_consumed().items()}
 
     @property
     def committed(self) -> dict[TopicPartition, int]:
         """Offsets the group coordinator acknowledged from this consumer, per partition."""
-        return {} if self.coordinator is None else dict(self.coordinator.committed)
+        if self.coordinator is None:
+            return {}
+        return {tp: committed.offset for tp, committed in self.coordinator.committed.items()}
 
     def subscribe(self, topics: list[str]) -> None:
         """Let the group assign partitions of ``topics`` (``KafkaConsumer.subscribe``)."""
@@ -316,6 +320,12 @@ class KafkaConsumer:
         reset_s = self.subscriptions.next_reset_retry_s(now)
         if reset_s < deadline:
             deadline = reset_s
+        if self.subscriptions.awaiting_validation():
+            # pollForFetches: without all positions valid, poll() waits at most retry.backoff.ms
+            # (a committed offset sought this poll is validated by the next)
+            retry_s = now + self._retry_backoff_s
+            if retry_s < deadline:
+                deadline = retry_s
         if self.coordinator is not None:
             group_s = self.coordinator.next_poll_deadline_s()
             if group_s < now:

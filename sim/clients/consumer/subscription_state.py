@@ -2,7 +2,8 @@
 
 A partition is assigned in ``INITIALIZING``; the consumer then seeks it to its committed offset or
 asks for an offset reset (``AWAITING_RESET``, answered by ListOffsets); once it has a position it
-is ``FETCHING``. A position (``FetchPosition``) is an offset with the epoch of the last record
+is ``FETCHING``; a committed offset with its leader epoch is validated first. A position
+(``FetchPosition``) is an offset with the epoch of the last record
 consumed and the leader epoch it is fetched at; when the metadata shows another leader epoch, a
 position with a record epoch is ``AWAITING_VALIDATION`` (not fetched) until OffsetsForLeaderEpoch
 says whether the new leader's log still holds it (KIP-320). Offsets are record offsets; times
@@ -15,7 +16,7 @@ import math
 from dataclasses import dataclass
 from enum import Enum, auto
 
-from sim.protocol import TopicPartition
+from sim.protocol import OffsetAndMetadata, TopicPartition
 
 
 class FetchState(Enum):
@@ -184,6 +185,16 @@ class SubscriptionState:
         state.next_retry_s = 0.0
         self._set_state(state, _FETCHING)
 
+    def seek_unvalidated(
+        self, tp: TopicPartition, offset: int, offset_epoch: int, leader_epoch: int
+    ) -> None:
+        """``seekUnvalidated``: the position ``offset`` after a record of ``offset_epoch``, at
+        the metadata's ``leader_epoch``, awaits validation when both epochs are known
+        (``validatePosition``), else is fetched at once (-1: unknown)."""
+        self.seek(tp, offset, leader_epoch, offset_epoch)
+        if offset_epoch >= 0 and leader_epoch >= 0:
+            self._set_state(self.states[tp], _AWAITING_VALIDATION)
+
     def request_offset_reset(self, tp: TopicPartition) -> None:
         """Drop ``tp``'s position until ListOffsets answers (``requestOffsetReset``)."""
         state = self.states[tp]
@@ -280,9 +291,14 @@ class SubscriptionState:
         self._set_state(state, _FETCHING)
         return None
 
-    def all_consumed(self) -> dict[TopicPartition, int]:
-        """Positions of the partitions that have one (``allConsumed``): what a commit stores."""
-        return {tp: s.position for tp, s in self.states.items() if s.fetch_state is _FETCHING}
+    def all_consumed(self) -> dict[TopicPartition, OffsetAndMetadata]:
+        """Positions of the partitions that have one, with the epoch of the last record consumed
+        (``allConsumed``): what a commit stores."""
+        return {
+            tp: OffsetAndMetadata(s.position, s.offset_epoch)
+            for tp, s in self.states.items()
+            if s.fetch_state is _FETCHING
+        }
 
 
 def is_fetchable(s: TopicPartitionState | None) -> bool:
