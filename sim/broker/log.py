@@ -182,8 +182,9 @@ class PartitionLog:
 
     def _append(self, entry: LogEntry, now: float, position: int) -> None:
         epochs = self.epochs
-        # assign_epoch's test of whether it changes anything written out: runs once per batch
-        if not epochs or epochs[-1][0] != entry.leader_epoch or entry.base_offset < epochs[-1][1]:
+        # assign_epoch's test of whether it changes anything, written out as this runs once per
+        # batch; an append is at the LEO, never below the latest epoch's start
+        if not epochs or epochs[-1][0] != entry.leader_epoch:
             self.assign_epoch(entry.leader_epoch, entry.base_offset)
         batch = entry.batch
         nbytes = batch.size_bytes

@@ -862,9 +862,5 @@ def test_a_commit_carries_the_epoch_of_the_last_record_consumed():
     rig = Rig(brokers=2)
     rig.cluster.append(TP, 5)
     rig.cluster.move_leader(TP, 1)
-    rig.cluster.append(TP, 3)
-    consumer = rig.consumer()
-    consumer.assign([TP])
-    consumer.start()
-    rig.env.run(until=1.0)
+    consumer = rig.consumer_from(3, 0)  # 3 records of epoch 1 after 5 of epoch 0
     assert consumer.subscriptions.all_consumed() == {TP: OffsetAndMetadata(8, 1)}
