@@ -273,7 +273,8 @@ class PartitionLog:
 
     @property
     def latest_epoch(self) -> int:
-        """The epoch of the last batch (-1 for an empty log)."""
+        """The latest epoch in the epoch cache (-1 when empty): the last batch's, or a newer one
+        this replica cached on becoming leader (makeLeader) and has not appended under yet."""
         return self.epochs[-1][0] if self.epochs else -1
 
     def assign_epoch(self, epoch: int, start_offset: int) -> None:
@@ -298,8 +299,12 @@ class PartitionLog:
         """Remove every record at or after ``offset`` (whole batches from the one holding it).
 
         Returns what was removed. Producer state is rebuilt from the batches that remain.
+        With nothing to remove the epoch cache still loses the entries that start at or past
+        the log end (UnifiedLog.truncateTo: an epoch this replica cached when it became leader
+        but appended nothing under, which its new leader never saw).
         """
         if offset >= self.log_end_offset:
+            self._truncate_epochs_from_end()
             return []
         i = max(bisect.bisect_left(self._base_offsets, offset), self._first)
         if i > self._first and self.entries[i - 1].next_offset > offset:
@@ -315,11 +320,18 @@ class PartitionLog:
         )
         self.size_bytes -= sum(e.batch.size_bytes for e in removed)
         self.high_watermark = min(self.high_watermark, self.log_end_offset)
-        self.epochs = [(e, s) for e, s in self.epochs if s < self.log_end_offset]
+        self._truncate_epochs_from_end()
         self._segments = [s for s in self._segments if s.first_index < len(self.entries)]
         self._rebuild_segment_sizes()
         self._rebuild_producer_state()
         return removed
+
+    def _truncate_epochs_from_end(self) -> None:
+        """LeaderEpochFileCache.truncateFromEnd(log end offset): drop the entries that start at
+        or past it."""
+        epochs = self.epochs
+        while epochs and epochs[-1][1] >= self.log_end_offset:
+            epochs.pop()
 
     def truncate_fully_and_start_at(self, offset: int) -> None:
         """Drop the whole log and continue from ``offset`` (UnifiedLog.truncateFullyAndStartAt)."""

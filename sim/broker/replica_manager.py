@@ -569,10 +569,10 @@ class ReplicaManager:
             # visible end for this fetcher: the LEO for a follower, the HW for a consumer
             end = leo if request.replica_id >= 0 else hw
             fetch_partition = request.partitions[tp]
-            if end > fetch_partition.fetch_offset:
+            if NO_EPOCH != fetch_partition.current_leader_epoch != partition.leader_epoch:
+                complete(key, True)  # fenced: answered at once, whatever min_bytes (Case E)
+            elif end > fetch_partition.fetch_offset:
                 complete(key, request.min_bytes <= 1)
-            elif NO_EPOCH != fetch_partition.current_leader_epoch != partition.leader_epoch:
-                complete(key, True)  # fenced: answered at once
 
     def _complete_parked_on(self, tp: TopicPartition) -> None:
         """ReplicaManager.completeDelayedOperationsWhenNotPartitionLeader at makeFollowers: the

@@ -95,3 +95,60 @@ def test_a_fetch_parked_on_a_leader_that_becomes_a_follower_is_answered_at_once(
     data = answers[0].partitions[TP]
     assert data.error is Errors.FENCED_LEADER_EPOCH
     assert data.current_leader == (follower, epoch + 1)
+
+
+def test_a_fetch_parked_at_an_old_epoch_is_answered_when_the_epoch_moves_on():
+    """DelayedFetch.tryComplete Case E comes before the byte count (Case G): a consumer's fetch
+    parked for 1 MiB (fetch.min.bytes) at the leader's epoch is answered FENCED_LEADER_EPOCH as
+    soon as the leader moves to a new epoch, though new records have arrived that are fewer
+    than its min bytes."""
+    world = _world()
+    world.advance(1.0)
+    leader = world.assignments[TP][0]
+    replicas = world.brokers[leader].replicas
+    hw = replicas.partitions[TP].log.high_watermark
+    epoch = replicas.partitions[TP].leader_epoch
+    answers = []
+    fetch = FetchRequest(-1, 5.0, 1 << 20, 1 << 20, 1 << 20, {TP: FetchPartition(hw, -1, epoch)})
+    replicas.handle_fetch(fetch, lambda response, *_: answers.append(response))
+    world.advance(1.2)  # records arrive: the HW passes the fetch offset, far below 1 MiB
+    assert answers == [] and replicas.partitions[TP].log.high_watermark > hw
+    state = LeaderAndIsrPartition(leader, epoch + 1, [0, 1, 2], [0, 1, 2], 1)
+    replicas.become_leader_or_follower(TP, state)
+    assert len(answers) == 1
+    assert answers[0].partitions[TP].error is Errors.FENCED_LEADER_EPOCH
+
+
+def test_a_leader_that_appended_nothing_at_its_epoch_follows_its_successor():
+    """UnifiedLog.truncateTo: a follower's truncation to an offset at or past its log end
+    still drops epoch-cache entries that start there. Broker A is made leader at epoch 1
+    (makeLeader caches epoch 1 at its log end) and appends nothing; broker B then leads at
+    epoch 2, never having seen epoch 1. A's first fetch as follower (last epoch 1) is answered
+    diverging at B's end of epoch 0, which truncates nothing but must drop epoch 1 from A's
+    cache; A then fetches normally instead of being answered diverging on every fetch."""
+    world = _world()
+    world.advance(1.0)
+    a, b = world.assignments[TP][0], world.assignments[TP][1]
+    brokers = world.assignments[TP]
+    for broker in brokers:  # A leads at epoch 1, from an ISR change say, and appends nothing
+        state = LeaderAndIsrPartition(a, 1, list(brokers), list(brokers), 1)
+        world.brokers[broker].replicas.become_leader_or_follower(TP, state)
+    log_a = world.brokers[a].replicas.partitions[TP].log
+    assert log_a.epochs[-1] == (1, log_a.log_end_offset)
+    for broker in brokers:  # at once, before A appends: B leads at epoch 2
+        state = LeaderAndIsrPartition(b, 2, list(brokers), list(brokers), 2)
+        world.brokers[broker].replicas.become_leader_or_follower(TP, state)
+    replicas_a = world.brokers[a].replicas
+    answers = {"all": 0, "diverging": 0}
+    process = replicas_a.process_fetched
+
+    def count(tp, data):
+        if tp == TP:
+            answers["all"] += 1
+            answers["diverging"] += data.diverging_epoch is not None
+        return process(tp, data)
+
+    replicas_a.process_fetched = count
+    world.advance(2.0)
+    assert [epoch for epoch, _ in log_a.epochs] == [0]  # epoch 1 gone, nothing of 2 yet
+    assert answers["diverging"] <= 1 < answers["all"]
