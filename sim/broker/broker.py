@@ -513,7 +513,7 @@ class Broker:
         """Arm the watches a running broker has: the controller on /brokers/ids, the others
         on /controller."""
         if self.controller.active:
-            yield from self.read_brokers()  # arms the watch on /brokers/ids
+            yield from self.zk.get_children(BROKER_IDS_PATH, watch=True)  # arms the watch
         else:
             exists = yield from self.zk.exists(CONTROLLER_PATH, watch=True)
             if exists.error is ZkCode.NO_NODE:
