@@ -34,6 +34,20 @@ def _read(world: World, broker: int, current_epoch: int, replica_id: int = -1) -
     return answers[0].partitions[TP].error
 
 
+def _park_consumer_fetch(world: World) -> tuple[int, int, list]:
+    """A caught-up consumer's fetch parked on TP's leader for up to 5 s and 1 MiB, at the
+    leader's epoch: (leader, that epoch, the list its answers go to)."""
+    leader = world.assignments[TP][0]
+    replicas = world.brokers[leader].replicas
+    partition = replicas.partitions[TP]
+    hw, epoch = partition.log.high_watermark, partition.leader_epoch
+    answers: list = []
+    fetch = FetchRequest(-1, 5.0, 1 << 20, 1 << 20, 1 << 20, {TP: FetchPartition(hw, -1, epoch)})
+    replicas.handle_fetch(fetch, lambda response, *_: answers.append(response))
+    assert answers == []  # parked: min_bytes not reached
+    return leader, epoch, answers
+
+
 def test_fetch_epoch_checked_before_leadership():
     # Partition.checkCurrentLeaderEpoch / getLocalLog: an older epoch is fenced, a newer one
     # unknown, -1 not checked; a follower at the same epoch answers NOT_LEADER_OR_FOLLOWER
@@ -80,16 +94,10 @@ def test_a_fetch_parked_on_a_leader_that_becomes_a_follower_is_answered_at_once(
     leader's LeaderAndIsr makes it a follower, not 5 s later."""
     world = _world()
     world.advance(1.0)
-    leader, follower = world.assignments[TP][0], world.assignments[TP][1]
-    replicas = world.brokers[leader].replicas
-    hw = replicas.partitions[TP].log.high_watermark
-    epoch = replicas.partitions[TP].leader_epoch
-    answers = []
-    fetch = FetchRequest(-1, 5.0, 1 << 20, 1 << 20, 1 << 20, {TP: FetchPartition(hw, -1, epoch)})
-    replicas.handle_fetch(fetch, lambda response, *_: answers.append(response))
-    assert answers == []  # parked: min_bytes not reached
+    leader, epoch, answers = _park_consumer_fetch(world)
+    follower = world.assignments[TP][1]
     state = LeaderAndIsrPartition(follower, epoch + 1, [0, 1, 2], [0, 1, 2], 1)
-    replicas.become_leader_or_follower(TP, state)
+    world.brokers[leader].replicas.become_leader_or_follower(TP, state)
     assert len(answers) == 1
     # asked at the old epoch: fenced (the epoch is checked first), naming the new leader
     data = answers[0].partitions[TP]
@@ -104,13 +112,9 @@ def test_a_fetch_parked_at_an_old_epoch_is_answered_when_the_epoch_moves_on():
     than its min bytes."""
     world = _world()
     world.advance(1.0)
-    leader = world.assignments[TP][0]
+    leader, epoch, answers = _park_consumer_fetch(world)
     replicas = world.brokers[leader].replicas
     hw = replicas.partitions[TP].log.high_watermark
-    epoch = replicas.partitions[TP].leader_epoch
-    answers = []
-    fetch = FetchRequest(-1, 5.0, 1 << 20, 1 << 20, 1 << 20, {TP: FetchPartition(hw, -1, epoch)})
-    replicas.handle_fetch(fetch, lambda response, *_: answers.append(response))
     world.advance(1.2)  # records arrive: the HW passes the fetch offset, far below 1 MiB
     assert answers == [] and replicas.partitions[TP].log.high_watermark > hw
     state = LeaderAndIsrPartition(leader, epoch + 1, [0, 1, 2], [0, 1, 2], 1)
