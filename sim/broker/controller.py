@@ -29,7 +29,7 @@ partition loaded at failover, from Jun Rao's measurements of Kafka 1.1 (controll
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, KeysView
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -112,7 +112,6 @@ class Controller:
         self.active = False
         self.epoch = 0
         self.epoch_version = -1  # ZooKeeper version of /controller_epoch when we wrote it
-        self.live: set[int] = set()
         #: each live broker's epoch: the czxid of its /brokers/ids znode (KIP-380), which a
         #: broker that registered again (a new session) has larger
         self.broker_epochs: dict[int, int] = {}
@@ -133,7 +132,6 @@ class Controller:
         """Start as the active controller with state already known (the run's initial cluster);
         ``live``: broker id -> broker epoch."""
         self.epoch, self.epoch_version = epoch, epoch_version
-        self.live = set(live)
         self.broker_epochs = dict(live)
         self.states = states
         self._activate()
@@ -143,6 +141,12 @@ class Controller:
         every broker (KafkaController.onControllerFailover)."""
         self.adopt(epoch, epoch_version, live, states)
         self.submit("failover")
+
+    @property
+    def live(self) -> KeysView[int]:
+        """The brokers this controller knows live (ControllerContext.liveOrShuttingDownBrokerIds):
+        those it holds an epoch of."""
+        return self.broker_epochs.keys()
 
     def _activate(self) -> None:
         self.active = True
@@ -228,19 +232,18 @@ class Controller:
             self._add_live({b: registered[b] for b in new})
             yield from self._on_brokers_started(new)
         if bounced:
-            self.live -= set(bounced)
+            for broker in bounced:
+                del self.broker_epochs[broker]
             yield from self._on_brokers_failed(bounced)
             self._add_live({b: registered[b] for b in bounced})
             yield from self._on_brokers_started(bounced)
         if dead:
-            self.live -= set(dead)
             for broker in dead:
                 del self.broker_epochs[broker]
             yield from self._on_brokers_failed(dead)
 
     def _add_live(self, epochs: dict[int, int]) -> None:
         """ControllerContext.addLiveBrokers: ``epochs`` (broker id -> broker epoch) are live."""
-        self.live |= epochs.keys()
         self.broker_epochs.update(epochs)
 
     def _on_brokers_failed(self, dead: list[int]) -> Generator[simpy.Event, Any, None]:
