@@ -232,19 +232,22 @@ class Controller:
             self._add_live({b: registered[b] for b in new})
             yield from self._on_brokers_started(new)
         if bounced:
-            for broker in bounced:
-                del self.broker_epochs[broker]
+            self._remove_live(bounced)
             yield from self._on_brokers_failed(bounced)
             self._add_live({b: registered[b] for b in bounced})
             yield from self._on_brokers_started(bounced)
         if dead:
-            for broker in dead:
-                del self.broker_epochs[broker]
+            self._remove_live(dead)
             yield from self._on_brokers_failed(dead)
 
     def _add_live(self, epochs: dict[int, int]) -> None:
         """ControllerContext.addLiveBrokers: ``epochs`` (broker id -> broker epoch) are live."""
         self.broker_epochs.update(epochs)
+
+    def _remove_live(self, brokers: list[int]) -> None:
+        """ControllerContext.removeLiveBrokers: ``brokers`` are no longer live."""
+        for broker in brokers:
+            del self.broker_epochs[broker]
 
     def _on_brokers_failed(self, dead: list[int]) -> Generator[simpy.Event, Any, None]:
         """KafkaController.onBrokerFailure: no longer shutting down; offline elections, then
