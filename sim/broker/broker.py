@@ -51,6 +51,7 @@ from sim.coordination.zookeeper import (
     topic_path,
 )
 from sim.disk import Disk
+from sim.events import EventKind
 from sim.kafka_config import EffectiveConfig
 from sim.metrics import Metrics
 from sim.net import Network, NetworkFailure
@@ -443,12 +444,14 @@ class Broker:
         failover) only this row does."""
         self.metrics.event(
             self.env.now,
-            "leader_resumed",
+            EventKind.LEADER_RESUMED,
             self.name,
             tp[0],
             tp[1],
             f"restarted, leads at epoch {state.leader_epoch} (LeaderAndIsr from broker-"
             f"{controller_id})",
+            broker=self.broker_id,
+            epoch=state.leader_epoch,
         )
 
     def on_offsets_leadership(self, tp: TopicPartition, state: LeaderAndIsrPartition) -> None:
@@ -506,7 +509,10 @@ class Broker:
             if result.error is ZkCode.NODE_EXISTS and not reported:
                 reported = True
                 detail = f"{path} still held by the previous session; retrying"
-                self.metrics.event(self.env.now, "registration_failed", self.name, detail=detail)
+                self.metrics.event(
+                    self.env.now, EventKind.REGISTRATION_FAILED, self.name, detail=detail,
+                    broker=self.broker_id,
+                )  # fmt: skip
             yield self.env.timeout(REGISTER_RETRY_S)
 
     def watch_at_start(self) -> Generator[simpy.Event, Any, None]:

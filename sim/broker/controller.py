@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from sim.broker.election import elect_leader, is_unclean, isr_after_election
+from sim.events import EventKind
 from sim.protocol import (
     NO_LEADER,
     AlterPartitionResponse,
@@ -155,8 +156,9 @@ class Controller:
         if self.auto_rebalance:
             self._schedule_imbalance_check(FIRST_IMBALANCE_CHECK_S)
         self.broker.metrics.event(
-            self.env.now, "controller_change", self.broker.name, detail=f"epoch {self.epoch}"
-        )
+            self.env.now, EventKind.CONTROLLER_CHANGE, self.broker.name,
+            detail=f"epoch {self.epoch}", broker=self.broker.broker_id, epoch=self.epoch,
+        )  # fmt: skip
 
     def resign(self) -> None:
         """Stop acting as controller (session lost, broker stopping, or another one won)."""
@@ -338,11 +340,14 @@ class Controller:
         changed[tp] = state
         self.broker.metrics.event(
             self.env.now,
-            "unclean_leader_election" if unclean_election else "leader_election",
+            EventKind.UNCLEAN_LEADER_ELECTION if unclean_election else EventKind.LEADER_ELECTION,
             f"broker-{leader}",
             tp[0],
             tp[1],
             f"{kind}: broker-{leader} leads at epoch {state.leader_epoch}",
+            broker=leader,
+            epoch=state.leader_epoch,
+            outcome=kind,
         )
 
     def _remove_from_isr(self, tp, state: PartitionState, broker: int, changed: dict) -> None:
@@ -350,8 +355,8 @@ class Controller:
         if len(state.isr) > 1:
             state.isr = [b for b in state.isr if b != broker]
             self.broker.metrics.event(
-                self.env.now, "isr_shrink", self.broker.name, tp[0], tp[1],
-                f"broker-{broker} left the ISR (offline)",
+                self.env.now, EventKind.ISR_SHRINK, self.broker.name, tp[0], tp[1],
+                f"broker-{broker} left the ISR (offline)", broker=broker,
             )  # fmt: skip
         if state.leader == broker:
             state.leader = NO_LEADER
@@ -395,8 +400,8 @@ class Controller:
                 state.leader_epoch += 1
                 changed[tp] = state
                 self.broker.metrics.event(
-                    self.env.now, "isr_shrink", self.broker.name, tp[0], tp[1],
-                    f"broker-{broker} left the ISR (controlled shutdown)",
+                    self.env.now, EventKind.ISR_SHRINK, self.broker.name, tp[0], tp[1],
+                    f"broker-{broker} left the ISR (controlled shutdown)", broker=broker,
                 )  # fmt: skip
         yield from self._commit(changed)
         remaining = [tp for tp, s in sorted(self.states.items()) if s.leader == broker]

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.clients.producer.record_accumulator import ProducerBatch, RecordAccumulator
+from sim.events import EventKind
 from sim.kafka_config import EffectiveConfig
 from sim.metrics import Metrics
 from sim.net import NetworkFailure, RequestTimedOut
@@ -418,7 +419,10 @@ class Sender:
             self._start_sequences_at_beginning(tp)
             self.unresolved.pop(tp, None)
             detail = f"producer_id={self.producer_id} epoch={self.epoch}"
-            self.metrics.event(now, "producer_epoch_bump", self.name, tp[0], tp[1], detail)
+            self.metrics.event(
+                now, EventKind.PRODUCER_EPOCH_BUMP, self.name, tp[0], tp[1], detail,
+                epoch=self.epoch,
+            )  # fmt: skip
         self.bump_for.clear()
 
     def _start_sequences_at_beginning(self, tp: TopicPartition) -> None:
