@@ -143,6 +143,17 @@ TABLES: dict[str, tuple[Column, ...]] = {
         ),
         ("from_s", "float64", "when that longest pause began, s (NaN when records never waited)"),
     ),
+    "liveness": _cols(
+        (
+            "item",
+            "string",
+            "what must recover after the last fault heals: leaders, isr, producer <node>, "
+            "group <id> (Stable), lag <id> (caught up) (sim.liveness)",
+        ),
+        ("recovered_s", "float64", "when it recovered, s; NaN for never"),
+        ("bound_s", "float64", "how long after the heal it may take, from the settings, s"),
+        ("violation", "string", "what went wrong, '' when it recovered within its bound"),
+    ),
     "log": _cols(
         ("topic", "string", "topic"),
         ("partition", "int32", "partition number"),
@@ -195,6 +206,10 @@ SUMMARY_FIELDS: dict[str, str] = {
     "unconsumed by a group that reads it while no member polled it, from each group's first "
     "poll on; the largest max_pause_s of the pauses table, s",
     "max_consumer_lag": "largest lag of any group on any partition, records (timeseries)",
+    "recovery_s": "time from the last fault's heal until every liveness item recovered, s; NaN "
+    "without faults, when an item never recovered, or when a fault never healed (liveness)",
+    "liveness_violations": "liveness items that did not recover within their bound (or whose "
+    "producer failed or stalled after recovering); NaN when a fault never healed (liveness)",
 }
 #: Fields computed from the tables; the others come from the run's ``metrics``.
 FROM_TABLES = frozenset(

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 
 import simpy
 
-from sim import kafka_config
+from sim import kafka_config, liveness
 from sim.audit import audit
 from sim.availability import (
     partition_pauses,
@@ -80,6 +80,8 @@ MEASURED = (
     "rebalance_time_s",
     "max_partition_pause_s",
     "e2e_latency_p50_ms",
+    "recovery_s",
+    "liveness_violations",
 )
 #: The controller epoch of the cluster as the run starts (broker 0 is the controller).
 INITIAL_CONTROLLER_EPOCH = 1
@@ -501,8 +503,13 @@ class World:
         tables["pauses"] = partition_pauses(
             tables["produced"], tables["acked"], tables["consumed"], self.scenario.duration_s
         )
-        results = Results(self.scenario, tables, {}, MEASURED, self.warnings)
+        partitions = len(self.assignments)
+        tables["liveness"], notes = liveness.check(self.scenario, tables, partitions)
+        results = Results(self.scenario, tables, {}, MEASURED, self.warnings + notes)
         results.metrics.update(audit(results.tables).as_metrics())
+        heal_s, _ = liveness.heal_time(results.tables["events"])
+        faults = bool(self.scenario.faults) or heal_s > 0
+        results.metrics.update(liveness.summary(results.tables["liveness"], heal_s, faults))
         results.metrics.update(self._control_plane_metrics(results.tables["events"]))
         results.metrics.update(
             rebalance_metrics(results.tables["events"], self.scenario.duration_s)
