@@ -139,15 +139,17 @@ def check_compatibility(existing: list[Any], new: Any, mode: str) -> list[Incomp
     """Every incompatibility of ``new`` with the registered ``existing`` (oldest first).
 
     As Confluent's registry: with no registered version, or mode NONE, anything goes; a
-    non-transitive mode checks the latest version only. Each result carries the version's index
-    in ``existing`` and the direction. Raises ScenarioError for an unknown mode or a schema
+    non-transitive mode checks the latest version only; versions are checked newest first
+    (CompatibilityChecker.isCompatibleWithHolders). Each result carries the version's index in
+    ``existing`` and the direction. Raises ScenarioError for an unknown mode or a schema
     fastavro cannot parse (path ``new`` or ``existing.<i>``).
     """
     level = parse_level(mode)
     new_schema = ParsedSchema.parse(new, "new")
     if level is CompatibilityLevel.NONE or not existing:
         return []
-    indices = range(len(existing)) if level.transitive else [len(existing) - 1]
+    latest = len(existing) - 1
+    indices = range(latest, -1, -1) if level.transitive else [latest]
     found: list[Incompatibility] = []
     for i in indices:
         old = ParsedSchema.parse(existing[i], f"existing.{i}")

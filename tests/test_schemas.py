@@ -470,6 +470,13 @@ def test_each_problem_names_version_and_direction():
     assert all(p.path == "/fields/price/type" for p in problems)
 
 
+def test_transitive_checks_newest_first():
+    """Confluent checks "in reverse chronological order" (CompatibilityChecker)."""
+    history = [rec(f("price", "string")), rec(f("price", "bytes"))]
+    problems = check_compatibility(history, rec(f("price", "int")), "BACKWARD_TRANSITIVE")
+    assert [p.version for p in problems] == [1, 0]
+
+
 def test_no_history_and_none_accept_anything():
     assert is_compatible([], rec(ID), "FULL_TRANSITIVE")
     assert is_compatible([rec(ID)], rec(f("id", "string"), name="Other"), "NONE")
