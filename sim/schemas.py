@@ -1,6 +1,6 @@
 """Avro schema compatibility as Confluent Schema Registry checks it (seed §1.2.2).
 
-Two layers:
+Three parts:
 
 - :func:`check_reader_writer_compatibility` (reader schema, writer schema): can data written
   with the writer's schema be read with the reader's? It follows the Avro specification's
@@ -14,6 +14,9 @@ Two layers:
   new one; FULL: both; the ``_TRANSITIVE`` forms check every registered version instead of the
   latest; NONE accepts anything.
 
+- :class:`SchemaRegistry`: the registry as a node on the network (subjects, versions, global
+  ids, per-subject levels; register, lookup by id, compatibility check), with its requests.
+
 Schemas are Avro schemas as parsed JSON (dicts, lists and strings). Each is first parsed by
 fastavro (``fastavro.parse_schema``), which validates it and qualifies every name with its
 namespace; named types referenced by name are looked up in the names that parse collected.
@@ -25,12 +28,14 @@ it is being resolved is assumed to resolve (the rest of the walk decides).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 from sim.errors import ScenarioError
+from sim.net import Respond
 
 #: Avro's primitive type names (spec "Primitive Types").
 PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
@@ -347,3 +352,266 @@ class _Resolution:
             yield Incompatibility(
                 IncompatibilityKind.MISSING_ENUM_SYMBOLS, f"{path}/symbols", detail
             )
+
+
+# --------------------------------------------------------------------------- the registry
+
+#: Assumed size of an HTTP/1.1 request or status line with its headers, bytes (the registry
+#: speaks REST over HTTP; the JSON body is added to it).
+HTTP_OVERHEAD_BYTES = 200
+
+
+class RegistryError(IntEnum):
+    """Confluent Schema Registry's error codes (``rest.exceptions.Errors``), those modelled."""
+
+    NONE = 0  # success
+    VERSION_NOT_FOUND = 40402  # VERSION_NOT_FOUND_ERROR_CODE
+    SCHEMA_NOT_FOUND = 40403  # SCHEMA_NOT_FOUND_ERROR_CODE: no schema with that id
+    INCOMPATIBLE_SCHEMA = 40901  # INCOMPATIBLE_SCHEMA_ERROR_CODE (HTTP 409)
+    INVALID_SCHEMA = 42201  # INVALID_SCHEMA_ERROR_CODE: not a valid Avro schema
+
+
+def topic_name_strategy(topic: str, is_key: bool = False) -> str:
+    """The subject of a topic's values (or keys): TopicNameStrategy.subjectName."""
+    return f"{topic}-key" if is_key else f"{topic}-value"
+
+
+def _body_bytes(value: Any) -> int:
+    """Bytes of a JSON body plus the HTTP overhead."""
+    return HTTP_OVERHEAD_BYTES + len(_canonical(value))
+
+
+def _messages(response: Any) -> dict[str, Any]:
+    """The error code and the incompatibility messages of a response body."""
+    return {"error_code": response.error, "messages": [str(p) for p in response.incompatibilities]}
+
+
+def _canonical(schema: Any) -> str:
+    """The schema as compact JSON with sorted keys: equal for the same schema however written
+    (the registry's lookup compares canonical strings; field order still counts)."""
+    return json.dumps(schema, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterSchemaRequest:
+    """``POST /subjects/{subject}/versions`` with the schema."""
+
+    subject: str
+    schema: Any
+
+    @property
+    def size_bytes(self) -> int:
+        return _body_bytes({"schema": self.schema}) + len(self.subject)
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterSchemaResponse:
+    """The schema's global id and its version in the subject, or an error (with the
+    incompatibilities for INCOMPATIBLE_SCHEMA)."""
+
+    error: RegistryError = RegistryError.NONE
+    schema_id: int = -1
+    version: int = -1
+    incompatibilities: tuple[Incompatibility, ...] = ()
+
+    @property
+    def size_bytes(self) -> int:
+        return _body_bytes({"id": self.schema_id, "version": self.version, **_messages(self)})
+
+
+@dataclass(frozen=True, slots=True)
+class GetSchemaByIdRequest:
+    """``GET /schemas/ids/{id}`` (what a consumer's deserializer asks for a record's id)."""
+
+    schema_id: int
+
+    @property
+    def size_bytes(self) -> int:
+        return HTTP_OVERHEAD_BYTES
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaResponse:
+    """The schema with the requested id, or SCHEMA_NOT_FOUND."""
+
+    error: RegistryError = RegistryError.NONE
+    schema: Any = None
+
+    @property
+    def size_bytes(self) -> int:
+        return _body_bytes({"schema": self.schema})
+
+
+@dataclass(frozen=True, slots=True)
+class CheckCompatibilityRequest:
+    """``POST /compatibility/subjects/{subject}/versions/{version}``; version None: latest."""
+
+    subject: str
+    schema: Any
+    version: int | None = None
+
+    @property
+    def size_bytes(self) -> int:
+        return _body_bytes({"schema": self.schema}) + len(self.subject)
+
+
+@dataclass(frozen=True, slots=True)
+class CompatibilityResponse:
+    """Whether the schema may follow the version, with the reasons when it may not."""
+
+    error: RegistryError = RegistryError.NONE
+    incompatibilities: tuple[Incompatibility, ...] = ()
+
+    @property
+    def is_compatible(self) -> bool:
+        return self.error is RegistryError.NONE and not self.incompatibilities
+
+    @property
+    def size_bytes(self) -> int:
+        return _body_bytes({"is_compatible": self.is_compatible, **_messages(self)})
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigUpdateRequest:
+    """``PUT /config/{subject}``: the subject's compatibility level."""
+
+    subject: str
+    compatibility: CompatibilityLevel
+
+    @property
+    def size_bytes(self) -> int:
+        return _body_bytes({"compatibility": self.compatibility}) + len(self.subject)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigResponse:
+    """The level now in force for the subject."""
+
+    compatibility: CompatibilityLevel
+
+    @property
+    def size_bytes(self) -> int:
+        return _body_bytes({"compatibility": self.compatibility})
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredSchema:
+    """One version of a subject: its number (from 1), the schema's global id, the schema."""
+
+    subject: str
+    version: int
+    schema_id: int
+    schema: Any
+
+
+class SchemaRegistry:
+    """A Confluent-like schema registry as one node on the network (seed §1.2.2).
+
+    Follows KafkaSchemaRegistry.register: a schema already registered under the subject gets its
+    version and id back (no check, no write); otherwise it is checked against the subject's
+    versions under the subject's level (``set_compatibility``, else the registry's default:
+    getConfigInScope), and refused with INCOMPATIBLE_SCHEMA and the reasons, or stored as the
+    next version (from 1) with the id the same schema already has in another subject, or a new
+    global id (IncrementalIdGenerator: 1, 2, ...). Subjects follow TopicNameStrategy
+    (:func:`topic_name_strategy`). ``check`` is the compatibility endpoint: the schema against
+    one version (the latest by default, compatible when the subject has none), by the subject's
+    level. Not modelled: deletion, modes (IMPORT, READONLY), references, leader election among
+    several registry instances.
+
+    Timing: reads and refusals answer at once; a write (a new version, a level) answers after
+    ``write_latency_s``, seconds (KafkaStore.put produces to the ``_schemas`` topic and waits
+    until the registry has read it back).
+    """
+
+    def __init__(
+        self,
+        name: str = "schema-registry",
+        compatibility: str = CompatibilityLevel.BACKWARD,
+        write_latency_s: float = 0.0,
+    ) -> None:
+        """compatibility: the default level (``schema.compatibility.level``, BACKWARD)."""
+        self.name = name
+        self.default_compatibility = parse_level(compatibility)
+        self.write_latency_s = write_latency_s
+        self.subjects: dict[str, list[RegisteredSchema]] = {}
+        self.schemas_by_id: dict[int, Any] = {}
+        self.subject_compatibility: dict[str, CompatibilityLevel] = {}
+        self._ids_by_schema: dict[str, int] = {}
+
+    def compatibility_of(self, subject: str) -> CompatibilityLevel:
+        """The level in force for ``subject``: its own, else the default (getConfigInScope)."""
+        return self.subject_compatibility.get(subject, self.default_compatibility)
+
+    def set_compatibility(self, subject: str, level: str) -> ConfigResponse:
+        """Set ``subject``'s level (``PUT /config/{subject}``)."""
+        self.subject_compatibility[subject] = parse_level(level)
+        return ConfigResponse(self.subject_compatibility[subject])
+
+    def register(self, subject: str, schema: Any) -> RegisterSchemaResponse:
+        """Register ``schema`` under ``subject`` (KafkaSchemaRegistry.register)."""
+        try:
+            ParsedSchema.parse(schema, "schema")
+        except ScenarioError:
+            return RegisterSchemaResponse(RegistryError.INVALID_SCHEMA)
+        key = _canonical(schema)
+        versions = self.subjects.get(subject, [])
+        for v in versions:
+            if _canonical(v.schema) == key:
+                return RegisterSchemaResponse(schema_id=v.schema_id, version=v.version)
+        level = self.compatibility_of(subject)
+        problems = check_compatibility([v.schema for v in versions], schema, level)
+        if problems:
+            return RegisterSchemaResponse(
+                RegistryError.INCOMPATIBLE_SCHEMA, incompatibilities=tuple(problems)
+            )
+        schema_id = self._ids_by_schema.get(key)
+        if schema_id is None:
+            schema_id = self._ids_by_schema[key] = max(self.schemas_by_id, default=0) + 1
+            self.schemas_by_id[schema_id] = schema
+        version = len(versions) + 1
+        self.subjects[subject] = [*versions, RegisteredSchema(subject, version, schema_id, schema)]
+        return RegisterSchemaResponse(schema_id=schema_id, version=version)
+
+    def schema_by_id(self, schema_id: int) -> SchemaResponse:
+        """The schema with global id ``schema_id`` (``GET /schemas/ids/{id}``)."""
+        if schema_id not in self.schemas_by_id:
+            return SchemaResponse(RegistryError.SCHEMA_NOT_FOUND)
+        return SchemaResponse(schema=self.schemas_by_id[schema_id])
+
+    def check(self, subject: str, schema: Any, version: int | None = None) -> CompatibilityResponse:
+        """May ``schema`` follow ``version`` (None: the latest) of ``subject`` under the
+        subject's level? (CompatibilityResource.testCompatibilityBySubjectName.)"""
+        versions = self.subjects.get(subject, [])
+        if version is None:
+            against = versions[-1:]
+        elif 1 <= version <= len(versions):
+            against = [versions[version - 1]]
+        else:
+            return CompatibilityResponse(RegistryError.VERSION_NOT_FOUND)
+        try:
+            level = self.compatibility_of(subject)
+            problems = check_compatibility([v.schema for v in against], schema, level)
+        except ScenarioError:
+            return CompatibilityResponse(RegistryError.INVALID_SCHEMA)
+        return CompatibilityResponse(incompatibilities=tuple(problems))
+
+    def on_request(self, request: Any, source: str, respond: Respond | None) -> None:
+        """Serve a request from ``source``; a stored write answers after ``write_latency_s``."""
+        if respond is None:
+            raise TypeError(f"{self.name}: unexpected one-way message {request!r}")
+        if isinstance(request, RegisterSchemaRequest):
+            latest = len(self.subjects.get(request.subject, ()))
+            response = self.register(request.subject, request.schema)
+            stored = response.version > latest  # a new version, not one found or refused
+            respond(response, self.write_latency_s if stored else 0.0)
+        elif isinstance(request, GetSchemaByIdRequest):
+            respond(self.schema_by_id(request.schema_id))
+        elif isinstance(request, CheckCompatibilityRequest):
+            respond(self.check(request.subject, request.schema, request.version))
+        elif isinstance(request, ConfigUpdateRequest):
+            respond(
+                self.set_compatibility(request.subject, request.compatibility),
+                self.write_latency_s,
+            )
+        else:
+            raise TypeError(f"{self.name}: unexpected request {request!r}")
