@@ -17,7 +17,7 @@ cost) and watches ``/brokers/ids``. Its work is a queue of events handled one at
 - ControlledShutdown: move the broker's leaderships (controlled-shutdown election) and take it
   out of ISRs, then answer;
 - AlterPartition: a leader's ISR change, accepted only from the current leader at the current
-  leader and partition epochs;
+  leader and partition epochs, and only with live members none of which is shutting down;
 - with ``auto.leader.rebalance.enable``, 5 s after taking office and then
   ``leader.imbalance.check.interval.seconds`` after each check is done: move leadership back to
   preferred replicas on brokers over ``leader.imbalance.per.broker.percentage``.
@@ -403,7 +403,9 @@ class Controller:
         respond(ControlledShutdownResponse(Errors.NONE, remaining))
 
     def _on_alter_partition(self, request) -> Generator[simpy.Event, Any, None]:
-        """Accept a leader's ISR change at the current leader and partition epochs (KIP-497)."""
+        """Accept a leader's ISR change at the current leader and partition epochs (KIP-497)
+        whose members are all live and none shutting down (KIP-841; KafkaController
+        .processAlterPartition: ``isr -- controllerContext.liveBrokerIds``, INELIGIBLE_REPLICA)."""
         alter, respond = request
         results: dict[TopicPartition, tuple[Errors, int, list[int], int]] = {}
         changed: dict[TopicPartition, PartitionState] = {}
@@ -417,6 +419,8 @@ class Controller:
                 error = Errors.FENCED_LEADER_EPOCH
             elif partition_epoch != state.partition_epoch:
                 error = Errors.INVALID_UPDATE_VERSION
+            elif set(isr) - (self.live - self.shutting_down):
+                error = Errors.INELIGIBLE_REPLICA  # KIP-841: a dead or shutting-down member
             else:
                 state.isr = sorted(isr)
                 changed[tp] = state
