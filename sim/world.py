@@ -176,7 +176,7 @@ class World:
             self.env, broker_id, self.net, disk, self.broker_config, topic_configs, self.metrics,
             legacy_hw_truncation=self.scenario.cluster.legacy_hw_truncation,
         )  # fmt: skip
-        broker.live_brokers = list(range(self.scenario.cluster.brokers))
+        broker.live_brokers.update(range(self.scenario.cluster.brokers))
         broker.controller_id = 0
         broker.controller_epoch = INITIAL_CONTROLLER_EPOCH
         for topic in self.scenario.topics:

@@ -251,7 +251,14 @@ class Controller:
 
     def _on_brokers_failed(self, dead: list[int]) -> Generator[simpy.Event, Any, None]:
         """KafkaController.onBrokerFailure: no longer shutting down; offline elections, then
-        replicas out of ISRs."""
+        replicas out of ISRs.
+
+        Every live broker then learns that the dead ones are gone, even where no state changed
+        (a broker already out of every ISR after its controlled shutdown): onReplicasBecomeOffline
+        takes each of their replicas OfflineReplica, and removeReplicasFromIsr returns the
+        partitions it did not change too, whose UpdateMetadata goes to every live broker (and
+        LeaderAndIsr to their replicas, which changes nothing at the same leader epoch: not
+        sent here); without replicas, an UpdateMetadata of the live brokers alone."""
         gone = set(dead)
         self.shutting_down -= gone
         changed: dict[TopicPartition, PartitionState] = {}
@@ -260,6 +267,11 @@ class Controller:
                 self._elect(tp, state, "offline", changed)
         self._remove_from_isrs(dead, changed)
         yield from self._commit(changed)
+        states = self.states
+        unchanged = [tp for tp in sorted(states) if gone & set(states[tp].replicas)]
+        unchanged = [tp for tp in unchanged if tp not in changed]
+        if self.active and (unchanged or not changed):
+            self._send_update_metadata(unchanged)
 
     def _replicas_offline(self, brokers: list[int]) -> Generator[simpy.Event, Any, None]:
         """ZkReplicaStateMachine.handleStateChanges(replicas on ``brokers``, OfflineReplica):

@@ -249,7 +249,7 @@ def test_shut_down_broker_not_added_to_isr() -> None:
     """KIP-841, ported from ControllerIntegrationTest.testShutdownBrokerNotAddedToIsr: after
     broker 1's controlled shutdown the ISR is the controller alone; an AlterPartition putting
     broker 1 back is refused with INELIGIBLE_REPLICA and the ISR stays; restarted, broker 1
-    rejoins the ISR."""
+    rejoins the ISR. And when broker 1 is gone, the leader's metadata cache says so."""
     scenario = {
         "name": "ineligible",
         "duration_s": 3.0,
@@ -263,6 +263,8 @@ def test_shut_down_broker_not_added_to_isr() -> None:
     world.advance(1.0)
     state = controller.states[tp]
     assert state.isr == [0]
+    # onReplicasBecomeOffline: the leader learns that broker 1 is gone though no state changed
+    assert world.brokers[0].live_brokers == {0}
     answers: list[Any] = []
     full_isr = (state.leader_epoch, [0, 1], state.partition_epoch)
     controller.submit("alter_partition", (AlterPartitionRequest(0, {tp: full_isr}), answers.append))
