@@ -1,9 +1,9 @@
 """Faults: the scenario's schedule, and the same injections callable from a script mid-run.
 
 Each fault kind of DESIGN.md §5 is a method of :class:`FaultInjector` (``crash_broker``,
-``power_loss``, ``controlled_shutdown``, ``pause``, ``zookeeper_expire``, ``network_partition``,
-``slow_disk``, ``slow_network``, ``drop_messages``, ``add_producer``, ``crash_consumer``,
-``add_consumer``, ``remove_consumer``);
+``power_loss``, ``controlled_shutdown``, ``rolling_restart``, ``pause``, ``zookeeper_expire``,
+``network_partition``, ``slow_disk``, ``slow_network``, ``drop_messages``, ``add_producer``,
+``crash_consumer``, ``add_consumer``, ``remove_consumer``);
 ``schedule`` turns the scenario's list into SimPy processes that call them at ``at_s``. Targets
 are resolved when the fault fires: ``"leader:orders-0"`` is that partition's leader then,
 ``"controller"`` the active controller then; when it names no broker then (no active controller
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from sim.scenario import FAULT_KINDS, PEER_CLASSES
+from sim.scenario import FAULT_KINDS, PEER_CLASSES, ROLLING_DOWN_S, ROLLING_MAX_WAIT_S
 
 if TYPE_CHECKING:
     from sim.broker.broker import Broker
@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 
 #: Fault kinds this engine simulates.
 SIMULATED_FAULTS = frozenset(FAULT_KINDS)
+#: How often a rolling restart looks whether the restarted broker is back and no partition is
+#: under-replicated, s: ducktape's ``wait_until`` polls every 0.1 s (its default
+#: ``backoff_sec``), as kafkatest's ``await_no_under_replicated_partitions`` uses it.
+ROLLING_POLL_S = 0.1
 
 
 class NoTargetError(LookupError):
@@ -63,6 +67,8 @@ class FaultInjector:
         kind = fault.kind
         if kind in ("crash_broker", "power_loss", "controlled_shutdown"):
             getattr(self, kind)(fault.broker, fault.restart_after_s)
+        elif kind == "rolling_restart":
+            self.rolling_restart(fault.mode, fault.order, fault.down_s, fault.max_wait_s)
         elif kind == "pause":
             self.pause(fault.node, fault.duration_s)
         elif kind == "zookeeper_expire":
@@ -156,14 +162,108 @@ class FaultInjector:
         self._record(broker.name, "controlled shutdown")
 
         def shut_down():
-            yield from broker.controlled_shutdown()
-            self._record(broker.name, "stopped")
+            yield from self._shut_down(broker)
             if restart_after_s is not None:
                 yield self.env.timeout(restart_after_s)
-                broker.restart()
-                self._record(broker.name, "restart")
+                self._restart(broker)
 
         self.env.process(shut_down())
+
+    def _shut_down(self, broker: Broker) -> Generator[simpy.Event, Any, None]:
+        """The controlled shutdown itself, recorded ``stopped`` when the process is gone."""
+        yield from broker.controlled_shutdown()
+        self._record(broker.name, "stopped")
+
+    def _restart(self, broker: Broker) -> None:
+        broker.restart()
+        self._record(broker.name, "restart")
+
+    def rolling_restart(
+        self,
+        mode: str = "controlled",
+        order: list[int] | None = None,
+        down_s: float = ROLLING_DOWN_S,
+        max_wait_s: float = ROLLING_MAX_WAIT_S,
+    ) -> None:
+        """Restart the brokers one at a time, as Kafka's system tests do (kafkatest
+        ``KafkaService.restart_cluster``), waiting after each until no partition is
+        under-replicated (``transactions_test.bounce_brokers``:
+        ``await_no_under_replicated_partitions``).
+
+        Each broker of ``order`` is stopped (``mode`` ``controlled``: a controlled shutdown;
+        ``hard``: a crash, as kafkatest's ``stop_node(clean_shutdown=False)`` sends SIGKILL),
+        started again ``down_s`` after its process is gone, and the next one waits until it is
+        back (see :meth:`_back`) or until ``max_wait_s`` have passed since its start. The
+        default order is ascending ids with the active controller (when the fault fires) last,
+        as operators roll a cluster so that the controller moves once (``restart_cluster``
+        takes its nodes in id order). Each step is an ``events`` row whose node is the broker:
+        ``rolling_restart_stop``, ``rolling_restart_start``, ``rolling_restart_isr_full`` or
+        ``rolling_restart_wait_capped``, and ``rolling_restart_skip`` for a broker already down
+        at its turn (left down); the whole is framed by ``rolling_restart_begin`` and
+        ``rolling_restart_end`` (node ``""``).
+        """
+        brokers = list(order) if order is not None else self._rolling_order()
+        detail = f"{mode}, brokers {', '.join(map(str, brokers))}"
+        self._step("rolling_restart_begin", "", detail)
+        self.env.process(self._roll(brokers, mode, down_s, max_wait_s))
+
+    def _rolling_order(self) -> list[int]:
+        """Ascending broker ids, the active controller last: it moves once, not once a broker."""
+        controller = self.world.controller_id()
+        return sorted(range(len(self.world.brokers)), key=lambda b: (b == controller, b))
+
+    def _roll(
+        self, brokers: list[int], mode: str, down_s: float, max_wait_s: float
+    ) -> Generator[simpy.Event, Any, None]:
+        for broker_id in brokers:
+            broker = self.world.brokers[broker_id]
+            if not broker.running:
+                self._step("rolling_restart_skip", broker.name, "not running at its turn")
+                continue
+            if mode == "controlled":
+                self._record(broker.name, "controlled shutdown")
+                yield from self._shut_down(broker)
+            else:
+                self._crash(broker_id, None, power_loss=False)
+            self._step("rolling_restart_stop", broker.name, f"{mode} stop")
+            yield self.env.timeout(down_s)
+            self._restart(broker)
+            self._step("rolling_restart_start", broker.name, f"start after {down_s:g} s down")
+            yield from self._await_back(broker, max_wait_s)
+        self._step("rolling_restart_end", "", f"{len(brokers)} brokers")
+
+    def _await_back(self, broker: Broker, max_wait_s: float) -> Generator[simpy.Event, Any, None]:
+        """Poll every ROLLING_POLL_S until ``broker`` is back, for ``max_wait_s`` at most."""
+        deadline = self.env.now + max_wait_s
+        while not self._back(broker):
+            if self.env.now >= deadline:
+                detail = f"{self._not_back(broker)} after {max_wait_s:g} s; moving on"
+                self._step("rolling_restart_wait_capped", broker.name, detail)
+                return
+            yield self.env.timeout(min(ROLLING_POLL_S, deadline - self.env.now))
+        self._step("rolling_restart_isr_full", broker.name, "no partition under-replicated")
+
+    def _back(self, broker: Broker) -> bool:
+        """The restarted broker is known to the cluster — the controller has handled its
+        registration and told it the live brokers, itself among them (UpdateMetadata; kafkatest's
+        ``start_node`` waits for the broker's registration too) — and no partition is
+        under-replicated (every running broker's UnderReplicatedPartitions is 0). Before the
+        controller has handled a broker's return, the leaders may still count it in their
+        ISRs."""
+        return self._known(broker) and self.world.under_replicated_partitions() == 0
+
+    @staticmethod
+    def _known(broker: Broker) -> bool:
+        return broker.running and broker.broker_id in broker.live_brokers
+
+    def _not_back(self, broker: Broker) -> str:
+        """Why ``broker`` is not back, for people."""
+        if not self._known(broker):
+            return "not back in the cluster"
+        return f"{self.world.under_replicated_partitions()} partitions under-replicated"
+
+    def _step(self, kind: str, node: str, detail: str) -> None:
+        self.world.metrics.event(self.env.now, kind, node, detail=detail)
 
     def pause(self, target: int | str, duration_s: float) -> None:
         """Stop the process for ``duration_s`` (long GC, SIGSTOP): silence, no reset."""

@@ -422,8 +422,12 @@ class World:
         while True:
             yield self.env.timeout(interval)
             lag = self._max_consumer_lag()
-            urp = sum(b.under_replicated() for b in self.brokers)
-            self.metrics.sample(self.env.now, lag, urp)
+            self.metrics.sample(self.env.now, lag, self.under_replicated_partitions())
+
+    def under_replicated_partitions(self) -> int:
+        """The partitions whose leader's ISR is smaller than their replica set: the sum of every
+        running broker's UnderReplicatedPartitions metric (ReplicaManager)."""
+        return sum(b.under_replicated() for b in self.brokers)
 
     def _max_consumer_lag(self) -> int:
         """The largest lag of any consumer on any partition: the leader's high watermark now
