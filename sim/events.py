@@ -21,6 +21,7 @@ class EventKind(StrEnum):
     FAULT_END = "fault_end"  # a fault healed: restart, resume, heal, disk or link back to normal
     FAULT_SKIPPED = "fault_skipped"  # a scheduled fault named no node when it fired
     BROKER_STOPPED = "broker_stopped"  # a controlled shutdown finished: the process exits
+    ROLLING_STEP = "rolling_step"  # a rolling restart's wait for a broker ended (RollingOutcome)
     # control plane
     CONTROLLER_CHANGE = "controller_change"  # a broker became the active controller (epoch)
     LEADER_ELECTION = "leader_election"  # a leader from the ISR (broker, epoch, outcome=kind)
@@ -48,6 +49,14 @@ class EventKind(StrEnum):
 
 #: Elections of a new leader (clean or not).
 ELECTIONS = (EventKind.LEADER_ELECTION, EventKind.UNCLEAN_LEADER_ELECTION)
+
+
+class RollingOutcome(StrEnum):
+    """How a rolling restart's wait for one broker ended (a ``rolling_step`` row's outcome)."""
+
+    ISR_FULL = "isr_full"  # back in the cluster and no partition under-replicated
+    WAIT_CAPPED = "wait_capped"  # max_wait_s passed first; the restart moved on
+    SKIPPED = "skipped"  # the broker was down at its turn and was left down
 
 
 class ClientReach(StrEnum):

@@ -1,7 +1,8 @@
 """Faults: the scenario's schedule, and the same injections callable from a script mid-run.
 
 Each fault kind of DESIGN.md §5 is a method of :class:`FaultInjector` (``crash_broker``,
-``power_loss``, ``controlled_shutdown``, ``pause``, ``zookeeper_expire``, ``network_partition``,
+``power_loss``, ``controlled_shutdown``, ``rolling_restart``, ``pause``, ``zookeeper_expire``,
+``network_partition``,
 ``slow_disk``, ``slow_network``, ``drop_messages``, ``add_producer``, ``crash_consumer``,
 ``add_consumer``, ``remove_consumer``);
 ``schedule`` turns the scenario's list into SimPy processes that call them at ``at_s``. Targets
@@ -19,12 +20,20 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from sim.events import ClientReach, EventKind
-from sim.scenario import FAULT_KINDS, PEER_CLASSES
+from sim.events import ClientReach, EventKind, RollingOutcome
+from sim.scenario import FAULT_KINDS, PEER_CLASSES, ROLLING_DOWN_S, ROLLING_MAX_WAIT_S
 
 if TYPE_CHECKING:
     from sim.broker.broker import Broker
     from sim.world import World
+
+#: How often a rolling restart looks whether the restarted broker is back and no partition is
+#: under-replicated, s: ducktape's ``wait_until`` polls every 0.1 s (its default
+#: ``backoff_sec``), as kafkatest's ``await_no_under_replicated_partitions`` uses it.
+ROLLING_POLL_S = 0.1
+
+#: The fault kind of a rolling restart's rows.
+ROLLING = "rolling_restart"
 
 #: Fault kinds this engine simulates.
 SIMULATED_FAULTS = frozenset(FAULT_KINDS)
@@ -68,6 +77,8 @@ class FaultInjector:
         kind = fault.kind
         if kind in ("crash_broker", "power_loss", "controlled_shutdown"):
             getattr(self, kind)(fault.broker, fault.restart_after_s)
+        elif kind == "rolling_restart":
+            self.rolling_restart(fault.mode, fault.order, fault.down_s, fault.max_wait_s)
         elif kind == "pause":
             self.pause(fault.node, fault.duration_s)
         elif kind == "zookeeper_expire":
@@ -176,16 +187,118 @@ class FaultInjector:
         self._record(EventKind.FAULT, fault, broker.name, "controlled shutdown")
 
         def shut_down():
-            yield from broker.controlled_shutdown()
-            self._record(
-                EventKind.BROKER_STOPPED, fault, broker.name, "stopped", ClientReach.UNREACHABLE
-            )
+            yield from self._shut_down(broker, fault)
             if restart_after_s is not None:
                 yield self.env.timeout(restart_after_s)
-                broker.restart()
-                self._record(EventKind.FAULT_END, fault, broker.name, "restart")
+                self._restart(broker, fault)
 
         self.env.process(shut_down())
+
+    def _shut_down(self, broker: Broker, fault: str) -> Generator[simpy.Event, Any, None]:
+        """The controlled shutdown itself, recorded ``broker_stopped`` when the process is gone."""
+        yield from broker.controlled_shutdown()
+        self._record(
+            EventKind.BROKER_STOPPED, fault, broker.name, "stopped", ClientReach.UNREACHABLE
+        )
+
+    def _restart(self, broker: Broker, fault: str) -> None:
+        broker.restart()
+        self._record(EventKind.FAULT_END, fault, broker.name, "restart")
+
+    def rolling_restart(
+        self,
+        mode: str = "controlled",
+        order: list[int] | None = None,
+        down_s: float = ROLLING_DOWN_S,
+        max_wait_s: float = ROLLING_MAX_WAIT_S,
+    ) -> None:
+        """Restart the brokers one at a time, as Kafka's system tests do (kafkatest
+        ``KafkaService.restart_cluster``), waiting after each until no partition is
+        under-replicated (``transactions_test.bounce_brokers``:
+        ``await_no_under_replicated_partitions``).
+
+        Each broker of ``order`` is stopped (``mode`` ``controlled``: a controlled shutdown;
+        ``hard``: a crash, as kafkatest's ``stop_node(clean_shutdown=False)`` sends SIGKILL),
+        started again ``down_s`` after its process is gone, and the next one waits until it is
+        back (see :meth:`_back`) or until ``max_wait_s`` have passed since its start. The
+        default order is ascending ids with the active controller (when the fault fires) last,
+        as operators roll a cluster so that the controller moves once (``restart_cluster``
+        takes its nodes in id order).
+
+        Rows (fault ``rolling_restart``): the whole is a ``fault`` row at its start and a
+        ``fault_end`` row at its end (node ``""``); each broker's stop is a ``fault`` row
+        (a crash) or a ``fault`` and a ``broker_stopped`` row (a controlled shutdown), its start
+        a ``fault_end`` row, and the wait after it a ``rolling_step`` row whose outcome is
+        ``isr_full`` or ``wait_capped``; a broker already down at its turn gets a
+        ``rolling_step`` row with outcome ``skipped`` and is left down.
+        """
+        brokers = list(order) if order is not None else self._rolling_order()
+        detail = f"{mode}, brokers {', '.join(map(str, brokers))}"
+        self._record(EventKind.FAULT, ROLLING, "", detail)
+        self.env.process(self._roll(brokers, mode, down_s, max_wait_s))
+
+    def _rolling_order(self) -> list[int]:
+        """Ascending broker ids, the active controller last: it moves once, not once a broker."""
+        controller = self.world.controller_id()
+        return sorted(range(len(self.world.brokers)), key=lambda b: (b == controller, b))
+
+    def _roll(
+        self, brokers: list[int], mode: str, down_s: float, max_wait_s: float
+    ) -> Generator[simpy.Event, Any, None]:
+        for broker_id in brokers:
+            broker = self.world.brokers[broker_id]
+            if not broker.running:
+                self._step(broker, RollingOutcome.SKIPPED, "not running at its turn")
+                continue
+            if mode == "controlled":
+                self._record(EventKind.FAULT, ROLLING, broker.name, "controlled shutdown")
+                yield from self._shut_down(broker, ROLLING)
+            else:
+                broker.crash(power_loss=False)
+                self._record(
+                    EventKind.FAULT, ROLLING, broker.name, "crash", ClientReach.UNREACHABLE
+                )
+            yield self.env.timeout(down_s)
+            self._restart(broker, ROLLING)
+            yield from self._await_back(broker, max_wait_s)
+        self._record(EventKind.FAULT_END, ROLLING, "", f"{len(brokers)} brokers")
+
+    def _await_back(self, broker: Broker, max_wait_s: float) -> Generator[simpy.Event, Any, None]:
+        """Poll every ROLLING_POLL_S until ``broker`` is back, for ``max_wait_s`` at most."""
+        deadline = self.env.now + max_wait_s
+        while not self._back(broker):
+            if self.env.now >= deadline:
+                detail = f"{self._not_back(broker)} after {max_wait_s:g} s; moving on"
+                self._step(broker, RollingOutcome.WAIT_CAPPED, detail)
+                return
+            yield self.env.timeout(min(ROLLING_POLL_S, deadline - self.env.now))
+        self._step(broker, RollingOutcome.ISR_FULL, "no partition under-replicated")
+
+    def _back(self, broker: Broker) -> bool:
+        """The restarted broker is known to the cluster — the controller has handled its
+        registration and told it the live brokers, itself among them (UpdateMetadata; kafkatest's
+        ``start_node`` waits for the broker's registration too) — and no partition is
+        under-replicated (every running broker's UnderReplicatedPartitions is 0). Before the
+        controller has handled a broker's return, the leaders may still count it in their
+        ISRs."""
+        return self._known(broker) and self.world.under_replicated_partitions() == 0
+
+    @staticmethod
+    def _known(broker: Broker) -> bool:
+        return broker.running and broker.broker_id in broker.live_brokers
+
+    def _not_back(self, broker: Broker) -> str:
+        """Why ``broker`` is not back, for people."""
+        if not self._known(broker):
+            return "not back in the cluster"
+        return f"{self.world.under_replicated_partitions()} partitions under-replicated"
+
+    def _step(self, broker: Broker, outcome: str, detail: str) -> None:
+        """A ``rolling_step`` row: how the rolling restart's wait for ``broker`` ended."""
+        self.world.metrics.event(
+            self.env.now, EventKind.ROLLING_STEP, broker.name, detail=detail,
+            broker=broker.broker_id, fault=ROLLING, outcome=outcome,
+        )  # fmt: skip
 
     def pause(self, target: int | str, duration_s: float) -> None:
         """Stop the process for ``duration_s`` (long GC, SIGSTOP): silence, no reset."""

@@ -96,6 +96,7 @@ class Errors(IntEnum):
     FENCED_INSTANCE_ID = 82
     UNSTABLE_OFFSET_COMMIT = 88
     INVALID_UPDATE_VERSION = 95
+    INELIGIBLE_REPLICA = 107
 
     @property
     def retriable(self) -> bool:

@@ -377,6 +377,30 @@ class ControlledShutdown(_FaultBase):
     restart_after_s: PositiveFloat | None = None
 
 
+#: A broker's restart time in a rolling restart: from its old process gone to its new one up
+#: (JVM start, log loading — quick after a clean shutdown, whose marker skips log recovery —
+#: and the ZooKeeper connection): a few seconds.
+ROLLING_DOWN_S = 5.0
+#: How long a rolling restart waits for one broker to be back with no partition under-replicated
+#: before it moves on: what Kafka's system tests allow (kafkatest KafkaService.restart_node, then
+#: await_no_under_replicated_partitions): 60 s for the "started" line, 30 s for the
+#: registration in ZooKeeper, 30 s for the under-replicated partitions to clear.
+ROLLING_MAX_WAIT_S = 120.0
+
+
+class RollingRestart(_FaultBase):
+    """Each broker in turn is stopped (``controlled``: controlled shutdown; ``hard``: a crash),
+    is down for ``down_s``, starts again, and the next waits until it is back with no
+    partition under-replicated, or for ``max_wait_s`` at most. ``order``: broker ids (default
+    all, ascending, the active controller then last)."""
+
+    kind: Literal["rolling_restart"]
+    mode: Literal["controlled", "hard"] = "controlled"
+    order: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)] | None = None
+    down_s: NonNegFloat = ROLLING_DOWN_S
+    max_wait_s: PositiveFloat = ROLLING_MAX_WAIT_S
+
+
 class Pause(_FaultBase):
     """The process stops (long GC, SIGSTOP) for ``duration_s``: silence, no connection reset."""
 
@@ -488,6 +512,7 @@ Fault = Annotated[
     CrashBroker
     | PowerLoss
     | ControlledShutdown
+    | RollingRestart
     | Pause
     | ZookeeperExpire
     | NetworkPartition
@@ -504,6 +529,7 @@ FAULT_KINDS = (
     "crash_broker",
     "power_loss",
     "controlled_shutdown",
+    "rolling_restart",
     "pause",
     "zookeeper_expire",
     "network_partition",
@@ -782,6 +808,8 @@ def _check_faults(s: Scenario) -> None:
 def _check_fault_targets(s: Scenario, fault: Any, path: str) -> None:
     if fault.kind in BROKER_FAULTS:
         resolve_target(s, fault.broker, f"{path}.broker", brokers_only=True)
+    elif fault.kind == "rolling_restart":
+        _check_rolling_order(s, fault.order or [], f"{path}.order")
     elif fault.kind in ("pause", "zookeeper_expire"):
         resolve_target(s, fault.node, f"{path}.node")
     elif fault.kind == "network_partition":
@@ -808,6 +836,14 @@ def _check_fault_targets(s: Scenario, fault: Any, path: str) -> None:
         taken = {p.name: "a producer" for p in s.producers}
         taken.update({g.group_id: "a consumer group" for g in s.consumer_groups})
         _claim_name(taken, fault.producer.name, f"{path}.producer.name")
+
+
+def _check_rolling_order(s: Scenario, order: list[int], path: str) -> None:
+    """Each entry a broker id of the cluster, none twice."""
+    for j, broker in enumerate(order):
+        resolve_target(s, broker, f"{path}.{j}", brokers_only=True)
+        if broker in order[:j]:
+            raise ScenarioError(f"{path}.{j}", f"broker {broker} is already in the order")
 
 
 def resolve_target(s: Scenario, target: int | str, path: str, brokers_only: bool = False) -> str:

@@ -185,7 +185,7 @@ class World:
             self.env, broker_id, self.net, disk, self.broker_config, topic_configs, self.metrics,
             legacy_hw_truncation=self.scenario.cluster.legacy_hw_truncation,
         )  # fmt: skip
-        broker.live_brokers = list(range(self.scenario.cluster.brokers))
+        broker.live_brokers.update(range(self.scenario.cluster.brokers))
         broker.controller_id = 0
         broker.controller_epoch = INITIAL_CONTROLLER_EPOCH
         for topic in self.scenario.topics:
@@ -431,8 +431,12 @@ class World:
         while True:
             yield self.env.timeout(interval)
             lag = self._max_consumer_lag()
-            urp = sum(b.under_replicated() for b in self.brokers)
-            self.metrics.sample(self.env.now, lag, urp)
+            self.metrics.sample(self.env.now, lag, self.under_replicated_partitions())
+
+    def under_replicated_partitions(self) -> int:
+        """The partitions whose leader's ISR is smaller than their replica set: the sum of every
+        running broker's UnderReplicatedPartitions metric (ReplicaManager)."""
+        return sum(b.under_replicated() for b in self.brokers)
 
     def _max_consumer_lag(self) -> int:
         """The largest lag of any consumer on any partition: the leader's high watermark now

@@ -251,6 +251,30 @@ BAD_INPUTS: list[tuple[str, Mutation, str, str]] = [
         "did you mean 'billing'",
     ),
     (
+        "rolling-order-unknown-broker",
+        _fault(kind="rolling_restart", at_s=1, order=[0, 5]),
+        "faults.1.order.1",
+        "no broker 5",
+    ),
+    (
+        "rolling-order-twice",
+        _fault(kind="rolling_restart", at_s=1, order=[2, 0, 2]),
+        "faults.1.order.2",
+        "already in the order",
+    ),
+    (
+        "rolling-mode",
+        _fault(kind="rolling_restart", at_s=1, mode="graceful"),
+        "faults.1.mode",
+        "'controlled' or 'hard'",
+    ),
+    (
+        "rolling-down-typo",
+        _fault(kind="rolling_restart", at_s=1, down=3),
+        "faults.1.down",
+        "did you mean 'down_s'",
+    ),
+    (
         "duplicate-names",
         lambda d: d["producers"].append(dict(d["producers"][0])),
         "producers.1.name",
@@ -353,6 +377,7 @@ def test_fault_targets_in_every_form(default_dict):
         {"kind": "crash_broker", "at_s": 1, "broker": 2},
         {"kind": "power_loss", "at_s": 2, "broker": "broker-1"},
         {"kind": "controlled_shutdown", "at_s": 3, "broker": "controller"},
+        {"kind": "rolling_restart", "at_s": 3, "mode": "hard", "order": [2, 0]},
         {"kind": "pause", "at_s": 4, "node": "billing-2", "duration_s": 3},
         {"kind": "zookeeper_expire", "at_s": 5, "node": "leader:orders-5"},
         {
@@ -383,7 +408,8 @@ def test_fault_targets_in_every_form(default_dict):
     ]
     s = Scenario.from_dict(default_dict)
     assert [f.kind for f in s.faults][-1] == "add_producer"
-    assert s.faults[5].from_ == ["brokers", "zookeeper"]
+    assert s.faults[6].from_ == ["brokers", "zookeeper"]
+    assert (s.faults[3].order, s.faults[3].down_s, s.faults[3].max_wait_s) == ([2, 0], 5.0, 120.0)
     assert Scenario.from_dict(s.to_dict()) == s
 
 

@@ -93,6 +93,12 @@ def scenarios(draw: st.DrawFn) -> dict:
         ),
         st.builds(lambda t: {"kind": "controlled_shutdown", "at_s": t, "broker": "controller"}, at),
         st.builds(
+            lambda t, m, o: {"kind": "rolling_restart", "at_s": t, "mode": m, "order": o},
+            at,
+            st.sampled_from(["controlled", "hard"]),
+            st.none() | st.permutations(list(range(brokers))),
+        ),
+        st.builds(
             lambda t, d: {"kind": "pause", "at_s": t, "node": "zookeeper", "duration_s": d},
             at,
             st.floats(0.1, 10),

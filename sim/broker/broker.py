@@ -209,13 +209,14 @@ class Broker:
         self.disk = disk
         self.config = config
         self.metrics = metrics
+        #: the metadata cache's alive brokers (set by UpdateMetadata; its partitions read it)
+        self.live_brokers: set[int] = set()
         self.replicas = ReplicaManager(
             env, broker_id, net, disk, config, topic_configs, metrics,
-            self._send_alter_partition, legacy_hw_truncation,
+            self._send_alter_partition, self.live_brokers, legacy_hw_truncation,
         )  # fmt: skip
         self.handlers = RequestHandlerPool(config["num.network.threads"], config["num.io.threads"])
         self.metadata: dict[TopicPartition, PartitionMetadata] = {}
-        self.live_brokers: list[int] = []
         self.controller_id = -1
         self.controller_epoch = 0
         self.controller = Controller(self)
@@ -265,7 +266,7 @@ class Broker:
         # controller epoch until the controller tells it (MetadataCache, ReplicaManager start
         # empty)
         self.metadata = {}
-        self.live_brokers = []
+        self.live_brokers.clear()
         self.controller_id = -1
         self.controller_epoch = 0
         if power_loss:
@@ -395,7 +396,7 @@ class Broker:
     def _handle_metadata(self, request: MetadataRequest) -> MetadataResponse:
         wanted = None if request.topics is None else set(request.topics)
         parts = {tp: m for tp, m in self.metadata.items() if wanted is None or tp[0] in wanted}
-        return MetadataResponse(list(self.live_brokers), parts)
+        return MetadataResponse(sorted(self.live_brokers), parts)
 
     def _handle_find_coordinator(self, request: FindCoordinatorRequest) -> FindCoordinatorResponse:
         """KafkaApis.getCoordinator: the live leader of the group's __consumer_offsets
@@ -467,7 +468,8 @@ class Broker:
         if self._fenced(request.controller_id, request.controller_epoch):
             return ControllerResponse(Errors.STALE_CONTROLLER_EPOCH)
         self.metadata.update(request.partitions)
-        self.live_brokers = list(request.live_brokers)
+        self.live_brokers.clear()
+        self.live_brokers.update(request.live_brokers)
         return ControllerResponse(Errors.NONE)
 
     # ---------------------------------------------------------------- to the controller

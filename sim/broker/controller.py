@@ -17,7 +17,7 @@ cost) and watches ``/brokers/ids``. Its work is a queue of events handled one at
 - ControlledShutdown: move the broker's leaderships (controlled-shutdown election) and take it
   out of ISRs, then answer;
 - AlterPartition: a leader's ISR change, accepted only from the current leader at the current
-  leader and partition epochs;
+  leader and partition epochs, and only with live members none of which is shutting down;
 - with ``auto.leader.rebalance.enable``, 5 s after taking office and then
   ``leader.imbalance.check.interval.seconds`` after each check is done: move leadership back to
   preferred replicas on brokers over ``leader.imbalance.per.broker.percentage``.
@@ -277,7 +277,14 @@ class Controller:
 
     def _on_brokers_failed(self, dead: list[int]) -> Generator[simpy.Event, Any, None]:
         """KafkaController.onBrokerFailure: no longer shutting down; offline elections, then
-        replicas out of ISRs."""
+        replicas out of ISRs.
+
+        Every live broker then learns that the dead ones are gone, even where no state changed
+        (a broker already out of every ISR after its controlled shutdown): onReplicasBecomeOffline
+        takes each of their replicas OfflineReplica, and removeReplicasFromIsr returns the
+        partitions it did not change too, whose UpdateMetadata goes to every live broker (and
+        LeaderAndIsr to their replicas, which changes nothing at the same leader epoch: not
+        sent here); without replicas, an UpdateMetadata of the live brokers alone."""
         gone = set(dead)
         self.shutting_down -= gone
         changed: dict[TopicPartition, PartitionState] = {}
@@ -286,6 +293,11 @@ class Controller:
                 self._elect(tp, state, "offline", changed)
         self._remove_from_isrs(dead, changed)
         yield from self._commit(changed)
+        states = self.states
+        unchanged = [tp for tp in sorted(states) if gone & set(states[tp].replicas)]
+        unchanged = [tp for tp in unchanged if tp not in changed]
+        if self.active and (unchanged or not changed):
+            self._send_update_metadata(unchanged)
 
     def _replicas_offline(self, brokers: list[int]) -> Generator[simpy.Event, Any, None]:
         """ZkReplicaStateMachine.handleStateChanges(replicas on ``brokers``, OfflineReplica):
@@ -432,7 +444,9 @@ class Controller:
         respond(ControlledShutdownResponse(Errors.NONE, remaining))
 
     def _on_alter_partition(self, request) -> Generator[simpy.Event, Any, None]:
-        """Accept a leader's ISR change at the current leader and partition epochs (KIP-497)."""
+        """Accept a leader's ISR change at the current leader and partition epochs (KIP-497)
+        whose members are all live and none shutting down (KIP-841; KafkaController
+        .processAlterPartition: ``isr -- controllerContext.liveBrokerIds``, INELIGIBLE_REPLICA)."""
         alter, respond = request
         results: dict[TopicPartition, tuple[Errors, int, list[int], int]] = {}
         changed: dict[TopicPartition, PartitionState] = {}
@@ -446,6 +460,8 @@ class Controller:
                 error = Errors.FENCED_LEADER_EPOCH
             elif partition_epoch != state.partition_epoch:
                 error = Errors.INVALID_UPDATE_VERSION
+            elif set(isr) - (self.live - self.shutting_down):
+                error = Errors.INELIGIBLE_REPLICA  # KIP-841: a dead or shutting-down member
             else:
                 state.isr = sorted(isr)
                 changed[tp] = state

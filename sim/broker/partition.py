@@ -8,7 +8,7 @@ only their log; their HW comes from the leader's fetch responses.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from sim.broker.log import PartitionLog
@@ -79,7 +79,9 @@ class Partition:
 
     replicas: the assignment (broker ids, preferred leader first). min_insync_replicas: the
     topic's ``min.insync.replicas``; the effective minimum is ``min(it, len(replicas))``.
-    lag_max_s: ``replica.lag.time.max.ms`` in seconds.
+    lag_max_s: ``replica.lag.time.max.ms`` in seconds. alive_brokers: the broker's metadata
+    cache's alive brokers (ZkMetadataCache.hasAliveBroker), kept up to date by its owner: only
+    they may join the ISR or hold the HW back (Partition.isReplicaIsrEligible, ZooKeeper mode).
     """
 
     def __init__(
@@ -90,6 +92,7 @@ class Partition:
         replicas: list[int],
         min_insync_replicas: int,
         lag_max_s: float,
+        alive_brokers: Collection[int],
     ) -> None:
         self.tp = tp
         self.broker_id = broker_id
@@ -97,6 +100,7 @@ class Partition:
         self.replicas = list(replicas)
         self.min_isr = min(min_insync_replicas, len(replicas))
         self.lag_max_s = lag_max_s
+        self.alive_brokers = alive_brokers
         self.leader_id = -1
         self.leader_epoch = -1
         self.leader_epoch_start_offset = 0
@@ -273,8 +277,11 @@ class Partition:
 
     def _maybe_expand_isr(self, follower: int, state: ReplicaState) -> list[int]:
         """Partition.isFollowerInSync: at or past the HW and the current epoch's start offset;
-        proposes ISR + follower (the caller sends AlterPartition) unless a change is pending."""
+        proposes ISR + follower (the caller sends AlterPartition) unless a change is pending or
+        the follower is not alive in the metadata cache (canAddReplicaToIsr)."""
         if follower in self.isr or self.pending_isr is not None:
+            return []
+        if follower not in self.alive_brokers:
             return []
         if (
             state.log_end_offset >= self.log.high_watermark
@@ -285,8 +292,9 @@ class Partition:
         return []
 
     def maybe_increment_leader_hw(self, now: float) -> bool:
-        """Partition.maybeIncrementLeaderHW: HW = min LEO over the ISR and caught-up followers;
-        held while the ISR is below min.insync.replicas (Kafka >= 3.7, KAFKA-15583)."""
+        """Partition.maybeIncrementLeaderHW: HW = min LEO over the ISR and the caught-up
+        followers alive in the metadata cache (shouldWaitForReplicaToJoinIsr); held while the
+        ISR is below min.insync.replicas (Kafka >= 3.7, KAFKA-15583)."""
         log = self.log
         leo = log.log_end_offset
         # the HW is at most the LEO: nothing to do once it is there (the usual follower fetch)
@@ -296,7 +304,8 @@ class Partition:
         maximal = self.maximal_isr()
         for broker, state in self.remote.items():
             if state.log_end_offset < new_hw and (
-                broker in maximal or state.is_caught_up(leo, now, self.lag_max_s)
+                broker in maximal
+                or (state.is_caught_up(leo, now, self.lag_max_s) and broker in self.alive_brokers)
             ):
                 new_hw = state.log_end_offset
         if new_hw <= log.high_watermark:

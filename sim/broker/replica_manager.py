@@ -103,6 +103,7 @@ class ReplicaManager:
         topic_configs: dict[str, EffectiveConfig],
         metrics: Metrics,
         alter_partition: AlterPartition,
+        alive_brokers: set[int],
         legacy_hw_truncation: bool = False,
     ) -> None:
         self.env = env
@@ -114,6 +115,7 @@ class ReplicaManager:
         self.topic_configs = topic_configs
         self.metrics = metrics
         self.alter_partition = alter_partition
+        self.alive_brokers = alive_brokers  # the broker's metadata cache's, for its partitions
         self.legacy_hw_truncation = legacy_hw_truncation
         self.partitions: dict[TopicPartition, Partition] = {}
         self.fetchers: dict[tuple[int, int], ReplicaFetcher] = {}
@@ -200,8 +202,9 @@ class ReplicaManager:
             max_message_bytes=topic["max.message.bytes"],
         )
         partition = Partition(
-            tp, self.broker_id, log, replicas, topic["min.insync.replicas"], self.lag_max_s
-        )
+            tp, self.broker_id, log, replicas, topic["min.insync.replicas"], self.lag_max_s,
+            self.alive_brokers,
+        )  # fmt: skip
         self.partitions[tp] = partition
         return partition
 

@@ -26,6 +26,8 @@ from sim.broker.controller import PartitionState
 from sim.coordination.zookeeper import partition_state_path
 from sim.protocol import (
     NO_LEADER,
+    AlterPartitionRequest,
+    Errors,
     LeaderAndIsrPartition,
     LeaderAndIsrRequest,
     UpdateMetadataRequest,
@@ -241,3 +243,35 @@ def test_restarted_broker_learns_partitions_left_without_leader_while_it_was_dow
     assert (after.leader, after.leader_epoch, after.isr) == (NO_LEADER, 1, [2])
     state: PartitionState = world.brokers[0].controller.states[solo]
     assert (state.leader, state.isr) == (NO_LEADER, [2])
+
+
+def test_shut_down_broker_not_added_to_isr() -> None:
+    """KIP-841, ported from ControllerIntegrationTest.testShutdownBrokerNotAddedToIsr: after
+    broker 1's controlled shutdown the ISR is the controller alone; an AlterPartition putting
+    broker 1 back is refused with INELIGIBLE_REPLICA and the ISR stays; restarted, broker 1
+    rejoins the ISR. And when broker 1 is gone, the leader's metadata cache says so."""
+    scenario = {
+        "name": "ineligible",
+        "duration_s": 3.0,
+        "cluster": {"brokers": 2},
+        "topics": [{"name": "t", "partitions": 1, "replication_factor": 2}],
+        "faults": [{"kind": "controlled_shutdown", "at_s": 0.5, "broker": 1}],
+    }
+    world = World(Scenario.from_dict(scenario))
+    controller = world.brokers[0].controller
+    tp = ("t", 0)
+    world.advance(1.0)
+    state = controller.states[tp]
+    assert state.isr == [0]
+    # onReplicasBecomeOffline: the leader learns that broker 1 is gone though no state changed
+    assert world.brokers[0].live_brokers == {0}
+    answers: list[Any] = []
+    full_isr = (state.leader_epoch, [0, 1], state.partition_epoch)
+    controller.submit("alter_partition", (AlterPartitionRequest(0, {tp: full_isr}), answers.append))
+    world.advance(1.5)
+    (answer,) = answers
+    assert answer.partitions[tp][0] is Errors.INELIGIBLE_REPLICA
+    assert controller.states[tp].isr == [0]
+    world.brokers[1].restart()
+    world.run()
+    assert controller.states[tp].isr == [0, 1]

@@ -189,7 +189,7 @@ def test_controller_detects_a_bounced_broker() -> None:
     def look():
         yield world.env.timeout(held_until_s)
         seen["registered"] = world.zookeeper.znodes.get("/brokers/ids/1")
-        seen["live_brokers"] = list(world.brokers[1].live_brokers)
+        seen["live_brokers"] = sorted(world.brokers[1].live_brokers)
         seen["fetchers"] = dict(world.brokers[1].replicas._fetcher_of)
         release.succeed()
 
@@ -200,7 +200,7 @@ def test_controller_detects_a_bounced_broker() -> None:
     assert seen["live_brokers"] == [] and seen["fetchers"] == {}
     # the controller saw the bounce: broker 1 got its replica back and both live brokers
     assert controller.broker_epochs[1] == seen["registered"].czxid
-    assert world.brokers[1].live_brokers == [0, 1]
+    assert world.brokers[1].live_brokers == {0, 1}
     tp = ("t", 0)
     assert tp in world.brokers[1].replicas._fetcher_of
     state = world.zookeeper.znodes[partition_state_path(*tp)].data

@@ -105,7 +105,9 @@ def test_a_new_leader_caches_its_epoch_at_its_log_end():
     the leader's log ends for it, rather than an undefined answer."""
     log = _cache((3, 0))
     log.log_end_offset = 40  # as if 40 records of epoch 3 were appended
-    partition = Partition(TP, 0, log, [0, 1], min_insync_replicas=1, lag_max_s=30.0)
+    partition = Partition(
+        TP, 0, log, [0, 1], min_insync_replicas=1, lag_max_s=30.0, alive_brokers={0, 1}
+    )
     partition.make_leader(6, [0, 1], 1, 0.0)
     assert log.epochs == [(3, 0), (6, 40)]
     assert log.end_offset_for_epoch(5) == (3, 40)

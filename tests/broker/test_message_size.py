@@ -33,7 +33,7 @@ def _batch(size_bytes: int, count: int = 2, producer_id: int = -1, sequence: int
 def _leader(max_message_bytes: int) -> Partition:
     log = PartitionLog(TP, segment_bytes=1 << 30, segment_s=1e9, retention_s=-1.0,
                        retention_bytes=-1, max_message_bytes=max_message_bytes)  # fmt: skip
-    partition = Partition(TP, 0, log, [0], min_insync_replicas=1, lag_max_s=30.0)
+    partition = Partition(TP, 0, log, [0], min_insync_replicas=1, lag_max_s=30.0, alive_brokers={0})
     partition.make_leader(0, [0], 0, now=0.0)
     return partition
 

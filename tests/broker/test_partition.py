@@ -7,7 +7,7 @@ import pytest
 
 from sim.broker.log import PartitionLog
 from sim.broker.partition import NEVER_S, UNKNOWN_OFFSET, Partition
-from sim.protocol import ACKS_ALL, RecordBatch
+from sim.protocol import ACKS_ALL, Errors, RecordBatch
 
 LAG_S = 30.0  # replica.lag.time.max.ms default, s
 TP = ("t", 0)
@@ -16,7 +16,9 @@ TP = ("t", 0)
 def _partition(broker: int = 0) -> Partition:
     log = PartitionLog(TP, segment_bytes=1 << 30, segment_s=1e9, retention_s=-1.0,
                        retention_bytes=-1, max_message_bytes=1048588)  # fmt: skip
-    return Partition(TP, broker, log, [0, 1, 2], min_insync_replicas=2, lag_max_s=LAG_S)
+    return Partition(
+        TP, broker, log, [0, 1, 2], min_insync_replicas=2, lag_max_s=LAG_S, alive_brokers={0, 1, 2}
+    )
 
 
 def _append(partition: Partition, count: int, now: float) -> None:
@@ -75,3 +77,31 @@ def test_a_follower_outside_the_isr_is_not_caught_up_by_its_reset(now):
     p.make_leader(3, [0, 1], 1, now=now)
     assert not p.remote[2].is_caught_up(leader_leo=10, now=now + 1.0, lag_max_s=LAG_S)
     assert p.remote[1].is_caught_up(leader_leo=10, now=now + 1.0, lag_max_s=LAG_S)
+
+
+def test_a_follower_gone_from_the_metadata_cache_neither_joins_the_isr_nor_holds_the_hw():
+    """Partition.isReplicaIsrEligible in ZooKeeper mode (hasAliveBroker), after PartitionTest
+    .testIsrNotExpandedIfReplicaIsFencedOrShutdown and
+    .testHighWatermarkIncreasesWithFencedOrShutdownFollower: broker 2, taken out of the ISR by
+    its controlled shutdown, fetches once more. Still alive in the leader's metadata cache, it
+    is proposed for the ISR (the controller refuses: INELIGIBLE_REPLICA) and, caught up, holds
+    the HW (shouldWaitForReplicaToJoinIsr); once UpdateMetadata says it is gone, it does
+    neither."""
+    p = _partition()
+    p.make_leader(0, [0, 1, 2], 0, now=0.0)
+    _append(p, 10, now=0.5)
+    for follower in (1, 2):
+        p.update_follower_fetch_state(follower, 10, now=1.0)
+    assert p.log.high_watermark == 10
+    p.make_leader(1, [0, 1], 1, now=2.0)  # the controller took broker 2 out of the ISR
+    p.update_follower_fetch_state(2, 10, now=2.1)  # a fetch it sent before it stopped
+    assert p.pending_isr == [0, 1, 2]
+    assert not p.apply_isr_change(Errors.INELIGIBLE_REPLICA, 1, [0, 1], 1, now=2.2)
+    _append(p, 10, now=2.3)
+    p.update_follower_fetch_state(1, 20, now=2.4)
+    assert p.log.high_watermark == 10  # broker 2 caught up 0.3 s ago: waited for
+    p.alive_brokers.discard(2)  # UpdateMetadata without broker 2
+    p.update_follower_fetch_state(2, 10, now=2.5)
+    assert p.pending_isr is None
+    p.update_follower_fetch_state(1, 20, now=2.6)
+    assert p.log.high_watermark == 20
