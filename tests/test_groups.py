@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 import simpy
@@ -996,3 +997,62 @@ def test_auto_commit_every_interval_holds_the_polled_positions(monkeypatch):
     for _, _, offsets in sent:
         last.update(offsets)
     assert stored == last
+
+
+def _owners(r, before_s: float, after_s: float) -> dict[int, tuple[set, set]]:
+    """Per partition: the members that polled it before ``before_s`` and after ``after_s``."""
+    c = r.consumed
+    early, late = c[c["polled_s"] < before_s], c[c["polled_s"] > after_s]
+    return {
+        p: (set(early.loc[early["partition"] == p, "member"]),
+            set(late.loc[late["partition"] == p, "member"]))
+        for p in range(6)
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_cooperative_leaves_the_partitions_that_stay_unpaused(seed: int) -> None:
+    """One member joins a stable group of 3 (6 partitions). Cooperative-sticky moves one
+    partition to it in two rebalances and never pauses the other five: their longest pause
+    is within one fetch wait and one poll's processing (fetch.max.wait.ms + max.poll.records x
+    processing_ms). Eager revokes everything at each member's rejoin: every partition pauses
+    from its owner's revocation (or the next record after it) to the owner's new assignment,
+    the first member to rejoin waiting for the last. Neither counts the
+    group's formation: one rebalance (eager) and two (cooperative), timed from their rows."""
+    join_s = 5.0
+    fault = [{"kind": "add_consumer", "at_s": join_s, "group": "g"}]
+    bound_s = 0.5 + 500 * PROCESSING_MS / 1000  # consumer defaults: fetch.max.wait.ms 500
+    for strategy, rebalances in (("cooperative-sticky", 2), ("range", 1)):
+        _, r = _run(_scenario(fault, seed=seed, members=3, strategy=strategy, duration_s=12.0))
+        summary = r.summary()
+        assert summary["rebalances"] == rebalances
+        ends = _events(r, "rebalance_end")
+        after = ends[ends["generation"] > 1]
+        assert summary["rebalance_time_s"] == pytest.approx(after["duration_s"].sum())
+        settled_s = float(after["time_s"].max())
+        owners = _owners(r, join_s, settled_s)
+        pauses = r.pauses.set_index("partition")["max_pause_s"]
+        if strategy == "cooperative-sticky":
+            stayed = [p for p, (old, new) in owners.items() if old == new]
+            assert len(stayed) == 5, owners  # 2, 2, 1 and the new member's 1
+            assert all(pauses[p] <= bound_s for p in stayed), pauses
+            moved = [p for p in range(6) if p not in stayed]
+            assert all(pauses[p] > bound_s for p in moved), pauses
+        else:
+            revoked = _events(r, "partitions_revoked")
+            assigned = _events(r, "partitions_assigned")
+            acked = r.acked.merge(r.produced[["batch_id", "partition"]])
+            for p, (old, _) in owners.items():
+                (owner,) = old
+                mine = (revoked["member"] == owner) & (revoked["time_s"] > join_s)
+                t_revoked = revoked.loc[mine, "time_s"].min()
+                again = (assigned["member"] == owner) & (assigned["time_s"] > t_revoked)
+                t_assigned = assigned.loc[again, "time_s"].min()
+                # records of p come at most this far apart (before the join): the pause may
+                # begin that much after the revocation
+                steady = acked.loc[
+                    (acked["partition"] == p) & acked["done_s"].between(join_s - 2, join_s),
+                    "done_s",
+                ]
+                gap_s = float(np.diff(np.sort(steady.to_numpy())).max())
+                assert pauses[p] >= t_assigned - t_revoked - gap_s, (p, pauses[p])
