@@ -167,8 +167,8 @@ class _Connection:
 #: The connection a request travels on, by request type (one dict lookup per request). The
 #: consumer's group requests go to the group coordinator on a separate connection (Kafka opens
 #: it as a separate node, ``Integer.MAX_VALUE - nodeId``): a parked JoinGroup holds up its
-#: heartbeats. A fetch travels on the replica fetcher's connection when a follower sends it
-#: (see :meth:`Broker.on_request`); any other type on the client's.
+#: heartbeats. A fetch travels on the connection it names (FetchRequest.connection: each replica
+#: fetcher thread has its own, see :meth:`Broker.on_request`); any other type on the client's.
 _CHANNEL_BY_TYPE: dict[type, str] = {
     JoinGroupRequest: "coordinator",
     SyncGroupRequest: "coordinator",
@@ -324,7 +324,7 @@ class Broker:
         # which of the peer's connections it travels on
         kind = type(request)
         if kind is FetchRequest:
-            key = (source, "replica-fetcher" if request.replica_id >= 0 else "client")
+            key = (source, request.connection)  # a fetcher thread's own, or the client's
         else:
             key = (source, _CHANNEL_BY_TYPE.get(kind, "client"))
         conn = self._connections.get(key)

@@ -1,0 +1,70 @@
+"""The follower's replica fetcher threads (ReplicaFetcherManager / AbstractFetcherManager,
+Kafka 3.9): which thread fetches a partition (getFetcherId), that each thread has its own
+connection to its leader."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.broker.replica_fetcher import fetcher_id
+from sim.scenario import Scenario
+from sim.world import run
+from tests.conftest import _default_dict
+
+# Expected ids worked out by hand with Java int arithmetic: Utils.abs(31 * topic.hashCode +
+# partition) % n, where the product wraps at 32 bits and Utils.abs(Integer.MIN_VALUE) is 0.
+#   "t".hashCode = 116: 31 * 116 + p = 3596 + p, positive.
+#   "orders".hashCode = -1008770331: 31 * h wraps to -1207109189 (a Python abs() of the
+#     unwrapped -31271880261 gives other ids).
+#   "polygenelubricants".hashCode = Integer.MIN_VALUE: 31 * h is MIN_VALUE again, so partition 0
+#     is Utils.abs(MIN_VALUE) = 0 and partition 1 is abs(MIN_VALUE + 1) = 2147483647.
+FETCHER_IDS = [
+    (("t", 0), 4, 0),
+    (("t", 0), 8, 4),
+    (("t", 1), 3, 0),
+    (("orders", 0), 4, 1),  # abs(-1207109189) = 1207109189
+    (("orders", 0), 8, 5),
+    (("orders", 1), 4, 0),  # 1207109188
+    (("orders", 5), 3, 0),  # 1207109184
+    (("polygenelubricants", 0), 8, 0),
+    (("polygenelubricants", 1), 4, 3),
+    (("polygenelubricants", 1), 8, 7),
+    (("polygenelubricants", 5), 8, 3),  # abs(MIN_VALUE + 5) = 2147483643
+    (("__consumer_offsets", 0), 8, 7),  # hashCode -970371369: 31 * h + 0 = -16741367
+]
+
+
+@pytest.mark.parametrize(("tp", "num_fetchers", "expected"), FETCHER_IDS)
+def test_fetcher_id_is_kafkas(tp, num_fetchers, expected):
+    """AbstractFetcherManager.getFetcherId, negative and MIN_VALUE hashes included."""
+    assert fetcher_id(tp, num_fetchers) == expected
+
+
+def _default_without_faults(fetchers: int, seed: int, duration_s: float) -> dict:
+    """scenarios/default.py without its fault and consumers, for ``duration_s`` seconds."""
+    d = _default_dict()
+    d.update(seed=seed, duration_s=duration_s, faults=[], consumer_groups=[])
+    d["cluster"]["config"]["num.replica.fetchers"] = fetchers
+    return d
+
+
+@settings(deadline=None, max_examples=6)
+@given(fetchers=st.integers(2, 8), seed=st.integers(0, 10_000))
+def test_more_fetcher_threads_do_not_slow_acks_all(fetchers, seed):
+    """Each fetcher thread has its own connection to the leader (ReplicaFetcherManager
+    .createFetcherThread: a BrokerBlockingSender each), so one thread's fetch long-polling at
+    the leader for replica.fetch.wait.max.ms holds up no other thread's. Without faults every
+    acks=all batch of the default scenario is then acknowledged within replica.fetch.wait.max.ms
+    (its followers' parked fetches are answered as it arrives), and every batch closed that long
+    before the end is acknowledged, whatever num.replica.fetchers. Sharing one connection, a
+    batch waited behind other threads' long polls: seconds per batch at 4 fetchers."""
+    d = _default_without_faults(fetchers, seed, 3.0)
+    results = run(Scenario.from_dict(d))
+    wait_s = 500 / 1000  # replica.fetch.wait.max.ms, Kafka's default
+    acked, produced = results.tables["acked"], results.tables["produced"]
+    assert len(acked) > 0
+    assert acked["latency_s"].max() < wait_s
+    closed_early = produced[produced["closed_s"] < d["duration_s"] - wait_s]
+    assert set(closed_early["batch_id"]) <= set(acked["batch_id"])
