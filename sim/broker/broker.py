@@ -432,6 +432,7 @@ class Broker:
                 )
                 if tp[0] == GROUP_METADATA_TOPIC and state.leader != NO_LEADER:
                     self.on_offsets_leadership(tp, state)
+        self.replicas.shutdown_idle_fetchers()
         return ControllerResponse(Errors.NONE, errors)
 
     def _record_leading_after_restart(

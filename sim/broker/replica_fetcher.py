@@ -4,8 +4,9 @@ One fetcher per source broker and fetcher index (``num.replica.fetchers``); a pa
 fetcher ``abs(31 * topic.hashCode() + partition) % num.replica.fetchers``
 (AbstractFetcherManager.getFetcherId), and each thread fetches on its own connection to its
 leader (ReplicaFetcherManager.createFetcherThread), so one thread's fetch long-polling at the
-leader holds up no other's. Each round sends one Fetch for all its partitions, at the local log
-end offset with the last fetched epoch and the leader epoch of the partition's
+leader holds up no other's. A thread left without partitions after a LeaderAndIsr stops
+(shutdownIdleFetcherThreads). Each round sends one Fetch for all its partitions, at the
+local log end offset with the last fetched epoch and the leader epoch of the partition's
 LeaderAndIsr (KIP-320), then hands each partition's data to the broker. A partition the leader
 fences (FENCED_LEADER_EPOCH: the leader is at a newer epoch) leaves the fetcher until the broker's
 next LeaderAndIsr adds it again (AbstractFetcherThread.onPartitionFenced); other errors, among

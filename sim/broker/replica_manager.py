@@ -251,9 +251,18 @@ class ReplicaManager:
         return fetcher
 
     def _remove_from_fetchers(self, tp: TopicPartition) -> None:
+        """ReplicaFetcherManager.removeFetcherForPartitions for one partition."""
         fetcher = self._fetcher_of.pop(tp, None)
         if fetcher is not None:
             fetcher.remove_partition(tp)
+
+    def shutdown_idle_fetchers(self) -> None:
+        """AbstractFetcherManager.shutdownIdleFetcherThreads, run after each LeaderAndIsr
+        (ReplicaManager.becomeLeaderOrFollower): a fetcher thread left without partitions
+        stops, and a later partition for its (leader, fetcher id) starts a new one."""
+        idle = [key for key, fetcher in self.fetchers.items() if not fetcher.partitions]
+        for key in idle:
+            self.fetchers.pop(key).stop()
 
     def _truncate(self, partition: Partition, offset: int, why: str) -> None:
         log = partition.log

@@ -1,6 +1,7 @@
 """The follower's replica fetcher threads (ReplicaFetcherManager / AbstractFetcherManager,
 Kafka 3.9): which thread fetches a partition (getFetcherId), that each thread has its own
-connection to its leader."""
+connection to its leader, and that threads left without partitions shut down
+(shutdownIdleFetcherThreads)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.broker.replica_fetcher import fetcher_id
+from sim.protocol import LeaderAndIsrPartition, LeaderAndIsrRequest
 from sim.scenario import Scenario
-from sim.world import run
+from sim.world import World, run
 from tests.conftest import _default_dict
 
 # Expected ids worked out by hand with Java int arithmetic: Utils.abs(31 * topic.hashCode +
@@ -68,3 +70,45 @@ def test_more_fetcher_threads_do_not_slow_acks_all(fetchers, seed):
     assert acked["latency_s"].max() < wait_s
     closed_early = produced[produced["closed_s"] < d["duration_s"] - wait_s]
     assert set(closed_early["batch_id"]) <= set(acked["batch_id"])
+
+
+def _leader_and_isr(world: World, broker: int, state: LeaderAndIsrPartition, tp) -> None:
+    """Deliver a LeaderAndIsr for ``tp`` to ``broker`` as its controller would."""
+    target = world.brokers[broker]
+    request = LeaderAndIsrRequest(target.controller_id, target.controller_epoch, {tp: state})
+    target.on_request(request, f"broker-{target.controller_id}", lambda *_: None)
+
+
+def test_a_fetcher_left_without_partitions_shuts_down_and_a_new_one_starts_later():
+    """ReplicaManager.becomeLeaderOrFollower ends with shutdownIdleFetcherThreads: a follower
+    made leader of its only followed partition stops that partition's fetcher thread; made a
+    follower again, it starts a new thread (addFetcherForPartitions) that fetches."""
+    tp = ("t", 0)
+    d = {
+        "name": "fetchers", "seed": 1, "duration_s": 5.0,
+        "cluster": {"brokers": 3},
+        "topics": [{"name": "t", "partitions": 1, "replication_factor": 3}],
+        "producers": [{"name": "app", "topic": "t", "rate_msgs_s": 1000, "message_bytes": 100}],
+    }  # fmt: skip
+    world = World(Scenario.from_dict(d))
+    world.start()
+    world.advance(1.0)
+    replicas_of = world.assignments[tp]
+    leader, follower = replicas_of[0], replicas_of[1]
+    replicas = world.brokers[follower].replicas
+    old = replicas.fetchers[(leader, 0)]
+    epoch = world.brokers[leader].replicas.partitions[tp].leader_epoch
+    state = LeaderAndIsrPartition(follower, epoch + 1, list(replicas_of), list(replicas_of), 1)
+    _leader_and_isr(world, follower, state, tp)
+    world.advance(1.1)
+    assert replicas.fetchers == {}
+    assert old.process is None
+    back = LeaderAndIsrPartition(leader, epoch + 2, list(replicas_of), list(replicas_of), 2)
+    for broker in replicas_of:
+        _leader_and_isr(world, broker, back, tp)
+    world.advance(1.2)
+    leo = replicas.partitions[tp].log.log_end_offset
+    new = replicas.fetchers[(leader, 0)]
+    assert new is not old
+    world.advance(2.0)
+    assert replicas.partitions[tp].log.log_end_offset > leo
