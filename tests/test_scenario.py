@@ -610,3 +610,19 @@ def test_cli_run_set_changes_the_run_and_keeps_its_results_apart(tmp_path):
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     (line,) = bad.stderr.strip().splitlines()
     assert line.startswith("error: producers.0.config.ack:") and "did you mean 'acks'" in line
+
+
+def test_cli_run_no_faults_drops_them_before_set_shortens_the_run(tmp_path):
+    """``--no-faults --set duration_s=...`` runs a scenario whose fault would come after the
+    shortened end (the faults go first, then the fields are set and checked)."""
+    script = tmp_path / "late.py"
+    script.write_text(
+        'SCENARIO = {"name": "late", "duration_s": 10.0, "topics": [{"name": "t"}], '
+        '"producers": [{"topic": "t", "rate_msgs_s": 100}], '
+        '"faults": [{"kind": "crash_broker", "at_s": 5, "broker": 0}]}\n'
+    )
+    done = _kafkasim(
+        "run", str(script), "--quiet", "--no-plots", "--no-faults", "--set", "duration_s=1",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
