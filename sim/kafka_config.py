@@ -969,6 +969,14 @@ def _check_broker_values(values: Mapping[str, Any], given: frozenset[str], path:
             "0 is not allowed",
             "log.retention.ms must be unlimited (-1) or at least 1",
         )
+    if values["num.replica.fetchers"] == 0:
+        # KafkaConfig takes it (no validator), then getFetcherId divides by it at the first
+        # partition the broker follows (AbstractFetcherManager): no follower could fetch
+        raise ConfigError(
+            _field(path, "num.replica.fetchers"),
+            "0 leaves a follower no fetcher thread",
+            "give at least 1",
+        )
     wait = values["replica.fetch.wait.max.ms"]
     for other in ("replica.socket.timeout.ms", "replica.lag.time.max.ms"):
         if wait > values[other]:

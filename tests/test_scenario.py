@@ -340,6 +340,19 @@ def test_a_bad_broker_property_is_named_by_its_path_when_topics_take_its_default
     assert err.value.path == "cluster.config.num.partitions"
 
 
+def test_a_broker_cross_field_rule_is_named_by_its_path_when_topics_give_their_sizes():
+    """KafkaConfig.validateValues' rules (and the model's refusal of num.replica.fetchers 0)
+    are checked with the scenario, not first when the world is built (named without a path)."""
+    topic = {"name": "t", "partitions": 3, "replication_factor": 3}
+    for config, name in (
+        ({"num.replica.fetchers": 0}, "num.replica.fetchers"),
+        ({"replica.lag.time.max.ms": 100}, "replica.lag.time.max.ms"),
+    ):
+        with pytest.raises(ScenarioError) as err:
+            Scenario.from_dict({"cluster": {"brokers": 3, "config": config}, "topics": [topic]})
+        assert err.value.path == f"cluster.config.{name}"
+
+
 def test_a_default_replication_factor_above_the_brokers_says_where_it_came_from():
     cluster = {"brokers": 2, "config": {"default.replication.factor": 3}}
     with pytest.raises(ScenarioError) as err:

@@ -35,10 +35,12 @@ _FENCED = Errors.FENCED_LEADER_EPOCH
 
 
 def fetcher_id(tp: TopicPartition, num_fetchers: int) -> int:
-    """AbstractFetcherManager.getFetcherId: Utils.abs(31 * topic.hashCode + partition) % n."""
+    """AbstractFetcherManager.getFetcherId: Utils.abs(31 * topic.hashCode + partition) % n, in
+    Java int arithmetic (the product wraps at 32 bits, Utils.abs(MIN_VALUE) is 0, and Java's
+    remainder takes the dividend's sign: a negative n acts as -n)."""
     value = (31 * java_string_hash(tp[0]) + tp[1]) & 0xFFFFFFFF
     value = value - (1 << 32) if value >= 1 << 31 else value
-    return (abs(value) if value != -(1 << 31) else 0) % num_fetchers
+    return (abs(value) if value != -(1 << 31) else 0) % abs(num_fetchers)
 
 
 class ReplicaFetcher:

@@ -35,6 +35,7 @@ FETCHER_IDS = [
     (("polygenelubricants", 1), 8, 7),
     (("polygenelubricants", 5), 8, 3),  # abs(MIN_VALUE + 5) = 2147483643
     (("__consumer_offsets", 0), 8, 7),  # hashCode -970371369: 31 * h + 0 = -16741367
+    (("polygenelubricants", 1), -4, 3),  # Java: 2147483647 % -4 = 3 (the dividend's sign)
 ]
 
 
