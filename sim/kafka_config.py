@@ -337,7 +337,9 @@ _BROKER: tuple[_Row, ...] = (
     ("num.partitions", "int", 1, _AT_LEAST_1, _SLC, "",
      "partition count of a topic the scenario gives without one"),
     ("num.replica.fetchers", "int", 1, None, _RC, "",
-     "fetcher threads per source broker on a follower"),
+     "fetcher threads a follower runs per leader broker: thread abs(31 * topic.hashCode + "
+     "partition) % n fetches a partition, each thread with its own connection and fetch "
+     "requests; a thread left without partitions stops; 0 is refused"),
     ("offsets.commit.timeout.ms", "int", 5000, _AT_LEAST_1, _GC, "ms",
      "a commit or group write waits this long for the offsets partition's ISR (acks=all)"),
     ("offsets.retention.minutes", "int", 10080, _AT_LEAST_1, _GC, "min",
