@@ -344,17 +344,23 @@ class ReplicaManager:
         log = partition.log
         tp = partition.tp
         disk = self.disk
-        now = self.env.now
         batch = log.entries[-1].batch
         log.set_last_position(disk.position())
         delay = disk.write(tp, log.log_end_offset, batch.size_bytes)
+        flushed = self._flush_if_due(tp, batch.count)
+        return flushed if flushed > delay else delay
+
+    def _flush_if_due(self, tp: TopicPartition, appended: int) -> float:
+        """The end of UnifiedLog.append, for a leader's and a follower's append alike: with
+        ``appended`` more records, fsync the log once the topic's flush settings say so. Returns
+        how long the appending thread waits for the fsync, seconds."""
+        now = self.env.now
         flush_messages, flush_s = self._flush_limits(tp[0])
         count, since = self._unflushed.get(tp, (0, now))
-        count += batch.count
+        count += appended
+        delay = 0.0
         if count >= flush_messages or now - since >= flush_s:
-            flushed = disk.flush(tp)
-            if flushed > delay:
-                delay = flushed
+            delay = self.disk.flush(tp)
             count, since = 0, now
         self._unflushed[tp] = (count, since)
         return delay
@@ -655,9 +661,10 @@ class ReplicaManager:
         """A fetcher got ``data`` for ``tp`` from its leader: truncate on divergence, else append
         and take the leader's HW (ReplicaFetcherThread.processPartitionData).
 
-        Returns how long the append's page-cache writes throttle the fetcher thread, seconds
-        (Disk.write: over dirty_ratio the writing thread waits for the disk, as a leader's
-        request handler does for a produce)."""
+        Returns how long the append's page-cache writes, and its fsync when the topic's flush
+        settings call for one, hold up the fetcher thread, seconds (Disk.write: over
+        dirty_ratio the writing thread waits for the disk, as a leader's request handler does
+        for a produce)."""
         partition = self.partitions[tp]
         log = partition.log
         now = self.env.now
@@ -673,11 +680,18 @@ class ReplicaManager:
             return 0.0
         throttle_s = 0.0
         disk = self.disk
-        for entry in data.entries:
+        entries = data.entries
+        appended = 0
+        for entry in entries:
             log.append_as_follower(entry, now, disk.position())
             write_s = disk.write(tp, log.log_end_offset, entry.batch.size_bytes)
             if write_s > throttle_s:  # max() written out here and below: once per fetched batch
                 throttle_s = write_s
+            appended += entry.batch.count
+        if entries:  # appendAsFollower is UnifiedLog.append too: the fetcher thread fsyncs
+            flush_s = self._flush_if_due(tp, appended)
+            if flush_s > throttle_s:
+                throttle_s = flush_s
         # the HW: the leader's, up to this log's end, never back
         leader_hw, leo = data.high_watermark, log.log_end_offset
         hw = leader_hw if leader_hw < leo else leo
