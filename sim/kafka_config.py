@@ -312,7 +312,11 @@ _BROKER: tuple[_Row, ...] = (
     ("log.flush.interval.ms", "long", None, None, _SLC, "ms",
      "default of the topic flush.ms (else log.flush.scheduler.interval.ms)"),
     ("log.flush.scheduler.interval.ms", "long", LONG_MAX, None, _SLC, "ms",
-     "period of the flusher's check; fallback for flush.ms"),
+     "period of the kafka-log-flusher task, which fsyncs the logs due by their flush.ms (the "
+     "default never repeats it: flush.ms then acts once, at log.initial.task.delay.ms); "
+     "fallback for flush.ms"),
+    ("log.initial.task.delay.ms", "long", 30000, _AT_LEAST_0, _SLC, "ms",
+     "first run of the kafka-log-flusher task after a broker starts"),
     ("log.message.timestamp.type", "string", "CreateTime",
      ValidString(("CreateTime", "LogAppendTime")), _SLC, "",
      "default of the topic message.timestamp.type (not modelled yet)"),
@@ -382,8 +386,11 @@ _TOPIC: tuple[_Row, ...] = (
     ("compression.type", "string", "producer", _BROKER_COMPRESSION, _LC, "",
      "codec the broker stores batches in (producer = as sent)"),
     ("flush.messages", "long", LONG_MAX, _AT_LEAST_1, _LC, "messages",
-     "fsync after this many messages"),
-    ("flush.ms", "long", LONG_MAX, _AT_LEAST_0, _LC, "ms", "fsync at least this often"),
+     "an append, a leader's or a follower's, that leaves this many records unflushed fsyncs "
+     "the log, and its thread waits for the disk"),
+    ("flush.ms", "long", LONG_MAX, _AT_LEAST_0, _LC, "ms",
+     "the broker's kafka-log-flusher task fsyncs a log whose last fsync is this long ago (off "
+     "the produce and fetch path; see log.flush.scheduler.interval.ms)"),
     ("max.message.bytes", "int", 1048588, _AT_LEAST_0, _LC, "bytes",
      "largest batch a leader appends (as sent, compressed); larger: MESSAGE_TOO_LARGE"),
     ("message.timestamp.type", "string", "CreateTime",

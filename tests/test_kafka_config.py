@@ -123,6 +123,7 @@ KAFKA_39_DEFAULTS = [
     ("broker", "log.flush.interval.messages", LONG_MAX),
     ("broker", "log.flush.interval.ms", None),
     ("broker", "log.flush.scheduler.interval.ms", LONG_MAX),
+    ("broker", "log.initial.task.delay.ms", 30 * 1000),
     ("broker", "log.message.timestamp.type", "CreateTime"),
     ("broker", "log.retention.bytes", -1),
     ("broker", "log.retention.hours", 168),  # toHours(DEFAULT_RETENTION_MS)

@@ -133,6 +133,7 @@ class ReplicaManager:
         self._held: dict[int, _DelayedProduce] = {}
         self._held_count = 0
         self._produce_deadlines = Deadlines(env, self._expire_held, self._held)
+        # by log: the records appended since its last fsync, and that fsync's time, s
         self._unflushed: dict[TopicPartition, tuple[int, float]] = {}
         self._flush_by_topic: dict[str, tuple[int, float]] = {}  # see _flush_limits
         self._timers: list[simpy.Process] = []
@@ -141,11 +142,12 @@ class ReplicaManager:
     # ---------------------------------------------------------------- lifecycle
 
     def start(self) -> None:
-        """Start the timers: isr-expiration (every replica.lag.time.max.ms / 2) and the
-        high-watermark checkpoint."""
+        """Start the timers: isr-expiration (every replica.lag.time.max.ms / 2), the
+        high-watermark checkpoint and the log flusher."""
         self._timers = [
             self.env.process(self._isr_expiration()),
             self.env.process(self._checkpoint_high_watermarks()),
+            self.env.process(self._log_flusher()),
         ]
 
     def stop(self) -> None:
@@ -202,6 +204,7 @@ class ReplicaManager:
             tp, self.broker_id, log, replicas, topic["min.insync.replicas"], self.lag_max_s
         )
         self.partitions[tp] = partition
+        self._unflushed[tp] = (0, self.env.now)  # LocalLog.lastFlushedTime starts at creation
         return partition
 
     # ---------------------------------------------------------------- LeaderAndIsr
@@ -352,18 +355,16 @@ class ReplicaManager:
 
     def _flush_if_due(self, tp: TopicPartition, appended: int) -> float:
         """The end of UnifiedLog.append, for a leader's and a follower's append alike: with
-        ``appended`` more records, fsync the log once the topic's flush settings say so. Returns
-        how long the appending thread waits for the fsync, seconds."""
-        now = self.env.now
-        flush_messages, flush_s = self._flush_limits(tp[0])
-        count, since = self._unflushed.get(tp, (0, now))
+        ``appended`` more records, fsync the log once flush.messages or more are unflushed
+        (flush.ms is the log flusher's, not the append's: :meth:`_log_flusher`). Returns how
+        long the appending thread waits for the fsync, seconds."""
+        count, since = self._unflushed[tp]
         count += appended
-        delay = 0.0
-        if count >= flush_messages or now - since >= flush_s:
-            delay = self.disk.flush(tp)
-            count, since = 0, now
-        self._unflushed[tp] = (count, since)
-        return delay
+        if count < self._flush_limits(tp[0])[0]:
+            self._unflushed[tp] = (count, since)
+            return 0.0
+        self._unflushed[tp] = (0, self.env.now)
+        return self.disk.flush(tp)
 
     def _flush_limits(self, topic: str) -> tuple[int, float]:
         """The topic's ``flush.messages`` and ``flush.ms`` (in seconds), read from its config
@@ -763,6 +764,33 @@ class ReplicaManager:
             self.metrics.event(
                 now, "isr_expand", self.name, tp[0], tp[1], f"{names} joined the ISR"
             )
+
+    def _log_flusher(self):
+        """LogManager's kafka-log-flusher task: first after log.initial.task.delay.ms, then
+        every log.flush.scheduler.interval.ms (once only when that is not positive, as
+        KafkaScheduler.schedule does), LogManager.flushDirtyLogs fsyncs each log with unflushed
+        records whose last fsync (LocalLog.lastFlushTime: its creation before the first) is
+        the topic's flush.ms or more ago. It runs on a scheduler thread: no produce or fetch
+        waits for it, though its writes queue on the disk."""
+        period = self.config.s("log.flush.scheduler.interval.ms")
+        try:
+            yield self.env.timeout(self.config.s("log.initial.task.delay.ms"))
+            while True:
+                if not self.paused:
+                    self._flush_dirty_logs()
+                if period <= 0:
+                    return
+                yield self.env.timeout(period)
+        except simpy.Interrupt:
+            return
+
+    def _flush_dirty_logs(self) -> None:
+        """LogManager.flushDirtyLogs: flush(false) on each log due by its flush.ms."""
+        now = self.env.now
+        for tp, (count, since) in self._unflushed.items():
+            if count and now - since >= self._flush_limits(tp[0])[1]:
+                self.disk.flush(tp)
+                self._unflushed[tp] = (0, now)
 
     def _checkpoint_high_watermarks(self):
         """The replication-offset-checkpoint file, written every

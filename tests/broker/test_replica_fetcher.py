@@ -113,27 +113,3 @@ def test_a_fetcher_left_without_partitions_shuts_down_and_a_new_one_starts_later
     assert new is not old
     world.advance(2.0)
     assert replicas.partitions[tp].log.log_end_offset > leo
-
-
-def test_a_follower_fsyncs_its_appends_per_flush_messages():
-    """UnifiedLog.append ends with ``if (unflushedMessages >= flushInterval) flush(false)``,
-    for appendAsFollower as for appendAsLeader: with flush.messages=1 every replica's log is
-    on disk up to its end once the fsyncs are done, followers' too (without the flush their
-    records wait for the OS writeback, dirty_expire_centisecs: 30 s)."""
-    d = {
-        "name": "flush", "seed": 3, "duration_s": 2.0,
-        "cluster": {"brokers": 3},
-        "topics": [{"name": "t", "partitions": 2, "replication_factor": 3,
-                    "config": {"flush.messages": 1}}],
-        "producers": [{"name": "app", "topic": "t", "rate_msgs_s": 500, "message_bytes": 1000,
-                       "stop_s": 1.0, "config": {"acks": "all"}}],
-    }  # fmt: skip
-    world = World(Scenario.from_dict(d))
-    world.start()
-    world.advance(2.0)  # a second after the last record: every fetch and fsync is done
-    for tp, brokers in world.assignments.items():
-        for broker in brokers:
-            replicas = world.brokers[broker].replicas
-            leo = replicas.partitions[tp].log.log_end_offset
-            assert leo > 0
-            assert replicas.disk.durable_offset(tp) == leo, (tp, broker)
