@@ -113,3 +113,44 @@ def test_a_fetcher_left_without_partitions_shuts_down_and_a_new_one_starts_later
     assert new is not old
     world.advance(2.0)
     assert replicas.partitions[tp].log.log_end_offset > leo
+
+
+#: Common production values of the honoured broker settings that shape the data path. Left
+#: out: replica.fetch.min.bytes above one produce request's bytes (here 2 batches of 16 KiB),
+#: with which Kafka too holds every acks=all batch for replica.fetch.wait.max.ms (the leader
+#: mutes a connection until it answers, SocketServer.Processor, so one request's bytes are
+#: all a parked follower fetch can count, DelayedFetch.tryComplete).
+PRODUCTION_SETTINGS = [
+    {"num.io.threads": 1},
+    {"num.io.threads": 16},
+    {"num.network.threads": 1},
+    {"num.network.threads": 8},
+    {"num.replica.fetchers": 4},
+    {"replica.fetch.max.bytes": 65536},
+    {"replica.fetch.min.bytes": 1024},
+    {"replica.fetch.wait.max.ms": 100},
+    {"replica.fetch.response.max.bytes": 65536},
+    {"replica.fetch.backoff.ms": 100},
+    {"log.flush.interval.messages": 1},
+    {"log.flush.interval.messages": 1000},
+    {"log.flush.interval.ms": 1000, "log.flush.scheduler.interval.ms": 1000,
+     "log.initial.task.delay.ms": 0},
+    {"replica.lag.time.max.ms": 10000},
+]  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("settings", PRODUCTION_SETTINGS, ids=lambda s: ",".join(s))
+def test_the_default_scenario_keeps_up_under_common_broker_settings(settings):
+    """The default scenario without faults for 5 s under each setting: every batch closed
+    replica.fetch.wait.max.ms before the end is acknowledged, each within that time (a follower
+    fetch parked at the leader is answered as a batch arrives), and no ISR shrinks."""
+    d = _default_without_faults(1, 1, 5.0)
+    d["cluster"]["config"].update(settings)
+    results = run(Scenario.from_dict(d))
+    wait_s = settings.get("replica.fetch.wait.max.ms", 500) / 1000
+    acked, produced = results.tables["acked"], results.tables["produced"]
+    assert acked["latency_s"].max() < wait_s
+    closed_early = produced[produced["closed_s"] < d["duration_s"] - wait_s]
+    assert set(closed_early["batch_id"]) <= set(acked["batch_id"])
+    assert not (results.tables["events"]["kind"] == "isr_shrink").any()
