@@ -41,12 +41,13 @@ def _run(args: argparse.Namespace) -> int:
     from sim.world import run
 
     scenario = load_scenario(args.file)
-    if args.set:
-        scenario = Scenario.from_dict(with_values(scenario, _assignments(args.set)))
+    # faults dropped first: a shorter duration_s set next need not outlast them
     if args.no_faults and scenario.faults:
         kinds = ", ".join(f.kind for f in scenario.faults)
         print(f"note: running without the scenario's faults ({kinds})", file=sys.stderr)
         scenario = Scenario.from_dict({**scenario.to_dict(), "faults": []})
+    if args.set:
+        scenario = Scenario.from_dict(with_values(scenario, _assignments(args.set)))
     results = run(scenario, progress=not args.quiet)
     print(summary_table(results.summary(), scenario))
     for warning in results.warnings:

@@ -312,7 +312,11 @@ _BROKER: tuple[_Row, ...] = (
     ("log.flush.interval.ms", "long", None, None, _SLC, "ms",
      "default of the topic flush.ms (else log.flush.scheduler.interval.ms)"),
     ("log.flush.scheduler.interval.ms", "long", LONG_MAX, None, _SLC, "ms",
-     "period of the flusher's check; fallback for flush.ms"),
+     "period of the kafka-log-flusher task, which fsyncs the logs due by their flush.ms (the "
+     "default never repeats it: flush.ms then acts once, at log.initial.task.delay.ms); "
+     "fallback for flush.ms"),
+    ("log.initial.task.delay.ms", "long", 30000, _AT_LEAST_0, _SLC, "ms",
+     "first run of the kafka-log-flusher task after a broker starts"),
     ("log.message.timestamp.type", "string", "CreateTime",
      ValidString(("CreateTime", "LogAppendTime")), _SLC, "",
      "default of the topic message.timestamp.type (not modelled yet)"),
@@ -337,7 +341,9 @@ _BROKER: tuple[_Row, ...] = (
     ("num.partitions", "int", 1, _AT_LEAST_1, _SLC, "",
      "partition count of a topic the scenario gives without one"),
     ("num.replica.fetchers", "int", 1, None, _RC, "",
-     "fetcher threads per source broker on a follower"),
+     "fetcher threads a follower runs per leader broker: thread abs(31 * topic.hashCode + "
+     "partition) % n fetches a partition, each thread with its own connection and fetch "
+     "requests; a thread left without partitions stops; 0 is refused"),
     ("offsets.commit.timeout.ms", "int", 5000, _AT_LEAST_1, _GC, "ms",
      "a commit or group write waits this long for the offsets partition's ISR (acks=all)"),
     ("offsets.retention.minutes", "int", 10080, _AT_LEAST_1, _GC, "min",
@@ -380,8 +386,11 @@ _TOPIC: tuple[_Row, ...] = (
     ("compression.type", "string", "producer", _BROKER_COMPRESSION, _LC, "",
      "codec the broker stores batches in (producer = as sent)"),
     ("flush.messages", "long", LONG_MAX, _AT_LEAST_1, _LC, "messages",
-     "fsync after this many messages"),
-    ("flush.ms", "long", LONG_MAX, _AT_LEAST_0, _LC, "ms", "fsync at least this often"),
+     "an append, a leader's or a follower's, that leaves this many records unflushed fsyncs "
+     "the log, and its thread waits for the disk"),
+    ("flush.ms", "long", LONG_MAX, _AT_LEAST_0, _LC, "ms",
+     "the broker's kafka-log-flusher task fsyncs a log whose last fsync is this long ago (off "
+     "the produce and fetch path; see log.flush.scheduler.interval.ms)"),
     ("max.message.bytes", "int", 1048588, _AT_LEAST_0, _LC, "bytes",
      "largest batch a leader appends (as sent, compressed); larger: MESSAGE_TOO_LARGE"),
     ("message.timestamp.type", "string", "CreateTime",
@@ -968,6 +977,14 @@ def _check_broker_values(values: Mapping[str, Any], given: frozenset[str], path:
             _field(path, retention),
             "0 is not allowed",
             "log.retention.ms must be unlimited (-1) or at least 1",
+        )
+    if values["num.replica.fetchers"] == 0:
+        # KafkaConfig takes it (no validator), then getFetcherId divides by it at the first
+        # partition the broker follows (AbstractFetcherManager): no follower could fetch
+        raise ConfigError(
+            _field(path, "num.replica.fetchers"),
+            "0 leaves a follower no fetcher thread",
+            "give at least 1",
         )
     wait = values["replica.fetch.wait.max.ms"]
     for other in ("replica.socket.timeout.ms", "replica.lag.time.max.ms"):

@@ -254,6 +254,9 @@ class FetchRequest:
     (``fetch.max.wait.ms``/``fetch.min.bytes``, ``replica.fetch.wait.max.ms``/``.min.bytes``).
     max_bytes: response limit; partition_max_bytes: per-partition limit (the first batch is always
     returned whole, as Kafka does, so a large batch cannot block progress).
+    connection: which of the sender's connections to the broker it travels on: a replica
+    fetcher thread's own (each has its NetworkClient, ReplicaFetcherManager.createFetcherThread),
+    a consumer's client connection (``"client"``).
     """
 
     replica_id: int
@@ -262,6 +265,7 @@ class FetchRequest:
     max_bytes: int
     partition_max_bytes: int
     partitions: dict[TopicPartition, FetchPartition]
+    connection: str = "client"
     size_bytes: int = 0
 
     def __init__(
@@ -272,6 +276,7 @@ class FetchRequest:
         max_bytes: int,
         partition_max_bytes: int,
         partitions: dict[TopicPartition, FetchPartition],
+        connection: str = "client",
     ) -> None:
         self.replica_id = replica_id
         self.max_wait_s = max_wait_s
@@ -279,6 +284,7 @@ class FetchRequest:
         self.max_bytes = max_bytes
         self.partition_max_bytes = partition_max_bytes
         self.partitions = partitions
+        self.connection = connection
         self.size_bytes = REQUEST_OVERHEAD_BYTES + PARTITION_OVERHEAD_BYTES * len(partitions)
 
 

@@ -948,6 +948,7 @@ def _normalise_configs(s: Scenario) -> None:
     for i, cluster in enumerate(s.all_clusters):
         where = f"clusters.{i}" if s.clusters is not None else "cluster"
         cluster.config = kafka_config.check("broker", cluster.config, f"{where}.config")
+        kafka_config.broker_config(cluster.config, f"{where}.config")  # the cross-field rules
     for i, topic in enumerate(s.topics):
         topic.config = kafka_config.check("topic", topic.config, f"topics.{i}.config")
     producers = [(f"producers.{i}", p) for i, p in enumerate(s.producers)]

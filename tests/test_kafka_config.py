@@ -123,6 +123,7 @@ KAFKA_39_DEFAULTS = [
     ("broker", "log.flush.interval.messages", LONG_MAX),
     ("broker", "log.flush.interval.ms", None),
     ("broker", "log.flush.scheduler.interval.ms", LONG_MAX),
+    ("broker", "log.initial.task.delay.ms", 30 * 1000),
     ("broker", "log.message.timestamp.type", "CreateTime"),
     ("broker", "log.retention.bytes", -1),
     ("broker", "log.retention.hours", 168),  # toHours(DEFAULT_RETENTION_MS)
@@ -679,3 +680,11 @@ def test_doc_lists_the_no_effect_names(scope: str) -> None:
 def test_check_is_idempotent(scope: str, config: dict) -> None:
     once = check(scope, config, "cfg")
     assert check(scope, once, "cfg") == once
+
+
+def test_num_replica_fetchers_zero_is_refused() -> None:
+    """Kafka takes 0, then AbstractFetcherManager.getFetcherId divides by it: refused here."""
+    with pytest.raises(ConfigError) as err:
+        broker_config({"num.replica.fetchers": 0}, "cluster.config")
+    assert err.value.path == "cluster.config.num.replica.fetchers"
+    assert broker_config({"num.replica.fetchers": 8}, "cluster.config")["num.replica.fetchers"] == 8

@@ -364,6 +364,19 @@ def test_a_bad_broker_property_is_named_by_its_path_when_topics_take_its_default
     assert err.value.path == "cluster.config.num.partitions"
 
 
+def test_a_broker_cross_field_rule_is_named_by_its_path_when_topics_give_their_sizes():
+    """KafkaConfig.validateValues' rules (and the model's refusal of num.replica.fetchers 0)
+    are checked with the scenario, not first when the world is built (named without a path)."""
+    topic = {"name": "t", "partitions": 3, "replication_factor": 3}
+    for config, name in (
+        ({"num.replica.fetchers": 0}, "num.replica.fetchers"),
+        ({"replica.lag.time.max.ms": 100}, "replica.lag.time.max.ms"),
+    ):
+        with pytest.raises(ScenarioError) as err:
+            Scenario.from_dict({"cluster": {"brokers": 3, "config": config}, "topics": [topic]})
+        assert err.value.path == f"cluster.config.{name}"
+
+
 def test_a_default_replication_factor_above_the_brokers_says_where_it_came_from():
     cluster = {"brokers": 2, "config": {"default.replication.factor": 3}}
     with pytest.raises(ScenarioError) as err:
@@ -636,3 +649,19 @@ def test_cli_run_set_changes_the_run_and_keeps_its_results_apart(tmp_path):
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     (line,) = bad.stderr.strip().splitlines()
     assert line.startswith("error: producers.0.config.ack:") and "did you mean 'acks'" in line
+
+
+def test_cli_run_no_faults_drops_them_before_set_shortens_the_run(tmp_path):
+    """``--no-faults --set duration_s=...`` runs a scenario whose fault would come after the
+    shortened end (the faults go first, then the fields are set and checked)."""
+    script = tmp_path / "late.py"
+    script.write_text(
+        'SCENARIO = {"name": "late", "duration_s": 10.0, "topics": [{"name": "t"}], '
+        '"producers": [{"topic": "t", "rate_msgs_s": 100}], '
+        '"faults": [{"kind": "crash_broker", "at_s": 5, "broker": 0}]}\n'
+    )
+    done = _kafkasim(
+        "run", str(script), "--quiet", "--no-plots", "--no-faults", "--set", "duration_s=1",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr

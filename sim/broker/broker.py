@@ -168,8 +168,8 @@ class _Connection:
 #: The connection a request travels on, by request type (one dict lookup per request). The
 #: consumer's group requests go to the group coordinator on a separate connection (Kafka opens
 #: it as a separate node, ``Integer.MAX_VALUE - nodeId``): a parked JoinGroup holds up its
-#: heartbeats. A fetch travels on the replica fetcher's connection when a follower sends it
-#: (see :meth:`Broker.on_request`); any other type on the client's.
+#: heartbeats. A fetch travels on the connection it names (FetchRequest.connection: each replica
+#: fetcher thread has its own, see :meth:`Broker.on_request`); any other type on the client's.
 _CHANNEL_BY_TYPE: dict[type, str] = {
     JoinGroupRequest: "coordinator",
     SyncGroupRequest: "coordinator",
@@ -326,7 +326,7 @@ class Broker:
         # which of the peer's connections it travels on
         kind = type(request)
         if kind is FetchRequest:
-            key = (source, "replica-fetcher" if request.replica_id >= 0 else "client")
+            key = (source, request.connection)  # a fetcher thread's own, or the client's
         else:
             key = (source, _CHANNEL_BY_TYPE.get(kind, "client"))
         conn = self._connections.get(key)
@@ -434,6 +434,7 @@ class Broker:
                 )
                 if tp[0] == GROUP_METADATA_TOPIC and state.leader != NO_LEADER:
                     self.on_offsets_leadership(tp, state)
+        self.replicas.shutdown_idle_fetchers()
         return ControllerResponse(Errors.NONE, errors)
 
     def _record_leading_after_restart(

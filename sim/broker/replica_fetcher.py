@@ -2,7 +2,10 @@
 
 One fetcher per source broker and fetcher index (``num.replica.fetchers``); a partition goes to
 fetcher ``abs(31 * topic.hashCode() + partition) % num.replica.fetchers``
-(AbstractFetcherManager.getFetcherId). Each round sends one Fetch for all its partitions, at the
+(AbstractFetcherManager.getFetcherId), and each thread fetches on its own connection to its
+leader (ReplicaFetcherManager.createFetcherThread), so one thread's fetch long-polling at the
+leader holds up no other's. A thread left without partitions after a LeaderAndIsr stops
+(shutdownIdleFetcherThreads). Each round sends one Fetch for all its partitions, at the
 local log end offset with the last fetched epoch and the leader epoch of the partition's
 LeaderAndIsr (KIP-320), then hands each partition's data to the broker. A partition the leader
 fences (FENCED_LEADER_EPOCH: the leader is at a newer epoch) leaves the fetcher until the broker's
@@ -32,10 +35,12 @@ _FENCED = Errors.FENCED_LEADER_EPOCH
 
 
 def fetcher_id(tp: TopicPartition, num_fetchers: int) -> int:
-    """AbstractFetcherManager.getFetcherId: Utils.abs(31 * topic.hashCode + partition) % n."""
+    """AbstractFetcherManager.getFetcherId: Utils.abs(31 * topic.hashCode + partition) % n, in
+    Java int arithmetic (the product wraps at 32 bits, Utils.abs(MIN_VALUE) is 0, and Java's
+    remainder takes the dividend's sign: a negative n acts as -n)."""
     value = (31 * java_string_hash(tp[0]) + tp[1]) & 0xFFFFFFFF
     value = value - (1 << 32) if value >= 1 << 31 else value
-    return (abs(value) if value != -(1 << 31) else 0) % num_fetchers
+    return (abs(value) if value != -(1 << 31) else 0) % abs(num_fetchers)
 
 
 class ReplicaFetcher:
@@ -52,6 +57,9 @@ class ReplicaFetcher:
         self.leader = leader
         self.leader_name = f"broker-{leader}"  # its network node
         self.index = index
+        # its own connection to the leader (BrokerBlockingSender, client id
+        # broker-<id>-fetcher-<fetcherId>): a fetch parked at the leader holds up no other thread's
+        self.connection = f"replica-fetcher-{index}"
         self.partitions: dict[TopicPartition, Partition] = {}
         cfg = replicas.config
         self.max_wait_s = cfg.s("replica.fetch.wait.max.ms")
@@ -153,5 +161,6 @@ class ReplicaFetcher:
             self.max_bytes,
             self.partition_max_bytes,
             partitions,
+            self.connection,
         )
         return request, epochs

@@ -136,6 +136,7 @@ class ReplicaManager:
         self._held: dict[int, _DelayedProduce] = {}
         self._held_count = 0
         self._produce_deadlines = Deadlines(env, self._expire_held, self._held)
+        # by log: the records appended since its last fsync, and that fsync's time, s
         self._unflushed: dict[TopicPartition, tuple[int, float]] = {}
         self._flush_by_topic: dict[str, tuple[int, float]] = {}  # see _flush_limits
         self._timers: list[simpy.Process] = []
@@ -144,11 +145,12 @@ class ReplicaManager:
     # ---------------------------------------------------------------- lifecycle
 
     def start(self) -> None:
-        """Start the timers: isr-expiration (every replica.lag.time.max.ms / 2) and the
-        high-watermark checkpoint."""
+        """Start the timers: isr-expiration (every replica.lag.time.max.ms / 2), the
+        high-watermark checkpoint and the log flusher."""
         self._timers = [
             self.env.process(self._isr_expiration()),
             self.env.process(self._checkpoint_high_watermarks()),
+            self.env.process(self._log_flusher()),
         ]
 
     def stop(self) -> None:
@@ -206,6 +208,7 @@ class ReplicaManager:
             self.alive_brokers,
         )  # fmt: skip
         self.partitions[tp] = partition
+        self._unflushed[tp] = (0, self.env.now)  # LocalLog.lastFlushedTime starts at creation
         return partition
 
     # ---------------------------------------------------------------- LeaderAndIsr
@@ -255,9 +258,18 @@ class ReplicaManager:
         return fetcher
 
     def _remove_from_fetchers(self, tp: TopicPartition) -> None:
+        """ReplicaFetcherManager.removeFetcherForPartitions for one partition."""
         fetcher = self._fetcher_of.pop(tp, None)
         if fetcher is not None:
             fetcher.remove_partition(tp)
+
+    def shutdown_idle_fetchers(self) -> None:
+        """AbstractFetcherManager.shutdownIdleFetcherThreads, run after each LeaderAndIsr
+        (ReplicaManager.becomeLeaderOrFollower): a fetcher thread left without partitions
+        stops, and a later partition for its (leader, fetcher id) starts a new one."""
+        idle = [key for key, fetcher in self.fetchers.items() if not fetcher.partitions]
+        for key in idle:
+            self.fetchers.pop(key).stop()
 
     def _truncate(self, partition: Partition, offset: int, why: str) -> None:
         log = partition.log
@@ -339,20 +351,24 @@ class ReplicaManager:
         log = partition.log
         tp = partition.tp
         disk = self.disk
-        now = self.env.now
         batch = log.entries[-1].batch
         log.set_last_position(disk.position())
         delay = disk.write(tp, log.log_end_offset, batch.size_bytes)
-        flush_messages, flush_s = self._flush_limits(tp[0])
-        count, since = self._unflushed.get(tp, (0, now))
-        count += batch.count
-        if count >= flush_messages or now - since >= flush_s:
-            flushed = disk.flush(tp)
-            if flushed > delay:
-                delay = flushed
-            count, since = 0, now
-        self._unflushed[tp] = (count, since)
-        return delay
+        flushed = self._flush_if_due(tp, batch.count)
+        return flushed if flushed > delay else delay
+
+    def _flush_if_due(self, tp: TopicPartition, appended: int) -> float:
+        """The end of UnifiedLog.append, for a leader's and a follower's append alike: with
+        ``appended`` more records, fsync the log once flush.messages or more are unflushed
+        (flush.ms is the log flusher's, not the append's: :meth:`_log_flusher`). Returns how
+        long the appending thread waits for the fsync, seconds."""
+        count, since = self._unflushed[tp]
+        count += appended
+        if count < self._flush_limits(tp[0])[0]:
+            self._unflushed[tp] = (count, since)
+            return 0.0
+        self._unflushed[tp] = (0, self.env.now)
+        return self.disk.flush(tp)
 
     def _flush_limits(self, topic: str) -> tuple[int, float]:
         """The topic's ``flush.messages`` and ``flush.ms`` (in seconds), read from its config
@@ -650,9 +666,10 @@ class ReplicaManager:
         """A fetcher got ``data`` for ``tp`` from its leader: truncate on divergence, else append
         and take the leader's HW (ReplicaFetcherThread.processPartitionData).
 
-        Returns how long the append's page-cache writes throttle the fetcher thread, seconds
-        (Disk.write: over dirty_ratio the writing thread waits for the disk, as a leader's
-        request handler does for a produce)."""
+        Returns how long the append's page-cache writes, and its fsync when the topic's flush
+        settings call for one, hold up the fetcher thread, seconds (Disk.write: over
+        dirty_ratio the writing thread waits for the disk, as a leader's request handler does
+        for a produce)."""
         partition = self.partitions[tp]
         log = partition.log
         now = self.env.now
@@ -668,11 +685,18 @@ class ReplicaManager:
             return 0.0
         throttle_s = 0.0
         disk = self.disk
-        for entry in data.entries:
+        entries = data.entries
+        appended = 0
+        for entry in entries:
             log.append_as_follower(entry, now, disk.position())
             write_s = disk.write(tp, log.log_end_offset, entry.batch.size_bytes)
             if write_s > throttle_s:  # max() written out here and below: once per fetched batch
                 throttle_s = write_s
+            appended += entry.batch.count
+        if entries:  # appendAsFollower is UnifiedLog.append too: the fetcher thread fsyncs
+            flush_s = self._flush_if_due(tp, appended)
+            if flush_s > throttle_s:
+                throttle_s = flush_s
         # the HW: the leader's, up to this log's end, never back
         leader_hw, leo = data.high_watermark, log.log_end_offset
         hw = leader_hw if leader_hw < leo else leo
@@ -746,6 +770,33 @@ class ReplicaManager:
                 now, EventKind.ISR_EXPAND, self.name, tp[0], tp[1], f"broker-{b} joined the ISR",
                 broker=b,
             )  # fmt: skip
+
+    def _log_flusher(self):
+        """LogManager's kafka-log-flusher task: first after log.initial.task.delay.ms, then
+        every log.flush.scheduler.interval.ms (once only when that is not positive, as
+        KafkaScheduler.schedule does), LogManager.flushDirtyLogs fsyncs each log with unflushed
+        records whose last fsync (LocalLog.lastFlushTime: its creation before the first) is
+        the topic's flush.ms or more ago. It runs on a scheduler thread: no produce or fetch
+        waits for it, though its writes queue on the disk."""
+        period = self.config.s("log.flush.scheduler.interval.ms")
+        try:
+            yield self.env.timeout(self.config.s("log.initial.task.delay.ms"))
+            while True:
+                if not self.paused:
+                    self._flush_dirty_logs()
+                if period <= 0:
+                    return
+                yield self.env.timeout(period)
+        except simpy.Interrupt:
+            return
+
+    def _flush_dirty_logs(self) -> None:
+        """LogManager.flushDirtyLogs: flush(false) on each log due by its flush.ms."""
+        now = self.env.now
+        for tp, (count, since) in self._unflushed.items():
+            if count and now - since >= self._flush_limits(tp[0])[1]:
+                self.disk.flush(tp)
+                self._unflushed[tp] = (0, now)
 
     def _checkpoint_high_watermarks(self):
         """The replication-offset-checkpoint file, written every
