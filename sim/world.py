@@ -56,10 +56,13 @@ from sim.workload import Workload, encoded_value_bytes
 CAPABILITIES = Capabilities(fault_kinds=SIMULATED_FAULTS)
 #: Summary fields this engine measures (the others are NaN in Results.summary()).
 MEASURED = (
+    "offered_messages",
     "produced_messages",
     "acked_messages",
     "failed_messages",
+    "pending_messages",
     "consumed_messages",
+    "unconsumed_messages",
     "lost_acked_messages",
     "duplicate_deliveries",
     "out_of_order",
@@ -477,7 +480,7 @@ class World:
         """The run's tables, audit and summary."""
         import pandas as pd
 
-        from sim.results import TABLES
+        from sim.results import TABLES, producers_table
 
         metrics = self.metrics
         tables = {
@@ -491,8 +494,13 @@ class World:
             self.scenario.duration_s, tables["produced"], tables["acked"], tables["consumed"]
         )
         tables["events"] = self._with_unavailability(tables["events"])
+        accounts = [(p.name, *p.account(self.env.now)) for p in self.producers]
+        tables["producers"], tables["failures"] = producers_table(
+            accounts, tables["produced"], tables["acked"]
+        )
         results = Results(self.scenario, tables, {}, MEASURED, self.warnings)
-        results.metrics.update(audit(results.tables).as_metrics())
+        subscriptions = {g.group_id: g.topics for g in self.scenario.consumer_groups}
+        results.metrics.update(audit(results.tables, subscriptions).as_metrics())
         results.metrics.update(control_plane_metrics(results.tables["events"], self))
         results.metrics.update(
             rebalance_metrics(results.tables["events"], self.scenario.duration_s)
