@@ -171,7 +171,8 @@ TABLES: dict[str, tuple[Column, ...]] = {
             "int64",
             "records in the producer, neither blocked nor in flight: in the accumulator (in a "
             "batch being filled or lingering, or waiting to be retried or sent after a split), "
-            "or arrived since the producer's last round",
+            "or arrived since the producer's last round (the model appends them, or fails those "
+            "send() refuses as too large, at its next round)",
         ),
         ("pending_in_flight", "int64", "records in produce requests not answered for good yet"),
     ),
