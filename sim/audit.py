@@ -109,19 +109,19 @@ def audit(
         check_accounting(produced, acked, tables["producers"], _table(tables, "failures"))
     consumed = consumed[consumed["count"] > 0]
     lost_messages, lost_batches = _lost_acked(produced, acked, log)
-    copies = _copies(produced, acked, log)
+    deliveries = _Deliveries(consumed, _copies(produced, acked, log))
     if subscriptions is None:
         subscriptions = consumed.groupby("group")["topic"].unique().to_dict()
     return AuditReport(
         lost_acked_messages=lost_messages,
         lost_acked_batches=lost_batches,
         duplicate_messages=int(log.loc[log.duplicated([*_PARTITION, "batch_id"]), "count"].sum()),
-        duplicate_deliveries=_duplicate_deliveries(consumed, copies),
+        duplicate_deliveries=_duplicate_deliveries(deliveries),
         out_of_order=_rewinds(consumed),
         producer_reorderings=_producer_reorderings(produced, log),
         skipped_offsets=_skipped(consumed, log),
         inconsistent_offsets=_inconsistent(consumed, log),
-        unconsumed_messages=_unconsumed(acked, consumed, log, copies, subscriptions),
+        unconsumed_messages=_unconsumed(acked, log, deliveries, subscriptions),
     )
 
 
@@ -157,7 +157,7 @@ def check_accounting(
             problems.append(
                 f"{name}: (acked, failed) ({row.acked}, {row.failed}) != {told} in table acked"
             )
-    missing = sorted(set(produced["producer"]) - set(producers["producer"]))
+    missing = sorted(set(produced["producer"].unique()) - set(producers["producer"]))
     if missing:
         problems.append(f"producers of table produced without a row in producers: {missing}")
     columns = ["producer", "error", "batches", "records"]
@@ -275,62 +275,67 @@ def _copies(produced: pd.DataFrame, acked: pd.DataFrame, log: pd.DataFrame) -> p
     return copies.rename(columns={"base_offset": "copy_base", "count": "copy_count"})
 
 
-def _positions(rows: pd.DataFrame, copies: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """For each consumed row: the base offset of the copy of its batch that holds its first
-    offset (the final log's before the acked one; 0 when none does), and whether one does (then
-    offset - base is the record's position in the batch)."""
-    found = rows.assign(row=np.arange(len(rows))).merge(copies, on=[*_PARTITION, "batch_id"])
-    held = (found["base_offset"] >= found["copy_base"]) & (
-        found["base_offset"] < found["copy_base"] + found["copy_count"]
-    )
-    found = found[held].sort_values(["row", "rank"], kind="stable").drop_duplicates("row")
-    index = found["row"].to_numpy()
-    shift = np.zeros(len(rows), dtype=np.int64)
-    shift[index] = found["copy_base"].to_numpy(np.int64)
-    by_position = np.zeros(len(rows), dtype=bool)
-    by_position[index] = True
-    return shift, by_position
+class _Deliveries:
+    """The consumed rows as records of batches: for each row its group, batch and offset range
+    [start, end), and where a copy of its batch holds its first offset (the final log's before
+    the acked one), the base offset of that copy (``shift``; 0 when none does) and True in
+    ``by_position``: offset - shift is then the record's position in the batch."""
+
+    def __init__(self, consumed: pd.DataFrame, copies: pd.DataFrame) -> None:
+        rows = consumed[["group", *_PARTITION, "batch_id", "base_offset", "count"]].reset_index(
+            drop=True
+        )
+        found = rows.assign(row=np.arange(len(rows))).merge(copies, on=[*_PARTITION, "batch_id"])
+        held = (found["base_offset"] >= found["copy_base"]) & (
+            found["base_offset"] < found["copy_base"] + found["copy_count"]
+        )
+        found = found[held].sort_values(["row", "rank"], kind="stable").drop_duplicates("row")
+        index = found["row"].to_numpy()
+        self.rows = rows
+        self.start, self.end = _ranges(rows)
+        self.shift = np.zeros(len(rows), dtype=np.int64)
+        self.shift[index] = found["copy_base"].to_numpy(np.int64)
+        self.by_position = np.zeros(len(rows), dtype=bool)
+        self.by_position[index] = True
 
 
-def _duplicate_deliveries(consumed: pd.DataFrame, copies: pd.DataFrame) -> int:
+def _duplicate_deliveries(deliveries: _Deliveries) -> int:
     """Records delivered to a group more than once, summed over groups (see AuditReport)."""
-    rows = consumed[["group", *_PARTITION, "batch_id", "base_offset", "count"]].reset_index(
-        drop=True
-    )
-    start, end = _ranges(rows)
-    shift, by_position = _positions(rows, copies)
+    start, end, shift = deliveries.start, deliveries.end, deliveries.shift
     key = _codes(
-        rows.assign(by_position=by_position), ["group", *_PARTITION, "batch_id", "by_position"]
+        deliveries.rows.assign(by_position=deliveries.by_position),
+        ["group", *_PARTITION, "batch_id", "by_position"],
     )
     return int((end - start).sum()) - _covered(key, start - shift, end - shift)
 
 
 def _unconsumed(
     acked: pd.DataFrame,
-    consumed: pd.DataFrame,
     log: pd.DataFrame,
-    copies: pd.DataFrame,
+    deliveries: _Deliveries,
     subscriptions: Mapping[str, Collection[str]],
 ) -> int:
     """Acknowledged records in the final log that a subscribed group never received, summed
     over groups (see AuditReport)."""
     ok = acked.loc[acked["error"] == "", "batch_id"]
-    stored = log.loc[log["batch_id"].isin(ok), ["topic", "batch_id", "count"]]
-    stored = stored.drop_duplicates("batch_id").astype({"topic": object})
-    pairs = [(group, topic) for group, topics in subscriptions.items() for topic in topics]
-    owners = pd.DataFrame(pairs, columns=["group", "topic"], dtype=object)
-    owed = stored.merge(owners, on="topic")[["group", "batch_id", "count"]]
-    rows = consumed[["group", *_PARTITION, "batch_id", "base_offset", "count"]].reset_index(
-        drop=True
-    )
-    shift, by_position = _positions(rows, copies)
-    start, end = _ranges(rows)
-    # each delivery as positions [start, end) in its batch, of the batches owed to its group
-    got = rows.assign(start=start - shift, end=end - shift)[by_position].astype({"group": object})
-    got = got.merge(owed.rename(columns={"count": "size"}), on=["group", "batch_id"])
-    end = np.minimum(got["end"].to_numpy(np.int64), got["size"].to_numpy(np.int64))
-    key = _codes(got, ["group", "batch_id"])
-    return int(owed["count"].sum()) - _covered(key, got["start"].to_numpy(np.int64), end)
+    stored = log[log["batch_id"].isin(ok)].drop_duplicates("batch_id").sort_values("batch_id")
+    batches, sizes = stored["batch_id"].to_numpy(np.int64), stored["count"].to_numpy(np.int64)
+    topics = stored["topic"].to_numpy(object)
+    rows = deliveries.rows
+    group_of, groups = pd.factorize(rows["group"])
+    positions = deliveries.by_position
+    read = rows["batch_id"].to_numpy(np.int64)
+    start = deliveries.start - deliveries.shift
+    end = deliveries.end - deliveries.shift
+    total = 0
+    for group, subscribed in subscriptions.items():
+        owed = np.isin(topics, list(subscribed))
+        total += int(sizes[owed].sum())
+        code = groups.get_loc(group) if group in groups else -1
+        mine = (group_of == code) & positions & np.isin(read, batches[owed])
+        size = sizes[np.searchsorted(batches, read[mine])]  # the batch's records
+        total -= _covered(read[mine], start[mine], np.minimum(end[mine], size))
+    return total
 
 
 def _rewinds(consumed: pd.DataFrame) -> int:

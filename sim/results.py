@@ -107,7 +107,12 @@ TABLES: dict[str, tuple[Column, ...]] = {
     ),
     "timeseries": _cols(
         ("time_s", "float64", "end of the interval, s"),
-        ("produced_msgs_s", "float64", "records handed to producers per second"),
+        (
+            "produced_msgs_s",
+            "float64",
+            "records of the batches producers closed (as produced_messages) per second, each "
+            "batch counted at its first record's arrival",
+        ),
         ("acked_msgs_s", "float64", "records acknowledged per second"),
         ("consumed_msgs_s", "float64", "records polled by consumers per second (all groups)"),
         ("produce_latency_p99_ms", "float64", "p99 produce latency of batches acked, ms"),
