@@ -8,19 +8,29 @@ what survived, as the final read does in Jepsen's Kafka tests (KAFKA_REFERENCE.m
 
 A consumed row may hold part of a batch (a poll that started or ended inside it): its records are
 ``base_offset .. base_offset + count - 1`` of the partition, wherever they fall in the batch.
+
+The audit also checks the producers' accounting (:func:`check_accounting`): every record the
+application offered is acknowledged, failed or pending, exactly; a run where that does not hold
+raises :class:`AccountingError`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 
-from sim.results import empty_table
+from sim.results import empty_table, outcomes
 
 _PARTITION = ["topic", "partition"]
+
+
+class AccountingError(ValueError):
+    """A producer's records do not add up (offered != acked + failed + pending, or the
+    ``producers`` and ``failures`` tables disagree with ``produced`` and ``acked``): the model
+    lost or double-counted records, or the tables were edited."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,13 @@ class AuditReport:
         last offset the group read that the group never read (Jepsen's "skipped").
     inconsistent_offsets: offsets read by consumers that held different batches in different
         reads, or a different batch than in the final log (truncation, unclean election).
+    unconsumed_messages: per group, records of batches acknowledged without error that are in
+        the final log of a partition the group subscribes to (one copy of a batch stored twice)
+        and that no member of the group received, summed over groups. A record is (batch_id,
+        position in the batch), found as for duplicate_deliveries: reading either copy of a
+        batch stored twice delivers it. Acknowledged records missing from the final log are
+        lost (lost_acked_messages), not unconsumed; records the group had not reached by the
+        end of the run are unconsumed.
     """
 
     lost_acked_messages: int
@@ -59,33 +76,97 @@ class AuditReport:
     producer_reorderings: int
     skipped_offsets: int
     inconsistent_offsets: int
+    unconsumed_messages: int
 
     def as_metrics(self) -> dict[str, float]:
         """The summary fields (sim.results.SUMMARY_FIELDS) the audit measures."""
-        fields = ("lost_acked_messages", "duplicate_deliveries", "out_of_order")
+        fields = (
+            "lost_acked_messages",
+            "duplicate_deliveries",
+            "out_of_order",
+            "unconsumed_messages",
+        )
         values = asdict(self)
         return {name: float(values[name]) for name in fields}
 
 
-def audit(tables: Mapping[str, pd.DataFrame]) -> AuditReport:
-    """Audit a run's tables ("produced", "acked", "consumed", "log"; missing ones count as empty).
+def audit(
+    tables: Mapping[str, pd.DataFrame],
+    subscriptions: Mapping[str, Collection[str]] | None = None,
+) -> AuditReport:
+    """Audit a run's tables ("produced", "acked", "consumed", "log"; missing ones count as empty)
+    and, when they include "producers", check the producers' accounting.
 
-    Raises ValueError when an acknowledged batch is not in "produced" (its size is unknown).
+    subscriptions: consumer group -> the topics it subscribes to (for unconsumed_messages);
+    None: each group in "consumed" and the topics it read from.
+
+    Raises ValueError when an acknowledged batch is not in "produced" (its size is unknown),
+    AccountingError when the producers' records do not add up (:func:`check_accounting`).
     """
     produced, acked = _table(tables, "produced"), _table(tables, "acked")
     consumed, log = _table(tables, "consumed"), _table(tables, "log")
+    if "producers" in tables:
+        check_accounting(produced, acked, tables["producers"], _table(tables, "failures"))
     consumed = consumed[consumed["count"] > 0]
     lost_messages, lost_batches = _lost_acked(produced, acked, log)
+    deliveries = _Deliveries(consumed, _copies(produced, acked, log))
+    if subscriptions is None:
+        subscriptions = consumed.groupby("group")["topic"].unique().to_dict()
     return AuditReport(
         lost_acked_messages=lost_messages,
         lost_acked_batches=lost_batches,
         duplicate_messages=int(log.loc[log.duplicated([*_PARTITION, "batch_id"]), "count"].sum()),
-        duplicate_deliveries=_duplicate_deliveries(consumed, _copies(produced, acked, log)),
+        duplicate_deliveries=_duplicate_deliveries(deliveries),
         out_of_order=_rewinds(consumed),
         producer_reorderings=_producer_reorderings(produced, log),
         skipped_offsets=_skipped(consumed, log),
         inconsistent_offsets=_inconsistent(consumed, log),
+        unconsumed_messages=_unconsumed(acked, log, deliveries, subscriptions),
     )
+
+
+def check_accounting(
+    produced: pd.DataFrame,
+    acked: pd.DataFrame,
+    producers: pd.DataFrame,
+    failures: pd.DataFrame,
+) -> None:
+    """Raise AccountingError unless every producer client's records add up exactly:
+    offered = acked + failed + pending, pending = pending_blocked + pending_queued +
+    pending_in_flight, its acked and failed records (and in ``failures`` its batches and
+    records per error) are those of its batches in ``produced`` and ``acked``, and every
+    producer of ``produced`` has a row."""
+    found = outcomes(produced, acked)
+    ok = found["error"] == ""
+    acked_records = found[ok].groupby("producer")["records"].sum()
+    failed_records = found[~ok].groupby("producer")["records"].sum()
+    problems = []
+    for row in producers.itertuples(index=False):
+        name = row.producer
+        outcome = row.acked + row.failed + row.pending
+        if row.offered != outcome:
+            problems.append(
+                f"{name}: offered {row.offered} != acked {row.acked} + failed {row.failed} + "
+                f"pending {row.pending} ({row.offered - outcome:+d} records unaccounted for)"
+            )
+        parts = row.pending_blocked + row.pending_queued + row.pending_in_flight
+        if row.pending != parts:
+            problems.append(f"{name}: pending {row.pending} != the sum of its parts {parts}")
+        told = (int(acked_records.get(name, 0)), int(failed_records.get(name, 0)))
+        if (row.acked, row.failed) != told:
+            problems.append(
+                f"{name}: (acked, failed) ({row.acked}, {row.failed}) != {told} in table acked"
+            )
+    missing = sorted(set(produced["producer"].unique()) - set(producers["producer"]))
+    if missing:
+        problems.append(f"producers of table produced without a row in producers: {missing}")
+    columns = ["producer", "error", "batches", "records"]
+    want = set(found.loc[~ok, columns].itertuples(index=False, name=None))
+    have = set(failures[columns].itertuples(index=False, name=None))
+    if want != have:
+        problems.append(f"table failures: {sorted(have - want)} instead of {sorted(want - have)}")
+    if problems:
+        raise AccountingError("records do not add up: " + "; ".join(problems[:5]))
 
 
 # ------------------------------------------------------------------ interval arithmetic
@@ -194,26 +275,67 @@ def _copies(produced: pd.DataFrame, acked: pd.DataFrame, log: pd.DataFrame) -> p
     return copies.rename(columns={"base_offset": "copy_base", "count": "copy_count"})
 
 
-def _duplicate_deliveries(consumed: pd.DataFrame, copies: pd.DataFrame) -> int:
+class _Deliveries:
+    """The consumed rows as records of batches: for each row its group, batch and offset range
+    [start, end), and where a copy of its batch holds its first offset (the final log's before
+    the acked one), the base offset of that copy (``shift``; 0 when none does) and True in
+    ``by_position``: offset - shift is then the record's position in the batch."""
+
+    def __init__(self, consumed: pd.DataFrame, copies: pd.DataFrame) -> None:
+        rows = consumed[["group", *_PARTITION, "batch_id", "base_offset", "count"]].reset_index(
+            drop=True
+        )
+        found = rows.assign(row=np.arange(len(rows))).merge(copies, on=[*_PARTITION, "batch_id"])
+        held = (found["base_offset"] >= found["copy_base"]) & (
+            found["base_offset"] < found["copy_base"] + found["copy_count"]
+        )
+        found = found[held].sort_values(["row", "rank"], kind="stable").drop_duplicates("row")
+        index = found["row"].to_numpy()
+        self.rows = rows
+        self.start, self.end = _ranges(rows)
+        self.shift = np.zeros(len(rows), dtype=np.int64)
+        self.shift[index] = found["copy_base"].to_numpy(np.int64)
+        self.by_position = np.zeros(len(rows), dtype=bool)
+        self.by_position[index] = True
+
+
+def _duplicate_deliveries(deliveries: _Deliveries) -> int:
     """Records delivered to a group more than once, summed over groups (see AuditReport)."""
-    rows = consumed[["group", *_PARTITION, "batch_id", "base_offset", "count"]].reset_index(
-        drop=True
-    )
-    start, end = _ranges(rows)
-    found = rows.assign(row=np.arange(len(rows))).merge(copies, on=[*_PARTITION, "batch_id"])
-    held = (found["base_offset"] >= found["copy_base"]) & (
-        found["base_offset"] < found["copy_base"] + found["copy_count"]
-    )
-    found = found[held].sort_values(["row", "rank"], kind="stable").drop_duplicates("row")
-    index = found["row"].to_numpy()
-    shift = np.zeros(len(rows), dtype=np.int64)
-    shift[index] = found["copy_base"].to_numpy(np.int64)
-    by_position = np.zeros(len(rows), dtype=bool)
-    by_position[index] = True
+    start, end, shift = deliveries.start, deliveries.end, deliveries.shift
     key = _codes(
-        rows.assign(by_position=by_position), ["group", *_PARTITION, "batch_id", "by_position"]
+        deliveries.rows.assign(by_position=deliveries.by_position),
+        ["group", *_PARTITION, "batch_id", "by_position"],
     )
     return int((end - start).sum()) - _covered(key, start - shift, end - shift)
+
+
+def _unconsumed(
+    acked: pd.DataFrame,
+    log: pd.DataFrame,
+    deliveries: _Deliveries,
+    subscriptions: Mapping[str, Collection[str]],
+) -> int:
+    """Acknowledged records in the final log that a subscribed group never received, summed
+    over groups (see AuditReport)."""
+    ok = acked.loc[acked["error"] == "", "batch_id"]
+    stored = log[log["batch_id"].isin(ok)].drop_duplicates("batch_id").sort_values("batch_id")
+    batches, sizes = stored["batch_id"].to_numpy(np.int64), stored["count"].to_numpy(np.int64)
+    topics = stored["topic"].to_numpy(object)
+    rows = deliveries.rows
+    group_of, groups = pd.factorize(rows["group"])
+    positions = deliveries.by_position
+    read = rows["batch_id"].to_numpy(np.int64)
+    start = deliveries.start - deliveries.shift
+    end = deliveries.end - deliveries.shift
+    total = 0
+    for group, subscribed in subscriptions.items():
+        owed = np.isin(topics, list(subscribed))
+        total += int(sizes[owed].sum())
+        code = groups.get_loc(group) if group in groups else -1
+        mine = (group_of == code) & positions & np.isin(read, batches[owed])
+        size = sizes[np.searchsorted(batches, read[mine])]  # the batch's records
+        total -= _covered(read[mine], start[mine], np.minimum(end[mine], size))
+    return total
 
 
 def _rewinds(consumed: pd.DataFrame) -> int:

@@ -1,8 +1,9 @@
 """Results of one run: named DataFrames with documented columns, a summary, warnings; save/load.
 
-Tables (one row per batch or event, times in simulated seconds) and their columns are declared
-once in :data:`TABLES`; a run must hand over exactly these columns, so this file is the reference
-for what each column means. ``summary()`` gives the fields of DESIGN.md §6: counts and latencies
+Tables (one row per batch or event, and one per producer client accounting for its records at
+the end of the run; times in simulated seconds) and their columns are declared once in
+:data:`TABLES`; a run must hand over exactly these columns, so this file is the reference for what
+each column means. ``summary()`` gives the fields of DESIGN.md §6: counts and latencies
 are computed from the tables; the fields that need the audit or the control plane come from the
 run's ``metrics``. A field the run did not measure is NaN, never a made-up 0: ``measured`` lists
 the fields the run's model measures.
@@ -124,7 +125,12 @@ TABLES: dict[str, tuple[Column, ...]] = {
     ),
     "timeseries": _cols(
         ("time_s", "float64", "end of the interval, s"),
-        ("produced_msgs_s", "float64", "records handed to producers per second"),
+        (
+            "produced_msgs_s",
+            "float64",
+            "records of the batches producers closed (as produced_messages) per second, each "
+            "batch counted at its first record's arrival",
+        ),
         ("acked_msgs_s", "float64", "records acknowledged per second"),
         ("consumed_msgs_s", "float64", "records polled by consumers per second (all groups)"),
         ("produce_latency_p99_ms", "float64", "p99 produce latency of batches acked, ms"),
@@ -174,16 +180,76 @@ TABLES: dict[str, tuple[Column, ...]] = {
             "epoch bump a batch may be stored with another than its first send's, see produced)",
         ),
     ),
+    "producers": _cols(
+        ("producer", "string", "producer client name, e.g. app-0 (one row per client)"),
+        (
+            "offered",
+            "int64",
+            "records the application passed to send(): the workload's arrivals before the end "
+            "of the run (while send() blocks for memory, the records arriving behind it too); "
+            "always acked + failed + pending (checked by the audit)",
+        ),
+        (
+            "acked",
+            "int64",
+            "records of its batches acknowledged without error (acked error ''; with acks=0 "
+            "every batch sent, base_offset -1)",
+        ),
+        (
+            "failed",
+            "int64",
+            "records of its batches that failed for good (acked error neither '' nor SPLIT; "
+            "per error in table failures)",
+        ),
+        (
+            "pending",
+            "int64",
+            "records with no final outcome at the end of the run: pending_blocked + "
+            "pending_queued + pending_in_flight",
+        ),
+        (
+            "pending_blocked",
+            "int64",
+            "records send() waits on for buffer.memory (the first) and those arrived behind it",
+        ),
+        (
+            "pending_queued",
+            "int64",
+            "records in the producer, neither blocked nor in flight: in the accumulator (in a "
+            "batch being filled or lingering, or waiting to be retried or sent after a split), "
+            "or arrived since the producer's last round (the model appends them, or fails those "
+            "send() refuses as too large, at its next round)",
+        ),
+        ("pending_in_flight", "int64", "records in produce requests not answered for good yet"),
+    ),
+    "failures": _cols(
+        ("producer", "string", "producer client name"),
+        ("error", "string", "the final error, as in acked (never '' or SPLIT)"),
+        ("batches", "int64", "batches of the producer that failed for good with this error"),
+        ("records", "int64", "records in them"),
+    ),
 }
 
 #: Summary fields (DESIGN.md §6) and what each means.
 SUMMARY_FIELDS: dict[str, str] = {
-    "produced_messages": "records handed to producers (from produced; a SPLIT batch's "
-    "records count in the batches split from it)",
-    "acked_messages": "records acknowledged without error (from acked)",
+    "offered_messages": "records the application passed to send(), all producers: the "
+    "workload's arrivals before the end of the run; always acked_messages + failed_messages + "
+    "pending_messages, which the audit checks per producer (from producers)",
+    "produced_messages": "records in the batches producers closed, sent or failed unsent (from "
+    "produced; a SPLIT batch's records count in the batches split from it): offered_messages "
+    "less the records not yet in a closed batch (still in the accumulator's open batches or "
+    "blocked in send())",
+    "acked_messages": "records acknowledged without error, acks=0 included (from acked)",
     "failed_messages": "records whose send failed for good: DELIVERY_TIMEOUT, BUFFER_EXHAUSTED, "
-    "RECORD_TOO_LARGE or an error not retried (from acked)",
+    "RECORD_TOO_LARGE or an error not retried (from acked; per producer and error in failures)",
+    "pending_messages": "records offered with no final outcome when the run ended: blocked in "
+    "send(), in the producer's accumulator, or in flight (from producers)",
     "consumed_messages": "records polled by consumers, all groups (from consumed)",
+    "unconsumed_messages": "per consumer group, records acknowledged without error and stored "
+    "in the final log of a partition of a topic the group subscribes to that no member of the "
+    "group received, summed over groups (audit). Lost records (lost_acked_messages) are not "
+    "in it, nor are records acknowledged with an error; records the group had not reached "
+    "when the run ended are, so it means most after a drain (the producers stopped early)",
     "lost_acked_messages": "acknowledged records missing from the final logs (audit)",
     "duplicate_deliveries": "records a consumer group received more than once, all groups (audit)",
     "out_of_order": "per-partition order violations seen by consumers (audit)",
@@ -214,6 +280,8 @@ SUMMARY_FIELDS: dict[str, str] = {
 #: Fields computed from the tables; the others come from the run's ``metrics``.
 FROM_TABLES = frozenset(
     {
+        "offered_messages",
+        "pending_messages",
         "produced_messages",
         "acked_messages",
         "failed_messages",
@@ -243,6 +311,47 @@ def unsplit(produced: pd.DataFrame, acked: pd.DataFrame) -> pd.DataFrame:
     if split.empty:
         return produced
     return produced[~produced["batch_id"].isin(split)]
+
+
+def outcomes(produced: pd.DataFrame, acked: pd.DataFrame) -> pd.DataFrame:
+    """Final outcomes per producer and error ('' for acknowledged): columns producer, error,
+    batches, records, sorted. SPLIT is no outcome (its records go on in another batch); an
+    acked row whose batch is not in ``produced`` is left out (the audit's accounting then
+    finds its records missing)."""
+    done = acked.loc[acked["error"] != SPLIT, ["batch_id", "error"]]
+    rows = done.merge(produced[["batch_id", "producer", "count"]], on="batch_id")
+    grouped = rows.groupby(["producer", "error"], sort=True)["count"]
+    table = pd.DataFrame({"batches": grouped.size(), "records": grouped.sum()}).reset_index()
+    return table.astype({"batches": "int64", "records": "int64"})
+
+
+def producers_table(
+    accounts: Sequence[tuple[str, int, int, int, int]],
+    produced: pd.DataFrame,
+    acked: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Tables ``producers`` and ``failures`` at the end of a run, from each producer client's
+    account (name, offered, pending_blocked, pending_queued, pending_in_flight) and the
+    outcomes in ``produced`` and ``acked``."""
+    found = outcomes(produced, acked)
+    ok = found["error"] == ""
+    acked_records = found[ok].groupby("producer")["records"].sum()
+    failed_records = found[~ok].groupby("producer")["records"].sum()
+    rows = [
+        (
+            name,
+            offered,
+            int(acked_records.get(name, 0)),
+            int(failed_records.get(name, 0)),
+            blocked + queued + in_flight,
+            blocked,
+            queued,
+            in_flight,
+        )
+        for name, offered, blocked, queued, in_flight in accounts
+    ]
+    producers = pd.DataFrame(rows, columns=[c.name for c in TABLES["producers"]])
+    return producers, found[~ok].reset_index(drop=True)
 
 
 def empty_table(name: str) -> pd.DataFrame:
@@ -338,7 +447,10 @@ class Results:
         acked_messages = float(np.nansum(ok_counts))
         failed = acked[(acked["error"] != "") & (acked["error"] != SPLIT)]
         failed_messages = float(np.nansum(counts.reindex(failed["batch_id"]).to_numpy(float)))
+        producers = self.tables["producers"]
         return {
+            "offered_messages": float(producers["offered"].sum()),
+            "pending_messages": float(producers["pending"].sum()),
             "produced_messages": float(unsplit(produced, acked)["count"].sum()),
             "acked_messages": acked_messages,
             "failed_messages": failed_messages,

@@ -64,13 +64,39 @@ class Workload:
             _zipf_cdf(spec.keys.cardinality, spec.keys.zipf_s) if spec.keys.kind == "zipf" else None
         )
         self.key_bytes = spec.key_bytes if spec.key_bytes is not None else _default_key_bytes(spec)
+        #: records drawn so far (every window's, refused ones included)
+        self.drawn = 0
+        #: the last window drawn, [from, until) s, and its arrival times (nothing arrives
+        #: before ``start_s``: before any draw, the records up to there are known, none)
+        self._last_window = (-np.inf, spec.start_s)
+        self._last_times = np.empty(0)
 
     def arrivals(self, t0: float, t1: float) -> Arrivals:
-        """The records arriving in [t0, t1), clipped to the producer's start_s/stop_s."""
+        """The records arriving in [t0, t1), clipped to the producer's start_s/stop_s. Windows
+        are drawn in order, each starting where the last ended (as the producer draws them)."""
         start = max(t0, self.spec.start_s)
         stop = t1 if self.spec.stop_s is None else min(t1, self.spec.stop_s)
         times = self._times(start, stop) if stop > start else np.empty(0)
+        self.drawn += len(times)
+        self._last_window = (t0, t1)
+        self._last_times = times
         return Arrivals(times, self._keys(len(times)), self._sizes(len(times)))
+
+    def offered_before(self, end_s: float) -> int:
+        """Records arriving before ``end_s``, s: the application's send() calls by then. Raises
+        RuntimeError unless ``end_s`` falls in the last window drawn or at its end (or anywhere
+        after it once ``stop_s`` is drawn): the records before ``end_s`` must all be drawn, and
+        only the last window's may arrive later."""
+        first_s, until_s = self._last_window
+        stop_s = self.spec.stop_s
+        drawn_until = np.inf if stop_s is not None and stop_s <= until_s else until_s
+        if not first_s <= end_s <= drawn_until:
+            raise RuntimeError(
+                f"records are drawn in [{first_s}, {until_s}) last: cannot count those before "
+                f"{end_s} s"
+            )
+        later = len(self._last_times) - int(np.searchsorted(self._last_times, end_s, "left"))
+        return self.drawn - later
 
     def _times(self, t0: float, t1: float) -> np.ndarray:
         kind = self.spec.arrival.kind

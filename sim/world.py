@@ -61,10 +61,13 @@ from sim.workload import Workload, encoded_value_bytes
 CAPABILITIES = Capabilities(fault_kinds=SIMULATED_FAULTS)
 #: Summary fields this engine measures (the others are NaN in Results.summary()).
 MEASURED = (
+    "offered_messages",
     "produced_messages",
     "acked_messages",
     "failed_messages",
+    "pending_messages",
     "consumed_messages",
+    "unconsumed_messages",
     "lost_acked_messages",
     "duplicate_deliveries",
     "out_of_order",
@@ -490,7 +493,7 @@ class World:
         """The run's tables, audit and summary."""
         import pandas as pd
 
-        from sim.results import TABLES
+        from sim.results import TABLES, producers_table
 
         metrics = self.metrics
         tables = {
@@ -507,10 +510,15 @@ class World:
         tables["pauses"] = partition_pauses(
             tables["produced"], tables["acked"], tables["consumed"], self.scenario.duration_s
         )
+        accounts = [(p.name, *p.account(self.env.now)) for p in self.producers]
+        tables["producers"], tables["failures"] = producers_table(
+            accounts, tables["produced"], tables["acked"]
+        )
         partitions = len(self.assignments)
         tables["liveness"], notes = liveness.check(self.scenario, tables, partitions)
         results = Results(self.scenario, tables, {}, MEASURED, self.warnings + notes)
-        results.metrics.update(audit(results.tables).as_metrics())
+        subscriptions = {g.group_id: g.topics for g in self.scenario.consumer_groups}
+        results.metrics.update(audit(results.tables, subscriptions).as_metrics())
         heal_s, _ = liveness.heal_time(results.tables["events"])
         faults = bool(self.scenario.faults) or heal_s > 0
         results.metrics.update(liveness.summary(results.tables["liveness"], heal_s, faults))

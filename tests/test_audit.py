@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.audit import AuditReport, audit
-from sim.results import SUMMARY_FIELDS, TABLES
+from sim.audit import AccountingError, AuditReport, audit
+from sim.results import SUMMARY_FIELDS, TABLES, producers_table
 
 DEFAULTS = {
     "producer": "app-0",
@@ -44,8 +44,9 @@ def _run(
     log: list[tuple[int, int, int]],
     reads: list[tuple],
     acked: dict[int, tuple[int, str]] | None = None,
+    subscriptions: dict[str, list[str]] | None = None,
 ) -> AuditReport:
-    """Audit a run on topic "t".
+    """Audit a run on topic "t" (subscriptions: as audit takes them).
 
     batches: batch_id -> (partition, count), all produced and, unless ``acked`` says otherwise,
         acknowledged at their first offset in ``log`` (-1 when not stored).
@@ -85,7 +86,7 @@ def _run(
             ],
         ),
     }
-    return audit(tables)
+    return audit(tables, subscriptions)
 
 
 # partition 0: b0 at 0..4, b1 at 5..7, b2 at 8..11; partition 1: b3 at 0..1
@@ -97,7 +98,7 @@ FULL_READ = [
     ("g", "g-0", 0, 5, 3, 1),
     ("g", "g-0", 0, 8, 4, 2),
 ]
-ZERO = AuditReport(0, 0, 0, 0, 0, 0, 0, 0)
+ZERO = AuditReport(0, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
 def test_a_clean_run_has_no_anomalies():
@@ -111,7 +112,12 @@ def test_a_clean_run_has_no_anomalies():
     report = _run(BATCHES, LOG, FULL_READ + partial)
     assert report == ZERO
     metrics = report.as_metrics()
-    assert metrics == {"lost_acked_messages": 0, "duplicate_deliveries": 0, "out_of_order": 0}
+    assert metrics == {
+        "lost_acked_messages": 0,
+        "duplicate_deliveries": 0,
+        "out_of_order": 0,
+        "unconsumed_messages": 0,
+    }
     assert set(metrics) <= set(SUMMARY_FIELDS)
 
 
@@ -133,6 +139,73 @@ def test_an_acknowledged_batch_missing_from_the_final_log_is_lost():
 def test_an_acknowledged_batch_unknown_to_produced_is_an_error():
     with pytest.raises(ValueError, match="missing from table 'produced'"):
         _run({0: (0, 5)}, [], [], {0: (0, ""), 9: (-1, "")})
+
+
+def test_unconsumed_counts_stored_acknowledged_records_a_subscribed_group_never_got():
+    """g read b0 whole and b1's records 1-2 (from the second copy of b1, stored twice); h
+    subscribes to t and read nothing; k subscribes to another topic. b2 failed (stored anyway:
+    not owed), b3 (acks=0: acknowledged without offset) is stored, b4 acknowledged and lost."""
+    batches = {**BATCHES, 4: (1, 6)}
+    log = [(0, 0, 0), (0, 5, 1), (0, 8, 2), (0, 12, 1), (1, 0, 3)]
+    acked = {0: (0, ""), 1: (5, ""), 2: (8, "NOT_ENOUGH_REPLICAS"), 3: (-1, ""), 4: (2, "")}
+    reads = [("g", "g-0", 0, 0, 5, 0), ("g", "g-0", 0, 13, 2, 1)]
+    subscriptions = {"g": ["t"], "h": ["t"], "k": ["other"]}
+    report = _run(batches, log, reads, acked, subscriptions)
+    owed = 5 + 3 + 2  # b0, b1 (once), b3
+    assert report.unconsumed_messages == (owed - 5 - 2) + owed
+    assert report.lost_acked_messages == 6  # b4: lost, not unconsumed
+    assert _run(batches, log, reads, acked).unconsumed_messages == owed - 5 - 2  # g alone
+
+
+def _accounted(offered: int = 19) -> dict[str, pd.DataFrame]:
+    """app-0's batches: b0 (5 records) acknowledged, b1 (3) split into b2, acknowledged, b3 (4)
+    expired, b4 (1) refused for memory; 1 record blocked in send(), 2 queued, 3 in flight.
+    app-1 offered 2 records, still queued."""
+    outcomes = {0: (5, ""), 1: (3, "SPLIT"), 2: (3, ""), 3: (4, "DELIVERY_TIMEOUT")}
+    outcomes[4] = (1, "BUFFER_EXHAUSTED")
+    produced = _frame(
+        "produced", [{"batch_id": b, "partition": 0, "count": n} for b, (n, _) in outcomes.items()]
+    )
+    acked = _frame(
+        "acked", [{"batch_id": b, "base_offset": -1, "error": e} for b, (_, e) in outcomes.items()]
+    )
+    accounts = [("app-0", offered, 1, 2, 3), ("app-1", 2, 0, 2, 0)]
+    producers, failures = producers_table(accounts, produced, acked)
+    tables = {"produced": produced, "acked": acked, "producers": producers}
+    return tables | {"failures": failures}
+
+
+def test_producers_table_accounts_for_every_record_and_the_audit_checks_it():
+    tables = _accounted()
+    rows = tables["producers"].set_index("producer")
+    assert rows.loc["app-0"].tolist() == [19, 5 + 3, 4 + 1, 6, 1, 2, 3]
+    assert rows.loc["app-1"].tolist() == [2, 0, 0, 2, 0, 2, 0]
+    assert tables["failures"].values.tolist() == [
+        ["app-0", "BUFFER_EXHAUSTED", 1, 1],
+        ["app-0", "DELIVERY_TIMEOUT", 1, 4],
+    ]
+    assert audit(tables).lost_acked_messages == 5 + 3  # (no final log here)
+
+
+def test_records_that_do_not_add_up_fail_the_audit():
+    with pytest.raises(AccountingError, match=r"app-0: offered 20 != .* \(\+1 records"):
+        audit(_accounted(offered=20))
+    tables = _accounted()
+    tables["acked"] = tables["acked"][tables["acked"]["batch_id"] != 2]  # an answer lost
+    with pytest.raises(AccountingError, match=r"\(acked, failed\) \(8, 5\) != \(5, 5\)"):
+        audit(tables)
+    tables = _accounted()
+    tables["producers"].loc[0, "pending_queued"] += 1
+    with pytest.raises(AccountingError, match="pending 6 != the sum of its parts 7"):
+        audit(tables)
+    tables = _accounted()
+    tables["failures"].loc[0, "records"] = 2
+    with pytest.raises(AccountingError, match="table failures"):
+        audit(tables)
+    tables = _accounted()
+    tables["producers"] = tables["producers"].iloc[1:]
+    with pytest.raises(AccountingError, match=r"without a row in producers: \['app-0'\]"):
+        audit(tables)
 
 
 def test_a_retry_stored_twice_is_a_duplicate_in_the_log_and_for_readers():
@@ -349,7 +422,12 @@ def _expected(batches, log, reads) -> dict[str, int]:
     )
     for o, (batch, _) in holder.items():
         contents.get(o, set()).add(batch)
+    owed = {(b, position) for _, _, b in log for position in range(batches[b][1])}
+    groups = {group for group, *_ in reads}
     return {
+        "unconsumed_messages": sum(
+            len(owed - {record for g, record in seen if g == group}) for group in groups
+        ),
         "duplicate_deliveries": sum(n - 1 for n in seen.values()),
         "out_of_order": rewinds,
         "skipped_offsets": skipped,

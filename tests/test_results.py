@@ -67,12 +67,19 @@ def _tables(rng: np.random.Generator) -> dict[str, pd.DataFrame]:
             "under_replicated_partitions": [0, 2],
         }
     )
+    columns = [c.name for c in TABLES["producers"]]
+    producers = pd.DataFrame([("app-0", 520, 490, 10, 20, 5, 10, 5)], columns=columns)
+    failures = pd.DataFrame(
+        [("app-0", "NOT_ENOUGH_REPLICAS", 1, 10)], columns=[c.name for c in TABLES["failures"]]
+    )
     return {
         "produced": produced,
         "acked": acked,
         "consumed": consumed,
         "events": events,
         "timeseries": timeseries,
+        "producers": producers,
+        "failures": failures,
     }
 
 
@@ -80,6 +87,9 @@ def _tables(rng: np.random.Generator) -> dict[str, pd.DataFrame]:
 def results(default_dict) -> Results:
     scenario = Scenario.from_dict(default_dict)
     measured = [
+        "offered_messages",
+        "pending_messages",
+        "failed_messages",
         "produced_messages",
         "acked_messages",
         "consumed_messages",
@@ -100,6 +110,9 @@ def test_summary_has_every_field_and_nan_where_not_measured(results):
     assert list(summary) == list(SUMMARY_FIELDS)
     assert summary["produced_messages"] == 500
     assert summary["acked_messages"] == 490  # one batch of 10 failed
+    assert summary["failed_messages"] == 10
+    assert summary["offered_messages"] == 520  # from table producers
+    assert summary["pending_messages"] == 20
     assert summary["consumed_messages"] == 500
     assert summary["produce_latency_p50_ms"] == pytest.approx(2.0)
     assert summary["produce_latency_p99_ms"] == pytest.approx(1000.0)  # the last 10 of 490 records
@@ -115,6 +128,7 @@ def test_save_load_round_trip(tmp_path, results):
     loaded = Results.load(tmp_path / "run")
     for name in TABLES:
         pd.testing.assert_frame_equal(loaded.tables[name], results.tables[name])
+    assert len(loaded.producers) == len(loaded.failures) == 1
     assert loaded.scenario == results.scenario
     assert loaded.warnings == ["w1"]
     a, b = loaded.summary(), results.summary()

@@ -158,6 +158,22 @@ class KafkaProducer:
         """Start sending at the producer's start_s."""
         self.process = self.env.process(self.run())
 
+    def account(self, end_s: float) -> tuple[int, int, int, int]:
+        """Where the application's records stand at ``end_s``, s (the end of the run; no round
+        runs then): (offered, blocked, queued, in flight). offered: records that arrived
+        before ``end_s`` (the workload's send() calls); blocked: those of them send() waits
+        on for memory, the first and those behind it; queued: those in the producer, neither
+        blocked nor in flight (in the accumulator, waiting for a retry, not yet taken in by the
+        model, or refused as too large and not yet failed: at the next round); in flight: in
+        requests not yet answered for good. The records done (acknowledged or failed) are in
+        the run's tables, not here."""
+        waiting = self._unassigned.count_before(end_s)
+        blocked = waiting if self._blocked_s is not None else 0
+        refused = sum(1 for time_s, _, _ in self._too_large if time_s < end_s)
+        queued = self.accumulator.records_before(end_s) + waiting - blocked + refused
+        offered = self.workload.offered_before(end_s)
+        return offered, blocked, queued, self.sender.in_flight_records()
+
     # ---------------------------------------------------------------- partitioning
 
     def _key_partition_table(self) -> np.ndarray | None:
@@ -707,6 +723,10 @@ class _Unassigned:
     def pending_bytes(self) -> int:
         """Bytes of the records not taken yet."""
         return self.cum[-1] - self.taken_bytes if self.start < len(self.times) else 0
+
+    def count_before(self, end_s: float) -> int:
+        """Records not taken yet that arrived before ``end_s``, s."""
+        return bisect_left(self.times, end_s, self.start) - self.start
 
     def first_time(self) -> float:
         """Arrival time of the oldest record, s."""

@@ -359,6 +359,17 @@ class RecordAccumulator:
         all_keys = np.concatenate(keys)[order] if keys else None
         return [times[i] for i in order], all_keys, [sizes[i] for i in order]
 
+    def records_before(self, end_s: float) -> int:
+        """Records in the accumulator that arrived before ``end_s``, s: queued and not yet in a
+        batch, or in a batch waiting to be retried (or sent after a split). A count at the end
+        of a run, one search per partition."""
+        total = 0
+        for q in self.queues.values():
+            total += bisect_left(q.times, end_s, q.start) - q.start
+            for batch in q.retries:
+                total += batch.count
+        return total
+
     # ---------------------------------------------------------------- readiness
 
     def next_ready_s(self, now: float) -> float:

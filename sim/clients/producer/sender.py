@@ -296,6 +296,12 @@ class Sender:
         queue = self.in_flight.get(node)
         return len(queue) if queue else 0
 
+    def in_flight_records(self) -> int:
+        """Records of the batches sent and not yet answered for good (an answer that came
+        before an earlier request's is held until that one is answered)."""
+        queues = self.in_flight.values()
+        return sum(batch.count for queue in queues for entry in queue for batch in entry.batches)
+
     # ---------------------------------------------------------------- answers
 
     def _on_answer(self, node: int, entry: _InFlight, answer) -> None:
