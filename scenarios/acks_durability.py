@@ -16,12 +16,13 @@ Question: what does the producer's ``acks`` buy? Run it twice::
 
 What to look for (seed 1). With acks=1 broker 1 acknowledges each batch as soon as it is in its
 own log, so when it dies its two partitions hold records that it acknowledged and no follower
-fetched yet. ZooKeeper expires its session about 18 s later and the controller elects new
-leaders from the ISR; when broker 1 restarts it truncates to their end offsets (KIP-101):
-``lost_acked_messages`` 29, three ``truncate`` rows in ``events``, about rate × share of the
-partitions it led × the replication delay. Meanwhile the other four partitions take writes:
-throughput only dips (``throughput_latency.png``), produce latency p50 3.5 ms; the p99 of 18.7 s
-is the records of the two leaderless partitions, held until the election.
+fetched yet. ZooKeeper expires its session 19 s later (``zookeeper.session.timeout.ms`` 18 s)
+and the controller elects new leaders from the ISR; when broker 1 restarts it truncates to their
+end offsets (KIP-101): ``lost_acked_messages`` 29, the two ``truncate`` rows of ``events`` (18
+and 11 records), about the rate of its two partitions × the replication delay. Meanwhile the
+other four partitions take writes: throughput drops to two thirds, 2,000 msg/s
+(``throughput_latency.png``), produce latency p50 3.5 ms; the p99 of 18.7 s is the records of
+the two leaderless partitions (``unavailable_partition_s`` 38), held until the election.
 
 With acks=all nothing acknowledged is lost (``lost_acked_messages`` 0): a record is acknowledged
 only once every ISR member has it. The price shows twice. Before the crash produce latency p50 is
