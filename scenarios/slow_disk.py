@@ -18,7 +18,7 @@ cluster (``throughput_latency.png``). There is no ``isr_shrink`` row in ``events
 for 30 s, and broker 2 catches up on every fetch, because the producer cannot write faster than
 it replicates (acks=all waits for it, and the producer's buffer then fills with the records of
 the partitions broker 2 leads; acks=1 would stall the same way on those). Produce latency grows
-by about half a second per second while the backlog builds: p50 5.7 s for the records sent in
+by about a second per second while the backlog builds: p50 5.7 s for the records sent in
 20-30 s, 15.9 s (p99 21.9 s) in 30-40 s. The disk recovers at 50 s, but the writeback already
 queued on it at the slow rate takes 10 s more to drain; at 60 s the backlog goes out (about
 10,000 records/s for 3 s) and latency is back to 3 ms by 64 s. ``lost_acked_messages`` 0,
