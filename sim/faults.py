@@ -8,7 +8,8 @@ Each fault kind (docs/scenario.md) is a method of :class:`FaultInjector` (``cras
 are resolved when the fault fires: ``"leader:orders-0"`` is that partition's leader then,
 ``"controller"`` the active controller then; when it names no broker then (no active controller
 during a failover, a partition without leader) the scheduled fault is skipped, and recorded so.
-Every injection and its end is an ``events`` row (kind ``fault``).
+Every injection is an ``events`` row of kind ``fault`` and its end one of kind ``fault_end``, with
+the fault kind, the broker it hit and what it did for clients (``outcome``) in columns.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
+from sim.events import ClientReach, EventKind
 from sim.scenario import FAULT_KINDS, PEER_CLASSES
 
 if TYPE_CHECKING:
@@ -57,7 +59,10 @@ class FaultInjector:
             self._inject(fault)
         except NoTargetError as missing:
             # "controller" during a failover, "leader:t-p" while t-p is offline: nothing to hit
-            self._record(missing.target, f"skipped {fault.kind}: no {missing.target} now")
+            self._record(
+                EventKind.FAULT_SKIPPED, fault.kind, missing.target,
+                f"skipped {fault.kind}: no {missing.target} now",
+            )  # fmt: skip
 
     def _inject(self, fault: Any) -> None:
         kind = fault.kind
@@ -115,18 +120,30 @@ class FaultInjector:
         name = self.node(target)
         return self.world.brokers[int(name.removeprefix("broker-"))]
 
-    def _record(self, node: str, detail: str) -> None:
-        self.world.metrics.event(self.env.now, "fault", node, detail=detail)
+    def _record(self, kind: EventKind, fault: str, node: str, detail: str, reach: str = "") -> None:
+        """An events row about ``fault`` at ``node`` (its broker id in ``broker`` when it is a
+        broker); ``reach``: a :class:`ClientReach` when the step changes whether clients can
+        use the node."""
+        broker = int(node.removeprefix("broker-")) if node in self._broker_names else -1
+        self.world.metrics.event(
+            self.env.now, kind, node, detail=detail, broker=broker, fault=fault, outcome=reach
+        )
 
-    def _later(self, delay_s: float | None, action, node: str, detail: str) -> None:
-        """Run ``action`` after ``delay_s`` (never when None), recorded as ``detail``."""
+    @property
+    def _broker_names(self) -> frozenset[str]:
+        return frozenset(b.name for b in self.world.brokers)
+
+    def _later(
+        self, delay_s: float | None, action, fault: str, node: str, detail: str, reach: str = ""
+    ) -> None:
+        """Run ``action`` after ``delay_s`` (never when None), recorded as the end of ``fault``."""
         if delay_s is None:
             return
 
         def run():
             yield self.env.timeout(delay_s)
             action()
-            self._record(node, detail)
+            self._record(EventKind.FAULT_END, fault, node, detail, reach)
 
         self.env.process(run())
 
@@ -145,23 +162,28 @@ class FaultInjector:
         if not broker.running:
             return
         broker.crash(power_loss=power_loss)
-        self._record(broker.name, "power loss" if power_loss else "crash")
-        self._later(restart_after_s, broker.restart, broker.name, "restart")
+        fault = "power_loss" if power_loss else "crash_broker"
+        detail = "power loss" if power_loss else "crash"
+        self._record(EventKind.FAULT, fault, broker.name, detail, ClientReach.UNREACHABLE)
+        self._later(restart_after_s, broker.restart, fault, broker.name, "restart")
 
     def controlled_shutdown(self, target: int | str, restart_after_s: float | None = None) -> None:
         """SIGTERM: the broker asks the controller to move its leaderships, then stops."""
         broker = self.broker(target)
         if not broker.running:
             return
-        self._record(broker.name, "controlled shutdown")
+        fault = "controlled_shutdown"
+        self._record(EventKind.FAULT, fault, broker.name, "controlled shutdown")
 
         def shut_down():
             yield from broker.controlled_shutdown()
-            self._record(broker.name, "stopped")
+            self._record(
+                EventKind.BROKER_STOPPED, fault, broker.name, "stopped", ClientReach.UNREACHABLE
+            )
             if restart_after_s is not None:
                 yield self.env.timeout(restart_after_s)
                 broker.restart()
-                self._record(broker.name, "restart")
+                self._record(EventKind.FAULT_END, fault, broker.name, "restart")
 
         self.env.process(shut_down())
 
@@ -171,24 +193,32 @@ class FaultInjector:
         if name.startswith("broker-"):
             broker = self.broker(name)
             broker.pause()
-            self._later(duration_s, broker.resume, name, "resume")
+            resume = broker.resume
         else:
             self.world.net.pause(name)
-            self._later(duration_s, lambda: self.world.net.resume(name), name, "resume")
-        self._record(name, f"pause for {duration_s:g} s")
+
+            def resume() -> None:
+                self.world.net.resume(name)
+
+        self._later(duration_s, resume, "pause", name, "resume", ClientReach.REACHABLE)
+        self._record(
+            EventKind.FAULT, "pause", name, f"pause for {duration_s:g} s", ClientReach.UNREACHABLE
+        )
 
     def zookeeper_expire(self, target: int | str) -> None:
         """The node's ZooKeeper session expires now (its ephemeral znodes vanish)."""
         name = self.node(target)
         self.world.zookeeper.expire_node(name)
-        self._record(name, "zookeeper session expired")
+        self._record(EventKind.FAULT, "zookeeper_expire", name, "zookeeper session expired")
 
     def slow_disk(self, target: int | str, factor: float, duration_s: float | None = None) -> None:
         """The broker's disk runs ``factor`` times slower."""
         broker = self.broker(target)
         broker.disk.set_slow(factor)
-        self._record(broker.name, f"disk {factor:g}x slower")
-        self._later(duration_s, lambda: broker.disk.set_slow(1.0), broker.name, "disk normal")
+        self._record(EventKind.FAULT, "slow_disk", broker.name, f"disk {factor:g}x slower")
+        self._later(
+            duration_s, lambda: broker.disk.set_slow(1.0), "slow_disk", broker.name, "disk normal"
+        )
 
     # ---------------------------------------------------------------- network faults
 
@@ -213,13 +243,17 @@ class FaultInjector:
             detail = "links cut" + (" one way" if one_way else "")
         for a, b in pairs:
             net.cut(a, b, one_way=one_way)
-        self._record(node, detail)
+        cut_from_clients = isolate is not None and "clients" in classes
+        fault = "network_partition"
+        reach = ClientReach.UNREACHABLE if cut_from_clients else ""
+        self._record(EventKind.FAULT, fault, node, detail, reach)
 
         def heal() -> None:
             for a, b in pairs:
                 net.heal(a, b, one_way=one_way)
 
-        self._later(heal_after_s, heal, node, "healed")
+        back = ClientReach.REACHABLE if cut_from_clients else ""
+        self._later(heal_after_s, heal, fault, node, "healed", back)
 
     def _peers(self, node: str, classes: list[str]) -> list[str]:
         world = self.world
@@ -245,10 +279,12 @@ class FaultInjector:
         self.world.net.set_link(
             na, nb, extra_delay_s=extra_delay_s, bandwidth_factor=bandwidth_factor
         )
-        self._record(f"{na}-{nb}", f"+{extra_delay_s * 1000:g} ms, bandwidth x{bandwidth_factor:g}")
+        detail = f"+{extra_delay_s * 1000:g} ms, bandwidth x{bandwidth_factor:g}"
+        self._record(EventKind.FAULT, "slow_network", f"{na}-{nb}", detail)
         self._later(
-            duration_s, lambda: self.world.net.set_link(na, nb), f"{na}-{nb}", "link normal"
-        )
+            duration_s, lambda: self.world.net.set_link(na, nb), "slow_network", f"{na}-{nb}",
+            "link normal",
+        )  # fmt: skip
 
     def drop_messages(
         self, a: Any, b: Any, probability: float, direction: str, duration_s: float | None
@@ -259,10 +295,12 @@ class FaultInjector:
         requests = probability if direction in ("requests", "both") else 0.0
         responses = probability if direction in ("responses", "both") else 0.0
         self.world.net.set_link(na, nb, drop_requests=requests, drop_responses=responses)
-        self._record(f"{na}-{nb}", f"drop {direction} with p={probability:g}")
+        detail = f"drop {direction} with p={probability:g}"
+        self._record(EventKind.FAULT, "drop_messages", f"{na}-{nb}", detail)
         self._later(
-            duration_s, lambda: self.world.net.set_link(na, nb), f"{na}-{nb}", "link normal"
-        )
+            duration_s, lambda: self.world.net.set_link(na, nb), "drop_messages", f"{na}-{nb}",
+            "link normal",
+        )  # fmt: skip
 
     # ---------------------------------------------------------------- clients
 
@@ -273,7 +311,7 @@ class FaultInjector:
             spec = spec.model_copy(update={"start_s": self.env.now})
         for producer in self.world.add_producer(spec):
             producer.start()
-            self._record(producer.name, "producer added")
+            self._record(EventKind.FAULT, "add_producer", producer.name, "producer added")
 
     def _member(self, group: str, member: int | None):
         """The running consumer ``<group>-<member>`` (the highest-numbered one when None)."""
@@ -298,19 +336,22 @@ class FaultInjector:
         consumer = self._member(group, member)
         consumer.crash()
         self.world.net.crash(consumer.name)
-        self._record(consumer.name, "crash")
+        fault = "crash_consumer"
+        self._record(EventKind.FAULT, fault, consumer.name, "crash", ClientReach.UNREACHABLE)
         name = consumer.name
-        self._later(restart_after_s, lambda: self.world.restart_consumer(name), name, "restart")
+        self._later(
+            restart_after_s, lambda: self.world.restart_consumer(name), fault, name, "restart"
+        )
 
     def add_consumer(self, group: str, count: int = 1) -> None:
         """``count`` new members join ``group`` now, named with the group's next indices."""
         spec = next(g for g in self.world.scenario.consumer_groups if g.group_id == group)
         for consumer in self.world.add_consumers(spec, count, self.env.now):
-            self._record(consumer.name, "consumer added")
+            self._record(EventKind.FAULT, "add_consumer", consumer.name, "consumer added")
 
     def remove_consumer(self, group: str, member: int | None = None) -> None:
         """The member closes cleanly: commits, then LeaveGroup if dynamic (a static member just
         stops; its session timeout removes it). Default: the highest-numbered running member."""
         consumer = self._member(group, member)
         consumer.close()
-        self._record(consumer.name, "consumer removed")
+        self._record(EventKind.FAULT, "remove_consumer", consumer.name, "consumer removed")

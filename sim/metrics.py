@@ -8,6 +8,7 @@ taken every ``interval_s`` (consumer lag, under-replicated partitions).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from itertools import count
 from operator import itemgetter
@@ -15,7 +16,33 @@ from operator import itemgetter
 import numpy as np
 import pandas as pd
 
+from sim.events import EventKind
 from sim.results import TABLES, unsplit
+
+#: The value of each events column a row does not set (see :meth:`Metrics.event`).
+EVENT_DEFAULTS: dict[str, object] = {
+    "node": "",
+    "topic": "",
+    "partition": -1,
+    "broker": -1,
+    "fault": "",
+    "group": "",
+    "generation": -1,
+    "member": "",
+    "epoch": -1,
+    "outcome": "",
+    "duration_s": math.nan,
+    "detail": "",
+}
+
+
+def events_frame(rows: Iterable[dict]) -> pd.DataFrame:
+    """An ``events`` table from rows given as dicts of the columns they set (time_s and kind at
+    least); the other columns take :data:`EVENT_DEFAULTS`. For tests and hand-made timelines."""
+    spec = TABLES["events"]
+    full = [{**EVENT_DEFAULTS, **row} for row in rows]
+    data = {c.name: pd.Series([r[c.name] for r in full], dtype=c.dtype) for c in spec}
+    return pd.DataFrame(data)
 
 
 class Table:
@@ -83,14 +110,27 @@ class Metrics:
     def event(
         self,
         time_s: float,
-        kind: str,
+        kind: EventKind,
         node: str = "",
         topic: str = "",
         partition: int = -1,
         detail: str = "",
+        *,
+        broker: int = -1,
+        fault: str = "",
+        group: str = "",
+        generation: int = -1,
+        member: str = "",
+        epoch: int = -1,
+        outcome: str = "",
+        duration_s: float = math.nan,
     ) -> None:
-        """Record a cluster event (fault, election, ISR change, ...)."""
-        self.events.append_row((time_s, kind, node, topic, partition, detail))
+        """Record a cluster event (fault, election, ISR change, ...): its kind, its facts in
+        columns (TABLES["events"]), and ``detail`` for people."""
+        self.events.append_row(
+            (time_s, str(kind), node, topic, partition, broker, fault, group, generation, member,
+             epoch, str(outcome), duration_s, detail)
+        )  # fmt: skip
 
     def sample(self, time_s: float, max_lag: int, under_replicated: int) -> None:
         """Record the gauges at the end of an interval."""

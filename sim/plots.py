@@ -18,6 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 
+from sim.events import ELECTIONS, FAULT_ROWS
 from sim.results import Results
 
 FIGSIZE_IN = (10.0, 4.0)
@@ -147,10 +148,11 @@ def _note_if_empty(ax: Axes, series: pd.DataFrame) -> bool:
 def _mark_events(ax: Axes, events: pd.DataFrame) -> None:
     """Vertical lines (one collection per kind) at the times of faults and of elections.
 
-    An election is any event whose kind ends in "election" (leader_election, ...).
+    Faults are the rows of their lifecycle (injected, stopped, ended, skipped); elections are
+    clean and unclean ones.
     """
     kinds = events["kind"].astype(str)
-    chosen = {"fault": kinds == "fault", "election": kinds.str.endswith("election")}
+    chosen = {"fault": kinds.isin(FAULT_ROWS), "election": kinds.isin(ELECTIONS)}
     for mark, rows in chosen.items():
         times = events.loc[rows, "time_s"].unique()
         if times.size:

@@ -87,22 +87,40 @@ TABLES: dict[str, tuple[Column, ...]] = {
     ),
     "events": _cols(
         ("time_s", "float64", "when it happened, s"),
-        (
-            "kind",
-            "string",
-            "event kind (fault, leader_election, isr_shrink, rebalance_start, "
-            "rebalance_end, partitions_assigned, partitions_revoked, ...)",
-        ),
+        ("kind", "string", "what happened: a value of sim.events.EventKind (docs/results.md)"),
         ("node", "string", "node where it happened, '' for the cluster"),
         ("topic", "string", "topic, '' when not about a partition"),
         ("partition", "int32", "partition, -1 when not about a partition"),
         (
-            "detail",
-            "string",
-            "what happened, human-readable; rebalance rows hold key=value "
-            "words: group, generation, members, protocol, and on rebalance_end outcome and "
-            "duration_s",
+            "broker",
+            "int32",
+            "the broker the row is about, -1 for none: a fault's broker, an election's new "
+            "leader, the broker that left or joined an ISR",
         ),
+        ("fault", "string", "fault kind on fault rows (crash_broker, pause, ...), '' otherwise"),
+        ("group", "string", "consumer group id on group rows, '' otherwise"),
+        (
+            "generation",
+            "int32",
+            "group generation: on rebalance_start the one the rebalance leaves, on "
+            "rebalance_end and partitions_assigned the new one; -1 when none",
+        ),
+        ("member", "string", "consumer node name on member rows, '' otherwise"),
+        (
+            "epoch",
+            "int32",
+            "leader epoch on election and leader_resumed rows, controller epoch on "
+            "controller_change rows, producer epoch on producer_epoch_bump rows; -1 otherwise",
+        ),
+        (
+            "outcome",
+            "string",
+            "fault rows: what it did for clients (unreachable, reachable, ''); elections: the "
+            "election kind (offline, preferred, controlled_shutdown, ...); rebalance_end: "
+            "how it ended (stable, empty, coordinator_moved, ...); else ''",
+        ),
+        ("duration_s", "float64", "rebalance_end: time since its rebalance_start, s; else NaN"),
+        ("detail", "string", "what happened, for people (no metric reads it)"),
     ),
     "timeseries": _cols(
         ("time_s", "float64", "end of the interval, s"),
@@ -112,6 +130,29 @@ TABLES: dict[str, tuple[Column, ...]] = {
         ("produce_latency_p99_ms", "float64", "p99 produce latency of batches acked, ms"),
         ("max_consumer_lag", "int64", "largest lag of any group on any partition, records"),
         ("under_replicated_partitions", "int32", "partitions whose ISR is smaller than RF"),
+    ),
+    "pauses": _cols(
+        ("group", "string", "consumer group id"),
+        ("topic", "string", "topic"),
+        ("partition", "int32", "partition number"),
+        (
+            "max_pause_s",
+            "float64",
+            "longest time records of the partition waited, acknowledged and unconsumed, with no "
+            "member of the group polling any (sim.availability.partition_pauses), s",
+        ),
+        ("from_s", "float64", "when that longest pause began, s (NaN when records never waited)"),
+    ),
+    "liveness": _cols(
+        (
+            "item",
+            "string",
+            "what must recover after the last fault heals: leaders, isr, producer <node>, "
+            "group <id> (Stable), lag <id> (caught up) (sim.liveness)",
+        ),
+        ("recovered_s", "float64", "when it recovered, s; NaN for never"),
+        ("bound_s", "float64", "how long after the heal it may take, from the settings, s"),
+        ("violation", "string", "what went wrong, '' when it recovered within its bound"),
     ),
     "log": _cols(
         ("topic", "string", "topic"),
@@ -148,6 +189,7 @@ SUMMARY_FIELDS: dict[str, str] = {
     "out_of_order": "per-partition order violations seen by consumers (audit)",
     "produce_latency_p50_ms": "median record latency, send() to ack, ms (from acked)",
     "produce_latency_p99_ms": "99th percentile record latency, send() to ack, ms (from acked)",
+    "e2e_latency_p50_ms": "median record latency, send() to poll(), ms (from consumed)",
     "e2e_latency_p99_ms": "99th percentile record latency, send() to poll(), ms (from consumed)",
     "throughput_msgs_s": "acknowledged records per simulated second over the run",
     "leader_elections": "partition leader elections, __consumer_offsets included (events)",
@@ -155,10 +197,19 @@ SUMMARY_FIELDS: dict[str, str] = {
     "unavailable_partition_s": (
         "partition-seconds without a leader, __consumer_offsets included (control plane)"
     ),
-    "rebalances": "consumer group rebalances, all groups (rebalance_start events)",
-    "rebalance_time_s": "time groups spent rebalancing, each rebalance_start to the group's next "
-    "rebalance_end (or the run's end), summed, s (events)",
+    "rebalances": "consumer group rebalances after each group formed, all groups: "
+    "rebalance_start rows, not counting a group's formation (a rebalance starting at generation "
+    "0) and counting a rebalance carried on at a new coordinator once (events)",
+    "rebalance_time_s": "time groups spent in those rebalances, each rebalance_start to the "
+    "group's next rebalance_end (or the run's end), summed, s (events)",
+    "max_partition_pause_s": "longest time any partition's acknowledged records waited "
+    "unconsumed by a group that reads it while no member polled it, from each group's first "
+    "poll on; the largest max_pause_s of the pauses table, s",
     "max_consumer_lag": "largest lag of any group on any partition, records (timeseries)",
+    "recovery_s": "time from the last fault's heal until every liveness item recovered, s; NaN "
+    "without faults, when an item never recovered, or when a fault never healed (liveness)",
+    "liveness_violations": "liveness items that did not recover within their bound (or whose "
+    "producer failed or stalled after recovering); NaN when a fault never healed (liveness)",
 }
 #: Fields computed from the tables; the others come from the run's ``metrics``.
 FROM_TABLES = frozenset(
@@ -169,9 +220,11 @@ FROM_TABLES = frozenset(
         "consumed_messages",
         "produce_latency_p50_ms",
         "produce_latency_p99_ms",
+        "e2e_latency_p50_ms",
         "e2e_latency_p99_ms",
         "throughput_msgs_s",
         "max_consumer_lag",
+        "max_partition_pause_s",
     }
 )
 
@@ -281,6 +334,7 @@ class Results:
         lat = ok["latency_s"].to_numpy(dtype=float)
         e2e = consumed["e2e_latency_s"].to_numpy(dtype=float)
         lag = self.tables["timeseries"]["max_consumer_lag"]
+        pauses = self.tables["pauses"]["max_pause_s"]
         acked_messages = float(np.nansum(ok_counts))
         failed = acked[(acked["error"] != "") & (acked["error"] != SPLIT)]
         failed_messages = float(np.nansum(counts.reindex(failed["batch_id"]).to_numpy(float)))
@@ -291,9 +345,11 @@ class Results:
             "consumed_messages": float(consumed["count"].sum()),
             "produce_latency_p50_ms": 1e3 * weighted_quantile(lat, ok_counts, 0.50),
             "produce_latency_p99_ms": 1e3 * weighted_quantile(lat, ok_counts, 0.99),
+            "e2e_latency_p50_ms": 1e3 * weighted_quantile(e2e, consumed["count"].to_numpy(), 0.50),
             "e2e_latency_p99_ms": 1e3 * weighted_quantile(e2e, consumed["count"].to_numpy(), 0.99),
             "throughput_msgs_s": acked_messages / self.scenario.duration_s,
             "max_consumer_lag": float(lag.max()) if len(lag) else math.nan,
+            "max_partition_pause_s": float(pauses.max()) if len(pauses) else 0.0,
         }
 
     # ---------------------------------------------------------------- persistence

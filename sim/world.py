@@ -17,14 +17,18 @@ coordinator); the model uses as many replicas as there are brokers and says so i
 from __future__ import annotations
 
 import gc
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import simpy
 
-from sim import kafka_config
+from sim import kafka_config, liveness
 from sim.audit import audit
+from sim.availability import (
+    partition_pauses,
+    rebalance_metrics,
+    unavailability_windows,
+)
 from sim.broker.broker import Broker
 from sim.broker.controller import PartitionState
 from sim.broker.group_metadata_manager import partition_for
@@ -41,9 +45,10 @@ from sim.coordination.zookeeper import (
     partition_state_path,
 )
 from sim.disk import Disk
+from sim.events import EventKind
 from sim.faults import SIMULATED_FAULTS, FaultInjector
 from sim.invariants import InvariantChecker, enabled_by_environment
-from sim.metrics import Metrics
+from sim.metrics import Metrics, events_frame
 from sim.net import Network
 from sim.protocol import GROUP_METADATA_TOPIC, NO_LEADER, TopicPartition
 from sim.results import Results
@@ -73,6 +78,10 @@ MEASURED = (
     "unavailable_partition_s",
     "rebalances",
     "rebalance_time_s",
+    "max_partition_pause_s",
+    "e2e_latency_p50_ms",
+    "recovery_s",
+    "liveness_violations",
 )
 #: The controller epoch of the cluster as the run starts (broker 0 is the controller).
 INITIAL_CONTROLLER_EPOCH = 1
@@ -491,27 +500,57 @@ class World:
             self.scenario.duration_s, tables["produced"], tables["acked"], tables["consumed"]
         )
         tables["events"] = self._with_unavailability(tables["events"])
-        results = Results(self.scenario, tables, {}, MEASURED, self.warnings)
+        tables["pauses"] = partition_pauses(
+            tables["produced"], tables["acked"], tables["consumed"], self.scenario.duration_s
+        )
+        partitions = len(self.assignments)
+        tables["liveness"], notes = liveness.check(self.scenario, tables, partitions)
+        results = Results(self.scenario, tables, {}, MEASURED, self.warnings + notes)
         results.metrics.update(audit(results.tables).as_metrics())
-        results.metrics.update(control_plane_metrics(results.tables["events"], self))
+        heal_s, _ = liveness.heal_time(results.tables["events"])
+        faults = bool(self.scenario.faults) or heal_s > 0
+        results.metrics.update(liveness.summary(results.tables["liveness"], heal_s, faults))
+        results.metrics.update(self._control_plane_metrics(results.tables["events"]))
         results.metrics.update(
             rebalance_metrics(results.tables["events"], self.scenario.duration_s)
         )
         return results
 
+    def initial_leaders(self) -> dict[TopicPartition, int]:
+        """Each partition's leader as the run starts: its preferred (first) replica."""
+        return {tp: replicas[0] for tp, replicas in self.assignments.items()}
+
+    def _control_plane_metrics(self, events) -> dict[str, float]:
+        """Elections, unclean elections, and partition-seconds without a usable leader."""
+        kinds = events["kind"]
+        unavailable = events.loc[kinds == EventKind.PARTITION_UNAVAILABLE, "duration_s"]
+        return {
+            "leader_elections": float((kinds == EventKind.LEADER_ELECTION).sum()),
+            "unclean_elections": float((kinds == EventKind.UNCLEAN_LEADER_ELECTION).sum()),
+            "unavailable_partition_s": float(unavailable.sum()),
+        }
+
     def _with_unavailability(self, events):
         """The events with one ``partition_unavailable`` row per window without a usable
-        leader (at its start; the detail gives its length), in time order."""
+        leader (at its start, with its length in ``duration_s`` and the leader that went away
+        in ``broker``), in time order."""
         import pandas as pd
 
-        rows = [
-            (start, "partition_unavailable", "", tp[0], tp[1],
-             f"{end - start:.3f} s without a usable leader, until {end:.3f} s")
-            for tp, start, end in unavailability_windows(events, self)
-        ]  # fmt: skip
-        if not rows:
+        windows = unavailability_windows(events, self.initial_leaders(), self.scenario.duration_s)
+        if not windows:
             return events
-        extra = pd.DataFrame(rows, columns=events.columns)
+        extra = events_frame(
+            {
+                "time_s": start,
+                "kind": EventKind.PARTITION_UNAVAILABLE,
+                "topic": tp[0],
+                "partition": tp[1],
+                "broker": broker,
+                "duration_s": end - start,
+                "detail": f"{end - start:.3f} s without a usable leader, until {end:.3f} s",
+            }
+            for tp, start, end, broker in windows
+        )
         merged = pd.concat([events, extra], ignore_index=True)
         return merged.sort_values("time_s", kind="stable").reset_index(drop=True)
 
@@ -556,110 +595,3 @@ def events_per_second_bare_simpy(n: int = 200_000) -> float:
     start = time.perf_counter()
     env.run()
     return n / (time.perf_counter() - start)
-
-
-#: A fault row about one broker (link faults name two nodes: "broker-1-broker-0").
-_BROKER_NODE = re.compile(r"broker-\d+")
-#: Fault details after which a broker's partitions cannot be served to clients, and back. A
-#: restart is not back: the new process leads nothing until the controller makes it leader
-#: again after it registers (a leader_election row, or leader_resumed when no election was
-#: needed), which waits for the old ZooKeeper session to expire when the restart comes sooner.
-_LEADER_GONE = ("crash", "power loss", "stopped", "pause")
-_LEADER_BACK = ("resume", "healed")
-
-
-def _leader_gone(detail: str) -> bool:
-    return detail.startswith(_LEADER_GONE) or (
-        detail.startswith("isolated from") and "clients" in detail
-    )
-
-
-def unavailability_windows(events, world: World) -> list[tuple[TopicPartition, float, float]]:
-    """(partition, start, end) for each time a partition had no leader clients could use: from
-    the moment its leader's broker stopped, paused or was cut off from clients, until a leader
-    was elected, the restarted broker led it again (leader_resumed), or the broker resumed or was
-    reachable again (or the run ended)."""
-    leader = {tp: replicas[0] for tp, replicas in world.assignments.items()}
-    down_since: dict[TopicPartition, float] = {}
-    windows: list[tuple[TopicPartition, float, float]] = []
-    for row in events.itertuples(index=False):
-        if row.kind in ("leader_election", "unclean_leader_election", "leader_resumed"):
-            tp = (row.topic, int(row.partition))
-            if tp in down_since:
-                windows.append((tp, down_since.pop(tp), row.time_s))
-            leader[tp] = int(row.node.removeprefix("broker-"))
-        elif row.kind == "fault" and _BROKER_NODE.fullmatch(row.node):
-            broker = int(row.node.removeprefix("broker-"))
-            mine = [tp for tp, current in leader.items() if current == broker]
-            if _leader_gone(row.detail):
-                for tp in mine:
-                    down_since.setdefault(tp, row.time_s)
-            elif row.detail in _LEADER_BACK:
-                for tp in mine:
-                    if tp in down_since:
-                        windows.append((tp, down_since.pop(tp), row.time_s))
-    end = world.scenario.duration_s
-    windows += [(tp, since, end) for tp, since in down_since.items()]
-    return sorted(windows, key=lambda w: (w[1], w[0]))
-
-
-def control_plane_metrics(events, world: World) -> dict[str, float]:
-    """Elections, unclean elections, and partition-seconds without a usable leader."""
-    kinds = events["kind"].to_numpy()
-    windows = unavailability_windows(events, world)
-    return {
-        "leader_elections": float((kinds == "leader_election").sum()),
-        "unclean_elections": float((kinds == "unclean_leader_election").sum()),
-        "unavailable_partition_s": sum(end - start for _, start, end in windows),
-    }
-
-
-#: The fields rebalance_metrics reads from a rebalance row's detail: the group (its first word,
-#: ``group=<id>``; group ids have no spaces) and, on ``rebalance_end``, ``outcome=<word>``. The
-#: rest of the detail (reason, counts) is for people and is not parsed.
-_REBALANCE_GROUP = re.compile(r"group=(\S+)")
-_REBALANCE_OUTCOME = re.compile(r"(?:^|\s)outcome=(\S+)")
-
-
-def rebalance_metrics(events, duration_s: float) -> dict[str, float]:
-    """Rebalances (``rebalance_start`` rows) and the time groups spent in them: each start to the
-    group's next ``rebalance_end`` (or the end of the run), summed over groups, s.
-
-    A rebalance cut short by a coordinator move (``outcome=coordinator_moved``: the old
-    coordinator unloaded the group) goes on at the new coordinator when the members rejoin there:
-    that next ``rebalance_start`` of the group is the same rebalance, counted once, and its time
-    runs from the first start to the final end (the members rebalance throughout). A group whose
-    members do not rejoin after the move ended its rebalance at the move.
-    """
-    rows = events[events["kind"].isin(["rebalance_start", "rebalance_end"])]
-    open_at: dict[str, set[str]] = {}  # group -> coordinators with the rebalance open
-    since: dict[str, float] = {}  # group -> start of its current rebalance
-    moved: dict[str, float] = {}  # group -> when a coordinator move cut its rebalance short
-    count, total = 0, 0.0
-    columns = (rows["time_s"], rows["kind"], rows["node"], rows["detail"])
-    for time_s, kind, node, detail in zip(*columns, strict=True):
-        match = _REBALANCE_GROUP.match(detail)
-        if match is None:
-            raise ValueError(f"{kind} row without a leading group=<id>: {detail!r}")
-        group = match.group(1)
-        nodes = open_at.setdefault(group, set())
-        if kind == "rebalance_start":
-            if not nodes and moved.pop(group, None) is None:
-                count += 1  # a new rebalance (else the one cut short goes on)
-                since[group] = time_s
-            nodes.add(node)
-        elif node in nodes:
-            nodes.discard(node)
-            if nodes:
-                continue  # another coordinator already carries it on
-            outcome = _REBALANCE_OUTCOME.search(detail)
-            if outcome is not None and outcome.group(1) == "coordinator_moved":
-                moved[group] = time_s
-            else:
-                total += time_s - since.pop(group)
-    for group, nodes in open_at.items():
-        if nodes:
-            total += duration_s - since[group]
-        elif group in moved:
-            total += moved[group] - since[group]
-    return {"rebalances": float(count), "rebalance_time_s": total}

@@ -36,6 +36,7 @@ from sim.broker.controller import (
     PartitionState,
 )
 from sim.coordination.zookeeper import CONTROLLER_EPOCH_PATH, broker_path, partition_state_path
+from sim.events import FAULT_ROWS
 from sim.protocol import Errors, LeaderAndIsrRequest, UpdateMetadataRequest
 from sim.results import Results
 from sim.scenario import Scenario
@@ -134,8 +135,9 @@ def _finish(world: World) -> Results:
 
 
 def _faults(r: Results) -> pd.DataFrame:
+    """The rows of the faults' lifecycle: injected, stopped, ended or skipped."""
     ev = r.events
-    return ev[ev["kind"] == "fault"]
+    return ev[ev["kind"].isin(FAULT_ROWS)]
 
 
 def _led_by(world: World, broker: int) -> list[tuple[str, int]]:

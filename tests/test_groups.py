@@ -24,12 +24,13 @@ import pytest
 import simpy
 
 from sim import kafka_config
+from sim.availability import rebalance_metrics
 from sim.broker.group_coordinator import GroupCoordinator
 from sim.broker.group_metadata import GroupMetadata, GroupState, MemberMetadata
 from sim.broker.group_metadata_manager import partition_for
 from sim.clients.consumer.abstract_coordinator import AbstractCoordinator
 from sim.clients.consumer.consumer_coordinator import ConsumerCoordinator
-from sim.metrics import Metrics
+from sim.metrics import Metrics, events_frame
 from sim.protocol import (
     GROUP_METADATA_TOPIC,
     NO_OFFSET,
@@ -44,7 +45,7 @@ from sim.protocol import (
     SyncGroupRequest,
 )
 from sim.scenario import Scenario
-from sim.world import World, rebalance_metrics
+from sim.world import World
 
 INITIAL = 0.2  # group.initial.rebalance.delay.ms, s
 SESSION = 2.0  # session.timeout.ms, s
@@ -504,31 +505,48 @@ def test_summary_rebalances_match_the_events():
     pairs = list(zip(starts["time_s"], ends["time_s"], strict=True))
     assert all(s <= e for s, e in pairs)
     assert all(e <= s for (_, e), (s, _) in zip(pairs, pairs[1:], strict=False))
-    assert summary["rebalances"] == len(starts)
-    assert summary["rebalance_time_s"] == pytest.approx(sum(e - s for s, e in pairs), abs=1e-9)
+    after_forming = [(s, e) for (s, e), g in zip(pairs, starts["generation"], strict=True) if g]
+    assert len(after_forming) == len(pairs) - 1  # the first forms the group (generation 0)
+    assert summary["rebalances"] == len(after_forming)
+    total = sum(e - s for s, e in after_forming)
+    assert summary["rebalance_time_s"] == pytest.approx(total, abs=1e-9)
 
 
-def _rows(*rows: tuple[float, str, str, str]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["time_s", "kind", "node", "detail"])
+def _rows(*rows: tuple[float, str, str, str, int, str]) -> pd.DataFrame:
+    columns = ("time_s", "kind", "node", "group", "generation", "outcome")
+    return events_frame(dict(zip(columns, row, strict=True)) for row in rows)
 
 
 def test_rebalance_cut_short_by_a_coordinator_move_counts_once():
-    """A rebalance that the old coordinator ends with outcome=coordinator_moved and the new one
-    starts again is one rebalance, from its first start to its final end; the reason words are
-    not parsed (they may hold anything)."""
+    """A rebalance that the old coordinator ends with outcome coordinator_moved and the new one
+    starts again is one rebalance, from its first start to its final end."""
     events = _rows(
-        (1.0, "rebalance_start", "broker-0", "group=g generation=1 members=2 reason=x_outcome=y"),
-        (2.0, "rebalance_end", "broker-0", "group=g generation=1 outcome=coordinator_moved"),
-        (2.5, "rebalance_start", "broker-1", "group=g generation=1 members=2 reason=z"),
-        (3.0, "rebalance_end", "broker-1", "group=g generation=2 outcome=stable duration_s=0.5"),
-        (4.0, "rebalance_start", "broker-1", "group=h generation=0 reason=group=g"),
+        (1.0, "rebalance_start", "broker-0", "g", 1, ""),
+        (2.0, "rebalance_end", "broker-0", "g", 1, "coordinator_moved"),
+        (2.5, "rebalance_start", "broker-1", "g", 1, ""),
+        (3.0, "rebalance_end", "broker-1", "g", 2, "stable"),
+        (4.0, "rebalance_start", "broker-1", "h", 3, ""),
     )
     assert rebalance_metrics(events, 10.0) == {"rebalances": 2.0, "rebalance_time_s": 8.0}
     moved_only = _rows(
-        (1.0, "rebalance_start", "broker-0", "group=g generation=1 members=2"),
-        (2.0, "rebalance_end", "broker-0", "group=g generation=1 outcome=coordinator_moved"),
+        (1.0, "rebalance_start", "broker-0", "g", 1, ""),
+        (2.0, "rebalance_end", "broker-0", "g", 1, "coordinator_moved"),
     )
     assert rebalance_metrics(moved_only, 10.0) == {"rebalances": 1.0, "rebalance_time_s": 1.0}
+
+
+def test_a_group_forming_is_no_rebalance():
+    """The rebalance that forms a group (it starts at generation 0) is neither counted nor
+    timed; the group's later rebalances are, also one that starts after the group emptied."""
+    events = _rows(
+        (0.0, "rebalance_start", "broker-0", "g", 0, ""),
+        (6.0, "rebalance_end", "broker-0", "g", 1, "stable"),
+        (20.0, "rebalance_start", "broker-0", "g", 1, ""),
+        (20.5, "rebalance_end", "broker-0", "g", 2, "empty"),
+        (30.0, "rebalance_start", "broker-0", "g", 2, ""),
+        (33.0, "rebalance_end", "broker-0", "g", 3, "stable"),
+    )
+    assert rebalance_metrics(events, 40.0) == {"rebalances": 2.0, "rebalance_time_s": 3.5}
 
 
 _DIGEST = """

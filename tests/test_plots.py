@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.metrics import events_frame
 from sim.plots import (
     EMPTY_NOTE,
     consumer_lag,
@@ -37,16 +38,16 @@ def results(scenario) -> Results:
             "under_replicated_partitions": [0, 0, 1, 1],
         }
     )
-    events = pd.DataFrame(
-        {
-            "time_s": [2.5, 2.6, 2.6, 3.0],
-            "kind": ["fault", "leader_election", "leader_election", "rebalance"],
-            "node": ["broker-1", "broker-0", "broker-0", "g-0"],
-            "topic": ["", "t", "t", ""],
-            "partition": [-1, 0, 1, -1],
-            "detail": ["crash", "elected 2", "elected 2", "join"],
-        }
-    )
+    events = events_frame(
+        [
+            {"time_s": 2.5, "kind": "fault", "node": "broker-1", "broker": 1, "detail": "crash"},
+            {"time_s": 2.6, "kind": "leader_election", "node": "broker-0", "topic": "t",
+             "partition": 0, "broker": 0},
+            {"time_s": 2.6, "kind": "leader_election", "node": "broker-0", "topic": "t",
+             "partition": 1, "broker": 0},
+            {"time_s": 3.0, "kind": "rebalance_start", "node": "broker-0", "group": "g"},
+        ]
+    )  # fmt: skip
     return Results(scenario, {"timeseries": timeseries, "events": events})
 
 

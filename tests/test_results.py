@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.metrics import events_frame
 from sim.results import SUMMARY_FIELDS, TABLES, Results, weighted_quantile
 from sim.scenario import Scenario
 
@@ -51,16 +52,10 @@ def _tables(rng: np.random.Generator) -> dict[str, pd.DataFrame]:
             "e2e_latency_s": np.full(n, 0.02),
         }
     )
-    events = pd.DataFrame(
-        {
-            "time_s": [5.0],
-            "kind": ["fault"],
-            "node": ["broker-1"],
-            "topic": [""],
-            "partition": [-1],
-            "detail": ["crash"],
-        }
-    )
+    events = events_frame(
+        [{"time_s": 5.0, "kind": "fault", "node": "broker-1", "broker": 1, "fault": "crash_broker",
+          "detail": "crash"}]
+    )  # fmt: skip
     timeseries = pd.DataFrame(
         {
             "time_s": [5.0, 10.0],

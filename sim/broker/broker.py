@@ -51,6 +51,7 @@ from sim.coordination.zookeeper import (
     topic_path,
 )
 from sim.disk import Disk
+from sim.events import EventKind
 from sim.kafka_config import EffectiveConfig
 from sim.metrics import Metrics
 from sim.net import Network, NetworkFailure
@@ -443,12 +444,14 @@ class Broker:
         failover) only this row does."""
         self.metrics.event(
             self.env.now,
-            "leader_resumed",
+            EventKind.LEADER_RESUMED,
             self.name,
             tp[0],
             tp[1],
             f"restarted, leads at epoch {state.leader_epoch} (LeaderAndIsr from broker-"
             f"{controller_id})",
+            broker=self.broker_id,
+            epoch=state.leader_epoch,
         )
 
     def on_offsets_leadership(self, tp: TopicPartition, state: LeaderAndIsrPartition) -> None:
@@ -506,7 +509,10 @@ class Broker:
             if result.error is ZkCode.NODE_EXISTS and not reported:
                 reported = True
                 detail = f"{path} still held by the previous session; retrying"
-                self.metrics.event(self.env.now, "registration_failed", self.name, detail=detail)
+                self.metrics.event(
+                    self.env.now, EventKind.REGISTRATION_FAILED, self.name, detail=detail,
+                    broker=self.broker_id,
+                )  # fmt: skip
             yield self.env.timeout(REGISTER_RETRY_S)
 
     def watch_at_start(self) -> Generator[simpy.Event, Any, None]:
@@ -531,7 +537,7 @@ class Broker:
             return
         if event.path == CONTROLLER_PATH and event.kind == "deleted":
             self.env.process(self._elect_controller())
-        elif event.path == BROKER_IDS_PATH and self.controller.active:
+        elif event.path == BROKER_IDS_PATH:
             self.controller.submit("broker_change")  # BrokerChangeHandler: read when handled
 
     def _elect_controller(self) -> Generator[simpy.Event, Any, None]:
@@ -557,7 +563,9 @@ class Broker:
 
     def _controller_failover(self, epoch: int, version: int) -> Generator[simpy.Event, Any, None]:
         """KafkaController.onControllerFailover: read brokers and partition states (a cost per
-        partition), then take over."""
+        partition), then take over, unless the controller resigned meanwhile (crash, session
+        expiry)."""
+        self.controller.elected()
         live = (yield from self.read_brokers()) or {}
         tps = yield from self._read_partitions()
         answers = yield from self.zk.handle_requests(
@@ -572,7 +580,8 @@ class Broker:
                     list(data["replicas"]), data["leader"], data["leader_epoch"],
                     list(data["isr"]), answer.version,
                 )  # fmt: skip
-        self.controller.take_over(epoch, version, live, states)
+        if self.controller.electing:
+            self.controller.take_over(epoch, version, live, states)
 
     def _read_partitions(self) -> Generator[simpy.Event, Any, list[TopicPartition]]:
         """Every partition of the cluster, from ZooKeeper (initializeControllerContext: the

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from sim.broker.election import elect_leader, is_unclean, isr_after_election
+from sim.events import EventKind
 from sim.protocol import (
     NO_LEADER,
     AlterPartitionResponse,
@@ -120,6 +121,8 @@ class Controller:
         self.unclean_allowed: dict[str, bool] = {}
         self._events: simpy.Store | None = None
         self._process: simpy.Process | None = None
+        #: events that arrived between winning the election and taking over (None: not electing)
+        self._early: list[tuple[str, Any]] | None = None
         cfg = broker.config
         self.auto_rebalance = bool(cfg["auto.leader.rebalance.enable"])
         self.imbalance_check_s = cfg.s("leader.imbalance.check.interval.seconds")
@@ -136,11 +139,29 @@ class Controller:
         self.states = states
         self._activate()
 
+    def elected(self) -> None:
+        """Won the election; the state is loaded next. Kafka's controller is active from here
+        (KafkaController.elect sets activeControllerId before onControllerFailover), and it
+        registers its /brokers/ids handler before reading the brokers: a registration seen
+        while it loads is a BrokerChange queued behind the failover on the one event queue
+        (ControllerEventManager), handled once the failover is done. The model keeps such
+        events until :meth:`take_over`."""
+        self._early = []
+
+    @property
+    def electing(self) -> bool:
+        """Won the election and loading the state (no resignation since)."""
+        return self._early is not None
+
     def take_over(self, epoch: int, epoch_version: int, live: dict[int, int], states) -> None:
         """Won the election and loaded the state: elect leaders where they are gone, tell
-        every broker (KafkaController.onControllerFailover)."""
+        every broker (KafkaController.onControllerFailover), then handle the events that came
+        while loading, in their order."""
+        early, self._early = self._early or [], None
         self.adopt(epoch, epoch_version, live, states)
         self.submit("failover")
+        for kind, payload in early:
+            self.submit(kind, payload)
 
     @property
     def live(self) -> KeysView[int]:
@@ -155,11 +176,13 @@ class Controller:
         if self.auto_rebalance:
             self._schedule_imbalance_check(FIRST_IMBALANCE_CHECK_S)
         self.broker.metrics.event(
-            self.env.now, "controller_change", self.broker.name, detail=f"epoch {self.epoch}"
-        )
+            self.env.now, EventKind.CONTROLLER_CHANGE, self.broker.name,
+            detail=f"epoch {self.epoch}", broker=self.broker.broker_id, epoch=self.epoch,
+        )  # fmt: skip
 
     def resign(self) -> None:
         """Stop acting as controller (session lost, broker stopping, or another one won)."""
+        self._early = None
         if not self.active:
             return
         self.active = False
@@ -168,9 +191,12 @@ class Controller:
             process.interrupt("resign")
 
     def submit(self, kind: str, payload: Any = None) -> None:
-        """Queue an event for the controller (ignored when not active)."""
+        """Queue an event for the controller: kept for after the failover while it loads the
+        state (:meth:`elected`), ignored when not active (``if (!isActive) return``)."""
         if self.active and self._events is not None:
             self._events.put((kind, payload))
+        elif self._early is not None:
+            self._early.append((kind, payload))
 
     # ---------------------------------------------------------------- the event loop
 
@@ -338,11 +364,14 @@ class Controller:
         changed[tp] = state
         self.broker.metrics.event(
             self.env.now,
-            "unclean_leader_election" if unclean_election else "leader_election",
+            EventKind.UNCLEAN_LEADER_ELECTION if unclean_election else EventKind.LEADER_ELECTION,
             f"broker-{leader}",
             tp[0],
             tp[1],
             f"{kind}: broker-{leader} leads at epoch {state.leader_epoch}",
+            broker=leader,
+            epoch=state.leader_epoch,
+            outcome=kind,
         )
 
     def _remove_from_isr(self, tp, state: PartitionState, broker: int, changed: dict) -> None:
@@ -350,8 +379,8 @@ class Controller:
         if len(state.isr) > 1:
             state.isr = [b for b in state.isr if b != broker]
             self.broker.metrics.event(
-                self.env.now, "isr_shrink", self.broker.name, tp[0], tp[1],
-                f"broker-{broker} left the ISR (offline)",
+                self.env.now, EventKind.ISR_SHRINK, self.broker.name, tp[0], tp[1],
+                f"broker-{broker} left the ISR (offline)", broker=broker,
             )  # fmt: skip
         if state.leader == broker:
             state.leader = NO_LEADER
@@ -395,8 +424,8 @@ class Controller:
                 state.leader_epoch += 1
                 changed[tp] = state
                 self.broker.metrics.event(
-                    self.env.now, "isr_shrink", self.broker.name, tp[0], tp[1],
-                    f"broker-{broker} left the ISR (controlled shutdown)",
+                    self.env.now, EventKind.ISR_SHRINK, self.broker.name, tp[0], tp[1],
+                    f"broker-{broker} left the ISR (controlled shutdown)", broker=broker,
                 )  # fmt: skip
         yield from self._commit(changed)
         remaining = [tp for tp, s in sorted(self.states.items()) if s.leader == broker]

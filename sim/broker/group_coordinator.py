@@ -21,11 +21,11 @@ GroupCoordinator.scala does:
   assignment without a rebalance (the leader is told to skip the assignment).
 
 Rebalances are recorded as ``events`` rows: ``rebalance_start`` when the group leaves Stable or
-Empty for PreparingRebalance, ``rebalance_end`` when it is Stable (or Empty) again, each with
-``group=<id> generation=<n> members=<m> protocol=<name>``; the start row ends with
-``reason=<words joined by _>`` (Kafka's reason: ``member <id> left on LeaveGroup``,
-``member <id> removed on heartbeat expiration``, ``new member <id>``, ...), the end row with
-``outcome=<stable|empty|coordinator_moved> duration_s=<s>``.
+Empty for PreparingRebalance, ``rebalance_end`` when it is Stable (or Empty) again, each with the
+group and its generation in columns (the start row the generation the rebalance leaves, 0 for a
+group forming; the end row the new one), the end row with its ``outcome`` (stable, empty,
+coordinator_moved) and ``duration_s``. The detail says, for people, the members, protocol and on
+the start row Kafka's reason (``member <id> left on LeaveGroup``, ``new member <id>``, ...).
 
 A paused broker (``Broker.pause``) runs no timers: session expiries, DelayedJoin, DelayedSync
 and InitialDelayedJoin due while it is paused act when it resumes, in the order they fell due,
@@ -48,6 +48,7 @@ from sim.broker.group_metadata import (
     generate_member_id,
 )
 from sim.broker.group_metadata_manager import GroupMetadataManager
+from sim.events import EventKind
 from sim.protocol import (
     UNKNOWN_MEMBER_ID,
     Errors,
@@ -815,8 +816,9 @@ class GroupCoordinator:
             return
         self._rebalancing[group.group_id] = self.env.now
         self.metrics.event(
-            self.env.now, "rebalance_start", self.node,
+            self.env.now, EventKind.REBALANCE_START, self.node,
             detail=f"{_describe(group)} reason={reason.replace(' ', '_')}",
+            group=group.group_id, generation=group.generation_id,
         )  # fmt: skip
 
     def _end_rebalance(self, group: GroupMetadata, outcome: str) -> None:
@@ -824,9 +826,12 @@ class GroupCoordinator:
         started = self._rebalancing.pop(group.group_id, None)
         if started is None:
             return
+        duration_s = self.env.now - started
         self.metrics.event(
-            self.env.now, "rebalance_end", self.node,
-            detail=f"{_describe(group)} outcome={outcome} duration_s={self.env.now - started:.6f}",
+            self.env.now, EventKind.REBALANCE_END, self.node,
+            detail=f"{_describe(group)} outcome={outcome} duration_s={duration_s:.6f}",
+            group=group.group_id, generation=group.generation_id, outcome=outcome,
+            duration_s=duration_s,
         )  # fmt: skip
 
 

@@ -18,6 +18,7 @@ from sim.broker.log import PartitionLog
 from sim.broker.partition import Completion, Partition
 from sim.broker.replica_fetcher import ReplicaFetcher, fetcher_id
 from sim.disk import Disk
+from sim.events import EventKind
 from sim.kafka_config import EffectiveConfig
 from sim.metrics import Metrics
 from sim.net import Network
@@ -177,7 +178,7 @@ class ReplicaManager:
                     f"{sum(e.batch.count for e in removed)} records lost, LEO {log.log_end_offset}"
                 )
                 self.metrics.event(
-                    self.env.now, "power_loss_truncate", self.name, tp[0], tp[1], detail
+                    self.env.now, EventKind.POWER_LOSS_TRUNCATE, self.name, tp[0], tp[1], detail
                 )
 
     def recover(self) -> None:
@@ -262,7 +263,7 @@ class ReplicaManager:
             count = sum(e.batch.count for e in removed)
             detail = f"{count} records removed {why}; LEO {log.log_end_offset}"
             tp = partition.tp
-            self.metrics.event(self.env.now, "truncate", self.name, tp[0], tp[1], detail)
+            self.metrics.event(self.env.now, EventKind.TRUNCATE, self.name, tp[0], tp[1], detail)
 
     # ---------------------------------------------------------------- produce
 
@@ -688,7 +689,7 @@ class ReplicaManager:
             log.truncate_fully_and_start_at(data.log_start_offset)
             tp = partition.tp
             detail = f"behind the leader's log start: starts over at {data.log_start_offset}"
-            self.metrics.event(self.env.now, "truncate", self.name, tp[0], tp[1], detail)
+            self.metrics.event(self.env.now, EventKind.TRUNCATE, self.name, tp[0], tp[1], detail)
 
     # ---------------------------------------------------------------- timers and ISR changes
 
@@ -732,14 +733,16 @@ class ReplicaManager:
         now = self.env.now
         left = [b for b in before if b not in after]
         joined = [b for b in after if b not in before]
-        if left:
-            names = ", ".join(f"broker-{b}" for b in left)
-            self.metrics.event(now, "isr_shrink", self.name, tp[0], tp[1], f"{names} left the ISR")
-        if joined:
-            names = ", ".join(f"broker-{b}" for b in joined)
+        for b in left:
             self.metrics.event(
-                now, "isr_expand", self.name, tp[0], tp[1], f"{names} joined the ISR"
-            )
+                now, EventKind.ISR_SHRINK, self.name, tp[0], tp[1], f"broker-{b} left the ISR",
+                broker=b,
+            )  # fmt: skip
+        for b in joined:
+            self.metrics.event(
+                now, EventKind.ISR_EXPAND, self.name, tp[0], tp[1], f"broker-{b} joined the ISR",
+                broker=b,
+            )  # fmt: skip
 
     def _checkpoint_high_watermarks(self):
         """The replication-offset-checkpoint file, written every

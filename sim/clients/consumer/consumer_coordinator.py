@@ -41,9 +41,10 @@ from sim.clients.consumer.abstract_coordinator import (
     RequestFuture,
     failed,
 )
-from sim.clients.consumer.consumer_metadata import ConsumerMetadata
 from sim.clients.consumer.consumer_network_client import exponential_backoff_s
 from sim.clients.consumer.subscription_state import FetchState, SubscriptionState
+from sim.clients.metadata import Metadata
+from sim.events import EventKind
 from sim.kafka_config import EffectiveConfig
 from sim.metrics import Metrics
 from sim.protocol import (
@@ -85,7 +86,7 @@ class ConsumerCoordinator(AbstractCoordinator):
         config: EffectiveConfig,
         bootstrap: list[str],
         subscriptions: SubscriptionState,
-        metadata: ConsumerMetadata,
+        metadata: Metadata,
         metrics: Metrics,
         wake: Callable[[], None],
     ) -> None:
@@ -226,14 +227,16 @@ class ConsumerCoordinator(AbstractCoordinator):
         self.subscriptions.assign_from_subscribed(assigned)
         added = [tp for tp in assigned if tp not in owned]
         self.metrics.event(
-            self.env.now, "partitions_assigned", self.name,
+            self.env.now, EventKind.PARTITIONS_ASSIGNED, self.name,
+            group=self.group_id, generation=generation.generation_id, member=self.name,
             detail=f"group={self.group_id} generation={generation.generation_id} "
             f"leader={self.is_leader} assigned={_names(assigned)} added={_names(added)}",
         )  # fmt: skip
 
     def _revoke(self, partitions: list[TopicPartition], why: str) -> None:
         self.metrics.event(
-            self.env.now, "partitions_revoked", self.name,
+            self.env.now, EventKind.PARTITIONS_REVOKED, self.name,
+            group=self.group_id, generation=self._last_generation, member=self.name,
             detail=f"group={self.group_id} partitions={_names(partitions)} ({why})",
         )  # fmt: skip
 

@@ -10,7 +10,7 @@ application processes. With a ``group.id``, ``poll()`` first advances group memb
 blocking (:class:`ConsumerCoordinator`: join, sync, auto-commit to the group coordinator every
 ``auto.commit.interval.ms``), and gives partitions without a position one: the committed offset
 (OffsetFetch), else ``auto.offset.reset`` through ListOffsets. A SimPy process keeps the
-partition leaders fresh (:mod:`.consumer_metadata`); another sends heartbeats once in a group.
+partition leaders fresh (:mod:`sim.clients.metadata`); another sends heartbeats once in a group.
 
 ``close()`` (``ClassicKafkaConsumer.close()``: a timer of min(30 s, ``request.timeout.ms``))
 commits the positions synchronously, retrying retriable failures until the timer ends, revokes
@@ -41,11 +41,12 @@ from typing import Any
 import simpy
 
 from sim.clients.consumer.consumer_coordinator import ConsumerCoordinator
-from sim.clients.consumer.consumer_metadata import ConsumerMetadata
 from sim.clients.consumer.consumer_network_client import ClusterConnectionStates, Wakeup
 from sim.clients.consumer.fetcher import Chunk, Fetcher
 from sim.clients.consumer.offset_fetcher import OffsetFetcher
 from sim.clients.consumer.subscription_state import LogTruncation, SubscriptionState
+from sim.clients.metadata import Metadata
+from sim.events import EventKind
 from sim.kafka_config import EffectiveConfig
 from sim.metrics import Metrics
 from sim.protocol import FetchPartitionData, TopicPartition
@@ -84,7 +85,7 @@ class KafkaConsumer:
         self.subscriptions = SubscriptionState()
         self._wakeup = Wakeup(env)
         connections = ClusterConnectionStates()
-        self.metadata = ConsumerMetadata(env, net, name, bootstrap, config, self._wakeup.notify)
+        self.metadata = Metadata(env, net, name, bootstrap, config, self._wakeup.notify)
         self.offset_fetcher = OffsetFetcher(
             env,
             net,
@@ -295,7 +296,9 @@ class KafkaConsumer:
                 if self._reset_policy == "none":
                     self.subscriptions.fail(tp)
                     self._event(
-                        "offset_reset_error", tp, "no committed offset and auto.offset.reset=none"
+                        EventKind.OFFSET_RESET_ERROR,
+                        tp,
+                        "no committed offset and auto.offset.reset=none",
                     )
                 else:
                     self.subscriptions.request_offset_reset(tp)
@@ -305,7 +308,10 @@ class KafkaConsumer:
         """An error Kafka throws from poll() (fenced static member, ...): the consumer stops."""
         error = self.coordinator.fatal
         if error is not None:
-            self.metrics.event(self.env.now, "consumer_failed", self.name, detail=error.name)
+            self.metrics.event(
+                self.env.now, EventKind.CONSUMER_FAILED, self.name, detail=error.name,
+                group=self.group_id, member=self.name,
+            )  # fmt: skip
             self.stop()
 
     def _poll_deadline_s(self) -> float:
@@ -364,10 +370,10 @@ class KafkaConsumer:
         where = f"offset {position} out of range [{data.log_start_offset}, {data.log_end_offset}]"
         if self._reset_policy == "none":
             self.subscriptions.fail(tp)
-            self._event("offset_reset_error", tp, f"{where} and auto.offset.reset=none")
+            self._event(EventKind.OFFSET_RESET_ERROR, tp, f"{where} and auto.offset.reset=none")
         else:
             self.subscriptions.request_offset_reset(tp)
-            self._event("offset_reset", tp, f"{where}: reset to {self._reset_policy}")
+            self._event(EventKind.OFFSET_RESET, tp, f"{where}: reset to {self._reset_policy}")
 
     def _on_log_truncation(self, truncation: LogTruncation) -> None:
         """Validation found the partition's log truncated below the position (Kafka logs it at
@@ -382,12 +388,17 @@ class KafkaConsumer:
             diverge = f"end offset {truncation.end_offset} of epoch {truncation.end_epoch}"
             moved = f"resetting offset to the first offset known to diverge {truncation.end_offset}"
         if truncation.reset:
-            self._event("log_truncation", tp, f"{where}: {moved} ({diverge})")
+            self._event(EventKind.LOG_TRUNCATION, tp, f"{where}: {moved} ({diverge})")
         else:
             self.subscriptions.fail(tp)
             self._event(
-                "log_truncation_error", tp, f"{where} ({diverge}) and auto.offset.reset=none"
+                EventKind.LOG_TRUNCATION_ERROR,
+                tp,
+                f"{where} ({diverge}) and auto.offset.reset=none",
             )
 
-    def _event(self, kind: str, tp: TopicPartition, detail: str) -> None:
-        self.metrics.event(self.env.now, kind, self.name, tp[0], tp[1], detail)
+    def _event(self, kind: EventKind, tp: TopicPartition, detail: str) -> None:
+        self.metrics.event(
+            self.env.now, kind, self.name, tp[0], tp[1], detail, group=self.group_id,
+            member=self.name,
+        )  # fmt: skip

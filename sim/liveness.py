@@ -1,0 +1,271 @@
+"""The liveness checker: does the cluster, and do its clients, recover once the faults heal?
+
+Beside the safety audit (:mod:`sim.audit`: nothing acknowledged is lost), as TigerBeetle's VOPR
+runs a liveness mode beside its safety checks and Jepsen reports what it never saw again. After
+the last fault has healed (at ``heal_s``: a crashed broker restarted, a partition healed, a pause
+ended; the start of the run when there was no fault), each item must recover within a bound the
+checker derives from the scenario's own settings:
+
+- ``leaders``: every partition has a leader clients can use (no ``partition_unavailable``
+  window still open);
+- ``isr``: every replica is back in its ISR (no under-replicated partition from then on);
+- ``producer <node>``: every record offered before the heal is answered (acknowledged or
+  failed), and from then on every batch is acknowledged: none failed, none still waiting at
+  the end of the run once it has waited longer than the steady-state bound;
+- ``group <id>``: the group is Stable (its last rebalance ended, none open);
+- ``lag <id>``: the group has read everything acknowledged by the time the producers recovered.
+
+Each item's ``recovered_s`` is when it recovered (NaN for never) and ``bound_s`` the bound
+measured from the heal; a ``violation`` says what went wrong. A fault that never heals within the
+run (a crash without restart, a cut never healed) leaves nothing to check: the table is empty
+and the summary's fields are NaN, with a warning. See docs/results.md for each bound's terms.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim import kafka_config
+from sim.broker.broker import REGISTER_RETRY_S
+from sim.broker.controller import ELECTION_S_PER_PARTITION, LOAD_S_PER_PARTITION
+from sim.events import FAULT_ROWS, EventKind
+from sim.scenario import Scenario
+
+#: Fault kinds that are over when injected (nothing to heal).
+INSTANT_FAULTS = frozenset({"zookeeper_expire", "add_producer", "add_consumer", "remove_consumer"})
+
+COLUMNS = ["item", "recovered_s", "bound_s", "violation"]
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """How long each item may take to recover after the heal, s (see :func:`bounds`)."""
+
+    leaders_s: float
+    isr_s: float
+    producer_s: float
+    steady_latency_s: float
+    group_s: float
+    lag_s: float
+
+
+def heal_time(events: pd.DataFrame) -> tuple[float, list[str]]:
+    """When the last fault healed (0.0 without faults), and the faults that never did, as
+    ``"<fault> at <node>"``. A fault's end is its ``fault_end`` row; instant kinds end when
+    injected."""
+    rows = events[events["kind"].isin(FAULT_ROWS)]
+    open_faults: dict[tuple[str, str], int] = {}
+    last = 0.0
+    for time_s, kind, fault, node in zip(
+        rows["time_s"], rows["kind"], rows["fault"], rows["node"], strict=True
+    ):
+        last = max(last, float(time_s))
+        if kind == EventKind.FAULT and fault not in INSTANT_FAULTS:
+            open_faults[(fault, node)] = open_faults.get((fault, node), 0) + 1
+        elif kind == EventKind.FAULT_END:
+            open_faults[(fault, node)] = open_faults.get((fault, node), 0) - 1
+    unhealed = [f"{fault} at {node}" for (fault, node), n in sorted(open_faults.items()) if n > 0]
+    return last, unhealed
+
+
+def bounds(scenario: Scenario, partitions: int, heal_s: float, first_fault_s: float) -> Bounds:
+    """Each item's recovery bound, s, from the scenario's settings and hardware.
+
+    partitions: partitions the controller handles (the topics' and the materialised
+    ``__consumer_offsets`` ones). Terms (Kafka properties in seconds):
+
+    - detection: ``zookeeper.session.timeout.ms`` and a ZooKeeper tick (a dead broker's session
+      expires on a tick; a broker back within its session registers only after it expires, and
+      retries every ``REGISTER_RETRY_S``);
+    - the controller's own work: loading every partition when it takes office, and up to three
+      passes of elections, ISR changes and LeaderAndIsr over every partition;
+    - a request lost in a cut link is noticed after its timeout (``request.timeout.ms``,
+      ``replica.socket.timeout.ms``), and retried after a backoff (``retry.backoff.max.ms``,
+      ``replica.fetch.backoff.ms``);
+    - catching up: the bytes offered from the first fault to the leaders' recovery, at half a
+      NIC; a producer's full ``buffer.memory`` at a NIC;
+    - groups: ``session.timeout.ms`` (a member lost is noticed), and per rebalance
+      ``group.initial.rebalance.delay.ms`` and two rounds of ``heartbeat.interval.ms``, two
+      rebalances (cooperative).
+    """
+    broker = kafka_config.broker_config(scenario.cluster.config)
+    session_s = broker.s("zookeeper.session.timeout.ms")
+    tick_s = min(3.0, session_s / 3)
+    nic_bytes_s = scenario.cluster.hardware.network_gbps * 1e9 / 8
+    controller_s = partitions * (LOAD_S_PER_PARTITION + 3 * ELECTION_S_PER_PARTITION)
+    leaders_s = session_s + tick_s + REGISTER_RETRY_S + controller_s
+    offered_bytes_s = sum(
+        p.rate_msgs_s * p.count * p.message_bytes for p in scenario.producers if p.rate_msgs_s
+    )
+    behind_bytes = offered_bytes_s * (heal_s - first_fault_s + leaders_s)
+    replica_s = broker.s("replica.socket.timeout.ms") + broker.s("replica.fetch.backoff.ms")
+    isr_s = leaders_s + replica_s + behind_bytes / (nic_bytes_s / 2)
+    producer_s, steady_s = 0.0, 0.0
+    for spec in scenario.producers:
+        config, _ = kafka_config.producer_config(spec.config)
+        request_s = config.s("request.timeout.ms") + config.s("retry.backoff.max.ms")
+        steady_s = max(steady_s, config.s("linger.ms") + request_s)
+        drain_s = config["buffer.memory"] / nic_bytes_s
+        producer_s = max(producer_s, leaders_s + request_s + config.s("linger.ms") + drain_s)
+    group_s = 0.0
+    for group in scenario.consumer_groups:
+        config, _ = kafka_config.consumer_config(group.kafka_config())
+        rebalance_s = broker.s("group.initial.rebalance.delay.ms") + 2 * config.s(
+            "heartbeat.interval.ms"
+        )
+        group_s = max(
+            group_s,
+            leaders_s + config.s("session.timeout.ms") + config.s("request.timeout.ms")
+            + 2 * rebalance_s,
+        )  # fmt: skip
+    lag_s = max(producer_s, group_s) + isr_s - leaders_s
+    return Bounds(leaders_s, isr_s, producer_s, steady_s, group_s, lag_s)
+
+
+def check(
+    scenario: Scenario, tables: dict[str, pd.DataFrame], partitions: int
+) -> tuple[pd.DataFrame, list[str]]:
+    """The liveness table (``item``, ``recovered_s``, ``bound_s``, ``violation``) of a run's
+    tables, and warnings (faults that never healed: then the table is empty)."""
+    events = tables["events"]
+    heal_s, unhealed = heal_time(events)
+    if unhealed:
+        note = f"liveness not checked: {', '.join(unhealed)} never healed within the run"
+        return pd.DataFrame({c: [] for c in COLUMNS}), [note]
+    faults = events[events["kind"] == EventKind.FAULT]
+    first_fault_s = float(faults["time_s"].min()) if len(faults) else heal_s
+    limits = bounds(scenario, partitions, heal_s, first_fault_s)
+    end_s = scenario.duration_s
+    rows = [
+        ("leaders", _leaders_recovered(events, heal_s, end_s), limits.leaders_s, ""),
+        ("isr", _isr_recovered(tables["timeseries"], heal_s), limits.isr_s, ""),
+    ]
+    producers_at = heal_s
+    for name, produced in tables["produced"].groupby("producer", sort=True):
+        at, problem = _producer_recovered(produced, tables["acked"], heal_s, end_s, limits)
+        rows.append((f"producer {name}", at, limits.producer_s, problem))
+        producers_at = max(producers_at, at) if not math.isnan(at) else producers_at
+    for group in scenario.consumer_groups:
+        gid = group.group_id
+        rows.append((f"group {gid}", _group_stable(events, gid, heal_s), limits.group_s, ""))
+        lag_at = _lag_recovered(tables, gid, list(group.topics), producers_at)
+        rows.append((f"lag {gid}", lag_at, limits.lag_s, ""))
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    table["violation"] = [
+        _violation(at, bound, problem, heal_s)
+        for at, bound, problem in zip(
+            table["recovered_s"], table["bound_s"], table["violation"], strict=True
+        )
+    ]
+    return table, []
+
+
+def summary(table: pd.DataFrame, heal_s: float, faults: bool) -> dict[str, float]:
+    """``recovery_s`` (last heal to the last item recovered; NaN without faults or when an
+    item never recovered) and ``liveness_violations`` (NaN when not checked)."""
+    if table.empty:
+        return {"recovery_s": math.nan, "liveness_violations": math.nan}
+    at = table["recovered_s"].to_numpy(float)
+    recovery = float(at.max() - heal_s) if faults and not np.isnan(at).any() else math.nan
+    return {"recovery_s": recovery, "liveness_violations": float((table["violation"] != "").sum())}
+
+
+def _violation(at: float, bound_s: float, problem: str, heal_s: float) -> str:
+    if problem:
+        return problem
+    if math.isnan(at):
+        return "never recovered"
+    if at - heal_s > bound_s:
+        return f"recovered {at - heal_s:.3f} s after the heal, bound {bound_s:.3f} s"
+    return ""
+
+
+def _leaders_recovered(events: pd.DataFrame, heal_s: float, end_s: float) -> float:
+    """The end of the last window without a usable leader that was open at or after the
+    heal (the heal itself when none was); NaN when one is still open at the end."""
+    windows = events[events["kind"] == EventKind.PARTITION_UNAVAILABLE]
+    ends = (windows["time_s"] + windows["duration_s"]).to_numpy(float)
+    if ends.size and ends.max() >= end_s:
+        return math.nan
+    later = ends[ends >= heal_s]
+    return float(later.max()) if later.size else heal_s
+
+
+def _isr_recovered(timeseries: pd.DataFrame, heal_s: float) -> float:
+    """The first sample at or after the heal from which no partition is under-replicated;
+    NaN when the last sample still has some."""
+    times = timeseries["time_s"].to_numpy(float)
+    urp = timeseries["under_replicated_partitions"].to_numpy()
+    if not times.size or urp[-1] > 0:
+        return math.nan
+    bad = np.flatnonzero((urp > 0) & (times >= heal_s))
+    if not bad.size:
+        after = times[times >= heal_s]
+        return float(after[0]) if after.size else heal_s
+    return float(times[bad[-1] + 1])
+
+
+def _producer_recovered(
+    produced: pd.DataFrame, acked: pd.DataFrame, heal_s: float, end_s: float, limits: Bounds
+) -> tuple[float, str]:
+    """When the producer had answered every record offered before the heal (the heal itself
+    when all were answered by then), and what went wrong after: batches failed, or still
+    waiting at the end longer than the steady-state bound."""
+    final = acked.drop_duplicates("batch_id", keep="last").set_index("batch_id")
+    done = final["done_s"].reindex(produced["batch_id"]).to_numpy(float)
+    error = final["error"].reindex(produced["batch_id"]).fillna("").to_numpy(object)
+    offered = produced["first_arrival_s"].to_numpy(float)
+    before = offered < heal_s
+    if np.isnan(done[before]).any():
+        return math.nan, "records offered before the heal never answered"
+    at = max(heal_s, float(done[before].max())) if before.any() else heal_s
+    after = offered >= at
+    failed = after & ~np.isnan(done) & (error != "") & (error != "SPLIT")
+    if failed.any():
+        return at, f"{int(failed.sum())} batches offered after recovering failed"
+    waiting = after & np.isnan(done) & (end_s - offered > limits.steady_latency_s)
+    if waiting.any():
+        return at, f"{int(waiting.sum())} batches offered after recovering never answered"
+    return at, ""
+
+
+def _group_stable(events: pd.DataFrame, group: str, heal_s: float) -> float:
+    """The end of the group's last rebalance if it ended Stable (the heal when it ended before);
+    NaN when one is open at the end or the last ended otherwise."""
+    rows = events[
+        events["kind"].isin([EventKind.REBALANCE_START, EventKind.REBALANCE_END])
+        & (events["group"] == group)
+    ]
+    if rows.empty or rows["kind"].iloc[-1] != EventKind.REBALANCE_END:
+        return math.nan
+    if rows["outcome"].iloc[-1] != "stable":
+        return math.nan
+    return max(heal_s, float(rows["time_s"].iloc[-1]))
+
+
+def _lag_recovered(
+    tables: dict[str, pd.DataFrame], group: str, topics: list[str], target_s: float
+) -> float:
+    """The first time the group had read, on every partition of its ``topics``, every record
+    acknowledged by ``target_s`` (the heal, or the producers' recovery when later); NaN when it
+    never did."""
+    produced, acked = tables["produced"], tables["acked"]
+    produced = produced[produced["topic"].isin(topics)]
+    ok = acked[(acked["error"] == "") & (acked["base_offset"] >= 0) & (acked["done_s"] <= target_s)]
+    meta = produced.set_index("batch_id")[["topic", "partition", "count"]]
+    ends = ok.join(meta, on="batch_id", how="inner")
+    ends = (ends["base_offset"] + ends["count"]).groupby([ends["topic"], ends["partition"]]).max()
+    reads = tables["consumed"]
+    reads = reads[reads["group"] == group]
+    at = target_s
+    for (topic, partition), end in ends.items():
+        mine = reads[(reads["topic"] == topic) & (reads["partition"] == partition)]
+        reached = mine["polled_s"][(mine["base_offset"] + mine["count"]) >= end]
+        if reached.empty:
+            return math.nan
+        at = max(at, float(reached.min()))
+    return at

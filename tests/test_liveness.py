@@ -1,0 +1,63 @@
+"""The liveness checker (sim.liveness): when each item recovered after the last heal, within a
+bound derived from the settings; and that it sees a run that does not recover."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import sim
+from sim import liveness
+from sim.metrics import events_frame
+
+
+def test_heal_time_is_the_last_end_and_names_what_never_healed():
+    """A fault with an end heals at its fault_end row, an instant one when injected; a fault
+    without an end never heals."""
+    events = events_frame(
+        [
+            {"time_s": 1.0, "kind": "fault", "fault": "crash_broker", "node": "broker-1"},
+            {"time_s": 2.0, "kind": "fault", "fault": "zookeeper_expire", "node": "broker-0"},
+            {"time_s": 4.0, "kind": "fault_end", "fault": "crash_broker", "node": "broker-1"},
+        ]
+    )
+    assert liveness.heal_time(events) == (4.0, [])
+    cut = events_frame(
+        [{"time_s": 3.0, "kind": "fault", "fault": "network_partition", "node": "broker-2"}]
+    )
+    assert liveness.heal_time(cut) == (3.0, ["network_partition at broker-2"])
+
+
+def _default(**changes) -> dict:
+    d = sim.load_scenario("scenarios/default.py").to_dict()
+    d.update(changes)
+    return d
+
+
+def test_the_default_crash_recovers_within_every_bound():
+    """The default scenario's leader crash at 60 s, restarted at 90 s: every item recovers,
+    none past its bound, and recovery_s is the last item's time after the heal."""
+    r = sim.run(sim.Scenario.from_dict(_default(duration_s=110.0)))
+    table = r.liveness
+    assert set(table["item"]) == {
+        "leaders",
+        "isr",
+        "producer app-0",
+        "group billing",
+        "lag billing",
+    }
+    assert (table["violation"] == "").all(), table
+    late = (table["recovered_s"] - 90.0).max()
+    assert r.summary()["recovery_s"] == pytest.approx(late)
+    assert r.summary()["liveness_violations"] == 0
+
+
+def test_a_broker_that_never_comes_back_leaves_liveness_unchecked():
+    """A crash without restart: nothing to measure recovery from; NaN, and a warning says so."""
+    d = _default(duration_s=20.0)
+    d["faults"] = [{"kind": "crash_broker", "at_s": 5.0, "broker": 1}]
+    r = sim.run(sim.Scenario.from_dict(d))
+    assert r.liveness.empty
+    assert math.isnan(r.summary()["liveness_violations"])
+    assert any("never healed" in w for w in r.warnings)
