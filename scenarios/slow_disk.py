@@ -22,7 +22,8 @@ by about a second per second while the backlog builds: p50 5.7 s for the records
 20-30 s, 15.9 s (p99 21.9 s) in 30-40 s. The disk recovers at 50 s, but the writeback already
 queued on it at the slow rate takes 10 s more to drain; at 60 s the backlog goes out (about
 10,000 records/s for 3 s) and latency is back to 3 ms by 64 s. ``lost_acked_messages`` 0,
-``leader_elections`` 0: nothing failed, and for 40 s the cluster ran at one disk's speed.
+``leader_elections`` 0: nothing failed, and for 40 s the cluster ran at one disk's speed;
+``recovery_s`` 11.7 after the disk recovered (``liveness_violations`` 0).
 """
 
 SCENARIO = {
