@@ -4,8 +4,8 @@ latency.
 3 brokers; topic ``orders`` with 6 partitions, RF 3, min.insync.replicas 2; one keyed producer at
 3,000 msg/s of 1 KiB, acks=1, linger.ms 5; a consumer group of 3; 60 s. Broker 1's links to the
 other brokers carry 10 ms more each way (its followers are, say, in another zone), so its
-followers are always about a replication round trip behind it. At 20 s broker 1 crashes; it
-restarts 20 s later.
+followers are always about a replication round trip behind it (for the whole run, so the run
+warns that liveness is not checked). At 20 s broker 1 crashes; it restarts 20 s later.
 
 Question: what does the producer's ``acks`` buy? Run it twice::
 
