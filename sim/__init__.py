@@ -1,6 +1,6 @@
 """kafka-sim: a discrete-event simulator of an Apache Kafka cluster (Kafka 3.9 semantics).
 
-Stable public API (DESIGN.md §4)::
+Stable public API::
 
     import sim
     scenario = sim.Scenario.from_dict(d)          # or sim.load_scenario("scenarios/default.py")

@@ -4,7 +4,7 @@ Exact, at batch level. Every count is in records (offsets), computed from the ha
 ranges ``[base_offset, base_offset + count)`` of the run's tables (:data:`sim.results.TABLES`)
 with interval arithmetic (sort, running maximum, diff); batches are never expanded to records.
 The ``log`` table (each partition's final log, the leader's replica at the end of the run) decides
-what survived, as the final read does in Jepsen's Kafka tests (KAFKA_REFERENCE.md §3.7-3.8).
+what survived, as the final read does in Jepsen's Kafka tests.
 
 A consumed row may hold part of a batch (a poll that started or ended inside it): its records are
 ``base_offset .. base_offset + count - 1`` of the partition, wherever they fall in the batch.

@@ -1,6 +1,6 @@
 """Faults: the scenario's schedule, and the same injections callable from a script mid-run.
 
-Each fault kind of DESIGN.md §5 is a method of :class:`FaultInjector` (``crash_broker``,
+Each fault kind (docs/scenario.md) is a method of :class:`FaultInjector` (``crash_broker``,
 ``power_loss``, ``controlled_shutdown``, ``rolling_restart``, ``pause``, ``zookeeper_expire``,
 ``network_partition``,
 ``slow_disk``, ``slow_network``, ``drop_messages``, ``add_producer``, ``crash_consumer``,

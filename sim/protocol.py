@@ -1,7 +1,7 @@
 """Kafka's wire protocol as plain data: record batches, requests, responses and error codes.
 
 Clients and brokers exchange only these objects, through :mod:`sim.net`. A record batch is one
-object however many records it holds: records are counts and arrays inside it (DESIGN.md §3).
+object however many records it holds: records are counts and arrays inside it.
 Sizes are bytes on the wire; times are simulated seconds.
 """
 

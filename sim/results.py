@@ -3,7 +3,7 @@
 Tables (one row per batch or event, and one per producer client accounting for its records at
 the end of the run; times in simulated seconds) and their columns are declared once in
 :data:`TABLES`; a run must hand over exactly these columns, so this file is the reference for what
-each column means. ``summary()`` gives the fields of DESIGN.md §6: counts and latencies
+each column means. ``summary()`` gives the fields of SUMMARY_FIELDS: counts and latencies
 are computed from the tables; the fields that need the audit or the control plane come from the
 run's ``metrics``. A field the run did not measure is NaN, never a made-up 0: ``measured`` lists
 the fields the run's model measures.
@@ -230,7 +230,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
     ),
 }
 
-#: Summary fields (DESIGN.md §6) and what each means.
+#: Summary fields and what each means.
 SUMMARY_FIELDS: dict[str, str] = {
     "offered_messages": "records the application passed to send(), all producers: the "
     "workload's arrivals before the end of the run; always acked_messages + failed_messages + "

@@ -566,7 +566,7 @@ print(hashlib.sha256(r.events.to_csv().encode() + r.consumed.to_csv().encode()).
 
 def test_same_seed_same_group_events():
     """Same scenario and seed, different PYTHONHASHSEED (string hashes): identical events and
-    consumed rows, bit for bit (DESIGN.md §3)."""
+    consumed rows, bit for bit."""
     faults = [{"kind": "crash_consumer", "at_s": 3.0, "group": "g", "member": 0},
               {"kind": "add_consumer", "at_s": 5.0, "group": "g"}]  # fmt: skip
     tests = str(Path(__file__).parent)

@@ -24,7 +24,7 @@ cost) and watches ``/brokers/ids``. Its work is a queue of events handled one at
 
 Times: ``ELECTION_S_PER_PARTITION`` per partition changed and ``LOAD_S_PER_PARTITION`` per
 partition loaded at failover, from Jun Rao's measurements of Kafka 1.1 (controlled shutdown of
-10,000 partitions in 3 s; failover of 100,000 partitions loaded in 14 s; KAFKA_REFERENCE.md §5d).
+10,000 partitions in 3 s; failover of 100,000 partitions loaded in 14 s).
 """
 
 from __future__ import annotations
