@@ -126,7 +126,8 @@ def sweep_metric(stats: pd.DataFrame, metric: str, x: str | None = None, name: s
     figure = Figure(figsize=FIGSIZE_IN, layout="constrained")
     ax = figure.add_subplot()
     n = rows["n"].max()
-    ax.set_title(f"{name + ': ' if name else ''}{metric} (mean and 95 % CI over {n} seeds)")
+    title = f"{metric}: mean over {n} seeds, band: confidence interval"
+    ax.set_title(f"{name}: {title}" if name else title)
     ax.set_ylabel(metric)
     if not paths:
         ax.errorbar([0], rows["mean"], yerr=_half_widths(rows), fmt="o", capsize=4)
