@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 EXIT_USAGE = 2
 #: Exit status when the reader of stdout went away (``kafkasim defaults producer | head``).
 EXIT_BROKEN_PIPE = 1
+#: Exit status after Ctrl-C (128 + SIGINT, as a shell reports it).
+EXIT_INTERRUPTED = 130
 DEFAULT_SEEDS = 5
 
 
@@ -95,16 +97,24 @@ def _sweep(args: argparse.Namespace) -> int:
     if args.dask and executor != "dask":
         raise ScenarioError("--dask", f"needs --executor dask, not {executor}")
     out = Path(args.out or f"results/{scenario.name}-sweep")
-    table = sweep(
-        scenario,
-        _grid(args.grid or []),
-        args.seeds,
-        executor=executor,
-        address=args.dask,
-        store=Path(args.store) if args.store else out / "runs",
-        progress=not args.quiet,
-        workers=args.workers,
-    )
+    store = Path(args.store) if args.store else out / "runs"
+    try:
+        table = sweep(
+            scenario,
+            _grid(args.grid or []),
+            args.seeds,
+            executor=executor,
+            address=args.dask,
+            store=store,
+            progress=not args.quiet,
+            workers=args.workers,
+        )
+    except KeyboardInterrupt:
+        print(
+            f"interrupted: finished runs are kept in {store}/; the same command resumes",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     stats = sweep_stats(table)
     print(stats_table(stats))
     failed = table[table["error"] != ""]
@@ -305,6 +315,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`kafkasim defaults producer | head`): stop quietly; stdout goes
         # to /dev/null so that Python's flush at exit does not fail again.

@@ -148,3 +148,20 @@ def test_sweep_with_a_bad_grid_fails_in_one_line_naming_the_path(tiny, tmp_path,
     done = _kafkasim("sweep", str(tiny), "--grid", grid, "--executor", "serial", "--out", str(out))
     assert _one_error_line(done).startswith(f"error: {path}:")
     assert not out.exists()
+
+
+def test_an_interrupted_sweep_says_how_to_resume(tiny, tmp_path, monkeypatch, capsys):
+    import importlib
+
+    from sim.cli import EXIT_INTERRUPTED, main
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(importlib.import_module("sim.sweep"), "sweep", interrupted)
+    status = main(["sweep", str(tiny), "--quiet", "--out", str(tmp_path / "out")])
+    assert status == EXIT_INTERRUPTED == 130
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == f"interrupted: finished runs are kept in {tmp_path / 'out' / 'runs'}/; " + (
+        "the same command resumes"
+    )
