@@ -66,6 +66,20 @@ def test_serial_processes_and_dask_give_the_same_table_row_for_row(tiny, monkeyp
     pd.testing.assert_frame_equal(_without_wall(dask), _without_wall(serial))
 
 
+def test_dask_sends_the_runs_to_the_scheduler_at_address(tiny, monkeypatch):
+    from distributed import LocalCluster
+
+    monkeypatch.setenv("PYTHONHASHSEED", "3")
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        remote = sim.sweep(
+            tiny, {}, seeds=2, executor="dask", address=cluster.scheduler_address, progress=False
+        )
+    serial = sim.sweep(tiny, {}, seeds=2, executor="serial", progress=False)
+    pd.testing.assert_frame_equal(_without_wall(remote), _without_wall(serial))
+
+
 class _StopAfter:
     """on_run hook: counts the rows computed, and aborts the sweep after ``limit`` of them."""
 
