@@ -69,14 +69,11 @@ STATS_COLUMNS = ("metric", "mean", "lo", "hi", "n")
 class Run:
     """One run of a sweep.
 
-    point, seed_index: the grid point's index (product order) and the seed's index.
     columns: the grid values as the table shows them, by path.
     scenario: the run's whole scenario (``Scenario.to_dict()``), grid values and seed applied.
     key: the stable run key (hex SHA-256 of the sweep's scenario, grid point and seed).
     """
 
-    point: int
-    seed_index: int
     seed: int
     columns: dict[str, Any]
     scenario: dict[str, Any]
@@ -110,6 +107,8 @@ def sweep(
     """
     if executor not in EXECUTORS:
         raise ScenarioError("executor", f"{executor!r} is not one of {', '.join(EXECUTORS)}")
+    if workers is not None and workers < 1:
+        raise ScenarioError("workers", f"must be at least 1, got {workers}")
     base = scenario if isinstance(scenario, Scenario) else Scenario.from_dict(scenario)
     runs = plan(base, grid, seeds)
     rows = _read_store(Path(store), runs) if store is not None else {}
@@ -138,14 +137,13 @@ def plan(
     base = scenario.to_dict()
     runs: list[Run] = []
     indices = itertools.product(*(range(len(v)) for v in values.values()))
-    for point, combo in enumerate(indices):
+    for combo in indices:
         assigned = {path: values[path][i] for path, i in zip(values, combo, strict=True)}
         columns = {path: shown[path][i] for path, i in zip(values, combo, strict=True)}
         checked = _checked(scenario, assigned)
-        for index, seed in enumerate(run_seeds):
-            run_scenario = {**checked, SEED: seed}
+        for seed in run_seeds:
             key = _run_key(base, assigned, seed)
-            runs.append(Run(point, index, seed, columns, run_scenario, key))
+            runs.append(Run(seed, columns, {**checked, SEED: seed}, key))
     return runs
 
 
