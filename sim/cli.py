@@ -96,7 +96,7 @@ def _sweep(args: argparse.Namespace) -> int:
     executor = args.executor or ("dask" if args.dask else "processes")
     if args.dask and executor != "dask":
         raise ScenarioError("--dask", f"needs --executor dask, not {executor}")
-    out = Path(args.out or f"results/{scenario.name}-sweep")
+    out = Path(args.out or _default_out(f"{scenario.name}-sweep", args.set))
     store = Path(args.store) if args.store else out / "runs"
     try:
         table = sweep(
@@ -121,16 +121,23 @@ def _sweep(args: argparse.Namespace) -> int:
     if len(failed):
         first = failed["error"].iloc[0]
         print(f"warning: {len(failed)} runs failed (column error), first: {first}", file=sys.stderr)
+    written = _save_sweep(table, stats, scenario, out)
+    if not args.no_plots:
+        written += save_sweep_plots(stats, out, scenario.name)
+    print(f"sweep written to {out}/ ({', '.join(p.name for p in written)})")
+    return 0
+
+
+def _save_sweep(
+    table: pd.DataFrame, stats: pd.DataFrame, scenario: Scenario, out: Path
+) -> list[Path]:
+    """sweep.parquet and sweep.csv (the table), stats.csv, scenario.json; their paths."""
     out.mkdir(parents=True, exist_ok=True)
     table.to_parquet(out / "sweep.parquet", index=False)
     table.to_csv(out / "sweep.csv", index=False)
     stats.to_csv(out / "stats.csv", index=False)
     (out / "scenario.json").write_text(json.dumps(scenario.to_dict(), indent=2) + "\n")
-    written = ["sweep.parquet", "sweep.csv", "stats.csv", "scenario.json"]
-    if not args.no_plots:
-        written += [p.name for p in save_sweep_plots(stats, out, scenario.name)]
-    print(f"sweep written to {out}/ ({', '.join(written)})")
-    return 0
+    return [out / name for name in ("sweep.parquet", "sweep.csv", "stats.csv", "scenario.json")]
 
 
 def _plot(args: argparse.Namespace) -> int:
@@ -200,7 +207,7 @@ def _value(text: str) -> object:
 
 
 def _default_out(name: str, assignments: list[str] | None) -> str:
-    """results/<scenario name>, with each ``--set`` in the folder name so that a changed run
+    """results/<name>, with each ``--set`` in the folder name so that a changed run
     does not overwrite the scenario's own results."""
     if not assignments:
         return f"results/{name}"
@@ -291,7 +298,9 @@ def _add_sweep(commands: argparse._SubParsersAction) -> None:
     sweep.add_argument("--dask", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
     sweep.add_argument("--workers", type=int, help="local worker processes (default: cores)")
     sweep.add_argument("--store", help="finished runs, kept to resume (default <out>/runs)")
-    sweep.add_argument("--out", help="output folder (default results/<scenario name>-sweep)")
+    sweep.add_argument(
+        "--out", help="output folder (default results/<scenario name>-sweep, with any --set)"
+    )
     sweep.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_set(sweep)
