@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_scenarios.py --memory
 	$(BIN)/python benchmarks/bench_scenarios.py --build
 	$(BIN)/python benchmarks/bench_murmur2.py
+	$(BIN)/python benchmarks/bench_sweep.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

@@ -1,4 +1,5 @@
-"""The standard figures of a run, drawn from its tables after the run (the model never plots).
+"""The standard figures of a run, drawn from its tables after the run (the model never plots),
+and of a sweep, drawn from its statistics (:func:`sweep_metric`).
 
 Each figure reads only ``results.tables["timeseries"]`` and ``results.tables["events"]``
 (:data:`sim.results.TABLES`), is titled with the scenario's name, has time in simulated seconds on
@@ -20,6 +21,7 @@ from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 
 from sim.events import ELECTIONS, FAULT_ROWS
 from sim.results import Results
+from sim.sweep import grid_columns
 
 FIGSIZE_IN = (10.0, 4.0)
 #: Event kinds drawn as vertical lines, their legend label and line style.
@@ -31,6 +33,16 @@ EMPTY_NOTE = "no time series recorded"
 ZERO_NOTE = "0 throughout the run"
 LATENCY_COLOR = "tab:orange"
 THOUSANDS = StrMethodFormatter("{x:,.0f}")
+#: Summary fields drawn by :func:`save_sweep_plots` (those a sweep measured).
+SWEEP_METRICS = (
+    "throughput_msgs_s",
+    "produce_latency_p50_ms",
+    "produce_latency_p99_ms",
+    "e2e_latency_p99_ms",
+    "lost_acked_messages",
+    "unavailable_partition_s",
+)
+CI_ALPHA = 0.2
 
 
 def throughput_and_latency(results: Results) -> Figure:
@@ -98,6 +110,80 @@ def save_standard_plots(results: Results, directory: str | Path) -> list[Path]:
     for name, figure in figures.items():
         figure.savefig(out / name)
     return [out / name for name in figures]
+
+
+def sweep_metric(stats: pd.DataFrame, metric: str, x: str | None = None, name: str = "") -> Figure:
+    """One summary field against a grid path: the mean over seeds, one line per combination of
+    the other paths (the legend names them), and the confidence band from lo to hi.
+
+    stats: :func:`sim.sweep.sweep_stats` of a sweep table; x: the path on the x axis (default
+    the grid's first). Numeric values are placed by value, others evenly in grid order. A
+    sweep without a grid is one point with its interval as an error bar.
+    """
+    paths = grid_columns(stats)
+    rows = stats[stats["metric"] == metric]
+    if rows.empty:
+        raise ValueError(f"no metric {metric!r} in these statistics")
+    figure = Figure(figsize=FIGSIZE_IN, layout="constrained")
+    ax = figure.add_subplot()
+    n = rows["n"].max()
+    title = f"{metric}: mean over {n} seeds, band: confidence interval"
+    ax.set_title(f"{name}: {title}" if name else title)
+    ax.set_ylabel(metric)
+    if not paths:
+        ax.errorbar([0], rows["mean"], yerr=_half_widths(rows), fmt="o", capsize=4)
+        ax.set_xticks([0], ["all runs"])
+        return figure
+    x = x or paths[0]
+    others = [p for p in paths if p != x]
+    positions, labels = _positions(rows[x])
+    if labels:
+        ax.set_xticks(range(len(labels)), labels)
+    ax.set_xlabel(x)
+    series = rows.groupby(others, sort=False, dropna=False) if others else [((), rows)]
+    for key, group in series:
+        where = positions.loc[group.index]
+        order = np.argsort(where.to_numpy(), kind="stable")
+        at, part = where.to_numpy()[order], group.iloc[order]
+        values = key if isinstance(key, tuple) else (key,)
+        label = ", ".join(f"{p}={v}" for p, v in zip(others, values, strict=True))
+        (line,) = ax.plot(at, part["mean"], marker="o", label=label or metric)
+        ax.fill_between(at, part["lo"], part["hi"], color=line.get_color(), alpha=CI_ALPHA)
+    if others:
+        ax.legend(fontsize="small", frameon=False)
+    return figure
+
+
+def save_sweep_plots(stats: pd.DataFrame, directory: str | Path, name: str = "") -> list[Path]:
+    """Write ``sweep_<metric>.png`` for each of :data:`SWEEP_METRICS` the sweep measured (a
+    finite mean somewhere); their paths."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for metric in SWEEP_METRICS:
+        means = stats.loc[stats["metric"] == metric, "mean"]
+        if np.isfinite(means.to_numpy(dtype=float)).any():
+            sweep_metric(stats, metric, name=name).savefig(out / f"sweep_{metric}.png")
+            written.append(out / f"sweep_{metric}.png")
+    return written
+
+
+def _positions(values: pd.Series) -> tuple[pd.Series, list[str]]:
+    """x positions of a grid path's values and the tick labels: the values themselves when
+    numeric (no labels), else 0, 1, ... in order of first appearance, labelled by value."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.astype(float), []
+    text = values.astype(str)
+    labels = list(dict.fromkeys(text))
+    return text.map({v: float(i) for i, v in enumerate(labels)}), labels
+
+
+def _half_widths(rows: pd.DataFrame) -> np.ndarray:
+    """Distances from the mean down to lo and up to hi, as errorbar's yerr (2 × n)."""
+    mean = rows["mean"].to_numpy(dtype=float)
+    return np.vstack(
+        [mean - rows["lo"].to_numpy(dtype=float), rows["hi"].to_numpy(dtype=float) - mean]
+    )
 
 
 def _figure(results: Results, what: str) -> tuple[Figure, Axes]:

@@ -761,6 +761,11 @@ class Scenario(Spec):
     def warnings(self) -> list[str]:
         """What Kafka accepts that the user may not expect, one line each (shown by the CLI)."""
         out: list[str] = []
+        if not (self.producers or self.consumer_groups or self.faults):
+            out.append(
+                "the scenario has no producers, consumer_groups or faults: a run simulates an "
+                "idle cluster and measures nothing; add a producer"
+            )
         for i, topic in enumerate(self.topics):
             cluster = self.cluster_named(topic.cluster)
             eff = kafka_config.topic_config(topic.config, cluster.config)
