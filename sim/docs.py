@@ -1,4 +1,6 @@
-"""docs/scenario.md, written from the scenario models (sim/scenario.py) and their field docstrings.
+"""docs/scenario.md and docs/results.md, written from the code: the scenario models
+(sim/scenario.py) and their field docstrings; the results' tables and summary fields
+(sim/results.py) and event kinds (sim/events.py).
 
 ``python -m sim.docs`` rewrites docs/scenario.md; ``python -m sim.docs --check`` exits 1 when
 the file differs from what the models give (tests/test_docs.py runs the check). Every field a
@@ -33,6 +35,7 @@ from sim.scenario import (
 )
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "scenario.md"
+RESULTS_DOC = DOC.with_name("results.md")
 
 #: Units by field-name suffix, longest first (sim/scenario.py: units are in the field names).
 UNITS = (
@@ -311,17 +314,73 @@ def _number(value: float) -> str:
     return f"{value:,}"
 
 
+RESULTS_INTRO = """\
+# Results
+
+<!-- Written by `python -m sim.docs` from sim/results.py (TABLES, SUMMARY_FIELDS), sim/events.py
+(MEANING) and sim/liveness.py; edit those, not this file. tests/test_docs.py fails when the two
+differ. -->
+
+`sim.run(scenario)` and `kafkasim run FILE` give a `sim.Results`: the tables below as pandas
+DataFrames (`results.events`, `results.tables["events"]`), one row per batch, poll, event or
+client, never per message; `results.summary()`, the fields below; and `results.warnings`.
+`results.save(DIR)` writes each table as parquet with `scenario.json` and `summary.json`;
+`sim.Results.load(DIR)` reads them back. Times are simulated seconds from the start of the run.
+A summary field the run does not measure is NaN (`n/a` in the CLI), never a made-up 0.
+
+Three checks run on every run's tables:
+
+- **the audit** (safety, `sim/audit.py`): acknowledged records missing from the final logs,
+  duplicates, reorderings, what consumers saw wrong;
+- **the accounting** (`sim/audit.py`, [accounting.md](accounting.md)): for each producer,
+  offered = acked + failed + pending, exactly, or the run raises `AccountingError`;
+- **the liveness checker** (`sim/liveness.py`): after the last fault heals, leaders, ISRs, each
+  producer, each group and its lag must recover within a bound derived from the scenario's own
+  settings (the `liveness` table gives each item's `recovered_s` and `bound_s`). The bounds add up
+  the terms Kafka pays: ZooKeeper session expiry and a tick; the controller's work per
+  partition; request timeouts and retry backoffs for requests lost in a cut link; catching up at
+  half a NIC; for groups, `session.timeout.ms` and two rebalances of
+  `group.initial.rebalance.delay.ms` and two heartbeats. A fault that never heals leaves
+  liveness unchecked (NaN, and a warning).
+"""
+
+
+def render_results() -> str:
+    """docs/results.md: every table and column, every summary field, every event kind."""
+    from sim.events import MEANING
+    from sim.results import SUMMARY_FIELDS, TABLES
+
+    parts = [RESULTS_INTRO, "## Summary fields\n", "| field | meaning |", "|---|---|"]
+    parts += [f"| `{name}` | {_cell(_md(text))} |" for name, text in SUMMARY_FIELDS.items()]
+    parts += ["", "## Tables\n"]
+    for name, columns in TABLES.items():
+        parts += [f"### `{name}`\n", "| column | type | meaning |", "|---|---|---|"]
+        parts += [f"| `{c.name}` | {c.dtype} | {_cell(_md(c.doc))} |" for c in columns]
+        parts.append("")
+    parts += [
+        "## Event kinds\n",
+        "The `kind` column of `events`; the columns each fills in brackets.\n",
+    ]
+    parts += ["| kind | meaning |", "|---|---|"]
+    parts += [f"| `{kind}` | {_cell(_md(text))} |" for kind, text in MEANING.items()]
+    return "\n".join(parts) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Write docs/scenario.md, or with ``--check`` exit 1 when it is out of date."""
+    """Write docs/scenario.md and docs/results.md, or with ``--check`` exit 1 when either is
+    out of date."""
     args = sys.argv[1:] if argv is None else argv
-    text = render()
+    docs = {DOC: render(), RESULTS_DOC: render_results()}
     if "--check" in args:
-        if not DOC.is_file() or DOC.read_text() != text:
-            print(f"{DOC} is out of date: run python -m sim.docs", file=sys.stderr)
-            return 1
-        return 0
-    DOC.write_text(text)
-    print(f"wrote {DOC}")
+        stale = [
+            path for path, text in docs.items() if not path.is_file() or path.read_text() != text
+        ]
+        for path in stale:
+            print(f"{path} is out of date: run python -m sim.docs", file=sys.stderr)
+        return 1 if stale else 0
+    for path, text in docs.items():
+        path.write_text(text)
+        print(f"wrote {path}")
     return 0
 
 

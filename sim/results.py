@@ -260,9 +260,8 @@ SUMMARY_FIELDS: dict[str, str] = {
     "throughput_msgs_s": "acknowledged records per simulated second over the run",
     "leader_elections": "partition leader elections, __consumer_offsets included (events)",
     "unclean_elections": "elections of a leader outside the ISR (events)",
-    "unavailable_partition_s": (
-        "partition-seconds without a leader, __consumer_offsets included (control plane)"
-    ),
+    "unavailable_partition_s": "partition-seconds without a leader clients could use: the "
+    "duration_s of the partition_unavailable rows, summed, __consumer_offsets included (events)",
     "rebalances": "consumer group rebalances after each group formed, all groups: "
     "rebalance_start rows, not counting a group's formation (a rebalance starting at generation "
     "0) and counting a rebalance carried on at a new coordinator once (events)",

@@ -39,10 +39,22 @@ def test_every_fault_kind_and_model_has_a_section():
     assert "At `producers.N`, `faults.N.producer`." in text
 
 
+def test_results_doc_is_up_to_date():
+    """Regenerate with ``python -m sim.docs`` after changing a table, field or event kind."""
+    assert docs.RESULTS_DOC.read_text() == docs.render_results()
+
+
+def test_every_event_kind_has_a_meaning():
+    from sim.events import MEANING, EventKind
+
+    assert set(MEANING) == set(EventKind)
+
+
 def test_check_fails_on_a_stale_file(tmp_path, monkeypatch):
     stale = tmp_path / "scenario.md"
     stale.write_text("old\n")
     monkeypatch.setattr(docs, "DOC", stale)
+    monkeypatch.setattr(docs, "RESULTS_DOC", tmp_path / "results.md")
     assert docs.main(["--check"]) == 1
     assert docs.main([]) == 0
     assert docs.main(["--check"]) == 0
