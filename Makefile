@@ -25,9 +25,10 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_FLAGS)
 
-# property tests over random fault schedules with fresh examples (make test repeats fixed ones)
+# the properties over random fault schedules and configurations, on fresh examples, the slow
+# ones included (make test repeats the same fixed examples every run)
 explore: $(STAMP)
-	HYPOTHESIS_PROFILE=explore $(BIN)/python -m pytest -p no:randomly tests/test_faults_timing.py -k random_fault_schedules $(PYTEST_FLAGS)
+	HYPOTHESIS_PROFILE=explore $(BIN)/python -m pytest -p no:randomly tests/test_faults_timing.py tests/test_recovery_property.py -k "random_fault_schedules" $(PYTEST_FLAGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check sim tests benchmarks scenarios notebooks
