@@ -313,11 +313,16 @@ _BROKER: tuple[_Row, ...] = (
      "default of the topic flush.ms (else log.flush.scheduler.interval.ms)"),
     ("log.flush.scheduler.interval.ms", "long", LONG_MAX, None, _SLC, "ms",
      "period of the flusher's check; fallback for flush.ms"),
+    ("log.initial.task.delay.ms", "long", 30000, _AT_LEAST_0, _SLC, "ms",
+     "first run of the kafka-log-retention task after a broker starts"),
     ("log.message.timestamp.type", "string", "CreateTime",
      ValidString(("CreateTime", "LogAppendTime")), _SLC, "",
      "default of the topic message.timestamp.type (not modelled yet)"),
     ("log.retention.bytes", "long", -1, None, _SLC, "bytes",
      "default of the topic retention.bytes"),
+    ("log.retention.check.interval.ms", "long", 300000, _AT_LEAST_1, _SLC, "ms",
+     "period of the kafka-log-retention task, which deletes old segments of topics with "
+     "cleanup.policy=delete"),
     ("log.retention.hours", "int", 168, None, _SLC, "h",
      "default of the topic retention.ms, after log.retention.ms and .minutes"),
     ("log.retention.minutes", "int", None, None, _SLC, "min",
@@ -376,7 +381,8 @@ _BROKER: tuple[_Row, ...] = (
 
 _TOPIC: tuple[_Row, ...] = (
     ("cleanup.policy", "list", ["delete"], ValidList(("compact", "delete")), _LC, "",
-     "delete (retention) is modelled; compact is accepted"),
+     "delete: the retention task deletes old segments; compact (also compact,delete): "
+     "nothing is deleted (the log cleaner is not modelled)"),
     ("compression.type", "string", "producer", _BROKER_COMPRESSION, _LC, "",
      "codec the broker stores batches in (producer = as sent)"),
     ("flush.messages", "long", LONG_MAX, _AT_LEAST_1, _LC, "messages",
@@ -390,11 +396,15 @@ _TOPIC: tuple[_Row, ...] = (
     ("min.insync.replicas", "int", 1, _AT_LEAST_1, _LC, "",
      "ISR size needed for acks=all writes and for the high watermark to advance"),
     ("retention.bytes", "long", -1, None, _LC, "bytes",
-     "per-partition size above which old segments are deleted (-1 = none)"),
+     "oldest segments are deleted while the partition's log stays at least this big "
+     "(-1 = no limit)"),
     ("retention.ms", "long", 604800000, Range(-1), _LC, "ms",
-     "segments older than this are deleted (-1 = forever)"),
-    ("segment.bytes", "int", 1073741824, Range(14), _LC, "bytes", "segment roll size"),
-    ("segment.ms", "long", 604800000, _AT_LEAST_1, _LC, "ms", "segment roll age"),
+     "a segment whose newest batch is older than this is deleted, the active one too "
+     "(-1 = forever)"),
+    ("segment.bytes", "int", 1073741824, Range(14), _LC, "bytes",
+     "a batch that would take the active segment past this size starts a new one"),
+    ("segment.ms", "long", 604800000, _AT_LEAST_1, _LC, "ms",
+     "a batch this much newer than the active segment's first starts a new one"),
     ("unclean.leader.election.enable", "boolean", False, None, _LC, "",
      "an out-of-sync replica may become leader when no ISR member is alive"),
 )

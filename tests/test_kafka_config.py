@@ -123,8 +123,10 @@ KAFKA_39_DEFAULTS = [
     ("broker", "log.flush.interval.messages", LONG_MAX),
     ("broker", "log.flush.interval.ms", None),
     ("broker", "log.flush.scheduler.interval.ms", LONG_MAX),
+    ("broker", "log.initial.task.delay.ms", 30 * 1000),  # LOG_INITIAL_TASK_DELAY_MS_DEFAULT
     ("broker", "log.message.timestamp.type", "CreateTime"),
     ("broker", "log.retention.bytes", -1),
+    ("broker", "log.retention.check.interval.ms", 5 * 60 * 1000),  # LOG_CLEANUP_INTERVAL_MS
     ("broker", "log.retention.hours", 168),  # toHours(DEFAULT_RETENTION_MS)
     ("broker", "log.retention.minutes", None),
     ("broker", "log.retention.ms", None),

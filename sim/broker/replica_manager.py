@@ -170,8 +170,9 @@ class ReplicaManager:
         durable = self.disk.power_loss()
         for tp, partition in self.partitions.items():
             log = partition.log
-            removed = log.truncate_to(durable.get(tp, 0))
-            log.high_watermark = min(self.hw_checkpoint.get(tp, 0), log.log_end_offset)
+            # segments retention deleted stay deleted: the log keeps its log start offset
+            removed = log.truncate_to(max(durable.get(tp, 0), log.log_start_offset))
+            log.update_high_watermark(self.hw_checkpoint.get(tp, 0))
             if removed:
                 detail = (
                     f"{sum(e.batch.count for e in removed)} records lost, LEO {log.log_end_offset}"
@@ -184,8 +185,7 @@ class ReplicaManager:
         """Restart after a crash: each HW comes back from its last checkpoint (Kafka reads the
         replication-offset-checkpoint file); the logs are as the disk has them."""
         for tp, partition in self.partitions.items():
-            log = partition.log
-            log.high_watermark = min(self.hw_checkpoint.get(tp, 0), log.log_end_offset)
+            partition.log.update_high_watermark(self.hw_checkpoint.get(tp, 0))
 
     def create_replica(self, tp: TopicPartition, replicas: list[int]) -> Partition:
         """Create this broker's replica of ``tp`` with an empty log."""
@@ -644,14 +644,14 @@ class ReplicaManager:
 
     def process_fetched(self, tp: TopicPartition, data: FetchPartitionData) -> float:
         """A fetcher got ``data`` for ``tp`` from its leader: truncate on divergence, else append
-        and take the leader's HW (ReplicaFetcherThread.processPartitionData).
+        and take the leader's HW and log start offset (ReplicaFetcherThread.processPartitionData:
+        maybeUpdateHighWatermark, maybeIncrementLogStartOffset).
 
         Returns how long the append's page-cache writes throttle the fetcher thread, seconds
         (Disk.write: over dirty_ratio the writing thread waits for the disk, as a leader's
         request handler does for a produce)."""
         partition = self.partitions[tp]
         log = partition.log
-        now = self.env.now
         if data.diverging_epoch is not None:
             epoch, end_offset = data.diverging_epoch
             why = f"to the leader's end offset of epoch {epoch} (KIP-101)"
@@ -665,7 +665,7 @@ class ReplicaManager:
         throttle_s = 0.0
         disk = self.disk
         for entry in data.entries:
-            log.append_as_follower(entry, now, disk.position())
+            log.append_as_follower(entry, disk.position())
             write_s = disk.write(tp, log.log_end_offset, entry.batch.size_bytes)
             if write_s > throttle_s:  # max() written out here and below: once per fetched batch
                 throttle_s = write_s
@@ -674,6 +674,8 @@ class ReplicaManager:
         hw = leader_hw if leader_hw < leo else leo
         if hw > log.high_watermark:
             log.high_watermark = hw
+        if data.log_start_offset > log.log_start_offset:  # the leader's retention moved it
+            log.maybe_increment_log_start_offset(data.log_start_offset)
         return throttle_s
 
     def _handle_out_of_range(self, partition: Partition, data: FetchPartitionData) -> None:
