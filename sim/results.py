@@ -133,6 +133,18 @@ TABLES: dict[str, tuple[Column, ...]] = {
             "epoch bump a batch may be stored with another than its first send's, see produced)",
         ),
     ),
+    "log_offsets": _cols(
+        ("topic", "string", "topic"),
+        ("partition", "int32", "partition number"),
+        ("broker", "int32", "broker whose replica is the final log (see log)"),
+        (
+            "log_start_offset",
+            "int64",
+            "first offset of the final log: retention deleted the records below it",
+        ),
+        ("high_watermark", "int64", "high watermark of the final log"),
+        ("log_end_offset", "int64", "offset after the final log's last record"),
+    ),
 }
 
 #: Summary fields (DESIGN.md §6) and what each means.
@@ -143,7 +155,8 @@ SUMMARY_FIELDS: dict[str, str] = {
     "failed_messages": "records whose send failed for good: DELIVERY_TIMEOUT, BUFFER_EXHAUSTED, "
     "RECORD_TOO_LARGE or an error not retried (from acked)",
     "consumed_messages": "records polled by consumers, all groups (from consumed)",
-    "lost_acked_messages": "acknowledged records missing from the final logs (audit)",
+    "lost_acked_messages": "acknowledged records missing from the final logs, except those "
+    "retention deleted (audit)",
     "duplicate_deliveries": "records a consumer group received more than once, all groups (audit)",
     "out_of_order": "per-partition order violations seen by consumers (audit)",
     "produce_latency_p50_ms": "median record latency, send() to ack, ms (from acked)",

@@ -1,7 +1,8 @@
 """The brokers' ``kafka-log-retention`` task in whole runs (LogManager.cleanupLogs every
-``log.retention.check.interval.ms``): old segments go on every replica, and followers take the
-leader's log start offset from its fetch responses. Every bound is derived from the scenario's
-settings (named in each test)."""
+``log.retention.check.interval.ms``): old segments go on every replica, followers take the
+leader's log start offset from its fetch responses, a consumer left below the log start resets by
+``auto.offset.reset``, and the audit does not count what retention deleted as lost. Every bound is
+derived from the scenario's settings (named in each test)."""
 
 from __future__ import annotations
 
@@ -155,6 +156,32 @@ def test_followers_take_the_leaders_log_start_offset(seed):
         log = broker.partitions[TP].log
         assert log._segments[0].base_offset <= log.log_start_offset
         assert len(log._segments) == 1 or log._segments[1].base_offset > log.log_start_offset
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_consumer_left_below_the_log_start_resets_and_the_audit_loses_nothing(seed):
+    """One consumer at processing.ms 5 takes at most 200 records/s of the 1000/s produced; the
+    log keeps at most retention.ms + segment.ms + one period of records (3,000): its position
+    falls below the log start within 12 s, the fetch gets OFFSET_OUT_OF_RANGE and
+    auto.offset.reset=earliest moves it to the log start (a gap in what it read). The records
+    retention deleted are not lost acknowledged records."""
+    group = {"group_id": "slow", "members": 1, "topics": ["t"], "processing_ms": 5,
+             "config": {"auto.offset.reset": "earliest"}}  # fmt: skip
+    world = _world(seed, duration_s=12.0, groups=[group])
+    world.run()
+    results = world.results()
+    events = results.events
+    resets = events[(events["kind"] == "offset_reset") & (events["node"] == "slow-0")]
+    assert len(resets) >= 1
+    consumed = results.consumed.sort_values("polled_s")
+    ends = (consumed["base_offset"] + consumed["count"]).to_numpy()[:-1]
+    gaps = consumed["base_offset"].to_numpy()[1:] > ends
+    assert gaps.any()
+    offsets = results.log_offsets
+    start = int(offsets.loc[offsets["partition"] == 0, "log_start_offset"].iloc[0])
+    ok = results.acked[results.acked["error"] == ""]
+    assert (ok["base_offset"] < start).any()  # acknowledged records were deleted
+    assert results.summary()["lost_acked_messages"] == 0
 
 
 def test_a_compacted_topic_is_not_deleted():
