@@ -213,9 +213,7 @@ class Broker:
             env, broker_id, net, disk, config, topic_configs, metrics,
             self._send_alter_partition, legacy_hw_truncation,
         )  # fmt: skip
-        self.log_manager = LogManager(
-            env, self.name, self.replicas.partitions, config, topic_configs, metrics
-        )
+        self.log_manager = LogManager(env, self.name, self.replicas, config, topic_configs, metrics)
         self.handlers = RequestHandlerPool(config["num.network.threads"], config["num.io.threads"])
         self.metadata: dict[TopicPartition, PartitionMetadata] = {}
         self.live_brokers: list[int] = []

@@ -135,6 +135,8 @@ class PartitionLog:
         self.log_end_offset = 0
         self.size_bytes = 0
         self.high_watermark = 0
+        self.recovery_point = 0  # the log is flushed below this offset (recoveryPoint)
+        self.last_flush_s = 0.0  # when it was last flushed (lastFlushTime), s
         self.epochs: list[tuple[int, int]] = []  # (leader epoch, start offset), increasing
         self.producers: dict[int, ProducerStateEntry] = {}
         self._segments: list[_Segment] = []
@@ -341,6 +343,7 @@ class PartitionLog:
         del self._positions[i:]
         self.log_end_offset = end
         self.log_start_offset = min(self.log_start_offset, self.log_end_offset)
+        self.recovery_point = min(self.recovery_point, self.log_end_offset)
         self.size_bytes -= sum(e.batch.size_bytes for e in removed)
         self.high_watermark = min(self.high_watermark, self.log_end_offset)
         self._truncate_epochs_from_end()
@@ -365,6 +368,7 @@ class PartitionLog:
         self._segments = []
         self.log_start_offset = self.log_end_offset = offset
         self.high_watermark = offset
+        self.recovery_point = offset
         self.size_bytes = 0
         self.epochs = []
         self.producers = {}
@@ -399,6 +403,12 @@ class PartitionLog:
                 )
         self.producers = producers
 
+    def mark_flushed(self, now: float) -> None:
+        """The whole log was flushed at ``now`` (s): the recovery point is its end
+        (LocalLog.markFlushed)."""
+        self.recovery_point = self.log_end_offset
+        self.last_flush_s = now
+
     def update_high_watermark(self, offset: int) -> None:
         """Set the HW to ``offset`` held between the log start and end offsets
         (UnifiedLog.updateHighWatermark), as after a restart from the checkpoint file."""
@@ -415,6 +425,7 @@ class PartitionLog:
         if offset > self.high_watermark:  # Kafka throws OffsetOutOfRangeException
             raise AssertionError(f"{self.tp}: log start {offset} past HW {self.high_watermark}")
         self.log_start_offset = offset
+        self.recovery_point = max(self.recovery_point, offset)
         truncate_epochs_from_start(self.epochs, offset)
         return True
 

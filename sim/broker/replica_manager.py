@@ -133,8 +133,7 @@ class ReplicaManager:
         self._held: dict[int, _DelayedProduce] = {}
         self._held_count = 0
         self._produce_deadlines = Deadlines(env, self._expire_held, self._held)
-        self._unflushed: dict[TopicPartition, tuple[int, float]] = {}
-        self._flush_by_topic: dict[str, tuple[int, float]] = {}  # see _flush_limits
+        self._flush_messages_by_topic: dict[str, int] = {}  # see _flush_messages
         self._timers: list[simpy.Process] = []
         self.paused = False  # a paused process runs no timers
 
@@ -330,34 +329,39 @@ class ReplicaManager:
             partition.expire(done)
 
     def _write_to_disk(self, partition: Partition) -> float:
-        """Page-cache write of the appended batch; forced flush per the topic's flush settings.
-        Returns how long the write (and flush) delays the answer, seconds."""
+        """Page-cache write of the appended batch, then a flush when the log holds
+        ``flush.messages`` unflushed records (UnifiedLog.append). Returns how long the write
+        (and flush) delays the answer, seconds."""
         log = partition.log
         tp = partition.tp
         disk = self.disk
-        now = self.env.now
         batch = log.entries[-1].batch
         log.set_last_position(disk.position())
         delay = disk.write(tp, log.log_end_offset, batch.size_bytes)
-        flush_messages, flush_s = self._flush_limits(tp[0])
-        count, since = self._unflushed.get(tp, (0, now))
-        count += batch.count
-        if count >= flush_messages or now - since >= flush_s:
-            flushed = disk.flush(tp)
+        if log.log_end_offset - log.recovery_point >= self._flush_messages(tp[0]):
+            flushed = self.flush(partition)
             if flushed > delay:
                 delay = flushed
-            count, since = 0, now
-        self._unflushed[tp] = (count, since)
         return delay
 
-    def _flush_limits(self, topic: str) -> tuple[int, float]:
-        """The topic's ``flush.messages`` and ``flush.ms`` (in seconds), read from its config
-        once: topic configs do not change during a run."""
-        limits = self._flush_by_topic.get(topic)
-        if limits is None:
-            config = self.topic_configs[topic]
-            limits = self._flush_by_topic[topic] = (config["flush.messages"], config.s("flush.ms"))
-        return limits
+    def _flush_messages(self, topic: str) -> int:
+        """The topic's ``flush.messages``, read from its config once: topic configs do not
+        change during a run."""
+        limit = self._flush_messages_by_topic.get(topic)
+        if limit is None:
+            limit = self._flush_messages_by_topic[topic] = self.topic_configs[topic][
+                "flush.messages"
+            ]
+        return limit
+
+    def flush(self, partition: Partition) -> float:
+        """UnifiedLog.flush: fsync what the log holds unflushed, if anything; the recovery point
+        moves to the log end. Returns how long until it is durable, seconds."""
+        log = partition.log
+        if log.log_end_offset <= log.recovery_point:
+            return 0.0
+        log.mark_flushed(self.env.now)
+        return self.disk.flush(partition.tp)
 
     # ---------------------------------------------------------------- fetch
 
@@ -668,6 +672,11 @@ class ReplicaManager:
             log.append_as_follower(entry, disk.position())
             write_s = disk.write(tp, log.log_end_offset, entry.batch.size_bytes)
             if write_s > throttle_s:  # max() written out here and below: once per fetched batch
+                throttle_s = write_s
+        # UnifiedLog.append's flush.messages test, once per append (the fetched batches)
+        if log.log_end_offset - log.recovery_point >= self._flush_messages(tp[0]):
+            write_s = self.flush(partition)
+            if write_s > throttle_s:
                 throttle_s = write_s
         # the HW: the leader's, up to this log's end, never back
         leader_hw, leo = data.high_watermark, log.log_end_offset

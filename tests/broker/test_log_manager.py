@@ -190,3 +190,35 @@ def test_a_compacted_topic_is_not_deleted():
     world.run()
     for log in _logs(world):
         assert log.log_start_offset == 0
+
+
+def _durable(world: World) -> list[tuple[int, int]]:
+    """(durable offset on disk, log end offset) of each replica of t-0."""
+    return [(b.disk.durable_offset(TP), b.partitions[TP].log.log_end_offset) for b in world.brokers]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_followers_flush_by_flush_messages_too(seed):
+    """flush.messages=1: every append, a follower's as a leader's, fsyncs its log
+    (UnifiedLog.append); the OS would write the pages back only after dirty_expire_s (30 s).
+    The producer stops at 1 s; at 2 s every replica's log is on disk."""
+    world = _world(seed, duration_s=2.0, topic={"flush.messages": 1}, producer={"stop_s": 1.0})
+    world.run()
+    assert all(durable == end > 0 for durable, end in _durable(world))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_flusher_task_fsyncs_logs_older_than_flush_ms(seed):
+    """flush.ms 500 and log.flush.scheduler.interval.ms 200 (LogManager.flushDirtyLogs): a log
+    with records unflushed is flushed within flush.ms + one period of its last flush, appends
+    or not. The producer stops at 1 s; at 2 s every replica's log is on disk. With the default
+    period (Long.MAX_VALUE ms) the task runs once, at the initial delay, and nothing is flushed
+    by time within the run."""
+    topic = {"flush.ms": 500}
+    world = _world(seed, duration_s=2.0, topic=topic, producer={"stop_s": 1.0},
+                   broker={"log.flush.scheduler.interval.ms": 200})  # fmt: skip
+    world.run()
+    assert all(durable == end > 0 for durable, end in _durable(world))
+    world = _world(seed, duration_s=2.0, topic=topic, producer={"stop_s": 1.0})
+    world.run()
+    assert all(durable < end for durable, end in _durable(world))
