@@ -228,6 +228,18 @@ TABLES: dict[str, tuple[Column, ...]] = {
         ("batches", "int64", "batches of the producer that failed for good with this error"),
         ("records", "int64", "records in them"),
     ),
+    "log_offsets": _cols(
+        ("topic", "string", "topic"),
+        ("partition", "int32", "partition number"),
+        ("broker", "int32", "broker whose replica is the final log (see log)"),
+        (
+            "log_start_offset",
+            "int64",
+            "first offset of the final log: retention deleted the records below it",
+        ),
+        ("high_watermark", "int64", "high watermark of the final log"),
+        ("log_end_offset", "int64", "offset after the final log's last record"),
+    ),
 }
 
 #: Summary fields and what each means.
@@ -250,7 +262,8 @@ SUMMARY_FIELDS: dict[str, str] = {
     "group received, summed over groups (audit). Lost records (lost_acked_messages) are not "
     "in it, nor are records acknowledged with an error; records the group had not reached "
     "when the run ended are, so it means most after a drain (the producers stopped early)",
-    "lost_acked_messages": "acknowledged records missing from the final logs (audit)",
+    "lost_acked_messages": "acknowledged records missing from the final logs, except those "
+    "retention deleted (audit)",
     "duplicate_deliveries": "records a consumer group received more than once, all groups (audit)",
     "out_of_order": "per-partition order violations seen by consumers (audit)",
     "produce_latency_p50_ms": "median record latency, send() to ack, ms (from acked)",

@@ -1255,3 +1255,9 @@ def require_simulated(s: Scenario, can: Capabilities) -> None:
                 f"fault kind {fault.kind!r} is not simulated yet (simulated: {supported}); "
                 "remove the fault to run the rest",
             )
+    for i, group in enumerate(s.consumer_groups):
+        if group.config.get("group.protocol") == "consumer":
+            raise NotSimulatedError(
+                f"consumer_groups.{i}.config.group.protocol",
+                "'consumer' (KIP-848) is not simulated yet; use classic",
+            )

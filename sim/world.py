@@ -455,16 +455,35 @@ class World:
 
     # ---------------------------------------------------------------- results
 
-    def final_log(self) -> list[tuple]:
-        """Rows of the final log of every partition of the scenario's topics (not the internal
-        ``__consumer_offsets``, whose batches no producer sent): its leader's replica, or when it
-        has none, the replica the controller waits for (the last in the ISR)."""
-        rows = []
+    def _final_replicas(self) -> list[tuple[TopicPartition, int]]:
+        """The replica whose log is the final log of each partition of the scenario's topics
+        (not the internal ``__consumer_offsets``, whose batches no producer sent): its leader,
+        or when it has none, the replica the controller waits for (the last in the ISR)."""
+        out = []
         for tp in sorted(self.assignments):
             if tp[0] == GROUP_METADATA_TOPIC:
                 continue
             state = self.brokers[self._any_controller()].controller.states[tp]
-            holder = state.leader if state.leader != NO_LEADER else state.isr[-1]
+            out.append((tp, state.leader if state.leader != NO_LEADER else state.isr[-1]))
+        return out
+
+    def final_log_offsets(self) -> list[tuple]:
+        """Rows of TABLES["log_offsets"]: each final log's broker, log start offset (what
+        retention deleted lies below it), high watermark and log end offset."""
+        rows = []
+        for tp, holder in self._final_replicas():
+            log = self.brokers[holder].partitions[tp].log
+            rows.append(
+                (tp[0], tp[1], holder, log.log_start_offset, log.high_watermark,
+                 log.log_end_offset)
+            )  # fmt: skip
+        return rows
+
+    def final_log(self) -> list[tuple]:
+        """Rows of the final log of every partition (see :meth:`_final_replicas`), from its log
+        start offset."""
+        rows = []
+        for tp, holder in self._final_replicas():
             log = self.brokers[holder].partitions[tp].log
             for entry in log.retained_entries():
                 batch = entry.batch
@@ -502,6 +521,9 @@ class World:
             "consumed": metrics.consumed.frame(),
             "events": metrics.events.frame(),
             "log": pd.DataFrame(self.final_log(), columns=[c.name for c in TABLES["log"]]),
+            "log_offsets": pd.DataFrame(
+                self.final_log_offsets(), columns=[c.name for c in TABLES["log_offsets"]]
+            ),
         }
         tables["timeseries"] = metrics.timeseries(
             self.scenario.duration_s, tables["produced"], tables["acked"], tables["consumed"]

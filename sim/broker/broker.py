@@ -31,6 +31,7 @@ import simpy
 
 from sim.broker.controller import LOAD_S_PER_PARTITION, Controller, PartitionState
 from sim.broker.group_coordinator import GroupCoordinator, Reply
+from sim.broker.log_manager import LogManager
 from sim.broker.partition import Partition
 from sim.broker.replica_manager import ReplicaManager
 from sim.coordination.zookeeper import (
@@ -215,6 +216,7 @@ class Broker:
             env, broker_id, net, disk, config, topic_configs, metrics,
             self._send_alter_partition, self.live_brokers, legacy_hw_truncation,
         )  # fmt: skip
+        self.log_manager = LogManager(env, self.name, self.replicas, config, topic_configs, metrics)
         self.handlers = RequestHandlerPool(config["num.network.threads"], config["num.io.threads"])
         self.metadata: dict[TopicPartition, PartitionMetadata] = {}
         self.controller_id = -1
@@ -245,6 +247,7 @@ class Broker:
         self.starts += 1
         self._told_since_start.clear()
         self.replicas.start()
+        self.log_manager.start()
         self.group_coordinator.startup()
         self.zk.start(session)
         if session is None:
@@ -259,6 +262,7 @@ class Broker:
         self.zk.stop()
         self.group_coordinator.shutdown()
         self.replicas.stop()
+        self.log_manager.stop()
         for conn in self._connections.values():
             conn.closed = True
         self._connections = {}
@@ -283,12 +287,14 @@ class Broker:
         """Stop the world (long GC, SIGSTOP): nothing is received, sent or run."""
         self.net.pause(self.name)
         self.replicas.paused = True
+        self.log_manager.paused = True
         self.group_coordinator.pause()
 
     def resume(self) -> None:
         """Continue after a pause: the group coordinator's timers that fell due meanwhile act
         now, then the traffic held during the pause moves (``Network.resume``)."""
         self.replicas.paused = False
+        self.log_manager.paused = False
         self.group_coordinator.resume()
         self.net.resume(self.name)
 
