@@ -533,7 +533,7 @@ class Broker:
             return
         if event.path == CONTROLLER_PATH and event.kind == "deleted":
             self.env.process(self._elect_controller())
-        elif event.path == BROKER_IDS_PATH and self.controller.active:
+        elif event.path == BROKER_IDS_PATH:
             self.controller.submit("broker_change")  # BrokerChangeHandler: read when handled
 
     def _elect_controller(self) -> Generator[simpy.Event, Any, None]:
@@ -559,7 +559,9 @@ class Broker:
 
     def _controller_failover(self, epoch: int, version: int) -> Generator[simpy.Event, Any, None]:
         """KafkaController.onControllerFailover: read brokers and partition states (a cost per
-        partition), then take over."""
+        partition), then take over, unless the controller resigned meanwhile (crash, session
+        expiry)."""
+        self.controller.elected()
         live = (yield from self.read_brokers()) or {}
         tps = yield from self._read_partitions()
         answers = yield from self.zk.handle_requests(
@@ -574,7 +576,8 @@ class Broker:
                     list(data["replicas"]), data["leader"], data["leader_epoch"],
                     list(data["isr"]), answer.version,
                 )  # fmt: skip
-        self.controller.take_over(epoch, version, live, states)
+        if self.controller.electing:
+            self.controller.take_over(epoch, version, live, states)
 
     def _read_partitions(self) -> Generator[simpy.Event, Any, list[TopicPartition]]:
         """Every partition of the cluster, from ZooKeeper (initializeControllerContext: the

@@ -120,6 +120,8 @@ class Controller:
         self.unclean_allowed: dict[str, bool] = {}
         self._events: simpy.Store | None = None
         self._process: simpy.Process | None = None
+        #: events that arrived between winning the election and taking over (None: not electing)
+        self._early: list[tuple[str, Any]] | None = None
         cfg = broker.config
         self.auto_rebalance = bool(cfg["auto.leader.rebalance.enable"])
         self.imbalance_check_s = cfg.s("leader.imbalance.check.interval.seconds")
@@ -136,11 +138,29 @@ class Controller:
         self.states = states
         self._activate()
 
+    def elected(self) -> None:
+        """Won the election; the state is loaded next. Kafka's controller is active from here
+        (KafkaController.elect sets activeControllerId before onControllerFailover), and it
+        registers its /brokers/ids handler before reading the brokers: a registration seen
+        while it loads is a BrokerChange queued behind the failover on the one event queue
+        (ControllerEventManager), handled once the failover is done. The model keeps such
+        events until :meth:`take_over`."""
+        self._early = []
+
+    @property
+    def electing(self) -> bool:
+        """Won the election and loading the state (no resignation since)."""
+        return self._early is not None
+
     def take_over(self, epoch: int, epoch_version: int, live: dict[int, int], states) -> None:
         """Won the election and loaded the state: elect leaders where they are gone, tell
-        every broker (KafkaController.onControllerFailover)."""
+        every broker (KafkaController.onControllerFailover), then handle the events that came
+        while loading, in their order."""
+        early, self._early = self._early or [], None
         self.adopt(epoch, epoch_version, live, states)
         self.submit("failover")
+        for kind, payload in early:
+            self.submit(kind, payload)
 
     @property
     def live(self) -> KeysView[int]:
@@ -160,6 +180,7 @@ class Controller:
 
     def resign(self) -> None:
         """Stop acting as controller (session lost, broker stopping, or another one won)."""
+        self._early = None
         if not self.active:
             return
         self.active = False
@@ -168,9 +189,12 @@ class Controller:
             process.interrupt("resign")
 
     def submit(self, kind: str, payload: Any = None) -> None:
-        """Queue an event for the controller (ignored when not active)."""
+        """Queue an event for the controller: kept for after the failover while it loads the
+        state (:meth:`elected`), ignored when not active (``if (!isActive) return``)."""
         if self.active and self._events is not None:
             self._events.put((kind, payload))
+        elif self._early is not None:
+            self._early.append((kind, payload))
 
     # ---------------------------------------------------------------- the event loop
 

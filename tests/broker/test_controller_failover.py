@@ -205,3 +205,33 @@ def test_controller_detects_a_bounced_broker() -> None:
     assert tp in world.brokers[1].replicas._fetcher_of
     state = world.zookeeper.znodes[partition_state_path(*tp)].data
     assert state["leader"] == 0 and sorted(state["isr"]) == [0, 1]
+
+
+def test_broker_registered_while_the_new_controller_loads_is_started_after_the_failover() -> None:
+    """The controller (broker 0) is bounced within its session: its old session expires, broker 1
+    or 2 takes office and, while it loads the partition states (slowed here to 2 s, as for a large
+    cluster, so that broker 0's registration retry lands in it), broker 0 registers again. Kafka's
+    controller registers its /brokers/ids handler before reading the brokers
+    (KafkaController.onControllerFailover), so that BrokerChange waits on the event queue behind
+    the failover and then finds broker 0 new (processBrokerChange -> onBrokerStartup): it is told
+    its replicas and rejoins every ISR. Dropping the watch because the controller was not active
+    yet, the new controller never learnt of broker 0, which stayed out of the ISRs for good."""
+    load_s = 2.0
+    faults = [{"kind": "crash_broker", "at_s": 1.0, "broker": 0, "restart_after_s": 0.5}]
+    world = World(Scenario.from_dict(_scenario(3, faults, 1.0 + T + TICK + load_s + 5.0)))
+    world.start()
+    for broker in world.brokers[1:]:
+        read = broker._read_partitions
+
+        def slow_read(read=read):
+            yield world.env.timeout(load_s)
+            return (yield from read())
+
+        broker._read_partitions = slow_read
+    world.run()
+    controller = world.brokers[world.controller_id()].controller
+    assert world.controller_id() != 0 and 0 in controller.live
+    assert world.brokers[0].live_brokers == {0, 1, 2}
+    for tp in world.assignments:
+        assert sorted(world.zookeeper.znodes[partition_state_path(*tp)].data["isr"]) == [0, 1, 2]
+    assert world.results().timeseries["under_replicated_partitions"].iloc[-1] == 0

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
+
 from sim.clients.producer.kafka_producer import KafkaProducer
+from sim.clients.producer.sender import Sender
+from sim.protocol import NO_LEADER
 from sim.scenario import Scenario
 from sim.world import World
 
@@ -109,3 +115,57 @@ def test_keyless_records_with_linger_0_wake_the_sender_per_batch_not_per_record(
     assert records > 30_000
     assert len(produced) < records / 5  # batching happened: the sender was busy
     assert steps < records / 2  # one or more per record when every arrival woke the sender
+
+
+@pytest.mark.parametrize("refresh", [True, False])
+def test_batch_without_known_leader_asks_for_metadata(monkeypatch, refresh: bool):
+    """Sender.sendProducerData: a partition with a batch and no known leader (the metadata
+    answer came while its election was pending) puts its topic in unknownLeaderTopics and
+    requests a metadata update (``metadata.requestUpdate(false)``), so the next answer, at most
+    retry.backoff.max.ms after the last one (Metadata.timeToAllowUpdate), names the leader
+    again and the partition's records go out. Without it (the TEST-ONLY switch
+    ``Sender.refresh_on_unknown_leader`` off) nothing else asks: the partition's records wait
+    for metadata.max.age.ms (5 min) while the others flow."""
+    monkeypatch.setattr(Sender, "refresh_on_unknown_leader", refresh)
+    leaderless_at_s = 1.0
+    world = World(
+        Scenario.from_dict(
+            {
+                "seed": 1,
+                "duration_s": leaderless_at_s + 2.0,
+                "cluster": {"brokers": 3},
+                "topics": [{"name": "t", "partitions": 3, "replication_factor": 3}],
+                "producers": [
+                    {
+                        "name": "app",
+                        "topic": "t",
+                        "rate_msgs_s": 1000,
+                        "keys": {"kind": "uniform", "cardinality": 100},
+                        "config": {"linger.ms": 5},
+                    }
+                ],
+            }
+        )
+    )
+    producer = world.producers[0]
+    tp = ("t", 0)
+
+    def leaderless_answer():
+        yield world.env.timeout(leaderless_at_s)
+        meta = producer.metadata.partitions[tp]
+        producer.metadata.partitions[tp] = replace(meta, leader=NO_LEADER)
+        producer._on_metadata()
+
+    world.env.process(leaderless_answer())
+    world.run()
+    r = world.results()
+    rows = r.produced.merge(r.acked, on="batch_id")
+    later = rows[(rows["partition"] == tp[1]) & (rows["first_arrival_s"] > leaderless_at_s)]
+    others = rows[(rows["partition"] != tp[1]) & (rows["first_arrival_s"] > leaderless_at_s)]
+    assert len(others) > 0 and (others["error"] == "").all()
+    if not refresh:
+        assert later.empty
+        return
+    backoff_max_s = producer.config.s("retry.backoff.max.ms")
+    assert len(later) > 0 and (later["error"] == "").all()
+    assert later["done_s"].min() <= leaderless_at_s + backoff_max_s

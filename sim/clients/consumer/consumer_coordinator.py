@@ -41,9 +41,9 @@ from sim.clients.consumer.abstract_coordinator import (
     RequestFuture,
     failed,
 )
-from sim.clients.consumer.consumer_metadata import ConsumerMetadata
 from sim.clients.consumer.consumer_network_client import exponential_backoff_s
 from sim.clients.consumer.subscription_state import FetchState, SubscriptionState
+from sim.clients.metadata import Metadata
 from sim.kafka_config import EffectiveConfig
 from sim.metrics import Metrics
 from sim.protocol import (
@@ -85,7 +85,7 @@ class ConsumerCoordinator(AbstractCoordinator):
         config: EffectiveConfig,
         bootstrap: list[str],
         subscriptions: SubscriptionState,
-        metadata: ConsumerMetadata,
+        metadata: Metadata,
         metrics: Metrics,
         wake: Callable[[], None],
     ) -> None:

@@ -23,13 +23,13 @@ from functools import partial
 
 import simpy
 
-from sim.clients.consumer.consumer_metadata import ConsumerMetadata
 from sim.clients.consumer.consumer_network_client import ClusterConnectionStates
 from sim.clients.consumer.subscription_state import (
     SubscriptionState,
     TopicPartitionState,
     is_fetchable,
 )
+from sim.clients.metadata import Metadata
 from sim.kafka_config import EffectiveConfig
 from sim.net import NetworkFailure
 from sim.protocol import (
@@ -97,7 +97,7 @@ class Fetcher:
         name: str,
         config: EffectiveConfig,
         subscriptions: SubscriptionState,
-        metadata: ConsumerMetadata,
+        metadata: Metadata,
         connections: ClusterConnectionStates,
         on_out_of_range: Callable[[TopicPartition, FetchPartitionData], None],
         on_metadata_change: Callable[[], None],
@@ -183,7 +183,7 @@ class Fetcher:
 
     def _update_targets(self) -> None:
         """Rebuild ``_targets`` and ``_target_leaders`` for the current fetchable partitions
-        (``SubscriptionState.version``) and leaders (``ConsumerMetadata.version``)."""
+        (``SubscriptionState.version``) and leaders (``Metadata.version``)."""
         states, leader = self.subscriptions.states, self.metadata.leader
         targets = [(tp, states[tp], leader(tp)) for tp in self.subscriptions.fetchable_partitions()]
         leaders = frozenset(node for _, _, node in targets)

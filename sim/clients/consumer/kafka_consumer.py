@@ -10,7 +10,7 @@ application processes. With a ``group.id``, ``poll()`` first advances group memb
 blocking (:class:`ConsumerCoordinator`: join, sync, auto-commit to the group coordinator every
 ``auto.commit.interval.ms``), and gives partitions without a position one: the committed offset
 (OffsetFetch), else ``auto.offset.reset`` through ListOffsets. A SimPy process keeps the
-partition leaders fresh (:mod:`.consumer_metadata`); another sends heartbeats once in a group.
+partition leaders fresh (:mod:`sim.clients.metadata`); another sends heartbeats once in a group.
 
 ``close()`` (``ClassicKafkaConsumer.close()``: a timer of min(30 s, ``request.timeout.ms``))
 commits the positions synchronously, retrying retriable failures until the timer ends, revokes
@@ -41,11 +41,11 @@ from typing import Any
 import simpy
 
 from sim.clients.consumer.consumer_coordinator import ConsumerCoordinator
-from sim.clients.consumer.consumer_metadata import ConsumerMetadata
 from sim.clients.consumer.consumer_network_client import ClusterConnectionStates, Wakeup
 from sim.clients.consumer.fetcher import Chunk, Fetcher
 from sim.clients.consumer.offset_fetcher import OffsetFetcher
 from sim.clients.consumer.subscription_state import LogTruncation, SubscriptionState
+from sim.clients.metadata import Metadata
 from sim.kafka_config import EffectiveConfig
 from sim.metrics import Metrics
 from sim.protocol import FetchPartitionData, TopicPartition
@@ -84,7 +84,7 @@ class KafkaConsumer:
         self.subscriptions = SubscriptionState()
         self._wakeup = Wakeup(env)
         connections = ClusterConnectionStates()
-        self.metadata = ConsumerMetadata(env, net, name, bootstrap, config, self._wakeup.notify)
+        self.metadata = Metadata(env, net, name, bootstrap, config, self._wakeup.notify)
         self.offset_fetcher = OffsetFetcher(
             env,
             net,

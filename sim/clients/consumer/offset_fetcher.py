@@ -21,9 +21,9 @@ from typing import Any
 
 import simpy
 
-from sim.clients.consumer.consumer_metadata import ConsumerMetadata
 from sim.clients.consumer.consumer_network_client import ClusterConnectionStates
 from sim.clients.consumer.subscription_state import LogTruncation, SubscriptionState
+from sim.clients.metadata import Metadata
 from sim.kafka_config import EffectiveConfig
 from sim.net import NetworkFailure
 from sim.protocol import (
@@ -54,7 +54,7 @@ class OffsetFetcher:
         name: str,
         config: EffectiveConfig,
         subscriptions: SubscriptionState,
-        metadata: ConsumerMetadata,
+        metadata: Metadata,
         connections: ClusterConnectionStates,
         wake: Callable[[], None],
         on_truncation: Callable[[LogTruncation], None],

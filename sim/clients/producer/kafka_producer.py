@@ -39,6 +39,7 @@ from bisect import bisect_left, bisect_right
 import numpy as np
 import simpy
 
+from sim.clients.metadata import Metadata
 from sim.clients.partitioner import (
     BuiltInPartitioner,
     DefaultPartitioner,
@@ -55,11 +56,9 @@ from sim.clients.producer.record_accumulator import (
 from sim.clients.producer.sender import BUFFER_EXHAUSTED, RECORD_TOO_LARGE, Sender
 from sim.kafka_config import EffectiveConfig
 from sim.metrics import Metrics
-from sim.net import NetworkFailure
 from sim.protocol import (
     RECORD_OVERHEAD_BYTES,
     ConnectionClosed,
-    MetadataRequest,
     TopicPartition,
     record_size_upper_bound,
 )
@@ -127,11 +126,9 @@ class KafkaProducer:
         # send() refuses a record whose size upper bound is above either (ensureValidRecordSize)
         self._record_limit = min(config["max.request.size"], config["buffer.memory"])
         self._too_large: list[tuple[float, int | None, int]] = []  # refused, not yet failed
-        self.metadata_max_age_s = config.s("metadata.max.age.ms")
-        self._metadata_needed = True
-        self._metadata_updating = False
-        self._metadata_at = -np.inf
-        self._bootstrap_next = 0
+        #: ProducerMetadata: refreshed when asked (the sender's _stale) or metadata.max.age.ms old
+        self.metadata = Metadata(env, net, name, bootstrap, config, self._on_metadata)
+        self.metadata.topics = [self.topic]
         self._topic_meta = TopicMetadata(num_partitions, ())  # as of the last metadata answer
         self._leaders: dict[int, int | None] = {}  # partition -> leader, likewise
         self._unassigned = _Unassigned()  # records not appended yet (no key decides, or tight)
@@ -192,17 +189,14 @@ class KafkaProducer:
         """At ``start_s``, the first round of the send loop (the next ones run when woken)."""
         if self.spec.start_s > self.env.now:
             yield self.env.timeout(self.spec.start_s - self.env.now)
+        self.env.process(self.metadata.run())
         self._round()
 
     def _round(self, _wakeup: _Wakeup | None = None) -> None:
-        """One round of the send loop: metadata if stale, records in, drain and send; then the
-        wakeup event of the next round, with a timer at the next time something can happen."""
+        """One round of the send loop: records in, drain and send; then the wakeup event of the
+        next round, with a timer at the next time something can happen."""
         env = self.env
         now = env.now
-        stale = self._metadata_needed or now - self._metadata_at >= self.metadata_max_age_s
-        if stale and not self._metadata_updating:
-            self._metadata_updating = True
-            env.process(self._update_metadata())
         if self.horizon_s <= now:
             self._draw_until(now)
         if self._too_large:
@@ -220,32 +214,19 @@ class KafkaProducer:
             call_later(env, wake - now, timer, self._timer_callbacks)
 
     def _stale(self) -> None:
-        self._metadata_needed = True
+        """Metadata.requestUpdate(false): refresh as soon as its backoff allows."""
+        self.metadata.request_update()
 
-    def _update_metadata(self):
-        """Metadata from the brokers in turn, starting after the last one that failed, until one
-        answers (NetworkClient's metadata update, beside the sending: the sender keeps going to
-        the leaders it knows)."""
-        backoff = self.config.s("retry.backoff.ms")
-        timeout = self.config.s("request.timeout.ms")
-        while True:
-            for _ in range(len(self.bootstrap)):
-                broker = self.bootstrap[self._bootstrap_next % len(self.bootstrap)]
-                request = MetadataRequest([self.topic])
-                response = yield self.net.request(self.name, broker, request, timeout)
-                if not isinstance(response, NetworkFailure):
-                    leaders = {
-                        tp: (state.leader if state.leader >= 0 else None)
-                        for tp, state in response.partitions.items()
-                    }
-                    self._set_leaders(leaders)
-                    self._metadata_needed = False
-                    self._metadata_at = self.env.now
-                    self._metadata_updating = False
-                    self._wake()
-                    return
-                self._bootstrap_next += 1
-            yield self.env.timeout(backoff)
+    def _on_metadata(self) -> None:
+        """A metadata answer was applied (the updater runs beside the sending, as
+        NetworkClient's does: the sender keeps going to the leaders it knows): the leaders it
+        names, then a round."""
+        leaders = {
+            tp: (meta.leader if meta.leader >= 0 else None)
+            for tp, meta in self.metadata.partitions.items()
+        }
+        self._set_leaders(leaders)
+        self._wake()
 
     def _wake(self) -> None:
         """Run a round now, after what is already queued for now, unless one is due already."""

@@ -70,6 +70,11 @@ class Sender:
     leader_of: partition -> leader broker id (the producer's metadata), or absent/None if unknown.
     """
 
+    #: TEST-ONLY switch: False breaks the metadata refresh a batch without a known leader asks
+    #: for (Sender.sendProducerData's unknownLeaderTopics), so a test can show what it prevents.
+    #: Never set it in a scenario.
+    refresh_on_unknown_leader = True
+
     def __init__(
         self,
         env: simpy.Environment,
@@ -162,15 +167,25 @@ class Sender:
         return {node: ready - drained for node, (ready, drained) in self.node_latency.items()}
 
     def _ready_nodes(self, now: float) -> list[int]:
-        """RecordAccumulator.ready: leaders of partitions with a ready batch."""
+        """RecordAccumulator.ready: leaders of partitions with a ready batch. A partition with a
+        batch (ready or not) and no known leader asks for new metadata, as Sender.sendProducerData
+        does with ``ReadyCheckResult.unknownLeaderTopics`` (``metadata.requestUpdate(false)``):
+        otherwise an answer that came while its election was pending would stand until
+        ``metadata.max.age.ms``."""
         nodes: set[int] = set()
         leader_of, muted = self.leader_of, self.muted
+        unknown_leader = False
         for tp, q in self.accumulator.busy.items():
-            # ready: a retry due, or the first batch full or lingered (inline: every wake)
-            if (q.retries[0].retry_at_s if q.retries else q.next_s) <= now:
-                leader = leader_of.get(tp)
-                if leader is not None and tp not in muted:
-                    nodes.add(leader)
+            leader = leader_of.get(tp)
+            if leader is None:
+                # a batch in its deque: a retry, or a record that has arrived (inline: every wake)
+                arrived = q.start < len(q.times) and q.times[q.start] <= now
+                unknown_leader = unknown_leader or bool(q.retries) or arrived
+            # ready: a retry due, or the first batch full or lingered
+            elif (q.retries[0].retry_at_s if q.retries else q.next_s) <= now and tp not in muted:
+                nodes.add(leader)
+        if unknown_leader and self.refresh_on_unknown_leader:
+            self.on_metadata_stale()
         return sorted(nodes)
 
     def _drain(self, node: int, now: float) -> list[ProducerBatch]:

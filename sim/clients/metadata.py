@@ -1,7 +1,8 @@
-"""Partition leadership as the consumer knows it, and its refresh (≈ Kafka 3.9 ``ConsumerMetadata``
-with ``Metadata`` and ``NetworkClient.DefaultMetadataUpdater``).
+"""Partition leadership as a client knows it, and its refresh (≈ Kafka 3.9 ``Metadata`` with
+``NetworkClient.DefaultMetadataUpdater``; the consumer's ``ConsumerMetadata`` and the producer's
+``ProducerMetadata`` are it with the client's topics).
 
-A MetadataRequest for the assigned topics goes to a bootstrap broker (the next one after a
+A MetadataRequest for the client's topics goes to a bootstrap broker (the next one after a
 failure) when an update was requested or ``metadata.max.age.ms`` passed since the last success,
 but never sooner than the backoff after the previous attempt: ``retry.backoff.ms`` doubling per
 failed attempt or per answer that brought no news, up to ``retry.backoff.max.ms``
@@ -22,10 +23,10 @@ from sim.net import NetworkFailure
 from sim.protocol import MetadataRequest, MetadataResponse, PartitionMetadata, TopicPartition
 
 
-class ConsumerMetadata:
-    """Leaders of the assigned partitions and the process that keeps them fresh.
+class Metadata:
+    """Leaders of the partitions of ``topics`` and the process that keeps them fresh.
 
-    on_update: called after each successful update (wakes the application thread).
+    on_update: called after each successful update (wakes the client).
     """
 
     def __init__(
