@@ -140,9 +140,11 @@ def check(
     first_fault_s = float(faults["time_s"].min()) if len(faults) else heal_s
     limits = bounds(scenario, partitions, heal_s, first_fault_s)
     end_s = scenario.duration_s
+    leaders_at = _leaders_recovered(events, heal_s, end_s)
+    isr_at = max(_isr_recovered(tables["timeseries"], heal_s), leaders_at)  # NaN stays NaN
     rows = [
-        ("leaders", _leaders_recovered(events, heal_s, end_s), limits.leaders_s, ""),
-        ("isr", _isr_recovered(tables["timeseries"], heal_s), limits.isr_s, ""),
+        ("leaders", leaders_at, limits.leaders_s, ""),
+        ("isr", isr_at, limits.isr_s, ""),
     ]
     producers_at = heal_s
     for name, produced in tables["produced"].groupby("producer", sort=True):
@@ -156,12 +158,19 @@ def check(
         rows.append((f"lag {gid}", lag_at, limits.lag_s, ""))
     table = pd.DataFrame(rows, columns=COLUMNS)
     table["violation"] = [
-        _violation(at, bound, problem, heal_s)
+        _violation(at, bound, problem, heal_s, end_s)
         for at, bound, problem in zip(
             table["recovered_s"], table["bound_s"], table["violation"], strict=True
         )
     ]
-    return table, []
+    notes = []
+    undecided = table.loc[table["recovered_s"].isna() & (table["violation"] == ""), "item"]
+    if len(undecided):
+        notes.append(
+            f"liveness: {', '.join(undecided)} not recovered when the run ended "
+            f"{end_s - heal_s:.3f} s after the last heal, within their bounds: run longer to tell"
+        )
+    return table, notes
 
 
 def summary(table: pd.DataFrame, heal_s: float, faults: bool) -> dict[str, float]:
@@ -174,11 +183,14 @@ def summary(table: pd.DataFrame, heal_s: float, faults: bool) -> dict[str, float
     return {"recovery_s": recovery, "liveness_violations": float((table["violation"] != "").sum())}
 
 
-def _violation(at: float, bound_s: float, problem: str, heal_s: float) -> str:
+def _violation(at: float, bound_s: float, problem: str, heal_s: float, end_s: float) -> str:
+    """What went wrong with one item: its own problem, no recovery although the run outlasted
+    its bound, or a recovery later than the bound ('' for none, also when the run ended before
+    the bound passed)."""
     if problem:
         return problem
     if math.isnan(at):
-        return "never recovered"
+        return "never recovered" if end_s - heal_s > bound_s else ""
     if at - heal_s > bound_s:
         return f"recovered {at - heal_s:.3f} s after the heal, bound {bound_s:.3f} s"
     return ""
@@ -221,7 +233,8 @@ def _producer_recovered(
     offered = produced["first_arrival_s"].to_numpy(float)
     before = offered < heal_s
     if np.isnan(done[before]).any():
-        return math.nan, "records offered before the heal never answered"
+        late = end_s - heal_s > limits.producer_s
+        return math.nan, "records offered before the heal never answered" if late else ""
     at = max(heal_s, float(done[before].max())) if before.any() else heal_s
     after = offered >= at
     failed = after & ~np.isnan(done) & (error != "") & (error != "SPLIT")
