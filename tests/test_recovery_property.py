@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -194,18 +195,43 @@ _PROPERTY = settings(
 )
 
 
+def _is_bounce(fault: dict, session_s: float) -> bool:
+    """A fast bounce (a crash restarted within the session) or a rolling restart."""
+    if fault["kind"] == "rolling_restart":
+        return True
+    return fault["kind"] == "crash_broker" and fault["restart_after_s"] < session_s
+
+
+@pytest.fixture(scope="module")
+def mix():
+    """Counts the examples run, and those with a fast bounce or a rolling restart; at the end
+    of the module, at least a third of them must have one (the common operational events)."""
+    counts: Counter[str] = Counter()
+    yield counts
+    if counts["examples"]:
+        assert 3 * counts["bounces"] >= counts["examples"], counts
+
+
+def _count(mix: Counter, d: dict) -> None:
+    session_s = PROFILES[d["name"].removeprefix("recovery_")]["session_s"]
+    mix["examples"] += 1
+    mix["bounces"] += any(_is_bounce(f, session_s) for f in d["faults"])
+
+
 @settings(_PROPERTY, max_examples=100)
-@given(schedules())
-def test_random_fault_schedules_recover(d: dict) -> None:
+@given(d=schedules())
+def test_random_fault_schedules_recover(mix: Counter, d: dict) -> None:
     """Safe and live over 100 random fault schedules (see the module docstring)."""
+    _count(mix, d)
     check_recovers(d)
 
 
 @pytest.mark.slow
 @settings(_PROPERTY, max_examples=200)
-@given(schedules())
-def test_random_fault_schedules_recover_more(d: dict) -> None:
+@given(d=schedules())
+def test_random_fault_schedules_recover_more(mix: Counter, d: dict) -> None:
     """The same property over 200 more examples."""
+    _count(mix, d)
     check_recovers(d)
 
 
