@@ -176,7 +176,8 @@ class FaultInjector:
         fault = "power_loss" if power_loss else "crash_broker"
         detail = "power loss" if power_loss else "crash"
         self._record(EventKind.FAULT, fault, broker.name, detail, ClientReach.UNREACHABLE)
-        self._later(restart_after_s, broker.restart, fault, broker.name, "restart")
+        if restart_after_s is not None:
+            self.env.process(self._restart_after(broker, fault, restart_after_s))
 
     def controlled_shutdown(self, target: int | str, restart_after_s: float | None = None) -> None:
         """SIGTERM: the broker asks the controller to move its leaderships, then stops."""
@@ -189,8 +190,7 @@ class FaultInjector:
         def shut_down():
             yield from self._shut_down(broker, fault)
             if restart_after_s is not None:
-                yield self.env.timeout(restart_after_s)
-                self._restart(broker, fault)
+                yield from self._restart_after(broker, fault, restart_after_s)
 
         self.env.process(shut_down())
 
@@ -201,9 +201,17 @@ class FaultInjector:
             EventKind.BROKER_STOPPED, fault, broker.name, "stopped", ClientReach.UNREACHABLE
         )
 
+    def _restart_after(
+        self, broker: Broker, fault: str, delay_s: float
+    ) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(delay_s)
+        self._restart(broker, fault)
+
     def _restart(self, broker: Broker, fault: str) -> None:
-        broker.restart()
-        self._record(EventKind.FAULT_END, fault, broker.name, "restart")
+        """Start ``broker`` again; one another fault has started already stays as it is."""
+        started = broker.restart()
+        detail = "restart" if started else "restart: running already"
+        self._record(EventKind.FAULT_END, fault, broker.name, detail)
 
     def rolling_restart(
         self,

@@ -229,6 +229,8 @@ class Broker:
         )  # fmt: skip
         self.running = False
         self.starts = 0  # how many times the process has started (each restart is a new one)
+        #: succeeds when the process stops, while a controlled shutdown is under way (else None)
+        self._stopping: simpy.Event | None = None
         self._told_since_start: set[TopicPartition] = set()  # partitions LeaderAndIsr set
         self._connections: dict[tuple[str, str], _Connection] = {}
         self._handlers = self._request_handlers()
@@ -257,6 +259,9 @@ class Broker:
         """The process dies (and with ``power_loss`` the machine: unwritten pages are lost).
         Connections reset at once; the ZooKeeper session expires later at the server."""
         self.running = False
+        stopping, self._stopping = self._stopping, None
+        if stopping is not None:
+            stopping.succeed()
         self.net.crash(self.name)
         self.controller.resign()
         self.zk.stop()
@@ -276,12 +281,18 @@ class Broker:
         if power_loss:
             self.replicas.power_loss()
 
-    def restart(self) -> None:
+    def restart(self) -> bool:
         """Start again after a crash: logs recovered, a new ZooKeeper session, registration;
-        the controller then tells it its replicas (onBrokerStartup)."""
+        the controller then tells it its replicas (onBrokerStartup). Returns whether it
+        started: a broker running already is left as it is, since a second process finds the
+        log directories locked by the first and exits (LogManager.lockLogDirs: "Failed to
+        acquire lock on file .lock")."""
+        if self.running:
+            return False
         self.net.restart(self.name)
         self.replicas.recover()
         self.start()
+        return True
 
     def pause(self) -> None:
         """Stop the world (long GC, SIGSTOP): nothing is received, sent or run."""
@@ -301,20 +312,39 @@ class Broker:
     def controlled_shutdown(self) -> Generator[simpy.Event, Any, None]:
         """KafkaServer.controlledShutdown: ask the controller to move this broker's leaderships
         (up to controlled.shutdown.max.retries times, controlled.shutdown.retry.backoff.ms
-        apart), then close the ZooKeeper session and stop."""
+        apart), then close the ZooKeeper session and stop.
+
+        A second shutdown while one is under way does nothing but wait for the process to stop
+        (KafkaServer.shutdown runs once: ``isShuttingDown.compareAndSet(false, true)``; the one
+        who sent the signal waits for the process to exit, as kafkatest's stop_node does); a
+        crash meanwhile ends the shutdown with the process."""
+        if self._stopping is not None:
+            yield self._stopping
+            return
+        stopping = self._stopping = self.env.event()
         if self.config["controlled.shutdown.enable"]:
-            for _ in range(self.config["controlled.shutdown.max.retries"]):
-                answer = yield self.net.request(
-                    self.name, f"broker-{self.controller_id}",
-                    ControlledShutdownRequest(self.broker_id),
-                    self.config.s("controller.socket.timeout.ms"),
-                )  # fmt: skip
-                done = isinstance(answer, ControlledShutdownResponse) and not answer.remaining
-                if done and answer.error is Errors.NONE:
-                    break
-                yield self.env.timeout(self.config.s("controlled.shutdown.retry.backoff.ms"))
-        yield from self.zk.close()
-        self.crash()
+            yield from self._move_leaderships(stopping)
+        if not stopping.triggered:
+            yield from self.zk.close()
+        if not stopping.triggered:
+            self.crash()
+
+    def _move_leaderships(self, stopping: simpy.Event) -> Generator[simpy.Event, Any, None]:
+        """KafkaServer.controlledShutdown's attempts: ControlledShutdown to the controller until
+        it answers with no partition left, or controlled.shutdown.max.retries have failed
+        (controlled.shutdown.retry.backoff.ms apart), or the process crashed (``stopping``)."""
+        for _ in range(self.config["controlled.shutdown.max.retries"]):
+            if stopping.triggered:
+                return
+            answer = yield self.net.request(
+                self.name, f"broker-{self.controller_id}",
+                ControlledShutdownRequest(self.broker_id),
+                self.config.s("controller.socket.timeout.ms"),
+            )  # fmt: skip
+            done = isinstance(answer, ControlledShutdownResponse) and not answer.remaining
+            if done and answer.error is Errors.NONE:
+                return
+            yield self.env.timeout(self.config.s("controlled.shutdown.retry.backoff.ms"))
 
     # ---------------------------------------------------------------- requests
 

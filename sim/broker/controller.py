@@ -181,8 +181,17 @@ class Controller:
         )  # fmt: skip
 
     def resign(self) -> None:
-        """Stop acting as controller (session lost, broker stopping, or another one won)."""
+        """Stop acting as controller (session lost, broker stopping, or another one won).
+
+        The brokers known to be shutting down are forgotten (KafkaController
+        .onControllerResignation: controllerContext.resetContext clears shuttingDownBrokerIds):
+        a broker that shut down while its own controller was active, came back and later took
+        office again would otherwise count itself as shutting down for its whole next term, and
+        refuse every ISR that holds it (INELIGIBLE_REPLICA). The partition states and broker
+        epochs stay readable (the world reads the last controller's when none is active) and
+        are replaced when it takes office again (:meth:`adopt`)."""
         self._early = None
+        self.shutting_down.clear()
         if not self.active:
             return
         self.active = False
