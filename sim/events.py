@@ -95,8 +95,9 @@ MEANING: dict[EventKind, str] = {
     "for good, KIP-360 (topic, partition, epoch)",
     EventKind.SCHEMA_REGISTERED: "a producer's serializer got the id of its schema from the "
     "registry, once per schema (node: the producer, outcome: the subject)",
-    EventKind.SERIALIZATION_FAILED: "a producer's serializer could not get its schema's id, "
-    "first time per schema: its records fail with SERIALIZATION_ERROR until one call succeeds "
+    EventKind.SERIALIZATION_FAILED: "a producer's serializer could not get its schema's id "
+    "(a row per schema and error, not per retry): its records fail with SERIALIZATION_ERROR "
+    "until one call succeeds "
     "(node: the producer, outcome: INCOMPATIBLE_SCHEMA, REGISTRY_TIMEOUT, ...)",
 }
 

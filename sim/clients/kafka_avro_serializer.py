@@ -10,9 +10,10 @@ that arrive while it is out wait for it (:meth:`KafkaProducer._round` draws no r
 id is known) and keep their arrival time. A refusal (INCOMPATIBLE_SCHEMA, HTTP 409) or no answer
 within the client's ``http.read.timeout.ms`` makes serialize() throw a SerializationException:
 send() fails those records with :data:`SERIALIZATION_ERROR`. Nothing is cached for a failure, so
-the next send() asks again (the model asks once per round trip: the records arriving while a
-failing call is out fail with it, where Kafka would fail them one call each). Each record carries
-the wire format's 5-byte header (magic byte 0, 4-byte id): bytes in its size, no work.
+the next send() asks again (the model asks at most once per arrival window of the producer,
+50 ms: the records of the windows a failing call covers fail with it, where Kafka would fail
+them one call each). A new schema takes effect from the producer's next arrival window. Each
+record carries the wire format's 5-byte header (magic byte 0, 4-byte id): bytes in its size.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ class KafkaAvroSerializer:
         self.schema_id: int | None = None
         #: (first arrival s, schema id) of each run of records written with one id, in order
         self._written: list[tuple[float, int]] = []
-        self._failed: set[str] = set()  # schemas whose failure has an events row already
+        self._failures: dict[str, str] = {}  # schema -> the error of its last events row
         #: registry calls made (each a RegisterSchemaRequest)
         self.calls = 0
         #: a call is out: send() waits for it
@@ -112,8 +113,8 @@ class KafkaAvroSerializer:
         else:
             failed = isinstance(answer, NetworkFailure) or answer is None
             self.error = REGISTRY_TIMEOUT if failed else answer.error.name
-            if key not in self._failed:  # a row for a schema's first failure, not each retry
-                self._failed.add(key)
+            if self._failures.get(key) != self.error:  # a row per new error, not per retry
+                self._failures[key] = self.error
                 self.metrics.event(
                     self.env.now, EventKind.SERIALIZATION_FAILED, self.client,
                     detail=f"{self.subject}: {self.error}", outcome=self.error,
