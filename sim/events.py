@@ -45,6 +45,8 @@ class EventKind(StrEnum):
     LOG_TRUNCATION = "log_truncation"
     LOG_TRUNCATION_ERROR = "log_truncation_error"
     PRODUCER_EPOCH_BUMP = "producer_epoch_bump"
+    SCHEMA_REGISTERED = "schema_registered"
+    SERIALIZATION_FAILED = "serialization_failed"
 
 
 #: What each kind of row means, with the columns it fills (docs/results.md lists them).
@@ -91,6 +93,12 @@ MEANING: dict[EventKind, str] = {
     "auto.offset.reset=none (topic, partition, group, member)",
     EventKind.PRODUCER_EPOCH_BUMP: "an idempotent producer bumped its epoch after a batch failed "
     "for good, KIP-360 (topic, partition, epoch)",
+    EventKind.SCHEMA_REGISTERED: "a producer's serializer got the id of its schema from the "
+    "registry, once per schema (node: the producer, outcome: the subject)",
+    EventKind.SERIALIZATION_FAILED: "a producer's serializer could not get its schema's id "
+    "(a row per schema and error, not per retry): its records fail with SERIALIZATION_ERROR "
+    "until one call succeeds "
+    "(node: the producer, outcome: INCOMPATIBLE_SCHEMA, REGISTRY_TIMEOUT, ...)",
 }
 
 

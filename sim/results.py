@@ -228,6 +228,22 @@ TABLES: dict[str, tuple[Column, ...]] = {
         ("batches", "int64", "batches of the producer that failed for good with this error"),
         ("records", "int64", "records in them"),
     ),
+    "deserialization_errors": _cols(
+        ("time_s", "float64", "when poll() returned the records, s"),
+        ("group", "string", "consumer group"),
+        ("member", "string", "consumer node name"),
+        ("topic", "string", "topic"),
+        ("partition", "int32", "partition number"),
+        ("first_offset", "int64", "offset of the first record of the run"),
+        ("count", "int32", "records in the run: their values throw in the deserializer"),
+        ("schema_id", "int64", "schema-registry id in their value headers"),
+        (
+            "error",
+            "string",
+            "SCHEMA_MISMATCH: the group's reader_schema cannot resolve the writer schema (Avro "
+            "schema resolution); SCHEMA_UNAVAILABLE: the registry gave no writer schema in time",
+        ),
+    ),
     "log_offsets": _cols(
         ("topic", "string", "topic"),
         ("partition", "int32", "partition number"),
@@ -257,6 +273,8 @@ SUMMARY_FIELDS: dict[str, str] = {
     "pending_messages": "records offered with no final outcome when the run ended: blocked in "
     "send(), in the producer's accumulator, or in flight (from producers)",
     "consumed_messages": "records polled by consumers, all groups (from consumed)",
+    "undeserializable_messages": "records polled whose values the consumer's deserializer could "
+    "not read, skipped by the application, all groups (from deserialization_errors)",
     "unconsumed_messages": "per consumer group, records acknowledged without error and stored "
     "in the final log of a partition of a topic the group subscribes to that no member of the "
     "group received, summed over groups (audit). Lost records (lost_acked_messages) are not "
@@ -298,6 +316,7 @@ FROM_TABLES = frozenset(
         "acked_messages",
         "failed_messages",
         "consumed_messages",
+        "undeserializable_messages",
         "produce_latency_p50_ms",
         "produce_latency_p99_ms",
         "e2e_latency_p50_ms",
@@ -467,6 +486,9 @@ class Results:
             "acked_messages": acked_messages,
             "failed_messages": failed_messages,
             "consumed_messages": float(consumed["count"].sum()),
+            "undeserializable_messages": float(
+                self.tables["deserialization_errors"]["count"].sum()
+            ),
             "produce_latency_p50_ms": 1e3 * weighted_quantile(lat, ok_counts, 0.50),
             "produce_latency_p99_ms": 1e3 * weighted_quantile(lat, ok_counts, 0.99),
             "e2e_latency_p50_ms": 1e3 * weighted_quantile(e2e, consumed["count"].to_numpy(), 0.50),

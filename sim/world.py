@@ -34,6 +34,8 @@ from sim.broker.controller import PartitionState
 from sim.broker.group_metadata_manager import partition_for
 from sim.broker.placement import assign_replicas
 from sim.clients.consumer import KafkaConsumer
+from sim.clients.kafka_avro_deserializer import KafkaAvroDeserializer
+from sim.clients.kafka_avro_serializer import KafkaAvroSerializer
 from sim.clients.producer.kafka_producer import KafkaProducer
 from sim.clients.producer.record_accumulator import largest_batch_bytes
 from sim.coordination.zookeeper import (
@@ -53,12 +55,20 @@ from sim.net import Network
 from sim.protocol import GROUP_METADATA_TOPIC, NO_LEADER, TopicPartition
 from sim.results import Results
 from sim.rng import RandomStreams
-from sim.scenario import Capabilities, ClusterSpec, HardwareSpec, Scenario, require_simulated
+from sim.scenario import (
+    SCHEMA_REGISTRY_NODE,
+    Capabilities,
+    ClusterSpec,
+    HardwareSpec,
+    Scenario,
+    require_simulated,
+)
+from sim.schemas import SchemaRegistry, topic_name_strategy
 from sim.timers import Environment
 from sim.workload import Workload, encoded_value_bytes
 
 #: What this engine simulates (the rest of a scenario is refused before running).
-CAPABILITIES = Capabilities(fault_kinds=SIMULATED_FAULTS)
+CAPABILITIES = Capabilities(fault_kinds=SIMULATED_FAULTS, schema_registry=True)
 #: Summary fields this engine measures (the others are NaN in Results.summary()).
 MEASURED = (
     "offered_messages",
@@ -67,6 +77,7 @@ MEASURED = (
     "failed_messages",
     "pending_messages",
     "consumed_messages",
+    "undeserializable_messages",
     "unconsumed_messages",
     "lost_acked_messages",
     "duplicate_deliveries",
@@ -135,6 +146,7 @@ class World:
         self.warnings: list[str] = list(scenario.warnings())
         self.zookeeper = self._make_zookeeper()
         self.brokers = [self._make_broker(b) for b in range(cluster.brokers)]
+        self.registry = self._make_registry()
         self.assignments: dict[TopicPartition, list[int]] = {}
         for topic in scenario.topics:
             self._create_topic(topic.name, topic.partitions, topic.replication_factor)
@@ -156,6 +168,26 @@ class World:
 
     def _nic_bytes_s(self, hw: HardwareSpec) -> float:
         return hw.network_gbps * 1e9 / 8
+
+    def _make_registry(self) -> SchemaRegistry | None:
+        """The scenario's schema registry as a node on the network (the brokers' hardware), or
+        None."""
+        spec = self.scenario.schema_registry
+        if spec is None:
+            return None
+        registry = SchemaRegistry(SCHEMA_REGISTRY_NODE, spec.compatibility)
+        self.net.add_node(registry, self._nic_bytes_s(self.hardware))
+        return registry
+
+    def _serializer(self, spec, name: str) -> KafkaAvroSerializer | None:
+        """Producer client ``name``'s Avro serializer when a registry is in use, else None."""
+        registry = self.scenario.schema_registry
+        if registry is None or spec.format.kind != "avro":
+            return None
+        return KafkaAvroSerializer(
+            self.env, self.net, name, SCHEMA_REGISTRY_NODE, topic_name_strategy(spec.topic),
+            spec.format.schema_, registry.client_timeout_ms / 1000.0, self.metrics,
+        )  # fmt: skip
 
     def _make_zookeeper(self) -> ZooKeeper:
         """The ensemble, ticking often enough for the brokers' session timeout (ZooKeeper's
@@ -277,6 +309,9 @@ class World:
                 self.streams.stream("producer", name), workload,
                 PRODUCER_ID_BASE + len(self.producers), partitions, bootstrap,
             )  # fmt: skip
+            serializer = self._serializer(spec, name)
+            if serializer is not None:
+                producer.use_serializer(serializer)
             self.net.add_node(producer, self._nic_bytes_s(self.hardware))
             self.producers.append(producer)
             made.append(producer)
@@ -328,6 +363,12 @@ class World:
             self.env, name, group.group_id, self.net, config, group.processing_ms / 1000.0,
             self.metrics, bootstrap,
         )  # fmt: skip
+        registry = self.scenario.schema_registry
+        if registry is not None:
+            consumer.deserializer = KafkaAvroDeserializer(
+                self.env, self.net, name, SCHEMA_REGISTRY_NODE, group.reader_schema,
+                registry.client_timeout_ms / 1000.0, group.deserialize_us / 1e6,
+            )  # fmt: skip
         consumer.subscribe(list(group.topics))
         return consumer
 
@@ -519,6 +560,7 @@ class World:
             "produced": metrics.produced.frame(),
             "acked": metrics.acked.frame(),
             "consumed": metrics.consumed.frame(),
+            "deserialization_errors": metrics.deserialization_errors.frame(),
             "events": metrics.events.frame(),
             "log": pd.DataFrame(self.final_log(), columns=[c.name for c in TABLES["log"]]),
             "log_offsets": pd.DataFrame(

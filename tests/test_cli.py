@@ -61,7 +61,6 @@ def test_version_prints_the_installed_version():
     ("change", "path"),
     [
         ("cluster.coordination=kraft", "cluster.coordination"),
-        ('schema_registry={"compatibility": "FULL"}', "schema_registry"),
     ],
 )
 def test_validate_refuses_what_run_refuses(tiny, change, path):
