@@ -103,6 +103,7 @@ class Metrics:
         self.acked = Table("acked")
         self.consumed = Table("consumed")
         self.events = Table("events")
+        self.assignments = Table("assignments")
         self.samples: list[tuple[float, int, int]] = []  # (time, max lag, under-replicated)
         #: new_batch_id(): a run-unique batch id, 0, 1, 2, ... (a C call: one per batch)
         self.new_batch_id = count().__next__

@@ -501,6 +501,7 @@ class World:
             "acked": metrics.acked.frame(),
             "consumed": metrics.consumed.frame(),
             "events": metrics.events.frame(),
+            "assignments": metrics.assignments.frame(),
             "log": pd.DataFrame(self.final_log(), columns=[c.name for c in TABLES["log"]]),
         }
         tables["timeseries"] = metrics.timeseries(
