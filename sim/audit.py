@@ -255,13 +255,22 @@ def _counts_before(log: pd.DataFrame, where: pd.DataFrame) -> np.ndarray:
 
 def _lost_acked(produced: pd.DataFrame, acked: pd.DataFrame, log: pd.DataFrame) -> tuple[int, int]:
     """(records, batches) acknowledged without error whose batch is not in the final log."""
+    counts = lost_acked_batches(produced, acked, log)
+    return int(counts.sum()), int(counts.size)
+
+
+def lost_acked_batches(produced: pd.DataFrame, acked: pd.DataFrame, log: pd.DataFrame) -> pd.Series:
+    """The records (``count``, indexed by batch_id, ascending) of each batch acknowledged
+    without error whose batch is not in the final log (see AuditReport.lost_acked_messages).
+
+    Raises ValueError when such a batch is not in ``produced``."""
     acknowledged = np.unique(acked.loc[acked["error"] == "", "batch_id"].to_numpy(np.int64))
     lost = acknowledged[~np.isin(acknowledged, log["batch_id"].to_numpy(np.int64))]
     counts = produced.drop_duplicates("batch_id").set_index("batch_id")["count"].reindex(lost)
     if counts.isna().any():
         missing = counts.index[counts.isna()].tolist()[:5]
         raise ValueError(f"acknowledged batches missing from table 'produced': {missing}")
-    return int(counts.sum()), int(lost.size)
+    return counts.astype(np.int64)
 
 
 def _copies(produced: pd.DataFrame, acked: pd.DataFrame, log: pd.DataFrame) -> pd.DataFrame:
