@@ -78,3 +78,27 @@ def test_an_empty_run_gives_empty_series(story):
         assert derive(empty).empty
     assert isr_segments(empty)["isr_size"].tolist() == [3, 3]
     assert isinstance(isr_segments(empty), pd.DataFrame)
+
+
+def test_isr_segments_see_the_broker_a_controlled_shutdown_takes_out():
+    """A controlled shutdown moves leaderships (an election writes the ISR without the broker)
+    and takes the broker out of the other ISRs: right after it, every ISR holding it shrinks
+    by one, in the rows."""
+    from sim.scenario import Scenario
+    from sim.world import World
+
+    scenario = Scenario.from_dict(
+        {
+            "name": "shutdown",
+            "duration_s": 4.0,
+            "cluster": {"brokers": 3},
+            "topics": [{"name": "t", "partitions": 3, "replication_factor": 3}],
+            "producers": [{"name": "app", "topic": "t", "rate_msgs_s": 200}],
+            "faults": [{"kind": "controlled_shutdown", "at_s": 2.0, "broker": 0}],
+        }
+    )
+    world = World(scenario)
+    world.run()
+    segments = isr_segments(world.results())
+    last = segments.groupby("partition")["isr_size"].last()
+    assert last.tolist() == [2, 2, 2]  # broker 0 is in every ISR of RF 3 on 3 brokers
