@@ -263,12 +263,12 @@ def _draw_lag(ax: Axes, results: Results, lag: pd.DataFrame, marks: bool = True)
 
 def _draw_urp(ax: Axes, results: Results, marks: bool = True) -> None:
     series = results.tables["timeseries"]
-    ax.set_ylabel("partitions")
+    ax.set_ylabel("partitions (all topics)")
     if series.empty:
         _note(ax, EMPTY_NOTE)
     else:
         column = series["under_replicated_partitions"]
-        ax.step(series["time_s"], column, where="post", color="tab:red", label="under-replicated")
+        ax.step(series["time_s"], column, where="post", color="black", label="under-replicated")
         ax.set_ylim(-0.05 * max(column.max(), 1), max(column.max(), 1) * 1.15)
     drawn = mark_events(ax, results)
     _legend(ax, skip=() if marks else drawn)
