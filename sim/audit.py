@@ -262,6 +262,19 @@ def _lost_acked(
 ) -> tuple[int, int]:
     """(records, batches) acknowledged without error whose batch is not in the final log nor
     acknowledged below its partition's final log start offset (``offsets``)."""
+    counts = lost_acked_batches(produced, acked, log, offsets)
+    return int(counts.sum()), int(counts.size)
+
+
+def lost_acked_batches(
+    produced: pd.DataFrame, acked: pd.DataFrame, log: pd.DataFrame, offsets: pd.DataFrame
+) -> pd.Series:
+    """The records (``count``, indexed by batch_id, ascending) of each batch acknowledged
+    without error whose batch is not in the final log nor deleted by retention (below its
+    partition's final log start offset in ``offsets``, the log_offsets table; see
+    AuditReport.lost_acked_messages).
+
+    Raises ValueError when such a batch is not in ``produced``."""
     acknowledged = np.unique(acked.loc[acked["error"] == "", "batch_id"].to_numpy(np.int64))
     lost = acknowledged[~np.isin(acknowledged, log["batch_id"].to_numpy(np.int64))]
     lost = lost[~np.isin(lost, _deleted_by_retention(produced, acked, offsets))]
@@ -269,7 +282,7 @@ def _lost_acked(
     if counts.isna().any():
         missing = counts.index[counts.isna()].tolist()[:5]
         raise ValueError(f"acknowledged batches missing from table 'produced': {missing}")
-    return int(counts.sum()), int(lost.size)
+    return counts.astype(np.int64)
 
 
 def _deleted_by_retention(

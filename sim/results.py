@@ -222,6 +222,27 @@ TABLES: dict[str, tuple[Column, ...]] = {
         ),
         ("pending_in_flight", "int64", "records in produce requests not answered for good yet"),
     ),
+    "assignments": _cols(
+        ("time_s", "float64", "when the member's coordinator took or gave up the partition, s"),
+        ("group", "string", "consumer group id"),
+        ("member", "string", "consumer node name, e.g. billing-1"),
+        (
+            "generation",
+            "int32",
+            "assigned: the generation of the assignment; revoked, lost: the member's last "
+            "generation (-1 before its first)",
+        ),
+        ("topic", "string", "topic"),
+        ("partition", "int32", "partition number"),
+        (
+            "action",
+            "string",
+            "assigned: the partition is in the member's new assignment (one row per partition "
+            "of it, kept ones too: ConsumerCoordinator.onJoinComplete); revoked: the member gave "
+            "it up (eager before rejoining, cooperative when it moved, on close); lost: dropped "
+            "without a valid generation (onPartitionsLost)",
+        ),
+    ),
     "failures": _cols(
         ("producer", "string", "producer client name"),
         ("error", "string", "the final error, as in acked (never '' or SPLIT)"),
@@ -497,6 +518,13 @@ class Results:
             "max_consumer_lag": float(lag.max()) if len(lag) else math.nan,
             "max_partition_pause_s": float(pauses.max()) if len(pauses) else 0.0,
         }
+
+    def plot(self):
+        """The run's dashboard: a matplotlib Figure of its time panels
+        (:func:`sim.plots.dashboard`; ``figure.savefig("run.png")`` writes it)."""
+        from sim.plots import dashboard
+
+        return dashboard(self)
 
     # ---------------------------------------------------------------- persistence
 

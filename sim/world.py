@@ -562,6 +562,7 @@ class World:
             "consumed": metrics.consumed.frame(),
             "deserialization_errors": metrics.deserialization_errors.frame(),
             "events": metrics.events.frame(),
+            "assignments": metrics.assignments.frame(),
             "log": pd.DataFrame(self.final_log(), columns=[c.name for c in TABLES["log"]]),
             "log_offsets": pd.DataFrame(
                 self.final_log_offsets(), columns=[c.name for c in TABLES["log_offsets"]]

@@ -379,6 +379,7 @@ class Controller:
         if leader == state.leader:
             return
         unclean_election = is_unclean(leader, state.isr)
+        before = state.isr
         state.isr = sorted(isr_after_election(kind, leader, state.isr, live, self.shutting_down))
         state.leader = leader
         state.leader_epoch += 1
@@ -394,6 +395,21 @@ class Controller:
             epoch=state.leader_epoch,
             outcome=kind,
         )
+        self._record_isr_change(tp, before, state.isr, kind)
+
+    def _record_isr_change(self, tp, before: list[int], after: list[int], why: str) -> None:
+        """An ``isr_shrink`` row per broker an election took out of the ISR, an ``isr_expand``
+        row per broker it put in (an unclean election's leader), so that the rows rebuild
+        every ISR."""
+        for kind, brokers, verb in (
+            (EventKind.ISR_SHRINK, [b for b in before if b not in after], "left"),
+            (EventKind.ISR_EXPAND, [b for b in after if b not in before], "joined"),
+        ):
+            for b in brokers:
+                self.broker.metrics.event(
+                    self.env.now, kind, self.broker.name, tp[0], tp[1],
+                    f"broker-{b} {verb} the ISR ({why} election)", broker=b,
+                )  # fmt: skip
 
     def _remove_from_isr(self, tp, state: PartitionState, broker: int, changed: dict) -> None:
         """ReplicaStateMachine OfflineReplica: out of the ISR unless it is the last member."""
