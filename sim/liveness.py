@@ -127,10 +127,17 @@ def bounds(scenario: Scenario, partitions: int, heal_s: float, first_fault_s: fl
 
 
 def check(
-    scenario: Scenario, tables: dict[str, pd.DataFrame], partitions: int
+    scenario: Scenario,
+    tables: dict[str, pd.DataFrame],
+    partitions: int,
+    coordinators: dict[str, str | None],
 ) -> tuple[pd.DataFrame, list[str]]:
     """The liveness table (``item``, ``recovered_s``, ``bound_s``, ``violation``) of a run's
-    tables, and warnings (faults that never healed: then the table is empty)."""
+    tables, and warnings (faults that never healed: then the table is empty).
+
+    coordinators: each group's coordinator node at the end of the run when it holds the group
+    Stable, else None (a coordinator cut off from the cluster may still write rows about a
+    group it no longer coordinates: only the final coordinator's rows count)."""
     events = tables["events"]
     heal_s, unhealed = heal_time(events)
     if unhealed:
@@ -153,7 +160,8 @@ def check(
         producers_at = max(producers_at, at) if not math.isnan(at) else producers_at
     for group in scenario.consumer_groups:
         gid = group.group_id
-        rows.append((f"group {gid}", _group_stable(events, gid, heal_s), limits.group_s, ""))
+        stable_at = _group_stable(events, gid, coordinators.get(gid), heal_s)
+        rows.append((f"group {gid}", stable_at, limits.group_s, ""))
         lag_at = _lag_recovered(tables, gid, list(group.topics), producers_at)
         rows.append((f"lag {gid}", lag_at, limits.lag_s, ""))
     table = pd.DataFrame(rows, columns=COLUMNS)
@@ -246,18 +254,21 @@ def _producer_recovered(
     return at, ""
 
 
-def _group_stable(events: pd.DataFrame, group: str, heal_s: float) -> float:
-    """The end of the group's last rebalance if it ended Stable (the heal when it ended before);
-    NaN when one is open at the end or the last ended otherwise."""
+def _group_stable(
+    events: pd.DataFrame, group: str, coordinator: str | None, heal_s: float
+) -> float:
+    """When the group became Stable at its final ``coordinator`` (which holds it Stable at the
+    end): the end of that coordinator's last rebalance of it, or the heal when it had none
+    after (it loaded the group Stable); NaN without such a coordinator."""
+    if coordinator is None:
+        return math.nan
     rows = events[
-        events["kind"].isin([EventKind.REBALANCE_START, EventKind.REBALANCE_END])
+        (events["kind"] == EventKind.REBALANCE_END)
         & (events["group"] == group)
+        & (events["node"] == coordinator)
     ]
-    if rows.empty or rows["kind"].iloc[-1] != EventKind.REBALANCE_END:
-        return math.nan
-    if rows["outcome"].iloc[-1] != "stable":
-        return math.nan
-    return max(heal_s, float(rows["time_s"].iloc[-1]))
+    last = float(rows["time_s"].max()) if len(rows) else heal_s
+    return max(heal_s, last)
 
 
 def _lag_recovered(

@@ -31,6 +31,7 @@ from sim.availability import (
 )
 from sim.broker.broker import Broker
 from sim.broker.controller import PartitionState
+from sim.broker.group_metadata import GroupState
 from sim.broker.group_metadata_manager import partition_for
 from sim.broker.placement import assign_replicas
 from sim.clients.consumer import KafkaConsumer
@@ -580,7 +581,9 @@ class World:
             accounts, tables["produced"], tables["acked"]
         )
         partitions = len(self.assignments)
-        tables["liveness"], notes = liveness.check(self.scenario, tables, partitions)
+        tables["liveness"], notes = liveness.check(
+            self.scenario, tables, partitions, self.coordinators_at_end()
+        )
         results = Results(self.scenario, tables, {}, MEASURED, self.warnings + notes)
         subscriptions = {g.group_id: g.topics for g in self.scenario.consumer_groups}
         results.metrics.update(audit(results.tables, subscriptions).as_metrics())
@@ -592,6 +595,23 @@ class World:
             rebalance_metrics(results.tables["events"], self.scenario.duration_s)
         )
         return results
+
+    def coordinators_at_end(self) -> dict[str, str | None]:
+        """Each consumer group's coordinator when the run ends (the node leading its
+        ``__consumer_offsets`` partition, running and holding the group Stable), else None."""
+        count = self.broker_config["offsets.topic.num.partitions"]
+        found: dict[str, str | None] = {}
+        for group in self.scenario.consumer_groups:
+            leader = self.leader_of((GROUP_METADATA_TOPIC, partition_for(group.group_id, count)))
+            broker = self.brokers[leader] if leader >= 0 else None
+            state = None
+            if broker is not None and broker.running:
+                manager = broker.group_coordinator.manager
+                if manager.is_local(group.group_id):
+                    state = manager.groups.get(group.group_id)
+            stable = state is not None and state.is_state(GroupState.STABLE)
+            found[group.group_id] = broker.name if stable else None
+        return found
 
     def initial_leaders(self) -> dict[TopicPartition, int]:
         """Each partition's leader as the run starts: its preferred (first) replica."""
