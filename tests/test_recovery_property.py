@@ -275,3 +275,16 @@ def test_regression_a_stale_coordinator_does_not_decide_the_group() -> None:
         {"kind": "network_partition", "at_s": 17.539, "isolate": 0, "heal_after_s": 8.695},
     ]
     check_recovers(_lasting("short", faults, seed=33))
+
+
+def test_regression_controlled_shutdown_while_no_controller_is_known() -> None:
+    """Found by the property: the controller (broker 0) is bounced at 9 s within its session;
+    a controlled rolling restart begins at 13.9 s, while the brokers know no controller yet.
+    The first broker's ControlledShutdown went to broker -1 (a KeyError ended the run); as
+    KafkaServer.doControlledShutdown does, an attempt with no live controller known sends
+    nothing and waits controlled.shutdown.retry.backoff.ms before the next."""
+    faults = [
+        {"kind": "crash_broker", "at_s": 9.0, "broker": 0, "restart_after_s": 4.591},
+        {"kind": "rolling_restart", "at_s": 13.941, "mode": "controlled", "max_wait_s": 54.0},
+    ]
+    check_recovers(_lasting("kafka_defaults", faults, seed=7010))

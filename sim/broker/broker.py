@@ -330,21 +330,29 @@ class Broker:
             self.crash()
 
     def _move_leaderships(self, stopping: simpy.Event) -> Generator[simpy.Event, Any, None]:
-        """KafkaServer.controlledShutdown's attempts: ControlledShutdown to the controller until
+        """KafkaServer.doControlledShutdown's attempts: ControlledShutdown to the controller until
         it answers with no partition left, or controlled.shutdown.max.retries have failed
-        (controlled.shutdown.retry.backoff.ms apart), or the process crashed (``stopping``)."""
-        for _ in range(self.config["controlled.shutdown.max.retries"]):
+        (controlled.shutdown.retry.backoff.ms apart, none after the last), or the process
+        crashed (``stopping``). Each attempt goes to the controller the metadata cache names if
+        it is alive there, else to the one the last attempt used; with neither (no controller
+        known yet) the attempt sends nothing and only waits its backoff."""
+        retries = self.config["controlled.shutdown.max.retries"]
+        target: int | None = None
+        for attempt in range(retries):
             if stopping.triggered:
                 return
-            answer = yield self.net.request(
-                self.name, f"broker-{self.controller_id}",
-                ControlledShutdownRequest(self.broker_id),
-                self.config.s("controller.socket.timeout.ms"),
-            )  # fmt: skip
-            done = isinstance(answer, ControlledShutdownResponse) and not answer.remaining
-            if done and answer.error is Errors.NONE:
-                return
-            yield self.env.timeout(self.config.s("controlled.shutdown.retry.backoff.ms"))
+            if self.controller_id >= 0 and self.controller_id in self.live_brokers:
+                target = self.controller_id
+            if target is not None:
+                answer = yield self.net.request(
+                    self.name, f"broker-{target}", ControlledShutdownRequest(self.broker_id),
+                    self.config.s("controller.socket.timeout.ms"),
+                )  # fmt: skip
+                done = isinstance(answer, ControlledShutdownResponse) and not answer.remaining
+                if done and answer.error is Errors.NONE:
+                    return
+            if attempt < retries - 1:
+                yield self.env.timeout(self.config.s("controlled.shutdown.retry.backoff.ms"))
 
     # ---------------------------------------------------------------- requests
 
