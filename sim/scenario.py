@@ -13,6 +13,7 @@ Units are in the field names: ``*_s`` seconds, ``*_ms`` milliseconds, ``*_bytes`
 
 from __future__ import annotations
 
+import copy
 import difflib
 import importlib.util
 import json
@@ -1229,7 +1230,7 @@ def with_values(
             where = ".".join(parts[: i + 1])
             last = i == len(parts) - 1
             if isinstance(node, dict) and parts[i - 1 : i] == ["config"]:
-                node[".".join(parts[i:])] = value  # a Kafka property: the rest of the path
+                node[".".join(parts[i:])] = copy.deepcopy(value)  # the rest of the path: a property
                 break
             if isinstance(node, list):
                 if not part.isdigit() or int(part) >= len(node):
@@ -1244,7 +1245,7 @@ def with_values(
                 parent = ".".join(parts[:i])
                 raise ScenarioError(where, f"no such field: {parent} is {node!r}, not a mapping")
             if last:
-                node[key] = value
+                node[key] = copy.deepcopy(value)  # a later path must not change the caller's
             else:
                 node = node[key]
     return out

@@ -599,6 +599,21 @@ def test_with_values_sets_fields_items_and_kafka_properties_by_their_paths(defau
     assert default_dict["topics"][0]["partitions"] == 6  # a copy: the input is unchanged
 
 
+def test_with_values_copies_the_values_it_sets(default_dict):
+    """A later path into a value set by an earlier one changes the result, not the caller's
+    value (two scenarios built from one values dict once shared a config)."""
+    config = {"auto.offset.reset": "earliest"}
+    values = {
+        "consumer_groups.0.config": config,
+        "consumer_groups.0.config.partition.assignment.strategy": "cooperative-sticky",
+    }
+    changed = with_values(default_dict, values)
+    assert changed["consumer_groups"][0]["config"]["partition.assignment.strategy"] == (
+        "cooperative-sticky"
+    )
+    assert config == {"auto.offset.reset": "earliest"}
+
+
 @pytest.mark.parametrize(
     ("path", "error_path", "fragment"),
     [
