@@ -375,7 +375,7 @@ def _draw_isr(ax: Axes, results: Results, marks: bool = True) -> None:
     gone = events[events["kind"] == EventKind.PARTITION_UNAVAILABLE]
     where = (gone["topic"] + "-" + gone["partition"].astype(str)).map(row)
     for i, start, length in zip(where, gone.time_s, gone.duration_s, strict=True):
-        if not np.isnan(i):
+        if pd.notna(i):  # a partition drawn here (not __consumer_offsets)
             ax.broken_barh([(start, length)], (i - 0.4, 0.8), facecolor="none", hatch="///")
     ax.set_yticks(range(len(row)), list(row), fontsize="small")
     ax.set_ylim(max(len(row), 1) - 0.5, -0.5)
