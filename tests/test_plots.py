@@ -194,3 +194,21 @@ def test_an_empty_run_gives_every_figure_with_notes(tmp_path, story):
     assert len(dashboard(empty).axes) == 4
     names = [p.name for p in save_standard_plots(empty, tmp_path)]
     assert "rebalances.png" not in names and "lost_acked.png" not in names
+
+
+def test_every_figure_draws_a_crash_that_takes_the_group_coordinator(tmp_path):
+    """A simulated run whose crash leaves a ``__consumer_offsets`` partition without a leader
+    (the default scenario's crashed broker coordinates the group): every figure is written,
+    though the ISR panel draws only the scenario's own topics."""
+    import sim
+    from sim.plots import save_standard_plots
+    from sim.scenario import with_values
+
+    values = {"duration_s": 12.0, "faults.0.at_s": 7.0, "faults.0.restart_after_s": 3.0}
+    default = sim.load_scenario("scenarios/default.py")
+    scenario = sim.Scenario.from_dict(with_values(default, values))
+    results = sim.run(scenario)
+    gone = results.events[results.events["kind"] == "partition_unavailable"]
+    assert (gone["topic"] == "__consumer_offsets").any()
+    written = save_standard_plots(results, tmp_path)
+    assert {p.name for p in written} >= {"dashboard.png", "isr.png", "throughput.png"}
