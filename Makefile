@@ -19,16 +19,15 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/kafkasim run scenarios/default.py
 
+# the whole suite and the notebooks; the long property runs (marked slow) are make explore's
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_FLAGS)
-
-test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_FLAGS)
 
-# the properties over random fault schedules and configurations, on fresh examples, the slow
-# ones included (make test repeats the same fixed examples every run)
+# every slow test, then the properties over random fault schedules, all on fresh examples
+# (make test repeats the same fixed examples every run)
 explore: $(STAMP)
-	HYPOTHESIS_PROFILE=explore $(BIN)/python -m pytest -p no:randomly tests/test_faults_timing.py tests/test_recovery_property.py -k "random_fault_schedules" $(PYTEST_FLAGS)
+	HYPOTHESIS_PROFILE=explore $(BIN)/python -m pytest -p no:randomly -m slow $(PYTEST_FLAGS)
+	HYPOTHESIS_PROFILE=explore $(BIN)/python -m pytest -p no:randomly tests/test_faults_timing.py tests/test_recovery_property.py -k "random_fault_schedules and not more and not long" $(PYTEST_FLAGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check sim tests benchmarks scenarios notebooks
