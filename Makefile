@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_FLAGS ?=
 
-.PHONY: setup demo test test-fast explore lint format docs bench clean
+.PHONY: setup demo test explore lint format docs bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "kafka-sim needs Python 3.11 or newer: run make PYTHON=python3.11 (or newer)")'
@@ -37,7 +37,7 @@ format: $(STAMP)
 	$(BIN)/ruff format sim tests benchmarks scenarios notebooks
 	$(BIN)/ruff check --fix sim tests benchmarks scenarios notebooks
 
-# docs/scenario.md from the scenario models' field docstrings (tests/test_docs.py checks it)
+# docs/scenario.md and docs/results.md from the code (tests/test_docs.py checks them)
 docs: $(STAMP)
 	$(BIN)/python -m sim.docs
 
