@@ -288,3 +288,16 @@ def test_regression_controlled_shutdown_while_no_controller_is_known() -> None:
         {"kind": "rolling_restart", "at_s": 13.941, "mode": "controlled", "max_wait_s": 54.0},
     ]
     check_recovers(_lasting("kafka_defaults", faults, seed=7010))
+
+
+def test_regression_a_crash_during_a_controlled_shutdown_ends_it() -> None:
+    """Found by the property: broker 1 begins a controlled shutdown and, at the same instant, a
+    hard rolling restart crashes it. Its ControlledShutdown request died with the process and
+    no answer ever came: the shutdown waited for ever, its restart never ran, the fault never
+    ended (liveness unchecked). A crash now ends the shutdown's wait (KafkaServer.shutdown
+    runs in the process the crash ends); its restart finds the broker running again."""
+    faults = [
+        {"kind": "controlled_shutdown", "at_s": 8.698, "broker": 1, "restart_after_s": 12.0},
+        {"kind": "rolling_restart", "at_s": 8.698, "mode": "hard", "max_wait_s": 18.0},
+    ]
+    check_recovers(_lasting("short", faults, seed=11864))

@@ -344,10 +344,14 @@ class Broker:
             if self.controller_id >= 0 and self.controller_id in self.live_brokers:
                 target = self.controller_id
             if target is not None:
-                answer = yield self.net.request(
+                request = self.net.request(
                     self.name, f"broker-{target}", ControlledShutdownRequest(self.broker_id),
                     self.config.s("controller.socket.timeout.ms"),
                 )  # fmt: skip
+                yield request | stopping  # a crash meanwhile: no answer will come
+                if stopping.triggered:
+                    return
+                answer = request.value
                 done = isinstance(answer, ControlledShutdownResponse) and not answer.remaining
                 if done and answer.error is Errors.NONE:
                     return
