@@ -29,6 +29,7 @@ partition loaded at failover, from Jun Rao's measurements of Kafka 1.1 (controll
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Generator, Iterable, KeysView
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,7 @@ import simpy
 
 from sim.broker.election import elect_leader, is_unclean, isr_after_election
 from sim.events import EventKind
+from sim.net import NetworkFailure
 from sim.protocol import (
     NO_LEADER,
     AlterPartitionResponse,
@@ -52,6 +54,9 @@ from sim.protocol import (
 if TYPE_CHECKING:
     from sim.broker.broker import Broker
 
+#: ControllerChannelManager's RequestSendThread waits this long before sending a request
+#: again after a failure (``backoff()``: 100 ms), s
+SEND_RETRY_BACKOFF_S = 0.1
 ELECTION_S_PER_PARTITION = 3.0 / 10_000
 LOAD_S_PER_PARTITION = 14.0 / 100_000
 #: Delay of a new controller's first preferred-leader check, s (KafkaController
@@ -116,6 +121,8 @@ class Controller:
         #: each live broker's epoch: the czxid of its /brokers/ids znode (KIP-380), which a
         #: broker that registered again (a new session) has larger
         self.broker_epochs: dict[int, int] = {}
+        #: (broker, broker epoch) -> the requests queued for it (see _send)
+        self._channels: dict[tuple[int, int], deque] = {}
         self.shutting_down: set[int] = set()
         self.states: dict[TopicPartition, PartitionState] = {}
         self.unclean_allowed: dict[str, bool] = {}
@@ -192,6 +199,7 @@ class Controller:
         are replaced when it takes office again (:meth:`adopt`)."""
         self._early = None
         self.shutting_down.clear()
+        self._channels = {}  # ControllerChannelManager.shutdown: the queued requests go
         if not self.active:
             return
         self.active = False
@@ -280,9 +288,10 @@ class Controller:
         self.broker_epochs.update(epochs)
 
     def _remove_live(self, brokers: list[int]) -> None:
-        """ControllerContext.removeLiveBrokers: ``brokers`` are no longer live."""
+        """ControllerContext.removeLiveBrokers: ``brokers`` are no longer live, and their
+        channels go with their queued requests (ControllerChannelManager.removeBroker)."""
         for broker in brokers:
-            del self.broker_epochs[broker]
+            self._channels.pop((broker, self.broker_epochs.pop(broker)), None)
 
     def _on_brokers_failed(self, dead: list[int]) -> Generator[simpy.Event, Any, None]:
         """KafkaController.onBrokerFailure: no longer shutting down; offline elections, then
@@ -552,8 +561,34 @@ class Controller:
             self._send(broker, UpdateMetadataRequest(self.broker_id, self.epoch, live, parts))
 
     def _send(self, broker: int, request: Any) -> None:
-        """ControllerChannelManager, fire and forget: a broker that misses a request is told
-        everything again when it comes back (onBrokerStartup)."""
-        self.broker.net.request(
-            self.broker.name, f"broker-{broker}", request, self.request_timeout_s
-        )
+        """ControllerChannelManager: each live broker (each registration: its broker epoch) has
+        a queue of requests and a RequestSendThread that sends them in order, one at a time,
+        sending one again SEND_RETRY_BACKOFF_S after each failure (no answer within
+        controller.socket.timeout.ms, a reset connection) until it is answered. The queue goes
+        with the broker when it leaves the live set (removeBroker: it is told everything again
+        when it comes back, onBrokerStartup) and with the controller's term (resign)."""
+        epoch = self.broker_epochs.get(broker)
+        if epoch is None:
+            return  # not live: no channel to it
+        key = (broker, epoch)
+        queue = self._channels.get(key)
+        if queue is not None:
+            queue.append(request)
+            return
+        queue = self._channels[key] = deque([request])
+        self.env.process(self._request_send_thread(key, queue))
+
+    def _request_send_thread(
+        self, key: tuple[int, int], queue: deque
+    ) -> Generator[simpy.Event, Any, None]:
+        """RequestSendThread.doWork for one broker until its queue is empty or gone."""
+        target = f"broker-{key[0]}"
+        net = self.broker.net
+        while queue and self._channels.get(key) is queue:
+            answer = yield net.request(self.broker.name, target, queue[0], self.request_timeout_s)
+            if isinstance(answer, NetworkFailure):
+                yield self.env.timeout(SEND_RETRY_BACKOFF_S)  # backoff(), then send it again
+            else:
+                queue.popleft()
+        if self._channels.get(key) is queue:
+            del self._channels[key]
