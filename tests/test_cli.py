@@ -130,7 +130,7 @@ def test_plot_redraws_a_saved_run(tiny, tmp_path):
     assert _kafkasim("run", str(tiny), "--quiet", "--no-plots", "--out", str(out)).returncode == 0
     done = _kafkasim("plot", str(out))
     assert done.returncode == 0, done.stderr
-    assert (out / "throughput_latency.png").is_file()
+    assert (out / "dashboard.png").is_file() and (out / "throughput.png").is_file()
     assert _one_error_line(_kafkasim("plot", str(tmp_path))).startswith("error: ")
 
 
