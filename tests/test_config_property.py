@@ -52,7 +52,10 @@ from tests.scenario_failures import replayable
 
 #: Work in progress: regime 1 finds a record left queued after its producer stopped (acks=0,
 #: RoundRobinPartitioner, linger.ms 1, partitioner.availability.timeout.ms 1000,
-#: metadata.max.age.ms 1000; not yet diagnosed) and regime 2 is not yet run over its examples.
+#: metadata.max.age.ms 1000: tests/property_cases/config_pending_acks0.json). Narrowed: with acks=1
+#: every record is acknowledged, with acks=0 (max.in.flight 1) records stay queued, likely the
+#: in-flight slot of an acks=0 request never freed (Kafka completes such a request when its send
+#: completes: NetworkClient.handleCompletedSends); not fixed yet. Regime 2 passed 4 examples.
 pytestmark = pytest.mark.skip(reason="work in progress: see the comment above")
 
 EVENT_CAP = 3_000_000  # events per run before it counts as a runaway
