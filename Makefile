@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_FLAGS ?=
 
-.PHONY: setup demo test test-fast explore lint format bench clean
+.PHONY: setup demo test test-fast explore lint format docs bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "kafka-sim needs Python 3.11 or newer: run make PYTHON=python3.11 (or newer)")'
@@ -25,9 +25,10 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_FLAGS)
 
-# property tests over random fault schedules with fresh examples (make test repeats fixed ones)
+# the properties over random fault schedules and configurations, on fresh examples, the slow
+# ones included (make test repeats the same fixed examples every run)
 explore: $(STAMP)
-	HYPOTHESIS_PROFILE=explore $(BIN)/python -m pytest -p no:randomly tests/test_faults_timing.py -k random_fault_schedules $(PYTEST_FLAGS)
+	HYPOTHESIS_PROFILE=explore $(BIN)/python -m pytest -p no:randomly tests/test_faults_timing.py tests/test_recovery_property.py -k "random_fault_schedules" $(PYTEST_FLAGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check sim tests benchmarks scenarios notebooks
@@ -37,11 +38,16 @@ format: $(STAMP)
 	$(BIN)/ruff format sim tests benchmarks scenarios notebooks
 	$(BIN)/ruff check --fix sim tests benchmarks scenarios notebooks
 
+# docs/scenario.md from the scenario models' field docstrings (tests/test_docs.py checks it)
+docs: $(STAMP)
+	$(BIN)/python -m sim.docs
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_scenarios.py
 	$(BIN)/python benchmarks/bench_scenarios.py --memory
 	$(BIN)/python benchmarks/bench_scenarios.py --build
 	$(BIN)/python benchmarks/bench_murmur2.py
+	$(BIN)/python benchmarks/bench_sweep.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

@@ -1,4 +1,4 @@
-"""Benchmark: named scenarios, timed and measured for memory, in one process (DESIGN.md §7).
+"""Benchmark: named scenarios, timed and measured for memory, in one process.
 
 Run ``python benchmarks/bench_scenarios.py [--only NAME] [--duration S] [--repeat N]``. For each
 scenario (the default one first) it measures, in this process, the best of ``--repeat`` runs
@@ -15,7 +15,7 @@ fastest run is the model's own speed):
   counted by the environment's own run loop, so counting costs nothing measurable) over the
   run's wall time;
 - the bare SimPy timeout loop's events per second (``sim.world.events_per_second_bare_simpy``),
-  measured just before, and the ratio of the two (§7 target: at least 25 %);
+  measured just before, and the ratio of the two (target: at least 25 %);
 - model events per simulated second, and from it the simulated seconds per wall second at which
   the scenario would make the 25 % ratio: the ratio is events per simulated second times
   simulated seconds per wall second over the bare loop's rate, so a model that handles a whole
@@ -26,7 +26,7 @@ fastest run is the model's own speed):
   only the first scenario's figure is its own).
 
 ``--build`` instead times building a large cluster: 50 brokers and a topic of 10,000 partitions
-with RF 3 (DESIGN.md §7: under 10 s), its memory, and its first simulated second.
+with RF 3 (target: under 10 s), its memory, and its first simulated second.
 
 ``--memory`` instead runs the default scenario for T and 10×T simulated seconds (T =
 ``--duration``, default 5) under tracemalloc and reports the peak per batch and per message:
@@ -57,7 +57,7 @@ MEMORY_T_S = 5.0
 #: Simulated seconds run before the timed window (the consumer group forms in about 6 s).
 WARMUP_S = 10.0
 MEMORY_FACTOR = 10
-#: DESIGN.md §7: model events per wall second at least this fraction of the bare SimPy loop's.
+#: Target: model events per wall second at least this fraction of the bare SimPy loop's.
 TARGET_RATIO = 0.25
 #: Bytes per message may differ by this fraction between T and 10×T and still count as flat.
 FLAT_TOLERANCE = 0.25

@@ -1,4 +1,4 @@
-"""The default scenario (DESIGN.md §5): a leader crash under a steady keyed load.
+"""The default scenario: a leader crash under a steady keyed load.
 
 3 brokers; topic ``orders`` with 6 partitions, RF 3, min.insync.replicas 2; one keyed producer at
 10,000 msg/s of 1 KiB with acks=all and linger.ms=5 (pinned: Kafka 3.9's default is 0); a consumer

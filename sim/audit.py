@@ -4,7 +4,8 @@ Exact, at batch level. Every count is in records (offsets), computed from the ha
 ranges ``[base_offset, base_offset + count)`` of the run's tables (:data:`sim.results.TABLES`)
 with interval arithmetic (sort, running maximum, diff); batches are never expanded to records.
 The ``log`` table (each partition's final log, the leader's replica at the end of the run) decides
-what survived, as the final read does in Jepsen's Kafka tests (KAFKA_REFERENCE.md §3.7-3.8).
+what survived, as the final read does in Jepsen's Kafka tests; records below the final log start
+offset (``log_offsets``) were deleted by retention, not lost.
 
 A consumed row may hold part of a batch (a poll that started or ended inside it): its records are
 ``base_offset .. base_offset + count - 1`` of the partition, wherever they fall in the batch.
@@ -38,7 +39,10 @@ class AuditReport:
     """What the audit found; every count is in records unless it says batches.
 
     lost_acked_messages: records of acknowledged batches (error '' in acked, including acks=0
-        batches, whose base_offset is -1) whose batch_id is not in the final log.
+        batches, whose base_offset is -1) whose batch_id is not in the final log, except a
+        batch acknowledged at offsets below its partition's final log start offset (deleted
+        by retention). An acks=0 batch has no known offset: one that retention deleted counts
+        as lost.
     lost_acked_batches: those batches.
     duplicate_messages: extra copies in the final logs: records of a batch stored more than once
         in its partition's log (a retried batch appended twice), not counting the first copy.
@@ -94,8 +98,8 @@ def audit(
     tables: Mapping[str, pd.DataFrame],
     subscriptions: Mapping[str, Collection[str]] | None = None,
 ) -> AuditReport:
-    """Audit a run's tables ("produced", "acked", "consumed", "log"; missing ones count as empty)
-    and, when they include "producers", check the producers' accounting.
+    """Audit a run's tables ("produced", "acked", "consumed", "log", "log_offsets"; missing ones
+    count as empty) and, when they include "producers", check the producers' accounting.
 
     subscriptions: consumer group -> the topics it subscribes to (for unconsumed_messages);
     None: each group in "consumed" and the topics it read from.
@@ -108,7 +112,7 @@ def audit(
     if "producers" in tables:
         check_accounting(produced, acked, tables["producers"], _table(tables, "failures"))
     consumed = consumed[consumed["count"] > 0]
-    lost_messages, lost_batches = _lost_acked(produced, acked, log)
+    lost_messages, lost_batches = _lost_acked(produced, acked, log, _table(tables, "log_offsets"))
     deliveries = _Deliveries(consumed, _copies(produced, acked, log))
     if subscriptions is None:
         subscriptions = consumed.groupby("group")["topic"].unique().to_dict()
@@ -253,15 +257,47 @@ def _counts_before(log: pd.DataFrame, where: pd.DataFrame) -> np.ndarray:
 # ------------------------------------------------------------------ the anomalies
 
 
-def _lost_acked(produced: pd.DataFrame, acked: pd.DataFrame, log: pd.DataFrame) -> tuple[int, int]:
-    """(records, batches) acknowledged without error whose batch is not in the final log."""
+def _lost_acked(
+    produced: pd.DataFrame, acked: pd.DataFrame, log: pd.DataFrame, offsets: pd.DataFrame
+) -> tuple[int, int]:
+    """(records, batches) acknowledged without error whose batch is not in the final log nor
+    acknowledged below its partition's final log start offset (``offsets``)."""
+    counts = lost_acked_batches(produced, acked, log, offsets)
+    return int(counts.sum()), int(counts.size)
+
+
+def lost_acked_batches(
+    produced: pd.DataFrame, acked: pd.DataFrame, log: pd.DataFrame, offsets: pd.DataFrame
+) -> pd.Series:
+    """The records (``count``, indexed by batch_id, ascending) of each batch acknowledged
+    without error whose batch is not in the final log nor deleted by retention (below its
+    partition's final log start offset in ``offsets``, the log_offsets table; see
+    AuditReport.lost_acked_messages).
+
+    Raises ValueError when such a batch is not in ``produced``."""
     acknowledged = np.unique(acked.loc[acked["error"] == "", "batch_id"].to_numpy(np.int64))
     lost = acknowledged[~np.isin(acknowledged, log["batch_id"].to_numpy(np.int64))]
+    lost = lost[~np.isin(lost, _deleted_by_retention(produced, acked, offsets))]
     counts = produced.drop_duplicates("batch_id").set_index("batch_id")["count"].reindex(lost)
     if counts.isna().any():
         missing = counts.index[counts.isna()].tolist()[:5]
         raise ValueError(f"acknowledged batches missing from table 'produced': {missing}")
-    return int(counts.sum()), int(lost.size)
+    return counts.astype(np.int64)
+
+
+def _deleted_by_retention(
+    produced: pd.DataFrame, acked: pd.DataFrame, offsets: pd.DataFrame
+) -> np.ndarray:
+    """Ids of the batches acknowledged at offsets wholly below their partition's final log
+    start offset."""
+    ok = acked.loc[
+        (acked["error"] == "") & (acked["base_offset"] >= 0), ["batch_id", "base_offset"]
+    ]
+    sent = produced[[*_PARTITION, "batch_id", "count"]].drop_duplicates("batch_id")
+    starts = offsets[[*_PARTITION, "log_start_offset"]]
+    rows = ok.merge(sent, on="batch_id").merge(starts, on=_PARTITION)
+    below = rows["base_offset"] + rows["count"] <= rows["log_start_offset"]
+    return rows.loc[below, "batch_id"].to_numpy(np.int64)
 
 
 def _copies(produced: pd.DataFrame, acked: pd.DataFrame, log: pd.DataFrame) -> pd.DataFrame:

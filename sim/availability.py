@@ -64,8 +64,23 @@ def unavailability_windows(
 
 def rebalance_metrics(events: pd.DataFrame, duration_s: float) -> dict[str, float]:
     """``rebalances`` and ``rebalance_time_s`` (s): the rebalances groups went through after they
-    formed, and their summed time, each ``rebalance_start`` to the group's next
-    ``rebalance_end`` (or the run's end).
+    formed (:func:`rebalance_spans` without the formations), and their summed time."""
+    counted = [
+        (start, end)
+        for (_, start, end, formation) in rebalance_spans(events, duration_s)
+        if not formation
+    ]
+    return {
+        "rebalances": float(len(counted)),
+        "rebalance_time_s": float(sum(end - start for start, end in counted)),
+    }
+
+
+def rebalance_spans(
+    events: pd.DataFrame, duration_s: float
+) -> list[tuple[str, float, float, bool]]:
+    """(group, start, end, formation) of each rebalance: a ``rebalance_start`` to the group's
+    next ``rebalance_end`` (or the run's end, ``duration_s``).
 
     A group's formation (a rebalance that starts at generation 0: the first members joining an
     empty group, with its group.initial.rebalance.delay.ms) is not counted: it is no disruption.
@@ -79,7 +94,7 @@ def rebalance_metrics(events: pd.DataFrame, duration_s: float) -> dict[str, floa
     open_at: dict[str, set[str]] = {}  # group -> coordinators with the rebalance open
     since: dict[str, tuple[float, bool]] = {}  # group -> (start, formation) of its rebalance
     moved: dict[str, float] = {}  # group -> when a coordinator move cut its rebalance short
-    spans: list[tuple[float, float, bool]] = []  # (start, end, formation)
+    spans: list[tuple[str, float, float, bool]] = []  # (group, start, end, formation)
     columns = ("time_s", "kind", "node", "group", "generation", "outcome")
     for time_s, kind, node, group, generation, outcome in zip(
         *(rows[c] for c in columns), strict=True
@@ -97,19 +112,15 @@ def rebalance_metrics(events: pd.DataFrame, duration_s: float) -> dict[str, floa
                 moved[group] = time_s
             else:
                 start, formation = since.pop(group)
-                spans.append((start, time_s, formation))
+                spans.append((group, start, time_s, formation))
     for group, nodes in open_at.items():
         if nodes:
             start, formation = since[group]
-            spans.append((start, duration_s, formation))
+            spans.append((group, start, duration_s, formation))
         elif group in moved:
             start, formation = since[group]
-            spans.append((start, moved[group], formation))
-    counted = [(start, end) for start, end, formation in spans if not formation]
-    return {
-        "rebalances": float(len(counted)),
-        "rebalance_time_s": float(sum(end - start for start, end in counted)),
-    }
+            spans.append((group, start, moved[group], formation))
+    return spans
 
 
 def partition_pauses(

@@ -2,7 +2,7 @@
 
 Writes (``write``) land in the page cache as dirty data, kept as a FIFO of appends
 ``(time dirtied, log, end offset, bytes)``, one entry per append, never per message. The disk
-writes one thing after another at ``write_bytes_s``, as a "busy until" time (STYLE.md); a write
+writes one thing after another at ``write_bytes_s``, as a "busy until" time; a write
 becomes durable when its disk time ends. Nothing needs a SimPy event except the flusher's wake-ups:
 completions are retired lazily, whenever the disk is asked something.
 

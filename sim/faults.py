@@ -1,10 +1,10 @@
 """Faults: the scenario's schedule, and the same injections callable from a script mid-run.
 
-Each fault kind of DESIGN.md §5 is a method of :class:`FaultInjector` (``crash_broker``,
+Each fault kind (docs/scenario.md) is a method of :class:`FaultInjector` (``crash_broker``,
 ``power_loss``, ``controlled_shutdown``, ``rolling_restart``, ``pause``, ``zookeeper_expire``,
 ``network_partition``,
 ``slow_disk``, ``slow_network``, ``drop_messages``, ``add_producer``, ``crash_consumer``,
-``add_consumer``, ``remove_consumer``);
+``add_consumer``, ``remove_consumer``, ``evolve_schema``, ``set_compatibility``);
 ``schedule`` turns the scenario's list into SimPy processes that call them at ``at_s``. Targets
 are resolved when the fault fires: ``"leader:orders-0"`` is that partition's leader then,
 ``"controller"`` the active controller then; when it names no broker then (no active controller
@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from sim.events import ClientReach, EventKind, RollingOutcome
-from sim.scenario import FAULT_KINDS, PEER_CLASSES, ROLLING_DOWN_S, ROLLING_MAX_WAIT_S
+from sim.scenario import (
+    FAULT_KINDS,
+    PEER_CLASSES,
+    ROLLING_DOWN_S,
+    ROLLING_MAX_WAIT_S,
+    SCHEMA_REGISTRY_NODE,
+)
+from sim.workload import encoded_value_bytes
 
 if TYPE_CHECKING:
     from sim.broker.broker import Broker
@@ -105,6 +112,10 @@ class FaultInjector:
             self.add_consumer(fault.group, fault.count)
         elif kind == "remove_consumer":
             self.remove_consumer(fault.group, fault.member)
+        elif kind == "evolve_schema":
+            self.evolve_schema(fault.producer, fault.schema_, fault.sample)
+        elif kind == "set_compatibility":
+            self.set_compatibility(fault.subject, fault.mode)
         else:
             raise ValueError(f"fault kind {kind!r} is not simulated")
 
@@ -176,7 +187,8 @@ class FaultInjector:
         fault = "power_loss" if power_loss else "crash_broker"
         detail = "power loss" if power_loss else "crash"
         self._record(EventKind.FAULT, fault, broker.name, detail, ClientReach.UNREACHABLE)
-        self._later(restart_after_s, broker.restart, fault, broker.name, "restart")
+        if restart_after_s is not None:
+            self.env.process(self._restart_after(broker, fault, restart_after_s))
 
     def controlled_shutdown(self, target: int | str, restart_after_s: float | None = None) -> None:
         """SIGTERM: the broker asks the controller to move its leaderships, then stops."""
@@ -189,8 +201,7 @@ class FaultInjector:
         def shut_down():
             yield from self._shut_down(broker, fault)
             if restart_after_s is not None:
-                yield self.env.timeout(restart_after_s)
-                self._restart(broker, fault)
+                yield from self._restart_after(broker, fault, restart_after_s)
 
         self.env.process(shut_down())
 
@@ -201,9 +212,17 @@ class FaultInjector:
             EventKind.BROKER_STOPPED, fault, broker.name, "stopped", ClientReach.UNREACHABLE
         )
 
+    def _restart_after(
+        self, broker: Broker, fault: str, delay_s: float
+    ) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(delay_s)
+        self._restart(broker, fault)
+
     def _restart(self, broker: Broker, fault: str) -> None:
-        broker.restart()
-        self._record(EventKind.FAULT_END, fault, broker.name, "restart")
+        """Start ``broker`` again; one another fault has started already stays as it is."""
+        started = broker.restart()
+        detail = "restart" if started else "restart: running already"
+        self._record(EventKind.FAULT_END, fault, broker.name, detail)
 
     def rolling_restart(
         self,
@@ -425,6 +444,27 @@ class FaultInjector:
         for producer in self.world.add_producer(spec):
             producer.start()
             self._record(EventKind.FAULT, "add_producer", producer.name, "producer added")
+
+    def evolve_schema(self, producer: str, schema: Any, sample: Any = None) -> None:
+        """Every client of producer spec ``producer`` writes ``schema`` from now (``sample``, or
+        its own sample, gives the value size)."""
+        spec = next(p for p in self.world.scenario.producers if p.name == producer)
+        fmt = spec.format.model_copy(
+            update={"schema_": schema, "sample": sample or spec.format.sample}
+        )
+        value_bytes = encoded_value_bytes(spec.model_copy(update={"format": fmt}), True)
+        for client in self.world.producers:
+            if client.spec.name == producer:
+                client.evolve_schema(schema, value_bytes)
+                self._record(EventKind.FAULT, "evolve_schema", client.name, "new schema")
+
+    def set_compatibility(self, subject: str, mode: str) -> None:
+        """The registry's compatibility mode of ``subject`` becomes ``mode`` (an operator's
+        ``PUT /config/{subject}``)."""
+        self.world.registry.set_compatibility(subject, mode)
+        self._record(
+            EventKind.FAULT, "set_compatibility", SCHEMA_REGISTRY_NODE, f"{subject}: {mode}"
+        )
 
     def _member(self, group: str, member: int | None):
         """The running consumer ``<group>-<member>`` (the highest-numbered one when None)."""

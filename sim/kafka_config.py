@@ -187,7 +187,6 @@ _PRODUCER: tuple[_Row, ...] = (
     ("buffer.memory", "long", 33554432, _AT_LEAST_0, _PC, "bytes",
      "memory for the producer's batches; when it is full, send() blocks; a larger record fails "
      "(RECORD_TOO_LARGE)"),
-    ("client.id", "string", "", None, _PC, "", "label of the client in results"),
     ("compression.type", "string", "none", _COMPRESSION, _PC, "",
      "codec of the producer's batches; sets their size on the wire and on disk"),
     ("delivery.timeout.ms", "int", 120000, _AT_LEAST_0, _PC, "ms",
@@ -237,7 +236,8 @@ _CONSUMER: tuple[_Row, ...] = (
      "period of automatic offset commits"),
     ("auto.offset.reset", "string", "latest", ValidString(("latest", "earliest", "none")), _CC,
      "", "where a group without a committed offset starts: log end, log start, or error"),
-    ("client.id", "string", "", None, _CC, "", "label of the client in results"),
+    ("client.id", "string", "", None, _CC, "",
+     "prefix of the member id the group coordinator gives (else the consumer's name)"),
     ("enable.auto.commit", "boolean", True, None, _CC, "",
      "commit polled offsets every auto.commit.interval.ms"),
     ("fetch.max.bytes", "int", 52428800, _AT_LEAST_0, _CC, "bytes",
@@ -250,12 +250,14 @@ _CONSUMER: tuple[_Row, ...] = (
     ("group.instance.id", "string", None, NonEmptyString(), _CC, "",
      "static membership (KIP-345): no LeaveGroup on close, rejoin keeps the assignment"),
     ("group.protocol", "string", "classic", ValidString(("CLASSIC", "CONSUMER"), True), _CC, "",
-     "rebalance protocol; normalised to lower case; only classic is modelled"),
+     "rebalance protocol, normalised to lower case; consumer (KIP-848) is not simulated: "
+     "a run with it stops before it starts"),
     ("heartbeat.interval.ms", "int", 3000, None, _CC, "ms",
      "period of heartbeats to the group coordinator"),
     ("isolation.level", "string", "read_uncommitted",
      ValidString(("read_committed", "read_uncommitted")), _CC, "",
-     "read up to the high watermark (uncommitted) or the last stable offset"),
+     "validated; both read up to the high watermark: without transactions (not modelled) "
+     "the last stable offset is the high watermark"),
     ("max.partition.fetch.bytes", "int", 1048576, _AT_LEAST_0, _CC, "bytes",
      "cap on data per partition in one fetch response"),
     ("max.poll.interval.ms", "int", 300000, _AT_LEAST_1, _CC, "ms",
@@ -279,7 +281,6 @@ _BROKER: tuple[_Row, ...] = (
     ("auto.leader.rebalance.enable", "boolean", True, None, _RC, "",
      "the controller moves leadership back to preferred replicas"),
     ("broker.id", "int", -1, None, _SC, "", "checked as Kafka does; the model numbers brokers"),
-    ("broker.rack", "string", None, None, _SC, "", "rack label of the broker"),
     ("compression.type", "string", "producer", _BROKER_COMPRESSION, _SC, "",
      "default of the topic compression.type"),
     ("controlled.shutdown.enable", "boolean", True, None, _SC, "",
@@ -312,16 +313,18 @@ _BROKER: tuple[_Row, ...] = (
     ("log.flush.interval.ms", "long", None, None, _SLC, "ms",
      "default of the topic flush.ms (else log.flush.scheduler.interval.ms)"),
     ("log.flush.scheduler.interval.ms", "long", LONG_MAX, None, _SLC, "ms",
-     "period of the kafka-log-flusher task, which fsyncs the logs due by their flush.ms (the "
-     "default never repeats it: flush.ms then acts once, at log.initial.task.delay.ms); "
-     "fallback for flush.ms"),
+     "period of the kafka-log-flusher task (after log.initial.task.delay.ms; the default runs "
+     "it once); fallback for flush.ms"),
     ("log.initial.task.delay.ms", "long", 30000, _AT_LEAST_0, _SLC, "ms",
-     "first run of the kafka-log-flusher task after a broker starts"),
+     "first run of the kafka-log-retention and kafka-log-flusher tasks after a broker starts"),
     ("log.message.timestamp.type", "string", "CreateTime",
      ValidString(("CreateTime", "LogAppendTime")), _SLC, "",
-     "default of the topic message.timestamp.type (not modelled yet)"),
+     "default of the topic message.timestamp.type"),
     ("log.retention.bytes", "long", -1, None, _SLC, "bytes",
      "default of the topic retention.bytes"),
+    ("log.retention.check.interval.ms", "long", 300000, _AT_LEAST_1, _SLC, "ms",
+     "period of the kafka-log-retention task, which deletes old segments of topics with "
+     "cleanup.policy=delete"),
     ("log.retention.hours", "int", 168, None, _SLC, "h",
      "default of the topic retention.ms, after log.retention.ms and .minutes"),
     ("log.retention.minutes", "int", None, None, _SLC, "min",
@@ -347,7 +350,7 @@ _BROKER: tuple[_Row, ...] = (
     ("offsets.commit.timeout.ms", "int", 5000, _AT_LEAST_1, _GC, "ms",
      "a commit or group write waits this long for the offsets partition's ISR (acks=all)"),
     ("offsets.retention.minutes", "int", 10080, _AT_LEAST_1, _GC, "min",
-     "committed offsets of an empty group expire after this long"),
+     "validated; not modelled yet: committed offsets never expire"),
     ("offsets.topic.num.partitions", "int", 50, _AT_LEAST_1, _GC, "",
      "partitions of __consumer_offsets: maps a group to its coordinator"),
     ("offsets.topic.replication.factor", "short", 3, _AT_LEAST_1, _GC, "",
@@ -382,7 +385,8 @@ _BROKER: tuple[_Row, ...] = (
 
 _TOPIC: tuple[_Row, ...] = (
     ("cleanup.policy", "list", ["delete"], ValidList(("compact", "delete")), _LC, "",
-     "delete (retention) is modelled; compact is accepted"),
+     "delete: the retention task deletes old segments; compact (also compact,delete): "
+     "nothing is deleted (the log cleaner is not modelled)"),
     ("compression.type", "string", "producer", _BROKER_COMPRESSION, _LC, "",
      "codec the broker stores batches in (producer = as sent)"),
     ("flush.messages", "long", LONG_MAX, _AT_LEAST_1, _LC, "messages",
@@ -395,15 +399,20 @@ _TOPIC: tuple[_Row, ...] = (
      "largest batch a leader appends (as sent, compressed); larger: MESSAGE_TOO_LARGE"),
     ("message.timestamp.type", "string", "CreateTime",
      ValidString(("CreateTime", "LogAppendTime")), _LC, "",
-     "validated; not modelled yet: records keep their send() time"),
+     "validated; a batch's timestamp (segment roll, retention.ms) is its leader's append "
+     "time for both types"),
     ("min.insync.replicas", "int", 1, _AT_LEAST_1, _LC, "",
      "ISR size needed for acks=all writes and for the high watermark to advance"),
     ("retention.bytes", "long", -1, None, _LC, "bytes",
-     "per-partition size above which old segments are deleted (-1 = none)"),
+     "oldest segments are deleted while the partition's log stays at least this big "
+     "(-1 = no limit)"),
     ("retention.ms", "long", 604800000, Range(-1), _LC, "ms",
-     "segments older than this are deleted (-1 = forever)"),
-    ("segment.bytes", "int", 1073741824, Range(14), _LC, "bytes", "segment roll size"),
-    ("segment.ms", "long", 604800000, _AT_LEAST_1, _LC, "ms", "segment roll age"),
+     "a segment whose newest batch is older than this is deleted, the active one too "
+     "(-1 = forever)"),
+    ("segment.bytes", "int", 1073741824, Range(14), _LC, "bytes",
+     "a batch that would take the active segment past this size starts a new one"),
+    ("segment.ms", "long", 604800000, _AT_LEAST_1, _LC, "ms",
+     "a batch this much newer than the active segment's first starts a new one"),
     ("unclean.leader.election.enable", "boolean", False, None, _LC, "",
      "an out-of-sync replica may become leader when no ISR member is alive"),
 )

@@ -127,10 +127,17 @@ def bounds(scenario: Scenario, partitions: int, heal_s: float, first_fault_s: fl
 
 
 def check(
-    scenario: Scenario, tables: dict[str, pd.DataFrame], partitions: int
+    scenario: Scenario,
+    tables: dict[str, pd.DataFrame],
+    partitions: int,
+    coordinators: dict[str, str | None],
 ) -> tuple[pd.DataFrame, list[str]]:
     """The liveness table (``item``, ``recovered_s``, ``bound_s``, ``violation``) of a run's
-    tables, and warnings (faults that never healed: then the table is empty)."""
+    tables, and warnings (faults that never healed: then the table is empty).
+
+    coordinators: each group's coordinator node at the end of the run when it holds the group
+    Stable, else None (a coordinator cut off from the cluster may still write rows about a
+    group it no longer coordinates: only the final coordinator's rows count)."""
     events = tables["events"]
     heal_s, unhealed = heal_time(events)
     if unhealed:
@@ -140,9 +147,11 @@ def check(
     first_fault_s = float(faults["time_s"].min()) if len(faults) else heal_s
     limits = bounds(scenario, partitions, heal_s, first_fault_s)
     end_s = scenario.duration_s
+    leaders_at = _leaders_recovered(events, heal_s, end_s)
+    isr_at = max(_isr_recovered(tables["timeseries"], heal_s), leaders_at)  # NaN stays NaN
     rows = [
-        ("leaders", _leaders_recovered(events, heal_s, end_s), limits.leaders_s, ""),
-        ("isr", _isr_recovered(tables["timeseries"], heal_s), limits.isr_s, ""),
+        ("leaders", leaders_at, limits.leaders_s, ""),
+        ("isr", isr_at, limits.isr_s, ""),
     ]
     producers_at = heal_s
     for name, produced in tables["produced"].groupby("producer", sort=True):
@@ -151,17 +160,25 @@ def check(
         producers_at = max(producers_at, at) if not math.isnan(at) else producers_at
     for group in scenario.consumer_groups:
         gid = group.group_id
-        rows.append((f"group {gid}", _group_stable(events, gid, heal_s), limits.group_s, ""))
+        stable_at = _group_stable(events, gid, coordinators.get(gid), heal_s)
+        rows.append((f"group {gid}", stable_at, limits.group_s, ""))
         lag_at = _lag_recovered(tables, gid, list(group.topics), producers_at)
         rows.append((f"lag {gid}", lag_at, limits.lag_s, ""))
     table = pd.DataFrame(rows, columns=COLUMNS)
     table["violation"] = [
-        _violation(at, bound, problem, heal_s)
+        _violation(at, bound, problem, heal_s, end_s)
         for at, bound, problem in zip(
             table["recovered_s"], table["bound_s"], table["violation"], strict=True
         )
     ]
-    return table, []
+    notes = []
+    undecided = table.loc[table["recovered_s"].isna() & (table["violation"] == ""), "item"]
+    if len(undecided):
+        notes.append(
+            f"liveness: {', '.join(undecided)} not recovered when the run ended "
+            f"{end_s - heal_s:.3f} s after the last heal, within their bounds: run longer to tell"
+        )
+    return table, notes
 
 
 def summary(table: pd.DataFrame, heal_s: float, faults: bool) -> dict[str, float]:
@@ -174,11 +191,14 @@ def summary(table: pd.DataFrame, heal_s: float, faults: bool) -> dict[str, float
     return {"recovery_s": recovery, "liveness_violations": float((table["violation"] != "").sum())}
 
 
-def _violation(at: float, bound_s: float, problem: str, heal_s: float) -> str:
+def _violation(at: float, bound_s: float, problem: str, heal_s: float, end_s: float) -> str:
+    """What went wrong with one item: its own problem, no recovery although the run outlasted
+    its bound, or a recovery later than the bound ('' for none, also when the run ended before
+    the bound passed)."""
     if problem:
         return problem
     if math.isnan(at):
-        return "never recovered"
+        return "never recovered" if end_s - heal_s > bound_s else ""
     if at - heal_s > bound_s:
         return f"recovered {at - heal_s:.3f} s after the heal, bound {bound_s:.3f} s"
     return ""
@@ -221,7 +241,8 @@ def _producer_recovered(
     offered = produced["first_arrival_s"].to_numpy(float)
     before = offered < heal_s
     if np.isnan(done[before]).any():
-        return math.nan, "records offered before the heal never answered"
+        late = end_s - heal_s > limits.producer_s
+        return math.nan, "records offered before the heal never answered" if late else ""
     at = max(heal_s, float(done[before].max())) if before.any() else heal_s
     after = offered >= at
     failed = after & ~np.isnan(done) & (error != "") & (error != "SPLIT")
@@ -233,18 +254,21 @@ def _producer_recovered(
     return at, ""
 
 
-def _group_stable(events: pd.DataFrame, group: str, heal_s: float) -> float:
-    """The end of the group's last rebalance if it ended Stable (the heal when it ended before);
-    NaN when one is open at the end or the last ended otherwise."""
+def _group_stable(
+    events: pd.DataFrame, group: str, coordinator: str | None, heal_s: float
+) -> float:
+    """When the group became Stable at its final ``coordinator`` (which holds it Stable at the
+    end): the end of that coordinator's last rebalance of it, or the heal when it had none
+    after (it loaded the group Stable); NaN without such a coordinator."""
+    if coordinator is None:
+        return math.nan
     rows = events[
-        events["kind"].isin([EventKind.REBALANCE_START, EventKind.REBALANCE_END])
+        (events["kind"] == EventKind.REBALANCE_END)
         & (events["group"] == group)
+        & (events["node"] == coordinator)
     ]
-    if rows.empty or rows["kind"].iloc[-1] != EventKind.REBALANCE_END:
-        return math.nan
-    if rows["outcome"].iloc[-1] != "stable":
-        return math.nan
-    return max(heal_s, float(rows["time_s"].iloc[-1]))
+    last = float(rows["time_s"].max()) if len(rows) else heal_s
+    return max(heal_s, last)
 
 
 def _lag_recovered(

@@ -18,6 +18,7 @@ import pandas as pd
 
 from sim.events import EventKind
 from sim.results import TABLES, unsplit
+from sim.timelines import interval_quantiles
 
 #: The value of each events column a row does not set (see :meth:`Metrics.event`).
 EVENT_DEFAULTS: dict[str, object] = {
@@ -103,6 +104,8 @@ class Metrics:
         self.acked = Table("acked")
         self.consumed = Table("consumed")
         self.events = Table("events")
+        self.deserialization_errors = Table("deserialization_errors")
+        self.assignments = Table("assignments")
         self.samples: list[tuple[float, int, int]] = []  # (time, max lag, under-replicated)
         #: new_batch_id(): a run-unique batch id, 0, 1, 2, ... (a C call: one per batch)
         self.new_batch_id = count().__next__
@@ -165,7 +168,9 @@ class Metrics:
                 consumed.get("polled_s", []), consumed.get("count", []), edges, widths
             ),
         }
-        p99 = _interval_p99(ok.get("done_s", []), ok.get("latency_s", []), ok_counts, edges)
+        p99 = interval_quantiles(
+            ok.get("done_s", []), ok.get("latency_s", []), ok_counts, edges, 0.99
+        )
         lag, urp = _gauges(self.samples, ends)
         return pd.DataFrame(
             {
@@ -184,26 +189,6 @@ def _rate(times: Iterable, weights: Iterable, edges: np.ndarray, widths: np.ndar
         return np.zeros(len(widths))
     sums, _ = np.histogram(times, bins=edges, weights=np.asarray(weights, dtype=float))
     return sums / widths
-
-
-def _interval_p99(
-    times: Iterable, latencies: Iterable, weights: np.ndarray, edges: np.ndarray
-) -> np.ndarray:
-    from sim.results import weighted_quantile
-
-    times = np.asarray(times, dtype=float)
-    latencies = np.asarray(latencies, dtype=float)
-    out = np.full(len(edges) - 1, np.nan)
-    if times.size == 0:
-        return out
-    which = np.digitize(times, edges[1:-1])
-    order = np.argsort(which, kind="stable")
-    bounds = np.searchsorted(which[order], np.arange(len(edges)))
-    for i in range(len(edges) - 1):
-        sel = order[bounds[i] : bounds[i + 1]]
-        if sel.size:
-            out[i] = weighted_quantile(latencies[sel], weights[sel], 0.99)
-    return out
 
 
 def _gauges(

@@ -1,7 +1,7 @@
 """The network between nodes: NICs, links, request/response with timeouts, and fault hooks.
 
 Timing. Each node has one NIC of ``nic_bytes_s`` bytes/s in each direction, modelled as two
-"busy until" times (STYLE.md), not as SimPy resources. A message of n bytes from A to B::
+"busy until" times, not as SimPy resources. A message of n bytes from A to B::
 
     start    = max(now, A.out_busy);           A.out_busy = start + n / bw_A
     in_start = max(start + prop, B.in_busy);   B.in_busy  = in_start + n / bw_B

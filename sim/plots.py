@@ -1,172 +1,596 @@
 """The standard figures of a run, drawn from its tables after the run (the model never plots).
 
-Each figure reads only ``results.tables["timeseries"]`` and ``results.tables["events"]``
-(:data:`sim.results.TABLES`), is titled with the scenario's name, has time in simulated seconds on
-the x axis, and marks faults (red dashed) and leader elections (grey dotted) with vertical lines
-(one collection per kind in ``ax.collections``; the data lines are ``ax.lines``). Figures use
-matplotlib's object-oriented API (no pyplot state, nothing to close) and are written as PNG by
-the Agg renderer. With an empty time series a figure shows a note instead of lines.
+Each figure function takes :class:`~sim.results.Results` and returns a matplotlib Figure titled
+with the scenario's name, with time in simulated seconds on the x axis from 0 to the run's
+duration: :func:`throughput`, :func:`latency`, :func:`latency_cdf`, :func:`consumer_lag`,
+:func:`isr`, :func:`rebalance_timeline`, :func:`lost_acked`, and :func:`dashboard` (their time
+panels stacked, also ``Results.plot()``). The derived series come from :mod:`sim.timelines`.
+
+Time panels mark what happened (:func:`mark_events`), from the ``events`` columns only: fault
+rows as vertical lines, one colour per fault kind (the ``fault`` column) and one line style per
+step of its lifecycle (injected solid, broker stopped dash-dot, ended dashed, a rolling
+restart's step done dotted); leader elections grey dotted (unclean ones black); rebalances as
+shaded spans. Legends sit outside the axes, on the right. Figures use matplotlib's
+object-oriented API (no pyplot state, nothing to close) and are written as PNG by the Agg
+renderer. A panel without data shows a note instead. Sweeps have their own figure,
+:func:`sweep_metric`
+(a summary field against a grid path, with confidence bands), written by :func:`save_sweep_plots`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator, StrMethodFormatter
+from matplotlib.patches import Patch
+from matplotlib.ticker import StrMethodFormatter
 
-from sim.events import ELECTIONS, FAULT_ROWS
-from sim.results import Results
+from sim.availability import rebalance_spans
+from sim.events import ELECTIONS, FAULT_ROWS, EventKind
+from sim.results import Results, weighted_quantile
+from sim.sweep import grid_columns
+from sim.timelines import (
+    isr_segments,
+    latency_bands,
+    lost_acked_over_time,
+    ownership,
+    partition_lag,
+)
 
-FIGSIZE_IN = (10.0, 4.0)
-#: Event kinds drawn as vertical lines, their legend label and line style.
-EVENT_MARKS = {
-    "fault": ("fault", {"color": "tab:red", "linestyle": "--", "linewidth": 1.0}),
-    "election": ("leader election", {"color": "tab:gray", "linestyle": ":", "linewidth": 0.8}),
-}
-EMPTY_NOTE = "no time series recorded"
-ZERO_NOTE = "0 throughout the run"
-LATENCY_COLOR = "tab:orange"
+FIGSIZE_IN = (11.0, 4.0)
+PANEL_HEIGHT_IN = 2.6
+EMPTY_NOTE = "nothing recorded"
 THOUSANDS = StrMethodFormatter("{x:,.0f}")
+#: Colour of each fault kind's lines (the events ``fault`` column).
+FAULT_COLORS = {
+    "crash_broker": "tab:red",
+    "power_loss": "darkred",
+    "controlled_shutdown": "tab:orange",
+    "rolling_restart": "darkorange",
+    "pause": "tab:purple",
+    "zookeeper_expire": "tab:brown",
+    "network_partition": "magenta",
+    "slow_disk": "olive",
+    "slow_network": "olive",
+    "drop_messages": "tab:pink",
+    "crash_consumer": "tab:cyan",
+    "add_consumer": "teal",
+    "remove_consumer": "teal",
+    "add_producer": "tab:blue",
+}
+#: Line style and width of each lifecycle row of a fault.
+FAULT_STEPS = {
+    EventKind.FAULT: ("-", 1.6),
+    EventKind.BROKER_STOPPED: ("-.", 1.2),
+    EventKind.FAULT_END: ("--", 1.2),
+    EventKind.ROLLING_STEP: (":", 1.4),
+    EventKind.FAULT_SKIPPED: (":", 0.8),
+}
+#: What a fault's end is, by fault kind, in legends ("end" for the others).
+END_WORDS = {
+    "crash_broker": "restart",
+    "power_loss": "restart",
+    "controlled_shutdown": "restart",
+    "rolling_restart": "restart",
+    "crash_consumer": "restart",
+    "pause": "resume",
+    "network_partition": "heal",
+}
+REBALANCE_COLOR = "tab:cyan"
+PRODUCE_COLOR, E2E_COLOR = "tab:orange", "tab:purple"
+#: Colour of a partition's ISR row by how many replicas are out of it (0, 1, 2 or more).
+ISR_COLORS = ("#8fd18f", "gold", "tab:red")
+#: Summary fields drawn by :func:`save_sweep_plots` (those a sweep measured).
+SWEEP_METRICS = (
+    "throughput_msgs_s",
+    "produce_latency_p50_ms",
+    "produce_latency_p99_ms",
+    "e2e_latency_p99_ms",
+    "lost_acked_messages",
+    "unavailable_partition_s",
+)
+CI_ALPHA = 0.2
 
 
-def throughput_and_latency(results: Results) -> Figure:
-    """Acked and consumed records/s (left axis) and p99 produce latency in ms (right axis).
+# ------------------------------------------------------------------ figures
 
-    Both axes start at 0 (so noise is not blown up into swings); the throughput lines sit in
-    the upper part of the plot and the latency line, in its axis' colour, in the lower half.
-    """
-    figure, ax = _figure(results, "throughput and p99 produce latency")
-    series = results.tables["timeseries"]
-    ax.set_ylabel("throughput (records/s)")
-    ax.yaxis.set_major_formatter(THOUSANDS)
-    latency = ax.twinx()
-    latency.set_ylabel("p99 produce latency (ms)", color=LATENCY_COLOR)
-    latency.tick_params(axis="y", colors=LATENCY_COLOR)
-    if not _note_if_empty(ax, series):
-        time = series["time_s"]
-        ax.plot(time, series["acked_msgs_s"], color="tab:blue", linewidth=1.6, label="acked")
-        ax.plot(
-            time,
-            series["consumed_msgs_s"],
-            color="tab:green",
-            linewidth=1.0,
-            linestyle="--",
-            label="consumed",
-        )
-        latency.plot(
-            time,
-            series["produce_latency_p99_ms"],
-            color=LATENCY_COLOR,
-            linewidth=1.0,
-            label="p99 produce latency",
-        )
-        _from_zero(ax, series[["acked_msgs_s", "consumed_msgs_s"]], headroom=1.3)
-        _from_zero(latency, series[["produce_latency_p99_ms"]], headroom=2.2)
-    _mark_events(ax, results.tables["events"])
-    _legend(ax, latency)
-    return figure
+
+def throughput(results: Results) -> Figure:
+    """Records/s produced, acknowledged and consumed per interval, with the run's events."""
+    return _one_panel(results, "throughput", _draw_throughput)
+
+
+def latency(results: Results) -> Figure:
+    """p50 and p99 produce and end-to-end latency per interval, ms on a log axis."""
+    return _one_panel(results, "latency per interval", _draw_latency)
 
 
 def consumer_lag(results: Results) -> Figure:
-    """The largest lag of any group on any partition, in records, over time."""
-    return _single(results, "max_consumer_lag", "max consumer lag", "max consumer lag (records)")
-
-
-def under_replicated(results: Results) -> Figure:
-    """The number of partitions whose ISR is smaller than the replication factor, over time."""
-    return _single(
-        results,
-        "under_replicated_partitions",
-        "under-replicated partitions",
-        "under-replicated partitions (count)",
-    )
-
-
-def save_standard_plots(results: Results, directory: str | Path) -> list[Path]:
-    """Write throughput_latency.png, consumer_lag.png and under_replicated.png; their paths."""
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
-    figures = {
-        "throughput_latency.png": throughput_and_latency(results),
-        "consumer_lag.png": consumer_lag(results),
-        "under_replicated.png": under_replicated(results),
-    }
-    for name, figure in figures.items():
-        figure.savefig(out / name)
-    return [out / name for name in figures]
-
-
-def _figure(results: Results, what: str) -> tuple[Figure, Axes]:
-    figure = Figure(figsize=FIGSIZE_IN, layout="constrained")
-    ax = figure.add_subplot()
-    ax.set_title(f"{results.scenario.name}: {what}")
-    ax.set_xlabel("simulated time (s)")
-    ax.set_xlim(0, results.scenario.duration_s)
-    return figure, ax
-
-
-def _single(results: Results, column: str, what: str, ylabel: str) -> Figure:
-    """One timeseries column (a count) against time, from 0 with integer ticks, event marks."""
-    figure, ax = _figure(results, what)
-    series = results.tables["timeseries"]
-    ax.set_ylabel(ylabel)
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.yaxis.set_major_formatter(THOUSANDS)
-    if not _note_if_empty(ax, series):
-        values = series[column]
-        ax.plot(series["time_s"], values, color="tab:purple", label=what)
-        _from_zero(ax, series[[column]], headroom=1.3, at_least=1.0)
-        bottom, top = ax.get_ylim()
-        ax.set_ylim(bottom - 0.03 * top, top)  # a line at 0 stays visible above the x axis
-        if not values.fillna(0).any():
-            ax.text(0.5, 0.5, ZERO_NOTE, transform=ax.transAxes, ha="center", va="center")
-    _mark_events(ax, results.tables["events"])
-    _legend(ax)
+    """Each group's lag per partition (records), one panel per group."""
+    groups = [g.group_id for g in results.scenario.consumer_groups] or [""]
+    figure, axes = _panels(results, "consumer lag per partition", len(groups))
+    lag = partition_lag(results)
+    for ax, group in zip(axes, groups, strict=True):
+        _draw_lag(ax, results, lag[lag["group"] == group] if group else lag)
+        ax.set_title(f"group {group}" if group else "no consumer group", fontsize="medium")
     return figure
 
 
-def _from_zero(ax: Axes, columns: pd.DataFrame, headroom: float, at_least: float = 0.0) -> None:
-    """Y axis from 0 to ``headroom`` × the largest value (NaN ignored), leaving room on top for
-    the legend; ``at_least`` keeps an all-zero series from getting a meaningless range."""
-    top = float(np.nanmax(columns.to_numpy(dtype=float), initial=0.0))
-    top = max(top * headroom, at_least)
-    if top > 0:
-        ax.set_ylim(0, top)
+def isr(results: Results) -> Figure:
+    """Under-replicated partitions over time (from the time series) above each partition's ISR
+    size (rebuilt from the isr_shrink / isr_expand rows) and its windows without a leader."""
+    figure, (top, rows) = _panels(results, "ISR and under-replicated partitions", 2, (1, 2))
+    _draw_urp(top, results)
+    _draw_isr(rows, results)
+    return figure
 
 
-def _note_if_empty(ax: Axes, series: pd.DataFrame) -> bool:
-    """Write a note on an axes without data; True when the series is empty."""
-    if series.empty:
-        ax.text(0.5, 0.5, EMPTY_NOTE, transform=ax.transAxes, ha="center", va="center")
-    return series.empty
+def rebalance_timeline(results: Results) -> Figure:
+    """One row per group member: the partitions it owned over time, one colour per partition."""
+    return _one_panel(results, "partition ownership per member", _draw_ownership)
 
 
-def _mark_events(ax: Axes, events: pd.DataFrame) -> None:
-    """Vertical lines (one collection per kind) at the times of faults and of elections.
+def lost_acked(results: Results) -> Figure:
+    """Records acknowledged and then lost (not in the final log), cumulative by ack time."""
+    return _one_panel(results, "acknowledged records lost", _draw_lost)
 
-    Faults are the rows of their lifecycle (injected, stopped, ended, skipped); elections are
-    clean and unclean ones.
+
+def latency_cdf(results: Results) -> Figure:
+    """The distributions of produce and end-to-end latency over records (ms, log axis)."""
+    figure = Figure(figsize=FIGSIZE_IN, layout="constrained")
+    ax = figure.add_subplot()
+    ax.set_title(f"{results.scenario.name}: latency CDF (weighted by records)")
+    ok = results.tables["acked"]
+    counts = results.tables["produced"].drop_duplicates("batch_id").set_index("batch_id")["count"]
+    ok = ok[ok["error"] == ""]
+    consumed = results.tables["consumed"]
+    sources = {
+        "produce": (ok["latency_s"], counts.reindex(ok["batch_id"]), PRODUCE_COLOR),
+        "end-to-end": (consumed["e2e_latency_s"], consumed["count"], E2E_COLOR),
+    }
+    for label, (seconds, weights, color) in sources.items():
+        _draw_cdf(ax, 1e3 * seconds.to_numpy(float), weights.to_numpy(float), label, color)
+    ax.set_xlabel("latency (ms, log scale)")
+    ax.set_ylabel("fraction of records")
+    ax.set_ylim(0, 1.02)
+    if ax.lines:
+        ax.set_xscale("log")
+        for q in (0.5, 0.99):
+            ax.axhline(q, color="lightgray", linewidth=0.8, linestyle=":", zorder=0)
+        _legend(ax)
+    else:
+        _note(ax, EMPTY_NOTE)
+    return figure
+
+
+def dashboard(results: Results) -> Figure:
+    """The time panels stacked on one time axis: throughput, latency, lag (all groups), ISR,
+    ownership (when there were consumers) and lost records (when any)."""
+    draws: list[tuple[str, Callable[..., None]]] = [
+        ("throughput", _draw_throughput),
+        ("latency per interval", _draw_latency),
+        (
+            "consumer lag per partition",
+            lambda ax, r, marks: _draw_lag(ax, r, partition_lag(r), marks),
+        ),
+        ("ISR size per partition", _draw_isr),
+    ]
+    if not results.tables["assignments"].empty:
+        draws.append(("partition ownership per member", _draw_ownership))
+    if not lost_acked_over_time(results).empty:
+        draws.append(("acknowledged records lost", _draw_lost))
+    figure, axes = _panels(results, "dashboard", len(draws))
+    for i, (ax, (title, draw)) in enumerate(zip(axes, draws, strict=True)):
+        draw(ax, results, marks=i == 0)  # the events' legend once, on top
+        ax.set_title(title, fontsize="medium")
+    return figure
+
+
+def save_standard_plots(results: Results, directory: str | Path) -> list[Path]:
+    """Write dashboard.png and each figure's PNG (rebalances.png when the run had consumers,
+    lost_acked.png when it lost acknowledged records); their paths."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    figures = {
+        "dashboard.png": dashboard,
+        "throughput.png": throughput,
+        "latency.png": latency,
+        "latency_cdf.png": latency_cdf,
+        "consumer_lag.png": consumer_lag,
+        "isr.png": isr,
+    }
+    if not results.tables["assignments"].empty:
+        figures["rebalances.png"] = rebalance_timeline
+    if not lost_acked_over_time(results).empty:
+        figures["lost_acked.png"] = lost_acked
+    for name, draw in figures.items():
+        draw(results).savefig(out / name)
+    return [out / name for name in figures]
+
+
+# ------------------------------------------------------------------ panels
+
+
+def sweep_metric(stats: pd.DataFrame, metric: str, x: str | None = None, name: str = "") -> Figure:
+    """One summary field against a grid path: the mean over seeds, one line per combination of
+    the other paths (the legend names them), and the confidence band from lo to hi.
+
+    stats: :func:`sim.sweep.sweep_stats` of a sweep table; x: the path on the x axis (default
+    the grid's first). Numeric values are placed by value, others evenly in grid order. A
+    sweep without a grid is one point with its interval as an error bar.
     """
-    kinds = events["kind"].astype(str)
-    chosen = {"fault": kinds.isin(FAULT_ROWS), "election": kinds.isin(ELECTIONS)}
-    for mark, rows in chosen.items():
-        times = events.loc[rows, "time_s"].unique()
+    paths = grid_columns(stats)
+    rows = stats[stats["metric"] == metric]
+    if rows.empty:
+        raise ValueError(f"no metric {metric!r} in these statistics")
+    figure = Figure(figsize=FIGSIZE_IN, layout="constrained")
+    ax = figure.add_subplot()
+    n = rows["n"].max()
+    title = f"{metric}: mean over {n} seeds, band: confidence interval"
+    ax.set_title(f"{name}: {title}" if name else title)
+    ax.set_ylabel(metric)
+    if not paths:
+        ax.errorbar([0], rows["mean"], yerr=_half_widths(rows), fmt="o", capsize=4)
+        ax.set_xticks([0], ["all runs"])
+        return figure
+    x = x or paths[0]
+    others = [p for p in paths if p != x]
+    positions, labels = _positions(rows[x])
+    if labels:
+        ax.set_xticks(range(len(labels)), labels)
+    ax.set_xlabel(x)
+    series = rows.groupby(others, sort=False, dropna=False) if others else [((), rows)]
+    for key, group in series:
+        where = positions.loc[group.index]
+        order = np.argsort(where.to_numpy(), kind="stable")
+        at, part = where.to_numpy()[order], group.iloc[order]
+        values = key if isinstance(key, tuple) else (key,)
+        label = ", ".join(f"{p}={v}" for p, v in zip(others, values, strict=True))
+        (line,) = ax.plot(at, part["mean"], marker="o", label=label or metric)
+        ax.fill_between(at, part["lo"], part["hi"], color=line.get_color(), alpha=CI_ALPHA)
+    if others:
+        ax.legend(fontsize="small", frameon=False)
+    return figure
+
+
+def save_sweep_plots(stats: pd.DataFrame, directory: str | Path, name: str = "") -> list[Path]:
+    """Write ``sweep_<metric>.png`` for each of :data:`SWEEP_METRICS` the sweep measured (a
+    finite mean somewhere); their paths."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for metric in SWEEP_METRICS:
+        means = stats.loc[stats["metric"] == metric, "mean"]
+        if np.isfinite(means.to_numpy(dtype=float)).any():
+            sweep_metric(stats, metric, name=name).savefig(out / f"sweep_{metric}.png")
+            written.append(out / f"sweep_{metric}.png")
+    return written
+
+
+def _positions(values: pd.Series) -> tuple[pd.Series, list[str]]:
+    """x positions of a grid path's values and the tick labels: the values themselves when
+    numeric (no labels), else 0, 1, ... in order of first appearance, labelled by value."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.astype(float), []
+    text = values.astype(str)
+    labels = list(dict.fromkeys(text))
+    return text.map({v: float(i) for i, v in enumerate(labels)}), labels
+
+
+def _half_widths(rows: pd.DataFrame) -> np.ndarray:
+    """Distances from the mean down to lo and up to hi, as errorbar's yerr (2 × n)."""
+    mean = rows["mean"].to_numpy(dtype=float)
+    return np.vstack(
+        [mean - rows["lo"].to_numpy(dtype=float), rows["hi"].to_numpy(dtype=float) - mean]
+    )
+
+
+def _draw_throughput(ax: Axes, results: Results, marks: bool = True) -> None:
+    series = results.tables["timeseries"]
+    ax.set_ylabel("records/s")
+    ax.yaxis.set_major_formatter(THOUSANDS)
+    if series.empty:
+        _note(ax, EMPTY_NOTE)
+    lines = {
+        "produced": ("produced_msgs_s", {"color": "tab:gray", "linewidth": 0.9}),
+        "acked": ("acked_msgs_s", {"color": "tab:blue", "linewidth": 1.5}),
+        "consumed": ("consumed_msgs_s", {"color": "tab:green", "linestyle": "--"}),
+    }
+    for label, (column, style) in lines.items():
+        if not series.empty:
+            ax.plot(series["time_s"], series[column], label=label, **style)
+    ax.set_ylim(bottom=0)
+    drawn = mark_events(ax, results, names=True)
+    _legend(ax, skip=() if marks else drawn)
+
+
+def _draw_latency(ax: Axes, results: Results, marks: bool = True) -> None:
+    bands = latency_bands(results)
+    ax.set_ylabel("latency (ms, log)")
+    drawn = False
+    for name, label, color in (("produce", "produce", PRODUCE_COLOR), ("e2e", "e2e", E2E_COLOR)):
+        p50, p99 = bands[f"{name}_p50_ms"], bands[f"{name}_p99_ms"]
+        if p50.notna().any():
+            drawn = True
+            ax.plot(bands["time_s"], p50, color=color, linewidth=1.2, label=f"{label} p50")
+            ax.plot(
+                bands["time_s"],
+                p99,
+                color=color,
+                linewidth=0.9,
+                linestyle="--",
+                label=f"{label} p99",
+            )
+            ax.fill_between(bands["time_s"], p50, p99, color=color, alpha=0.15, linewidth=0)
+    if drawn:
+        ax.set_yscale("log")
+    else:
+        _note(ax, EMPTY_NOTE)
+    drawn = mark_events(ax, results)
+    _legend(ax, skip=() if marks else drawn)
+
+
+def _draw_lag(ax: Axes, results: Results, lag: pd.DataFrame, marks: bool = True) -> None:
+    ax.set_ylabel("lag (records)")
+    ax.yaxis.set_major_formatter(THOUSANDS)
+    several = lag["group"].nunique() > 1
+    for (group, topic, partition), rows in lag.groupby(["group", "topic", "partition"]):
+        name = f"{group} {topic}-{partition}" if several else f"{topic}-{partition}"
+        ax.plot(rows["time_s"], rows["lag"], linewidth=1.0, label=name)
+    if lag.empty:
+        _note(ax, "no consumer group")
+    ax.set_ylim(bottom=0)
+    drawn = mark_events(ax, results)
+    _legend(ax, skip=() if marks else drawn)
+
+
+def _draw_urp(ax: Axes, results: Results, marks: bool = True) -> None:
+    series = results.tables["timeseries"]
+    ax.set_ylabel("partitions (all topics)")
+    if series.empty:
+        _note(ax, EMPTY_NOTE)
+    else:
+        column = series["under_replicated_partitions"]
+        ax.step(series["time_s"], column, where="post", color="black", label="under-replicated")
+        ax.set_ylim(-0.05 * max(column.max(), 1), max(column.max(), 1) * 1.15)
+    drawn = mark_events(ax, results)
+    _legend(ax, skip=() if marks else drawn)
+
+
+def _draw_isr(ax: Axes, results: Results, marks: bool = True) -> None:
+    """A row per partition, coloured by replicas out of the ISR; hatched: no usable leader."""
+    segments = isr_segments(results)
+    factors = {t.name: int(t.replication_factor or 0) for t in results.scenario.topics}
+    name = segments["topic"] + "-" + segments["partition"].astype(str)
+    row = {n: i for i, n in enumerate(dict.fromkeys(name))}
+    out = (segments["topic"].map(factors) - segments["isr_size"]).clip(0, len(ISR_COLORS) - 1)
+    for (partition, missing), spans in segments.groupby([name, out]):
+        bars = list(zip(spans.start_s, spans.end_s - spans.start_s, strict=True))
+        ax.broken_barh(bars, (row[partition] - 0.4, 0.8), color=ISR_COLORS[missing])
+    events = results.tables["events"]
+    gone = events[events["kind"] == EventKind.PARTITION_UNAVAILABLE]
+    where = (gone["topic"] + "-" + gone["partition"].astype(str)).map(row)
+    for i, start, length in zip(where, gone.time_s, gone.duration_s, strict=True):
+        if not np.isnan(i):
+            ax.broken_barh([(start, length)], (i - 0.4, 0.8), facecolor="none", hatch="///")
+    ax.set_yticks(range(len(row)), list(row), fontsize="small")
+    ax.set_ylim(max(len(row), 1) - 0.5, -0.5)
+    ax.set_ylabel("partition")
+    if segments.empty:
+        _note(ax, "no partitions")
+    drawn = mark_events(ax, results)
+    keys = [
+        Patch(color=c, label=f"{n}{'+' * (n == 2)} out of ISR") for n, c in enumerate(ISR_COLORS)
+    ]
+    keys.append(Patch(facecolor="none", hatch="///", label="no leader"))
+    _legend(ax, keys, skip=() if marks else drawn)
+
+
+def _draw_ownership(ax: Axes, results: Results, marks: bool = True) -> None:
+    """A row per member split in one stripe per partition, drawn while the member owned it."""
+    spans = ownership(results)
+    members = sorted(set(zip(spans["group"], spans["member"], strict=True)))
+    partitions = sorted(set(zip(spans["topic"], spans["partition"], strict=True)))
+    stripe = 0.8 / max(len(partitions), 1)
+    colors = _partition_colors(len(partitions))
+    for k, (topic, partition) in enumerate(partitions):
+        mine = spans[(spans["topic"] == topic) & (spans["partition"] == partition)]
+        for i, (group, member) in enumerate(members):
+            rows = mine[(mine["group"] == group) & (mine["member"] == member)]
+            if not rows.empty:
+                ax.broken_barh(
+                    list(zip(rows.start_s, rows.end_s - rows.start_s, strict=True)),
+                    (i - 0.4 + k * stripe, stripe),
+                    color=colors[k],
+                )
+    several = len({g for g, _ in members}) > 1
+    ax.set_yticks(range(len(members)), [f"{g}/{m}" if several else m for g, m in members])
+    ax.set_ylim(max(len(members), 1) - 0.5, -0.5)
+    ax.set_ylabel("member")
+    if spans.empty:
+        _note(ax, "no partition was assigned")
+    drawn = mark_events(ax, results)
+    keys = [Patch(color=colors[k], label=f"{t}-{p}") for k, (t, p) in enumerate(partitions)]
+    _legend(ax, keys, skip=() if marks else drawn)
+
+
+def _draw_lost(ax: Axes, results: Results, marks: bool = True) -> None:
+    lost = lost_acked_over_time(results)
+    ax.set_ylabel("records (cumulative)")
+    ax.yaxis.set_major_formatter(THOUSANDS)
+    if lost.empty:
+        _note(ax, "no acknowledged record was lost")
+    else:
+        ax.step(
+            np.concatenate(([0.0], lost["time_s"], [results.scenario.duration_s])),
+            np.concatenate(([0], lost["lost_records"], lost["lost_records"].iloc[[-1]])),
+            where="post",
+            color="black",
+            label="acknowledged, then lost (by ack time)",
+        )
+    ax.set_ylim(bottom=0)
+    drawn = mark_events(ax, results)
+    _legend(ax, skip=() if marks else drawn)
+
+
+def _draw_cdf(ax: Axes, values_ms: np.ndarray, weights: np.ndarray, label: str, color: str) -> None:
+    """The weighted CDF of ``values_ms`` as a step line, p50 and p99 in the label."""
+    keep = (weights > 0) & np.isfinite(values_ms)
+    if not keep.any():
+        return
+    values_ms, weights = values_ms[keep], weights[keep]
+    order = np.argsort(values_ms, kind="stable")
+    fraction = np.cumsum(weights[order]) / weights.sum()
+    p50, p99 = (weighted_quantile(values_ms, weights, q) for q in (0.5, 0.99))
+    ax.step(
+        values_ms[order],
+        fraction,
+        where="post",
+        color=color,
+        label=f"{label} (p50 {p50:,.3g} ms, p99 {p99:,.3g} ms)",
+    )
+
+
+# ------------------------------------------------------------------ event marks
+
+
+def mark_events(ax: Axes, results: Results, names: bool = False) -> list[str]:
+    """Draw the run's faults, elections and rebalances on a time axes (see the module
+    docstring); ``names``: write the node each fault hit at the top of its line. Returns the
+    labels of what it drew."""
+    events = results.tables["events"]
+    labels = _mark_faults(ax, events, names)
+    kinds = events["kind"]
+    for kind, label, color in (
+        (ELECTIONS[0], "leader election", "tab:gray"),
+        (ELECTIONS[1], "unclean leader election", "black"),
+    ):
+        times = events.loc[kinds == kind, "time_s"].unique()
         if times.size:
-            label, style = EVENT_MARKS[mark]
-            ax.vlines(times, 0, 1, transform=ax.get_xaxis_transform(), label=label, **style)
+            ax.vlines(
+                times,
+                0,
+                1,
+                transform=ax.get_xaxis_transform(),
+                color=color,
+                linestyle=":",
+                linewidth=0.8,
+                label=label,
+            )
+            labels.append(label)
+    for group, start, end, formation in rebalance_spans(events, results.scenario.duration_s):
+        label = f"group {group} forming" if formation else f"rebalance ({group})"
+        ax.axvspan(
+            start,
+            max(end, start + 1e-3),
+            color=REBALANCE_COLOR,
+            linewidth=0,
+            alpha=0.12 if formation else 0.3,
+            label=label,
+        )
+        labels.append(label)
+    return labels
 
 
-def _legend(ax: Axes, *others: Axes) -> None:
-    """One legend for the lines of ``ax`` and of its twins, on the topmost (last) of them."""
-    handles, labels = [], []
-    for axes in (ax, *others):
-        h, lab = axes.get_legend_handles_labels()
-        handles, labels = handles + h, labels + lab
+def _mark_faults(ax: Axes, events: pd.DataFrame, names: bool) -> list[str]:
+    """Fault rows as vertical lines (see the module docstring); their labels."""
+    labels = []
+    rows = events[events["kind"].isin([*FAULT_ROWS, EventKind.ROLLING_STEP])]
+    for (fault, kind, outcome), steps in rows.groupby(["fault", "kind", "outcome"], sort=False):
+        style, width = FAULT_STEPS[EventKind(kind)]
+        color = FAULT_COLORS.get(fault, "tab:red") if kind != EventKind.FAULT_SKIPPED else "gray"
+        labels.append(_fault_label(fault, kind, outcome))
+        ax.vlines(
+            steps["time_s"].unique(),
+            0,
+            1,
+            transform=ax.get_xaxis_transform(),
+            color=color,
+            linestyle=style,
+            linewidth=width,
+            label=labels[-1],
+        )
+        if names and kind == EventKind.FAULT:
+            for time_s, node in zip(steps["time_s"], steps["node"], strict=True):
+                ax.text(
+                    time_s,
+                    0.98,
+                    f" {node}",
+                    transform=ax.get_xaxis_transform(),
+                    rotation=90,
+                    va="top",
+                    ha="right",
+                    fontsize="x-small",
+                    color=color,
+                )
+    return labels
+
+
+def _fault_label(fault: str, kind: str, outcome: str) -> str:
+    """The legend label of one step of a fault kind."""
+    if kind == EventKind.FAULT:
+        return fault
+    if kind == EventKind.FAULT_END:
+        return f"{fault} {END_WORDS.get(fault, 'end')}"
+    if kind == EventKind.ROLLING_STEP:
+        return f"{fault} step: {outcome}"
+    return f"{fault} {kind.removeprefix('fault_').replace('broker_', '')}"
+
+
+# ------------------------------------------------------------------ layout
+
+
+def _one_panel(results: Results, what: str, draw: Callable[[Axes, Results], None]) -> Figure:
+    figure, (ax,) = _panels(results, what, 1)
+    draw(ax, results)
+    return figure
+
+
+def _panels(
+    results: Results, what: str, count: int, heights: tuple[int, ...] | None = None
+) -> tuple[Figure, list[Axes]]:
+    """A figure of ``count`` time panels stacked on a shared time axis, titled."""
+    height = FIGSIZE_IN[1] if count == 1 else PANEL_HEIGHT_IN * count
+    figure = Figure(figsize=(FIGSIZE_IN[0], height), layout="constrained")
+    axes = figure.subplots(count, 1, sharex=True, squeeze=False, height_ratios=heights)[:, 0]
+    figure.suptitle(f"{results.scenario.name}: {what}")
+    for ax in axes:
+        ax.set_xlim(0, results.scenario.duration_s)
+        ax.grid(axis="y", color="0.92")
+    axes[-1].set_xlabel("simulated time (s)")
+    return figure, list(axes)
+
+
+def _partition_colors(count: int) -> list:
+    """``count`` distinct colours (tab10, tab20, then a continuous map)."""
+    from matplotlib import colormaps
+
+    if count <= 10:
+        return [colormaps["tab10"](i) for i in range(count)]
+    if count <= 20:
+        return [colormaps["tab20"](i) for i in range(count)]
+    return [colormaps["viridis"](i / (count - 1)) for i in range(count)]
+
+
+def _note(ax: Axes, text: str) -> None:
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="0.4")
+
+
+def _legend(ax: Axes, extra: list | None = None, skip: Collection[str] = ()) -> None:
+    """One legend outside the axes on the right: its labelled artists (one per label) but those
+    labelled in ``skip``, then ``extra`` handles."""
+    handles, labels = ax.get_legend_handles_labels()
+    unique = {k: h for k, h in zip(labels, handles, strict=True) if k not in skip}
+    handles = [*unique.values(), *(extra or [])]
     if handles:
-        (ax, *others)[-1].legend(
-            handles, labels, loc="upper left", ncols=len(handles), fontsize="small", frameon=False
+        ax.legend(
+            handles=handles,
+            loc="upper left",
+            bbox_to_anchor=(1.005, 1.0),
+            fontsize="x-small",
+            frameon=False,
         )

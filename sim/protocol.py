@@ -1,7 +1,7 @@
 """Kafka's wire protocol as plain data: record batches, requests, responses and error codes.
 
 Clients and brokers exchange only these objects, through :mod:`sim.net`. A record batch is one
-object however many records it holds: records are counts and arrays inside it (DESIGN.md §3).
+object however many records it holds: records are counts and arrays inside it.
 Sizes are bytes on the wire; times are simulated seconds.
 """
 
@@ -133,7 +133,8 @@ class RecordBatch:
     first_arrival_s / mean_arrival_s: when the first record / the records on average were handed
     to ``send()``. keys: key ids of the records (``None`` for null keys). producer_epoch: the
     idempotent producer's epoch (KIP-360: bumped when a partition's sequence has a hole; -1
-    without idempotence).
+    without idempotence). schema_id: the schema-registry id in its records' value headers (that
+    of its first record; -1 without a registry).
     """
 
     batch_id: int
@@ -147,6 +148,7 @@ class RecordBatch:
     mean_arrival_s: float
     keys: np.ndarray | None = None
     producer_epoch: int = 0
+    schema_id: int = -1
 
     @property
     def last_sequence(self) -> int:

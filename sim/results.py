@@ -3,7 +3,7 @@
 Tables (one row per batch or event, and one per producer client accounting for its records at
 the end of the run; times in simulated seconds) and their columns are declared once in
 :data:`TABLES`; a run must hand over exactly these columns, so this file is the reference for what
-each column means. ``summary()`` gives the fields of DESIGN.md §6: counts and latencies
+each column means. ``summary()`` gives the fields of SUMMARY_FIELDS: counts and latencies
 are computed from the tables; the fields that need the audit or the control plane come from the
 run's ``metrics``. A field the run did not measure is NaN, never a made-up 0: ``measured`` lists
 the fields the run's model measures.
@@ -222,15 +222,64 @@ TABLES: dict[str, tuple[Column, ...]] = {
         ),
         ("pending_in_flight", "int64", "records in produce requests not answered for good yet"),
     ),
+    "assignments": _cols(
+        ("time_s", "float64", "when the member's coordinator took or gave up the partition, s"),
+        ("group", "string", "consumer group id"),
+        ("member", "string", "consumer node name, e.g. billing-1"),
+        (
+            "generation",
+            "int32",
+            "assigned: the generation of the assignment; revoked, lost: the member's last "
+            "generation (-1 before its first)",
+        ),
+        ("topic", "string", "topic"),
+        ("partition", "int32", "partition number"),
+        (
+            "action",
+            "string",
+            "assigned: the partition is in the member's new assignment (one row per partition "
+            "of it, kept ones too: ConsumerCoordinator.onJoinComplete); revoked: the member gave "
+            "it up (eager before rejoining, cooperative when it moved, on close); lost: dropped "
+            "without a valid generation (onPartitionsLost)",
+        ),
+    ),
     "failures": _cols(
         ("producer", "string", "producer client name"),
         ("error", "string", "the final error, as in acked (never '' or SPLIT)"),
         ("batches", "int64", "batches of the producer that failed for good with this error"),
         ("records", "int64", "records in them"),
     ),
+    "deserialization_errors": _cols(
+        ("time_s", "float64", "when poll() returned the records, s"),
+        ("group", "string", "consumer group"),
+        ("member", "string", "consumer node name"),
+        ("topic", "string", "topic"),
+        ("partition", "int32", "partition number"),
+        ("first_offset", "int64", "offset of the first record of the run"),
+        ("count", "int32", "records in the run: their values throw in the deserializer"),
+        ("schema_id", "int64", "schema-registry id in their value headers"),
+        (
+            "error",
+            "string",
+            "SCHEMA_MISMATCH: the group's reader_schema cannot resolve the writer schema (Avro "
+            "schema resolution); SCHEMA_UNAVAILABLE: the registry gave no writer schema in time",
+        ),
+    ),
+    "log_offsets": _cols(
+        ("topic", "string", "topic"),
+        ("partition", "int32", "partition number"),
+        ("broker", "int32", "broker whose replica is the final log (see log)"),
+        (
+            "log_start_offset",
+            "int64",
+            "first offset of the final log: retention deleted the records below it",
+        ),
+        ("high_watermark", "int64", "high watermark of the final log"),
+        ("log_end_offset", "int64", "offset after the final log's last record"),
+    ),
 }
 
-#: Summary fields (DESIGN.md §6) and what each means.
+#: Summary fields and what each means.
 SUMMARY_FIELDS: dict[str, str] = {
     "offered_messages": "records the application passed to send(), all producers: the "
     "workload's arrivals before the end of the run; always acked_messages + failed_messages + "
@@ -245,12 +294,15 @@ SUMMARY_FIELDS: dict[str, str] = {
     "pending_messages": "records offered with no final outcome when the run ended: blocked in "
     "send(), in the producer's accumulator, or in flight (from producers)",
     "consumed_messages": "records polled by consumers, all groups (from consumed)",
+    "undeserializable_messages": "records polled whose values the consumer's deserializer could "
+    "not read, skipped by the application, all groups (from deserialization_errors)",
     "unconsumed_messages": "per consumer group, records acknowledged without error and stored "
     "in the final log of a partition of a topic the group subscribes to that no member of the "
     "group received, summed over groups (audit). Lost records (lost_acked_messages) are not "
     "in it, nor are records acknowledged with an error; records the group had not reached "
     "when the run ended are, so it means most after a drain (the producers stopped early)",
-    "lost_acked_messages": "acknowledged records missing from the final logs (audit)",
+    "lost_acked_messages": "acknowledged records missing from the final logs, except those "
+    "retention deleted (audit)",
     "duplicate_deliveries": "records a consumer group received more than once, all groups (audit)",
     "out_of_order": "per-partition order violations seen by consumers (audit)",
     "produce_latency_p50_ms": "median record latency, send() to ack, ms (from acked)",
@@ -260,9 +312,8 @@ SUMMARY_FIELDS: dict[str, str] = {
     "throughput_msgs_s": "acknowledged records per simulated second over the run",
     "leader_elections": "partition leader elections, __consumer_offsets included (events)",
     "unclean_elections": "elections of a leader outside the ISR (events)",
-    "unavailable_partition_s": (
-        "partition-seconds without a leader, __consumer_offsets included (control plane)"
-    ),
+    "unavailable_partition_s": "partition-seconds without a leader clients could use: the "
+    "duration_s of the partition_unavailable rows, summed, __consumer_offsets included (events)",
     "rebalances": "consumer group rebalances after each group formed, all groups: "
     "rebalance_start rows, not counting a group's formation (a rebalance starting at generation "
     "0) and counting a rebalance carried on at a new coordinator once (events)",
@@ -286,6 +337,7 @@ FROM_TABLES = frozenset(
         "acked_messages",
         "failed_messages",
         "consumed_messages",
+        "undeserializable_messages",
         "produce_latency_p50_ms",
         "produce_latency_p99_ms",
         "e2e_latency_p50_ms",
@@ -455,6 +507,9 @@ class Results:
             "acked_messages": acked_messages,
             "failed_messages": failed_messages,
             "consumed_messages": float(consumed["count"].sum()),
+            "undeserializable_messages": float(
+                self.tables["deserialization_errors"]["count"].sum()
+            ),
             "produce_latency_p50_ms": 1e3 * weighted_quantile(lat, ok_counts, 0.50),
             "produce_latency_p99_ms": 1e3 * weighted_quantile(lat, ok_counts, 0.99),
             "e2e_latency_p50_ms": 1e3 * weighted_quantile(e2e, consumed["count"].to_numpy(), 0.50),
@@ -463,6 +518,13 @@ class Results:
             "max_consumer_lag": float(lag.max()) if len(lag) else math.nan,
             "max_partition_pause_s": float(pauses.max()) if len(pauses) else 0.0,
         }
+
+    def plot(self):
+        """The run's dashboard: a matplotlib Figure of its time panels
+        (:func:`sim.plots.dashboard`; ``figure.savefig("run.png")`` writes it)."""
+        from sim.plots import dashboard
+
+        return dashboard(self)
 
     # ---------------------------------------------------------------- persistence
 

@@ -1,6 +1,7 @@
 """The scenario: what cluster, which topics, which clients, which faults, for how long.
 
-A scenario is plain data (DESIGN.md §5). ``Scenario.from_dict(d)`` validates it and normalises
+A scenario is plain data; docs/scenario.md lists every field (``python -m sim.docs`` writes it
+from the field docstrings below). ``Scenario.from_dict(d)`` validates it and normalises
 Kafka properties (``acks: -1`` becomes ``"all"``); ``to_dict()`` gives it back so that
 ``Scenario.from_dict(s.to_dict()) == s``. Every user error is a :class:`ScenarioError` (a
 ``ValueError``) whose one-line message names the field by its dotted path, the bad value and what
@@ -59,7 +60,9 @@ NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 class Spec(BaseModel):
     """Base of every scenario part: unknown fields are errors that suggest the closest name."""
 
-    model_config = ConfigDict(extra="forbid", strict=False, validate_default=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=False, validate_default=True, use_attribute_docstrings=True
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -94,33 +97,36 @@ class HardwareOverride(Spec):
     """Per-broker hardware that differs from the cluster's (``cluster.hardware.per_broker``)."""
 
     network_gbps: PositiveFloat | None = None
+    """This broker's NIC bandwidth, each direction; null: the cluster's ``network_gbps``."""
     disk_write_mb_s: PositiveFloat | None = None
+    """This broker's sequential disk write throughput; null: the cluster's."""
     disk_read_mb_s: PositiveFloat | None = None
+    """This broker's sequential disk read throughput; null: the cluster's."""
     page_cache_mb: PositiveFloat | None = None
+    """This broker's OS page cache; null: the cluster's."""
 
 
 class HardwareSpec(Spec):
-    """The machines and network of one cluster.
-
-    network_gbps: NIC bandwidth of every node, each direction, gigabits per second.
-    rtt_ms: round-trip propagation delay between any two nodes, milliseconds.
-    disk_write_mb_s / disk_read_mb_s: sequential disk throughput, 10^6 bytes per second.
-    page_cache_mb: memory for the OS page cache per broker, 10^6 bytes (recent data read from it).
-    dirty_expire_s: age at which the OS writes a dirty page back (Linux ``dirty_expire_centisecs``
-        = 3000 → 30 s); what a power loss drops is what was younger than this.
-    dirty_writeback_interval_s: period of the OS flusher
-        (``dirty_writeback_centisecs`` = 500 → 5 s).
-    per_broker: overrides keyed by broker id (``{"2": {"disk_write_mb_s": 20}}``).
-    """
+    """The machines and network of one cluster."""
 
     network_gbps: PositiveFloat = 10.0
+    """NIC bandwidth of every node, each direction (a message takes its size / this to send)."""
     rtt_ms: NonNegFloat = 0.5
+    """Round-trip propagation delay between any two nodes."""
     disk_write_mb_s: PositiveFloat = 500.0
+    """Sequential disk write throughput of each broker (the page cache's writeback, fsync)."""
     disk_read_mb_s: PositiveFloat = 1000.0
+    """Sequential disk read throughput of each broker, for reads of data no longer cached."""
     page_cache_mb: PositiveFloat = 8192.0
+    """OS page cache of each broker: data written less than this many bytes ago is read from
+    memory; dirty data above Linux's dirty ratios of it throttles writers."""
     dirty_expire_s: NonNegFloat = 30.0
+    """Age at which the OS writes a dirty page back (Linux ``dirty_expire_centisecs`` = 3000);
+    a power loss drops the data younger than this."""
     dirty_writeback_interval_s: PositiveFloat = 5.0
+    """Period of the OS flusher (Linux ``dirty_writeback_centisecs`` = 500)."""
     per_broker: dict[str, HardwareOverride] = Field(default_factory=dict)
+    """Overrides keyed by broker id, e.g. ``{"2": {"disk_write_mb_s": 20}}``."""
 
     @field_validator("per_broker", mode="before")
     @classmethod
@@ -131,40 +137,46 @@ class HardwareSpec(Spec):
 
 
 class ClusterSpec(Spec):
-    """One Kafka cluster: its brokers (ids 0..brokers-1), coordinator, hardware and broker config.
-
-    name: needed only when the scenario has several clusters (``clusters: [...]``).
-    coordination: "zookeeper" (Kafka 3.9's ZooKeeper mode) or "kraft".
-    racks: optional rack per broker id (``broker.rack``), for rack-aware replica placement.
-    legacy_hw_truncation: pre-KIP-101 followers truncate to their high watermark (for study).
-    config: broker properties (Kafka 3.9 names), applied to every broker.
-    """
+    """One Kafka cluster: its brokers, coordinator, hardware and broker config."""
 
     name: str | None = None
+    """The cluster's name; needed only when the scenario has several clusters (``clusters``)."""
     brokers: Annotated[int, Field(ge=1, le=10_000)] = 3
+    """Number of brokers, ids 0 to brokers-1; broker 0 is the first controller."""
     coordination: Literal["zookeeper", "kraft"] = "zookeeper"
+    """"zookeeper" (Kafka 3.9's ZooKeeper mode); "kraft" is not simulated yet (a run refuses
+    it)."""
     racks: list[str] | None = None
+    """One rack per broker id (``broker.rack``), for rack-aware replica placement; null: no
+    racks."""
     hardware: HardwareSpec = Field(default_factory=HardwareSpec)
+    """The brokers' machines and the network."""
     config: dict[str, Any] = Field(default_factory=dict)
+    """Broker properties by their Kafka 3.9 names, applied to every broker."""
     legacy_hw_truncation: bool = False
+    """True: a follower truncates its log to its high watermark when it starts following, as
+    before KIP-101 (Kafka < 0.11), to study the losses that caused; false: to the leader's end
+    offset for its epoch, as Kafka 3.9 does."""
 
 
 # --------------------------------------------------------------------------- topics
 
 
 class TopicSpec(Spec):
-    """A topic: ``partitions`` numbered from 0, each replicated on ``replication_factor`` brokers.
-
-    Omitted, they are the cluster's ``num.partitions`` and ``default.replication.factor`` (1 and
-    1 unless set), as for a topic Kafka creates without them. config: topic properties (Kafka
-    3.9 names); unset ones fall back to the broker's synonyms.
-    """
+    """A topic: ``partitions`` numbered from 0, each on ``replication_factor`` brokers."""
 
     name: str
+    """Topic name: 1 to 249 of [a-zA-Z0-9._-], not "." or ".." (Kafka's ``Topic.validate``)."""
     partitions: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    """Number of partitions; null: the cluster's ``num.partitions`` (1 unless set), as for a
+    topic Kafka creates without it."""
     replication_factor: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    """Replicas of each partition, at most the brokers; null: the cluster's
+    ``default.replication.factor`` (1 unless set)."""
     config: dict[str, Any] = Field(default_factory=dict)
+    """Topic properties by their Kafka 3.9 names; unset ones take the broker's synonyms."""
     cluster: str | None = None
+    """The cluster's name, with several clusters; null in a one-cluster scenario."""
 
     @field_validator("name")
     @classmethod
@@ -182,26 +194,32 @@ class TopicSpec(Spec):
 
 
 class KeysSpec(Spec):
-    """Record keys. kind "none": null keys (sticky partitioning); "uniform" over ``cardinality``
-    distinct keys; "zipf": key rank k drawn with probability ∝ 1/k^zipf_s (hot keys)."""
+    """Record keys: the serialized key of key id i is "key-<i>" (StringSerializer)."""
 
     kind: Literal["none", "uniform", "zipf"] = "none"
+    """"none": null keys (the built-in sticky partitioner); "uniform": each record draws one of
+    ``cardinality`` keys uniformly; "zipf": key rank k is drawn with probability ∝ 1/k^zipf_s
+    (hot keys). A keyed record goes to murmur2(key) mod partitions."""
     cardinality: Annotated[int, Field(ge=1)] = 1000
+    """Number of distinct keys (uniform and zipf)."""
     zipf_s: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.1
+    """Exponent of the zipf distribution: the larger, the hotter the first keys."""
 
 
 class ArrivalSpec(Spec):
-    """How records arrive at a producer.
-
-    kind "constant": evenly spaced at ``rate_msgs_s``; "poisson": exponential gaps, same mean;
-    "bursts": Poisson at ``rate × burst_factor`` for ``burst_s`` out of every ``period_s``, and at a
-    rate that keeps the mean at ``rate_msgs_s`` the rest of the time.
-    """
+    """How records arrive at a producer's send(), at a mean of the producer's ``rate_msgs_s``."""
 
     kind: Literal["constant", "poisson", "bursts"] = "poisson"
+    """"constant": evenly spaced; "poisson": exponential gaps; "bursts": Poisson at
+    ``rate_msgs_s × burst_factor`` for ``burst_s`` out of every ``period_s``, and at a rate that
+    keeps the mean at ``rate_msgs_s`` the rest of the time."""
     burst_factor: Annotated[float, Field(ge=1, allow_inf_nan=False)] = 5.0
+    """Rate within a burst, as a multiple of ``rate_msgs_s``; burst_factor × burst_s must not
+    exceed period_s."""
     burst_s: PositiveFloat = 1.0
+    """Length of each burst, shorter than ``period_s``."""
     period_s: PositiveFloat = 10.0
+    """Time from one burst's start to the next's, from the producer's ``start_s``."""
 
     @model_validator(mode="after")
     def _burst_fits(self) -> ArrivalSpec:
@@ -219,7 +237,7 @@ class ArrivalSpec(Spec):
 
 
 class FormatSpec(Spec):
-    """The encoding of each record's value (seed §1.2.2).
+    """The encoding of each record's value.
 
     kind "bytes": opaque bytes of ``message_bytes``; "json": the size of ``sample`` encoded as JSON;
     "avro": the size of ``sample`` encoded with ``schema`` by Avro's binary encoding (fastavro),
@@ -227,8 +245,13 @@ class FormatSpec(Spec):
     """
 
     kind: Literal["bytes", "json", "avro"] = "bytes"
+    """"bytes": opaque values of the producer's ``message_bytes``; "json": each value is
+    ``sample`` encoded as JSON; "avro": ``sample`` encoded with ``schema``."""
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    """The Avro schema (a record schema, as JSON data) of an avro format."""
     sample: dict[str, Any] | None = None
+    """The record every value encodes (json and avro formats); its encoded size is the value
+    size."""
 
     @model_validator(mode="after")
     def _encodable(self) -> FormatSpec:
@@ -265,30 +288,44 @@ def _check_avro(schema: dict[str, Any], sample: dict[str, Any] | None) -> None:
 
 
 class ProducerSpec(Spec):
-    """``count`` identical producer clients, named ``<name>-0`` .. ``<name>-<count-1>``.
-
-    rate_msgs_s: records per second from each client (mean). message_bytes: value size, bytes
-    (the mean when ``message_bytes_spread`` > 0; ignored when ``format`` encodes samples).
-    message_bytes_dist: "fixed", "uniform" (±spread × mean) or "lognormal" (sigma = spread).
-    start_s / stop_s: when the clients start and stop sending, seconds of simulated time.
-    config: producer properties (Kafka 3.9 names).
-    """
+    """``count`` identical producer clients, named ``<name>-0`` .. ``<name>-<count-1>``."""
 
     name: str = "producer"
+    """Prefix of the clients' node names: letters, digits, ".", "_", "-"; unique among
+    producers and consumer groups."""
     count: Annotated[int, Field(ge=1, le=100_000)] = 1
+    """Number of producer clients, each with the whole rate."""
     topic: str
+    """The topic every record goes to."""
     rate_msgs_s: PositiveFloat = 1000.0
+    """Mean records per second offered by each client (see ``arrival``)."""
     message_bytes: Annotated[int, Field(ge=0, le=1_000_000_000)] = 1024
+    """Value size of each record (the mean when ``message_bytes_spread`` > 0); ignored by the
+    json and avro formats, whose sample gives the size."""
     message_bytes_dist: Literal["fixed", "uniform", "lognormal"] = "fixed"
+    """Value size distribution: "fixed"; "uniform" over mean × (1 ± spread); "lognormal" with
+    sigma = spread and mean ``message_bytes``."""
     message_bytes_spread: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    """Spread of the value sizes (a fraction of the mean, at most 1, for uniform; sigma for
+    lognormal); 0: every value is ``message_bytes``."""
     key_bytes: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    """Size of each key on the wire; null: the size of "key-<id>" for the largest key id (0
+    without keys)."""
     arrival: ArrivalSpec = Field(default_factory=ArrivalSpec)
+    """When records arrive."""
     keys: KeysSpec = Field(default_factory=KeysSpec)
+    """Which keys records carry."""
     format: FormatSpec = Field(default_factory=FormatSpec)
+    """How values are encoded (their size)."""
     start_s: NonNegFloat = 0.0
+    """When the clients start sending, before the end of the run."""
     stop_s: PositiveFloat | None = None
+    """When the clients stop sending (after ``start_s``, at most ``duration_s``); null: at the
+    end of the run."""
     config: dict[str, Any] = Field(default_factory=dict)
+    """Producer properties by their Kafka 3.9 names."""
     cluster: str | None = None
+    """The cluster's name, with several clusters; null in a one-cluster scenario."""
 
     @field_validator("name")
     @classmethod
@@ -319,22 +356,37 @@ def _client_name(name: str) -> str:
 
 
 class ConsumerGroupSpec(Spec):
-    """A consumer group of ``members`` consumers named ``<group_id>-0`` ...
-
-    processing_ms: time to process one record, milliseconds (a batch of n takes n × this).
-    start_s: when the members start, seconds. static: give each member ``group.instance.id``
-    ``<group_id>-<i>`` (KIP-345 static membership). config: consumer properties (Kafka 3.9 names);
-    ``group.id`` is ``group_id``.
-    """
+    """A consumer group of ``members`` consumers named ``<group_id>-0`` ..."""
 
     group_id: str
+    """The group's ``group.id``, also the prefix of its members' node names: letters, digits,
+    ".", "_", "-"; unique among producers and consumer groups."""
     members: Annotated[int, Field(ge=1, le=100_000)] = 1
+    """Number of consumers at the start (faults add and remove some)."""
     topics: Annotated[list[str], Field(min_length=1)]
+    """The topics every member subscribes to."""
     processing_ms: NonNegFloat = 0.0
+    """Time to process one record: a polled batch of n records takes n × this before the next
+    poll()."""
+    reader_schema: dict[str, Any] | None = None
+    """With a schema_registry: the Avro schema the members read values with (a specific
+    reader); null: each value is read with its writer schema. Records whose writer schema it
+    cannot resolve are skipped and counted (table deserialization_errors)."""
+    deserialize_us: NonNegFloat = 5.7
+    """With a schema_registry: application time to decode one Avro value, µs, added to
+    processing_ms. Default measured: fastavro 1.13.1 ``schemaless_reader`` of a 36-byte
+    five-field record took 5.65 µs (10.2 µs resolving it to a reader schema with one more
+    field), best of 5 × 100,000 on this project's 2-core build machine."""
     start_s: NonNegFloat = 0.0
+    """When the members start, before the end of the run."""
     static: bool = False
+    """True: each member has ``group.instance.id`` ``<group_id>-<i>`` (KIP-345 static
+    membership)."""
     config: dict[str, Any] = Field(default_factory=dict)
+    """Consumer properties by their Kafka 3.9 names; ``group.id`` is ``group_id``, leave it
+    out."""
     cluster: str | None = None
+    """The cluster's name, with several clusters; null in a one-cluster scenario."""
 
     def kafka_config(self) -> dict[str, Any]:
         """The members' consumer properties, with ``group.id`` = ``group_id``."""
@@ -345,12 +397,25 @@ class ConsumerGroupSpec(Spec):
     def _node_prefix(cls, name: str) -> str:
         return _client_name(name)
 
+    @field_validator("reader_schema")
+    @classmethod
+    def _avro_schema(cls, schema: dict[str, Any] | None) -> dict[str, Any] | None:
+        import fastavro
+
+        if schema is not None:
+            try:
+                fastavro.parse_schema(schema)
+            except Exception as exc:  # fastavro raises several types for a bad schema
+                raise ValueError(f"not a valid Avro schema: {exc}") from None
+        return schema
+
 
 # --------------------------------------------------------------------------- faults
 
 
 class _FaultBase(Spec):
     at_s: NonNegFloat
+    """When the fault happens, before the end of the run."""
 
 
 class CrashBroker(_FaultBase):
@@ -358,7 +423,10 @@ class CrashBroker(_FaultBase):
 
     kind: Literal["crash_broker"]
     broker: int | str
+    """The broker: an id, ``broker-<id>``, ``"controller"`` (the controller when the fault
+    happens) or ``"leader:<topic>-<partition>"`` (that partition's leader then)."""
     restart_after_s: PositiveFloat | None = None
+    """Time after ``at_s`` when the broker restarts (with its log); null: it stays down."""
 
 
 class PowerLoss(_FaultBase):
@@ -366,7 +434,11 @@ class PowerLoss(_FaultBase):
 
     kind: Literal["power_loss"]
     broker: int | str
+    """The broker: an id, ``broker-<id>``, ``"controller"`` (the controller when the fault
+    happens) or ``"leader:<topic>-<partition>"`` (that partition's leader then)."""
     restart_after_s: PositiveFloat | None = None
+    """Time after ``at_s`` when the broker restarts, with what had reached its disk; null: it
+    stays down."""
 
 
 class ControlledShutdown(_FaultBase):
@@ -374,7 +446,10 @@ class ControlledShutdown(_FaultBase):
 
     kind: Literal["controlled_shutdown"]
     broker: int | str
+    """The broker: an id, ``broker-<id>``, ``"controller"`` (the controller when the fault
+    happens) or ``"leader:<topic>-<partition>"`` (that partition's leader then)."""
     restart_after_s: PositiveFloat | None = None
+    """Time after ``at_s`` when the broker starts again; null: it stays down."""
 
 
 #: A broker's restart time in a rolling restart: from its old process gone to its new one up
@@ -396,9 +471,17 @@ class RollingRestart(_FaultBase):
 
     kind: Literal["rolling_restart"]
     mode: Literal["controlled", "hard"] = "controlled"
+    """How each broker stops: ``controlled`` (a controlled shutdown: its leaderships move
+    first) or ``hard`` (a crash: its ZooKeeper session expires after
+    ``zookeeper.session.timeout.ms``)."""
     order: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)] | None = None
+    """The broker ids in the order they restart; default every broker, ascending, with the
+    active controller (when the fault fires) last, so the controller moves once."""
     down_s: NonNegFloat = ROLLING_DOWN_S
+    """How long each broker stays down before it starts again (JVM start and log loading)."""
     max_wait_s: PositiveFloat = ROLLING_MAX_WAIT_S
+    """How long the restart waits, after a broker starts, for it to be back with no partition
+    under-replicated before it moves on to the next broker anyway."""
 
 
 class Pause(_FaultBase):
@@ -406,7 +489,10 @@ class Pause(_FaultBase):
 
     kind: Literal["pause"]
     node: int | str
+    """The node: a broker as for ``broker``, ``"zookeeper"`` or a client (``app-0``,
+    ``billing-1``)."""
     duration_s: PositiveFloat
+    """How long the process stays stopped."""
 
 
 class ZookeeperExpire(_FaultBase):
@@ -414,6 +500,8 @@ class ZookeeperExpire(_FaultBase):
 
     kind: Literal["zookeeper_expire"]
     node: int | str
+    """The node: a broker as for ``broker``, ``"zookeeper"`` or a client (``app-0``,
+    ``billing-1``)."""
 
 
 PEER_CLASSES = ("brokers", "zookeeper", "clients")
@@ -427,12 +515,18 @@ class NetworkPartition(_FaultBase):
 
     kind: Literal["network_partition"]
     isolate: int | str | None = None
+    """The node to cut off (named as for ``pause``); give this or ``links``."""
     from_: list[Literal["brokers", "zookeeper", "clients"]] | None = Field(
         default=None, alias="from"
     )
+    """The classes of nodes ``isolate`` is cut off from; null: all of them."""
     links: list[tuple[int | str, int | str]] | None = None
+    """The ``[a, b]`` node pairs to cut, instead of ``isolate``."""
     one_way: bool = False
+    """True: only messages from ``isolate`` (or each link's a) to the other side are dropped;
+    false: both ways."""
     heal_after_s: PositiveFloat | None = None
+    """Time after ``at_s`` when the cut heals; null: never."""
 
     @model_validator(mode="after")
     def _one_form(self) -> NetworkPartition:
@@ -452,8 +546,12 @@ class SlowDisk(_FaultBase):
 
     kind: Literal["slow_disk"]
     broker: int | str
+    """The broker: an id, ``broker-<id>``, ``"controller"`` (the controller when the fault
+    happens) or ``"leader:<topic>-<partition>"`` (that partition's leader then)."""
     factor: Annotated[float, Field(gt=1, allow_inf_nan=False)]
+    """How many times slower the disk's reads and writes become."""
     duration_s: PositiveFloat | None = None
+    """How long the disk stays slow; null: until the end of the run."""
 
 
 class SlowNetwork(_FaultBase):
@@ -461,9 +559,13 @@ class SlowNetwork(_FaultBase):
 
     kind: Literal["slow_network"]
     between: tuple[int | str, int | str]
+    """The two nodes ``[a, b]`` (named as for ``pause``)."""
     extra_delay_ms: NonNegFloat = 0.0
+    """Delay added to every message on the link, each way."""
     bandwidth_factor: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 1.0
+    """The link's share of the NIC bandwidth it keeps (0.1: ten times slower)."""
     duration_s: PositiveFloat | None = None
+    """How long the link stays slow; null: until the end of the run."""
 
 
 class DropMessages(_FaultBase):
@@ -471,9 +573,13 @@ class DropMessages(_FaultBase):
 
     kind: Literal["drop_messages"]
     between: tuple[int | str, int | str]
+    """The two nodes ``[a, b]`` (named as for ``pause``)."""
     probability: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+    """Chance that each message is dropped (silently: the sender's timeout notices)."""
     direction: Literal["requests", "responses", "both"] = "both"
+    """Which messages may be dropped: requests, responses or both."""
     duration_s: PositiveFloat | None = None
+    """How long messages are dropped; null: until the end of the run."""
 
 
 class CrashConsumer(_FaultBase):
@@ -481,8 +587,12 @@ class CrashConsumer(_FaultBase):
 
     kind: Literal["crash_consumer"]
     group: str
+    """The consumer group's ``group_id``."""
     member: Annotated[int, Field(ge=0)] = 0
+    """The member's index i (node ``<group_id>-<i>``)."""
     restart_after_s: PositiveFloat | None = None
+    """Time after ``at_s`` when the member starts again, with the same name (and
+    ``group.instance.id``); null: it stays down."""
 
 
 class AddConsumer(_FaultBase):
@@ -490,7 +600,9 @@ class AddConsumer(_FaultBase):
 
     kind: Literal["add_consumer"]
     group: str
+    """The consumer group's ``group_id``."""
     count: Annotated[int, Field(ge=1)] = 1
+    """How many members join, named with the group's next indices."""
 
 
 class RemoveConsumer(_FaultBase):
@@ -498,7 +610,10 @@ class RemoveConsumer(_FaultBase):
 
     kind: Literal["remove_consumer"]
     group: str
+    """The consumer group's ``group_id``."""
     member: Annotated[int, Field(ge=0)] | None = None
+    """The member's index i (node ``<group_id>-<i>``); null: the highest-numbered running
+    member."""
 
 
 class AddProducer(_FaultBase):
@@ -506,6 +621,45 @@ class AddProducer(_FaultBase):
 
     kind: Literal["add_producer"]
     producer: ProducerSpec
+    """The new producer, as an item of ``producers``; its records arrive from ``at_s`` (or its
+    own later ``start_s``)."""
+
+
+COMPATIBILITY_MODES = Literal[
+    "BACKWARD",
+    "BACKWARD_TRANSITIVE",
+    "FORWARD",
+    "FORWARD_TRANSITIVE",
+    "FULL",
+    "FULL_TRANSITIVE",
+    "NONE",
+]
+
+
+class EvolveSchema(_FaultBase):
+    """Producer ``producer``'s application writes records of a new Avro ``schema`` from
+    ``at_s``: its serializer registers it (a new version when the subject's compatibility
+    allows it; otherwise its records fail with SERIALIZATION_ERROR)."""
+
+    kind: Literal["evolve_schema"]
+    producer: str
+    """The producer (an item of ``producers`` with an avro format), every client of it."""
+    schema_: dict[str, Any] = Field(alias="schema")
+    """The new Avro schema (a record schema, as JSON data)."""
+    sample: dict[str, Any] | None = None
+    """The record the values now encode (its size is the value size); null: the producer's
+    sample, with the new schema's defaults for fields it lacks."""
+
+
+class SetCompatibility(_FaultBase):
+    """The registry's compatibility mode of ``subject`` is set at ``at_s`` (``PUT
+    /config/{subject}``)."""
+
+    kind: Literal["set_compatibility"]
+    subject: str
+    """The subject: ``<topic>-value`` (TopicNameStrategy)."""
+    mode: COMPATIBILITY_MODES
+    """The new mode (Confluent's names)."""
 
 
 Fault = Annotated[
@@ -522,7 +676,9 @@ Fault = Annotated[
     | CrashConsumer
     | AddConsumer
     | RemoveConsumer
-    | AddProducer,
+    | AddProducer
+    | EvolveSchema
+    | SetCompatibility,
     Field(discriminator="kind"),
 ]
 FAULT_KINDS = (
@@ -540,7 +696,11 @@ FAULT_KINDS = (
     "add_consumer",
     "remove_consumer",
     "add_producer",
+    "evolve_schema",
+    "set_compatibility",
 )
+#: The registry's node name (faults name it so: pause, network_partition, slow_network).
+SCHEMA_REGISTRY_NODE = "schema-registry"
 BROKER_FAULTS = ("crash_broker", "power_loss", "controlled_shutdown", "slow_disk")
 
 
@@ -551,9 +711,13 @@ class MirrorSpec(Spec):
     """MirrorMaker-2-like replication of ``topics`` (a regular expression) from source to target."""
 
     source: str
+    """The source cluster's name."""
     target: str
+    """The target cluster's name, not the source."""
     topics: str = ".*"
+    """A regular expression: the source topics to mirror."""
     config: dict[str, Any] = Field(default_factory=dict)
+    """MirrorMaker 2 properties."""
 
     @field_validator("topics")
     @classmethod
@@ -568,34 +732,44 @@ class MirrorSpec(Spec):
 class SchemaRegistrySpec(Spec):
     """A Confluent-like schema registry; ``compatibility`` is the subjects' default mode."""
 
-    compatibility: Literal[
-        "BACKWARD",
-        "BACKWARD_TRANSITIVE",
-        "FORWARD",
-        "FORWARD_TRANSITIVE",
-        "FULL",
-        "FULL_TRANSITIVE",
-        "NONE",
-    ] = "BACKWARD"
+    compatibility: COMPATIBILITY_MODES = "BACKWARD"
+    """The compatibility mode of every subject (Confluent's names); the registry node is
+    ``schema-registry`` (faults name it so)."""
+    client_timeout_ms: PositiveFloat = 60000.0
+    """How long a client's registry call may take before it fails: the serializers'
+    ``http.read.timeout.ms`` (SchemaRegistryClientConfig.HTTP_READ_TIMEOUT_MS_DEFAULT)."""
 
 
 # --------------------------------------------------------------------------- scenario
 
 
 class Scenario(Spec):
-    """A whole simulation: see DESIGN.md §5 for the schema and an example."""
+    """A whole simulation: its cluster, topics, clients and faults, and how long it runs."""
 
     name: str = "scenario"
+    """The scenario's name: the results go to ``results/<name>`` by default."""
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    """Seed of every random stream: the same scenario and seed give the same run."""
     duration_s: PositiveFloat = 60.0
+    """Simulated time the run lasts."""
     cluster: ClusterSpec | None = None
+    """The cluster; null with ``clusters``, and a default cluster when both are null."""
     clusters: list[ClusterSpec] | None = None
+    """Several named clusters instead of ``cluster``; more than one is not simulated yet (a
+    run refuses it)."""
     topics: list[TopicSpec] = Field(default_factory=list)
+    """The topics, created before the run starts."""
     producers: list[ProducerSpec] = Field(default_factory=list)
+    """The producers present from the start (``add_producer`` faults add more)."""
     consumer_groups: list[ConsumerGroupSpec] = Field(default_factory=list)
+    """The consumer groups."""
     faults: list[Fault] = Field(default_factory=list)
+    """What goes wrong, and when: each item has a ``kind`` and an ``at_s``."""
     mirrors: list[MirrorSpec] = Field(default_factory=list)
+    """Replication between clusters; not simulated yet (a run refuses it)."""
     schema_registry: SchemaRegistrySpec | None = None
+    """A schema registry for the avro formats: producers with an avro format register their
+    schema (subject ``<topic>-value``) and prefix each value with its 5-byte id header."""
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
@@ -611,7 +785,8 @@ class Scenario(Spec):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Scenario:
-        """Validate ``data`` (DESIGN.md §5); raise :class:`ScenarioError` naming the bad field."""
+        """Validate ``data`` (docs/scenario.md); raise :class:`ScenarioError` naming the bad
+        field."""
         if not isinstance(data, Mapping):
             raise ScenarioError("", f"a scenario is a mapping, got {type(data).__name__}")
         try:
@@ -647,6 +822,11 @@ class Scenario(Spec):
     def warnings(self) -> list[str]:
         """What Kafka accepts that the user may not expect, one line each (shown by the CLI)."""
         out: list[str] = []
+        if not (self.producers or self.consumer_groups or self.faults):
+            out.append(
+                "the scenario has no producers, consumer_groups or faults: a run simulates an "
+                "idle cluster and measures nothing; add a producer"
+            )
         for i, topic in enumerate(self.topics):
             cluster = self.cluster_named(topic.cluster)
             eff = kafka_config.topic_config(topic.config, cluster.config)
@@ -831,6 +1011,8 @@ def _check_fault_targets(s: Scenario, fault: Any, path: str) -> None:
             raise ScenarioError(
                 f"{path}.member", f"no member {member} in {fault.group!r}: it starts with {members}"
             )
+    elif fault.kind == "evolve_schema":
+        _check_evolution(s, fault, path)
     elif fault.kind == "add_producer":
         _check_producer(s, fault.producer, f"{path}.producer")
         taken = {p.name: "a producer" for p in s.producers}
@@ -844,6 +1026,22 @@ def _check_rolling_order(s: Scenario, order: list[int], path: str) -> None:
         resolve_target(s, broker, f"{path}.{j}", brokers_only=True)
         if broker in order[:j]:
             raise ScenarioError(f"{path}.{j}", f"broker {broker} is already in the order")
+
+
+def _check_evolution(s: Scenario, fault: EvolveSchema, path: str) -> None:
+    """An evolve_schema fault names an avro producer, and its schema encodes the sample."""
+    names = [p.name for p in s.producers]
+    if fault.producer not in names:
+        raise ScenarioError(f"{path}.producer", _unknown(fault.producer, names, "producer"))
+    spec = s.producers[names.index(fault.producer)]
+    if spec.format.kind != "avro":
+        raise ScenarioError(f"{path}.producer", f"{fault.producer!r} has no avro format")
+    if s.schema_registry is None:
+        raise ScenarioError(path, "evolve_schema needs a schema_registry")
+    try:
+        _check_avro(fault.schema_, fault.sample or spec.format.sample)
+    except _FieldProblem as problem:
+        raise ScenarioError(f"{path}.{problem.field}", problem.problem) from None
 
 
 def resolve_target(s: Scenario, target: int | str, path: str, brokers_only: bool = False) -> str:
@@ -877,7 +1075,7 @@ def resolve_target(s: Scenario, target: int | str, path: str, brokers_only: bool
             f"{target!r} is not a broker; give a broker id, 'broker-<id>', 'controller' "
             "or 'leader:<topic>-<partition>'",
         )
-    if node == "zookeeper":
+    if node == "zookeeper" or (node == SCHEMA_REGISTRY_NODE and s.schema_registry is not None):
         return target
     clients = [f"{p.name}-{i}" for p in s.producers for i in range(p.count)]
     clients += [f"{g.group_id}-{i}" for g in s.consumer_groups for i in range(g.members)]
@@ -1135,4 +1333,10 @@ def require_simulated(s: Scenario, can: Capabilities) -> None:
                 f"faults.{i}.kind",
                 f"fault kind {fault.kind!r} is not simulated yet (simulated: {supported}); "
                 "remove the fault to run the rest",
+            )
+    for i, group in enumerate(s.consumer_groups):
+        if group.config.get("group.protocol") == "consumer":
+            raise NotSimulatedError(
+                f"consumer_groups.{i}.config.group.protocol",
+                "'consumer' (KIP-848) is not simulated yet; use classic",
             )

@@ -1,4 +1,4 @@
-"""Avro schema compatibility as Confluent Schema Registry checks it (seed §1.2.2).
+"""Avro schema compatibility as Confluent Schema Registry checks it.
 
 Three parts:
 
@@ -505,7 +505,7 @@ class RegisteredSchema:
 
 
 class SchemaRegistry:
-    """A Confluent-like schema registry as one node on the network (seed §1.2.2).
+    """A Confluent-like schema registry as one node on the network.
 
     Follows KafkaSchemaRegistry.register: a schema already registered under the subject gets its
     version and id back (no check, no write); otherwise it is checked against the subject's

@@ -2,7 +2,7 @@
 
 A workload never makes an object per record: :meth:`Workload.arrivals` returns the records that
 arrive in a time window as numpy arrays (times in seconds, key ids, value sizes in bytes). Message
-formats (seed §1.2.2) set the value size by really encoding the scenario's sample record: JSON
+formats set the value size by really encoding the scenario's sample record: JSON
 with ``json``, Avro with fastavro's binary encoding (plus the 5-byte schema-registry header when a
 registry is in use).
 """

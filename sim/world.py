@@ -31,9 +31,12 @@ from sim.availability import (
 )
 from sim.broker.broker import Broker
 from sim.broker.controller import PartitionState
+from sim.broker.group_metadata import GroupState
 from sim.broker.group_metadata_manager import partition_for
 from sim.broker.placement import assign_replicas
 from sim.clients.consumer import KafkaConsumer
+from sim.clients.kafka_avro_deserializer import KafkaAvroDeserializer
+from sim.clients.kafka_avro_serializer import KafkaAvroSerializer
 from sim.clients.producer.kafka_producer import KafkaProducer
 from sim.clients.producer.record_accumulator import largest_batch_bytes
 from sim.coordination.zookeeper import (
@@ -53,12 +56,20 @@ from sim.net import Network
 from sim.protocol import GROUP_METADATA_TOPIC, NO_LEADER, TopicPartition
 from sim.results import Results
 from sim.rng import RandomStreams
-from sim.scenario import Capabilities, ClusterSpec, HardwareSpec, Scenario, require_simulated
+from sim.scenario import (
+    SCHEMA_REGISTRY_NODE,
+    Capabilities,
+    ClusterSpec,
+    HardwareSpec,
+    Scenario,
+    require_simulated,
+)
+from sim.schemas import SchemaRegistry, topic_name_strategy
 from sim.timers import Environment
 from sim.workload import Workload, encoded_value_bytes
 
 #: What this engine simulates (the rest of a scenario is refused before running).
-CAPABILITIES = Capabilities(fault_kinds=SIMULATED_FAULTS)
+CAPABILITIES = Capabilities(fault_kinds=SIMULATED_FAULTS, schema_registry=True)
 #: Summary fields this engine measures (the others are NaN in Results.summary()).
 MEASURED = (
     "offered_messages",
@@ -67,6 +78,7 @@ MEASURED = (
     "failed_messages",
     "pending_messages",
     "consumed_messages",
+    "undeserializable_messages",
     "unconsumed_messages",
     "lost_acked_messages",
     "duplicate_deliveries",
@@ -135,6 +147,7 @@ class World:
         self.warnings: list[str] = list(scenario.warnings())
         self.zookeeper = self._make_zookeeper()
         self.brokers = [self._make_broker(b) for b in range(cluster.brokers)]
+        self.registry = self._make_registry()
         self.assignments: dict[TopicPartition, list[int]] = {}
         for topic in scenario.topics:
             self._create_topic(topic.name, topic.partitions, topic.replication_factor)
@@ -156,6 +169,26 @@ class World:
 
     def _nic_bytes_s(self, hw: HardwareSpec) -> float:
         return hw.network_gbps * 1e9 / 8
+
+    def _make_registry(self) -> SchemaRegistry | None:
+        """The scenario's schema registry as a node on the network (the brokers' hardware), or
+        None."""
+        spec = self.scenario.schema_registry
+        if spec is None:
+            return None
+        registry = SchemaRegistry(SCHEMA_REGISTRY_NODE, spec.compatibility)
+        self.net.add_node(registry, self._nic_bytes_s(self.hardware))
+        return registry
+
+    def _serializer(self, spec, name: str) -> KafkaAvroSerializer | None:
+        """Producer client ``name``'s Avro serializer when a registry is in use, else None."""
+        registry = self.scenario.schema_registry
+        if registry is None or spec.format.kind != "avro":
+            return None
+        return KafkaAvroSerializer(
+            self.env, self.net, name, SCHEMA_REGISTRY_NODE, topic_name_strategy(spec.topic),
+            spec.format.schema_, registry.client_timeout_ms / 1000.0, self.metrics,
+        )  # fmt: skip
 
     def _make_zookeeper(self) -> ZooKeeper:
         """The ensemble, ticking often enough for the brokers' session timeout (ZooKeeper's
@@ -277,6 +310,9 @@ class World:
                 self.streams.stream("producer", name), workload,
                 PRODUCER_ID_BASE + len(self.producers), partitions, bootstrap,
             )  # fmt: skip
+            serializer = self._serializer(spec, name)
+            if serializer is not None:
+                producer.use_serializer(serializer)
             self.net.add_node(producer, self._nic_bytes_s(self.hardware))
             self.producers.append(producer)
             made.append(producer)
@@ -328,6 +364,12 @@ class World:
             self.env, name, group.group_id, self.net, config, group.processing_ms / 1000.0,
             self.metrics, bootstrap,
         )  # fmt: skip
+        registry = self.scenario.schema_registry
+        if registry is not None:
+            consumer.deserializer = KafkaAvroDeserializer(
+                self.env, self.net, name, SCHEMA_REGISTRY_NODE, group.reader_schema,
+                registry.client_timeout_ms / 1000.0, group.deserialize_us / 1e6,
+            )  # fmt: skip
         consumer.subscribe(list(group.topics))
         return consumer
 
@@ -455,16 +497,35 @@ class World:
 
     # ---------------------------------------------------------------- results
 
-    def final_log(self) -> list[tuple]:
-        """Rows of the final log of every partition of the scenario's topics (not the internal
-        ``__consumer_offsets``, whose batches no producer sent): its leader's replica, or when it
-        has none, the replica the controller waits for (the last in the ISR)."""
-        rows = []
+    def _final_replicas(self) -> list[tuple[TopicPartition, int]]:
+        """The replica whose log is the final log of each partition of the scenario's topics
+        (not the internal ``__consumer_offsets``, whose batches no producer sent): its leader,
+        or when it has none, the replica the controller waits for (the last in the ISR)."""
+        out = []
         for tp in sorted(self.assignments):
             if tp[0] == GROUP_METADATA_TOPIC:
                 continue
             state = self.brokers[self._any_controller()].controller.states[tp]
-            holder = state.leader if state.leader != NO_LEADER else state.isr[-1]
+            out.append((tp, state.leader if state.leader != NO_LEADER else state.isr[-1]))
+        return out
+
+    def final_log_offsets(self) -> list[tuple]:
+        """Rows of TABLES["log_offsets"]: each final log's broker, log start offset (what
+        retention deleted lies below it), high watermark and log end offset."""
+        rows = []
+        for tp, holder in self._final_replicas():
+            log = self.brokers[holder].partitions[tp].log
+            rows.append(
+                (tp[0], tp[1], holder, log.log_start_offset, log.high_watermark,
+                 log.log_end_offset)
+            )  # fmt: skip
+        return rows
+
+    def final_log(self) -> list[tuple]:
+        """Rows of the final log of every partition (see :meth:`_final_replicas`), from its log
+        start offset."""
+        rows = []
+        for tp, holder in self._final_replicas():
             log = self.brokers[holder].partitions[tp].log
             for entry in log.retained_entries():
                 batch = entry.batch
@@ -500,8 +561,13 @@ class World:
             "produced": metrics.produced.frame(),
             "acked": metrics.acked.frame(),
             "consumed": metrics.consumed.frame(),
+            "deserialization_errors": metrics.deserialization_errors.frame(),
             "events": metrics.events.frame(),
+            "assignments": metrics.assignments.frame(),
             "log": pd.DataFrame(self.final_log(), columns=[c.name for c in TABLES["log"]]),
+            "log_offsets": pd.DataFrame(
+                self.final_log_offsets(), columns=[c.name for c in TABLES["log_offsets"]]
+            ),
         }
         tables["timeseries"] = metrics.timeseries(
             self.scenario.duration_s, tables["produced"], tables["acked"], tables["consumed"]
@@ -515,7 +581,9 @@ class World:
             accounts, tables["produced"], tables["acked"]
         )
         partitions = len(self.assignments)
-        tables["liveness"], notes = liveness.check(self.scenario, tables, partitions)
+        tables["liveness"], notes = liveness.check(
+            self.scenario, tables, partitions, self.coordinators_at_end()
+        )
         results = Results(self.scenario, tables, {}, MEASURED, self.warnings + notes)
         subscriptions = {g.group_id: g.topics for g in self.scenario.consumer_groups}
         results.metrics.update(audit(results.tables, subscriptions).as_metrics())
@@ -527,6 +595,23 @@ class World:
             rebalance_metrics(results.tables["events"], self.scenario.duration_s)
         )
         return results
+
+    def coordinators_at_end(self) -> dict[str, str | None]:
+        """Each consumer group's coordinator when the run ends (the node leading its
+        ``__consumer_offsets`` partition, running and holding the group Stable), else None."""
+        count = self.broker_config["offsets.topic.num.partitions"]
+        found: dict[str, str | None] = {}
+        for group in self.scenario.consumer_groups:
+            leader = self.leader_of((GROUP_METADATA_TOPIC, partition_for(group.group_id, count)))
+            broker = self.brokers[leader] if leader >= 0 else None
+            state = None
+            if broker is not None and broker.running:
+                manager = broker.group_coordinator.manager
+                if manager.is_local(group.group_id):
+                    state = manager.groups.get(group.group_id)
+            stable = state is not None and state.is_state(GroupState.STABLE)
+            found[group.group_id] = broker.name if stable else None
+        return found
 
     def initial_leaders(self) -> dict[TopicPartition, int]:
         """Each partition's leader as the run starts: its preferred (first) replica."""

@@ -42,3 +42,78 @@ def default_dict() -> dict:
 def _check_invariants(monkeypatch):
     """Every simulation run by a test asserts the model's invariants (sim/invariants.py)."""
     monkeypatch.setenv("KAFKASIM_CHECK_INVARIANTS", "1")
+
+
+@pytest.fixture
+def story():
+    """A small hand-made run for the figures: topic t (2 partitions, RF 3), group g; a crash of
+    broker-1 at 2 s and its restart at 3 s (ISR of t-0 shrinks then expands), an election, a
+    rebalance from 4 to 5 s moving t-1 from g-0 to g-1, g-0 crashing at 8 s, and two
+    acknowledged batches missing from the final log. 10 s in 1 s intervals (a time on an edge
+    counts in the interval it starts)."""
+    import numpy as np
+    import pandas as pd
+
+    from sim.metrics import events_frame
+    from sim.results import Results
+    from sim.scenario import Scenario
+
+    scenario = Scenario.from_dict(
+        {
+            "name": "story",
+            "duration_s": 10.0,
+            "cluster": {"brokers": 3},
+            "topics": [{"name": "t", "partitions": 2, "replication_factor": 3}],
+            "consumer_groups": [{"group_id": "g", "members": 2, "topics": ["t"]}],
+        }
+    )
+    produced = pd.DataFrame(
+        {"batch_id": [0, 1, 2, 3], "producer": "app-0", "topic": "t", "partition": [0, 0, 1, 1],
+         "producer_id": -1, "base_sequence": -1, "count": [10, 10, 5, 10], "bytes": 100,
+         "first_arrival_s": [0.1, 1.1, 0.5, 2.5], "closed_s": [0.1, 1.1, 0.5, 2.5]}
+    )  # fmt: skip
+    acked = pd.DataFrame(
+        {"batch_id": [0, 1, 2, 3], "attempt": 1, "base_offset": [0, 10, 0, 5],
+         "done_s": [0.2, 1.2, 3.0, 0.9], "latency_s": [0.005, 0.010, 2.5, 15.0], "error": ""}
+    )  # fmt: skip
+    consumed = pd.DataFrame(
+        {"group": "g", "member": "g-0", "topic": "t", "partition": 0, "base_offset": [0],
+         "count": [10], "batch_id": [0], "polled_s": [0.7], "e2e_latency_s": [0.6]}
+    )  # fmt: skip
+    log = pd.DataFrame(
+        {"topic": "t", "partition": [0, 0], "base_offset": [0, 10], "count": [10, 10],
+         "batch_id": [0, 1], "leader_epoch": 0, "producer_epoch": 0, "base_sequence": -1}
+    )  # fmt: skip
+    events = events_frame(
+        [{"time_s": 2.0, "kind": "fault", "node": "broker-1", "broker": 1, "fault": "crash_broker",
+          "outcome": "unreachable"},
+         {"time_s": 2.0, "kind": "isr_shrink", "topic": "t", "partition": 0, "broker": 1},
+         {"time_s": 2.5, "kind": "isr_shrink", "topic": "t", "partition": 0, "broker": 1},
+         {"time_s": 2.2, "kind": "leader_election", "topic": "t", "partition": 0, "broker": 0},
+         {"time_s": 2.2, "kind": "isr_shrink", "topic": "__consumer_offsets", "partition": 0,
+          "broker": 1},
+         {"time_s": 3.0, "kind": "fault_end", "node": "broker-1", "broker": 1,
+          "fault": "crash_broker"},
+         {"time_s": 3.5, "kind": "isr_expand", "topic": "t", "partition": 0, "broker": 1},
+         {"time_s": 4.0, "kind": "rebalance_start", "node": "broker-0", "group": "g",
+          "generation": 1},
+         {"time_s": 5.0, "kind": "rebalance_end", "node": "broker-0", "group": "g",
+          "generation": 2, "outcome": "stable", "duration_s": 1.0},
+         {"time_s": 8.0, "kind": "fault", "node": "g-0", "fault": "crash_consumer",
+          "outcome": "unreachable"}]
+    ).sort_values("time_s", kind="stable")  # fmt: skip
+    assignments = pd.DataFrame(
+        {"time_s": [1.0, 1.0, 1.0, 5.0, 5.0, 5.0], "group": "g",
+         "member": ["g-0", "g-0", "g-1", "g-0", "g-0", "g-1"], "generation": [1, 1, 1, 1, 2, 2],
+         "topic": "t", "partition": [0, 1, 1, 1, 0, 1],
+         "action": ["assigned", "assigned", "revoked", "revoked", "assigned", "assigned"]}
+    )  # fmt: skip
+    ends = np.arange(1.0, 11.0)
+    timeseries = pd.DataFrame(
+        {"time_s": ends, "produced_msgs_s": 10.0, "acked_msgs_s": 10.0, "consumed_msgs_s": 5.0,
+         "produce_latency_p99_ms": 5.0, "max_consumer_lag": 0,
+         "under_replicated_partitions": [0, 0, 1, 0, 0, 0, 0, 0, 0, 0]}
+    )  # fmt: skip
+    tables = {"produced": produced, "acked": acked, "consumed": consumed, "log": log,
+              "events": events, "assignments": assignments, "timeseries": timeseries}  # fmt: skip
+    return Results(scenario, tables)

@@ -45,6 +45,7 @@ def _run(
     reads: list[tuple],
     acked: dict[int, tuple[int, str]] | None = None,
     subscriptions: dict[str, list[str]] | None = None,
+    log_start: dict[int, int] | None = None,
 ) -> AuditReport:
     """Audit a run on topic "t" (subscriptions: as audit takes them).
 
@@ -52,6 +53,7 @@ def _run(
         acknowledged at their first offset in ``log`` (-1 when not stored).
     log: (partition, base_offset, batch_id) of the final log; count from ``batches``.
     reads: (group, member, partition, base_offset, count, batch_id), in poll order.
+    log_start: partition -> final log start offset (log_offsets; none when not given).
     """
     first = {}
     for _, base, batch in log:
@@ -84,6 +86,19 @@ def _run(
                 )
                 for r in reads
             ],
+        ),
+        "log_offsets": _frame(
+            "log_offsets",
+            [
+                {
+                    "partition": p,
+                    "broker": 0,
+                    "log_start_offset": o,
+                    "high_watermark": o,
+                    "log_end_offset": o,
+                }
+                for p, o in (log_start or {}).items()
+            ],  # fmt: skip
         ),
     }
     return audit(tables, subscriptions)
@@ -134,6 +149,17 @@ def test_an_acknowledged_batch_missing_from_the_final_log_is_lost():
     assert report.lost_acked_messages == 3 + 6  # b1 (acks>=1) and b4 (acks=0, error '')
     assert report.lost_acked_batches == 2
     assert report.as_metrics()["lost_acked_messages"] == 9.0
+
+
+def test_a_batch_retention_deleted_is_not_lost():
+    # partition 0's log starts at 8: b0 (0..4) and b1 (5..7) deleted; b2 at 8..11 kept
+    log = [(0, 8, 2), (1, 0, 3)]
+    acked = {0: (0, ""), 1: (5, ""), 2: (8, ""), 3: (0, ""), 4: (6, "")}
+    batches = {**BATCHES, 4: (0, 3)}  # b4 acked at 6..8: not wholly below the start, lost
+    report = _run(batches, log, [], acked, log_start={0: 8, 1: 0})
+    assert (report.lost_acked_messages, report.lost_acked_batches) == (3, 1)
+    # without the log start offsets every deleted batch would count
+    assert _run(batches, log, [], acked).lost_acked_messages == 5 + 3 + 3
 
 
 def test_an_acknowledged_batch_unknown_to_produced_is_an_error():

@@ -1,6 +1,8 @@
 """A fast bounce: the default scenario's leader of orders-0 (broker 0, also the controller) is
 restarted within its ZooKeeper session, as in any rolling restart, and the run must recover:
-the acknowledged rate back at the offered rate and every ISR full again.
+the acknowledged rate back at the offered rate and every ISR full again. And the producer's
+side of it alone: partitions left without a leader until a broker returns come back only through
+the metadata refresh a batch without a known leader asks for.
 
 Timeouts are shortened so the run stays short (zookeeper.session.timeout.ms 6 s,
 replica.lag.time.max.ms 10 s); the recovery bound is derived from them:
@@ -26,6 +28,7 @@ import pytest
 
 from sim import kafka_config
 from sim.broker.broker import REGISTER_RETRY_S
+from sim.clients.producer.sender import Sender
 from sim.scenario import Scenario, load_scenario, with_values
 from sim.world import World
 
@@ -80,10 +83,72 @@ def test_fast_bounce_recovers_the_offered_rate_and_full_isrs(seed: int) -> None:
     assert len(after) > 0
     assert (after["under_replicated_partitions"] == 0).all(), after
     window_s = world.scenario.duration_s - bound_s
-    acked = r.acked[(r.acked["done_s"] >= bound_s) & (r.acked["error"] == "")]
-    counts = r.produced.set_index("batch_id")["count"]
-    acked_records = int(counts.reindex(acked["batch_id"]).sum())
+    acked_records = _acked_records_after(r, bound_s)
     spec = world.scenario.producers[0]
     offered = spec.rate_msgs_s * window_s
     linger_s = world.producers[0].config.s("linger.ms")
+    assert acked_records >= offered - 5 * math.sqrt(offered) - spec.rate_msgs_s * linger_s
+
+
+def _acked_records_after(r, start_s: float) -> int:
+    """Records acknowledged without error at or after ``start_s``."""
+    acked = r.acked[(r.acked["done_s"] >= start_s) & (r.acked["error"] == "")]
+    return int(r.produced.set_index("batch_id")["count"].reindex(acked["batch_id"]).sum())
+
+
+@pytest.mark.parametrize("refresh", [True, False])
+def test_leaderless_partitions_back_only_through_the_refresh(monkeypatch, refresh: bool) -> None:
+    """Brokers 0 and 1 crash (ISRs shrink to broker 2), then broker 2; 0 and 1 come back first,
+    so every partition is without a leader (unclean election off) until broker 2 is back: the
+    producer's metadata answers name no leader, and it sends nothing, so no error asks for new
+    metadata. Only Sender.sendProducerData's refresh for unknownLeaderTopics brings the leaders
+    back, at most retry.backoff.max.ms after it asks; from a bound derived from the settings
+    (broker 2's registration, REGISTER_RETRY_S; a follower back in the ISR for
+    min.insync.replicas, replica.lag.time.max.ms; the refresh) the records acknowledged are at
+    least those offered, as in the test above. With the TEST-ONLY switch
+    ``Sender.refresh_on_unknown_leader`` off, none is acknowledged after the bound."""
+    monkeypatch.setattr(Sender, "refresh_on_unknown_leader", refresh)
+    crash_s, back_s, last_crash_s, last_back_s = 2.0, 14.0, 11.0, 21.0
+    faults = [
+        {"kind": "crash_broker", "at_s": crash_s, "broker": b, "restart_after_s": back_s - crash_s}
+        for b in (0, 1)
+    ]
+    faults.append(
+        {
+            "kind": "crash_broker",
+            "at_s": last_crash_s,
+            "broker": 2,
+            "restart_after_s": last_back_s - last_crash_s,
+        }
+    )
+    values = {
+        "seed": 1,
+        "cluster.config.zookeeper.session.timeout.ms": 6000,
+        "cluster.config.replica.lag.time.max.ms": 10000,
+        "faults": faults,
+    }
+    scenario = Scenario.from_dict(with_values(load_scenario(DEFAULT), values))
+    broker = kafka_config.broker_config(scenario.cluster.config)
+    producer, _ = kafka_config.producer_config(scenario.producers[0].config)
+    session_s = broker.s(SESSION)
+    # 0 and 1 are out of the ISRs before 2 crashes, 2's session has expired before 0 and 1
+    # are back, and before 2 is back: every partition is without a leader meanwhile
+    assert crash_s + session_s + min(3.0, session_s / 3) < last_crash_s
+    assert last_crash_s + session_s + min(3.0, session_s / 3) < last_back_s
+    bound_s = (
+        last_back_s
+        + REGISTER_RETRY_S
+        + broker.s("replica.lag.time.max.ms")
+        + producer.s("retry.backoff.max.ms")
+    )
+    scenario = Scenario.from_dict(with_values(scenario, {"duration_s": bound_s + TAIL_S}))
+    world = World(scenario)
+    world.run()
+    acked_records = _acked_records_after(world.results(), bound_s)
+    if not refresh:
+        assert acked_records == 0
+        return
+    spec = scenario.producers[0]
+    offered = spec.rate_msgs_s * TAIL_S
+    linger_s = producer.s("linger.ms")
     assert acked_records >= offered - 5 * math.sqrt(offered) - spec.rate_msgs_s * linger_s

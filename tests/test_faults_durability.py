@@ -1,5 +1,4 @@
-"""What each configuration loses under faults, and what it never loses (issue 6, "Must show";
-KAFKA_REFERENCE.md §3.3-3.8).
+"""What each configuration loses under faults, and what it never loses (issue 6, "Must show").
 
 Every test runs small scenarios (3 brokers, one topic, a few thousand records/s, ~10 s simulated)
 over ten seeds, with Kafka's timeouts shortened where an assertion derives from them:
@@ -381,7 +380,7 @@ VAN_HEAL_S = 6.5
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_acks_1_zombie_leader_loses_what_it_acked_while_isolated(seed: int) -> None:
-    """Vanlightly's scenario (KAFKA_REFERENCE.md §3.8, S4): acks=1, the leader is cut off from
+    """Jack Vanlightly's "zombie leader": acks=1, the leader is cut off from
     the other brokers and ZooKeeper but not from the producer. It keeps appending and acking at
     its old epoch (it cannot learn it was replaced: no LeaderAndIsr reaches it, and the producer
     refreshes metadata only on errors); once its session expires a follower is elected at a

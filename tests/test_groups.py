@@ -566,7 +566,7 @@ print(hashlib.sha256(r.events.to_csv().encode() + r.consumed.to_csv().encode()).
 
 def test_same_seed_same_group_events():
     """Same scenario and seed, different PYTHONHASHSEED (string hashes): identical events and
-    consumed rows, bit for bit (DESIGN.md §3)."""
+    consumed rows, bit for bit."""
     faults = [{"kind": "crash_consumer", "at_s": 3.0, "group": "g", "member": 0},
               {"kind": "add_consumer", "at_s": 5.0, "group": "g"}]  # fmt: skip
     tests = str(Path(__file__).parent)
@@ -1056,3 +1056,29 @@ def test_cooperative_leaves_the_partitions_that_stay_unpaused(seed: int) -> None
                 ]
                 gap_s = float(np.diff(np.sort(steady.to_numpy())).max())
                 assert pauses[p] >= t_assigned - t_revoked - gap_s, (p, pauses[p])
+
+
+def test_assignments_table_rows_are_the_members_assignments_and_what_moved():
+    """The ``assignments`` table holds, per member, the partitions of each assignment (the
+    partitions_assigned rows' lists) and, under cooperative-sticky, a revoked row for just the
+    partitions that moved to the new member: the ownership spans of the kept ones run on."""
+    from sim.timelines import ownership
+
+    d = _scenario([{"kind": "add_consumer", "at_s": 4.0, "group": "g"}],
+                  strategy="cooperative-sticky")  # fmt: skip
+    _, r = _run(d)
+    table = r.assignments
+    assigned = table[table["action"] == "assigned"]
+    got = [
+        (t, member, {f"{tp}-{p}" for tp, p in zip(rows.topic, rows.partition, strict=True)})
+        for (t, member), rows in assigned.groupby(["time_s", "member"], sort=True)
+    ]
+    want = sorted((t, n, parts) for t, n, parts in _assignments(r) if parts)
+    assert [(t, n, sorted(p)) for t, n, p in got] == [(t, n, sorted(p)) for t, n, p in want]
+    revoked = table[table["action"] == "revoked"]
+    moved = set(revoked["partition"])
+    assert moved and set(revoked["member"]) <= {"g-0", "g-1"}
+    assert moved <= set(assigned.loc[assigned["member"] == "g-2", "partition"])
+    spans = ownership(r)
+    kept = spans[(spans["start_s"] < 4.0) & ~spans["partition"].isin(moved)]
+    assert len(kept) == 6 - len(moved) and (kept["end_s"] == d["duration_s"]).all()

@@ -36,7 +36,6 @@ KAFKA_39_DEFAULTS = [
     ("producer", "acks", "all"),
     ("producer", "batch.size", 16384),
     ("producer", "buffer.memory", 32 * 1024 * 1024),
-    ("producer", "client.id", ""),
     ("producer", "compression.type", "none"),  # CompressionType.NONE.name
     ("producer", "delivery.timeout.ms", 120 * 1000),
     ("producer", "enable.idempotence", True),
@@ -88,7 +87,6 @@ KAFKA_39_DEFAULTS = [
     ("consumer", "session.timeout.ms", 45000),
     # server/src/main/java/org/apache/kafka/server/config/ServerConfigs.java
     ("broker", "broker.id", -1),
-    ("broker", "broker.rack", None),
     ("broker", "compression.type", "producer"),  # LogConfig.DEFAULT_COMPRESSION_TYPE
     ("broker", "controlled.shutdown.enable", True),
     ("broker", "controlled.shutdown.max.retries", 3),
@@ -123,9 +121,10 @@ KAFKA_39_DEFAULTS = [
     ("broker", "log.flush.interval.messages", LONG_MAX),
     ("broker", "log.flush.interval.ms", None),
     ("broker", "log.flush.scheduler.interval.ms", LONG_MAX),
-    ("broker", "log.initial.task.delay.ms", 30 * 1000),
+    ("broker", "log.initial.task.delay.ms", 30 * 1000),  # LOG_INITIAL_TASK_DELAY_MS_DEFAULT
     ("broker", "log.message.timestamp.type", "CreateTime"),
     ("broker", "log.retention.bytes", -1),
+    ("broker", "log.retention.check.interval.ms", 5 * 60 * 1000),  # LOG_CLEANUP_INTERVAL_MS
     ("broker", "log.retention.hours", 168),  # toHours(DEFAULT_RETENTION_MS)
     ("broker", "log.retention.minutes", None),
     ("broker", "log.retention.ms", None),

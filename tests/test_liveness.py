@@ -61,3 +61,17 @@ def test_a_broker_that_never_comes_back_leaves_liveness_unchecked():
     assert r.liveness.empty
     assert math.isnan(r.summary()["liveness_violations"])
     assert any("never healed" in w for w in r.warnings)
+
+
+def test_a_run_that_ends_inside_the_bounds_tells_nothing_yet():
+    """A bounce 2 s before the end: the old session has not expired, the partitions it led have
+    no leader when the run ends; that is no violation (the bound had not passed), and a
+    warning says the run was too short to tell."""
+    d = _default(duration_s=8.0)
+    d["faults"] = [{"kind": "crash_broker", "at_s": 5.0, "broker": 1, "restart_after_s": 1.0}]
+    r = sim.run(sim.Scenario.from_dict(d))
+    leaders = r.liveness.set_index("item").loc["leaders"]
+    assert math.isnan(leaders["recovered_s"]) and leaders["violation"] == ""
+    assert r.summary()["liveness_violations"] == 0
+    assert math.isnan(r.summary()["recovery_s"])
+    assert any("run longer to tell" in w for w in r.warnings)

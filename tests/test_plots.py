@@ -1,117 +1,196 @@
-"""Standard figures: files written, lines equal to the time series, events marked, empty runs."""
+"""Figures of a run: what each draws from the tables, event marks by kind, empty runs, files."""
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
+from matplotlib.figure import Figure
 
-from sim.metrics import events_frame
 from sim.plots import (
     EMPTY_NOTE,
+    FAULT_COLORS,
     consumer_lag,
+    dashboard,
+    isr,
+    latency,
+    latency_cdf,
+    lost_acked,
+    rebalance_timeline,
     save_standard_plots,
-    throughput_and_latency,
-    under_replicated,
+    throughput,
 )
 from sim.results import Results
-from sim.scenario import Scenario
+from sim.timelines import latency_bands, partition_lag
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture
-def scenario() -> Scenario:
-    return Scenario.from_dict({"name": "crash", "topics": [{"name": "t"}]})
-
-
-@pytest.fixture
-def results(scenario) -> Results:
-    timeseries = pd.DataFrame(
-        {
-            "time_s": [1.0, 2.0, 3.0, 4.0],
-            "produced_msgs_s": [100.0, 100.0, 100.0, 100.0],
-            "acked_msgs_s": [100.0, 90.0, 0.0, 110.0],
-            "consumed_msgs_s": [95.0, 85.0, 5.0, 120.0],
-            "produce_latency_p99_ms": [2.0, 3.0, np.nan, 250.0],
-            "max_consumer_lag": [5, 10, 105, 0],
-            "under_replicated_partitions": [0, 0, 1, 1],
-        }
-    )
-    events = events_frame(
-        [
-            {"time_s": 2.5, "kind": "fault", "node": "broker-1", "broker": 1, "detail": "crash"},
-            {"time_s": 2.6, "kind": "leader_election", "node": "broker-0", "topic": "t",
-             "partition": 0, "broker": 0},
-            {"time_s": 2.6, "kind": "leader_election", "node": "broker-0", "topic": "t",
-             "partition": 1, "broker": 0},
-            {"time_s": 3.0, "kind": "rebalance_start", "node": "broker-0", "group": "g"},
-        ]
-    )  # fmt: skip
-    return Results(scenario, {"timeseries": timeseries, "events": events})
+MARKS = ["crash_broker", "crash_broker restart", "leader election", "rebalance (g)"]
 
 
 def _lines(ax) -> dict[str, tuple[list[float], list[float]]]:
     return {line.get_label(): (list(line.get_xdata()), list(line.get_ydata())) for line in ax.lines}
 
 
-def _marks(ax) -> dict[str, list[float]]:
+def _legend(ax) -> list[str]:
+    legend = ax.get_legend()
+    return [t.get_text() for t in legend.get_texts()] if legend else []
+
+
+def _vlines(ax) -> dict[str, list[float]]:
     """Vertical event lines by label: their x positions."""
     return {
-        c.get_label(): sorted(float(seg[0][0]) for seg in c.get_segments()) for c in ax.collections
+        c.get_label(): sorted(float(seg[0][0]) for seg in c.get_segments())
+        for c in ax.collections
+        if hasattr(c, "get_segments")
     }
 
 
-def test_throughput_and_latency_draws_the_table_on_twin_axes(results):
-    figure = throughput_and_latency(results)
-    rates, latency = figure.axes
-    series = results.timeseries
+def _bars(ax) -> list[tuple[float, float, float, tuple]]:
+    """broken_barh rectangles as (x0, x1, y-centre, facecolor), sorted."""
+    out = []
+    for collection in ax.collections:
+        if hasattr(collection, "get_segments"):
+            continue
+        color = (
+            tuple(np.round(collection.get_facecolor()[0], 3)) if len(collection.get_paths()) else ()
+        )
+        for path in collection.get_paths():
+            xs, ys = path.vertices[:, 0], path.vertices[:, 1]
+            middle = round(float(ys.min() + ys.max()) / 2, 3)
+            out.append((float(xs.min()), float(xs.max()), middle, color))
+    return sorted(out)
+
+
+def test_throughput_draws_rates_and_marks_faults_by_kind_and_step(story):
+    (ax,) = throughput(story).axes
+    series = story.timeseries
     time = series["time_s"].tolist()
-    assert _lines(rates) == {
-        "acked": (time, series["acked_msgs_s"].tolist()),
-        "consumed": (time, series["consumed_msgs_s"].tolist()),
+    lines = _lines(ax)
+    assert lines["acked"] == (time, series["acked_msgs_s"].tolist())
+    assert lines["produced"][1] == series["produced_msgs_s"].tolist()
+    assert lines["consumed"][1] == series["consumed_msgs_s"].tolist()
+    marks = _vlines(ax)
+    assert marks["crash_broker"] == [2.0]
+    assert marks["crash_broker restart"] == [3.0]
+    assert marks["crash_consumer"] == [8.0]
+    assert marks["leader election"] == [2.2]
+    styles = {
+        c.get_label(): c.get_linestyle()[0][1] for c in ax.collections if c.get_label() in marks
     }
-    np.testing.assert_array_equal(
-        _lines(latency)["p99 produce latency"][1], series["produce_latency_p99_ms"]
+    assert (
+        styles["crash_broker"] is None and styles["crash_broker restart"] is not None
+    )  # solid, dashed
+    assert [p.get_label() for p in ax.patches] == ["rebalance (g)"]  # no rebalance at formation
+    assert "broker-1" in [t.get_text().strip() for t in ax.texts]  # the node hit, by its line
+    assert _legend(ax)[:3] == ["produced", "acked", "consumed"]
+    assert set(MARKS) <= set(_legend(ax))
+    assert ax.get_legend().get_bbox_to_anchor().x0 > ax.get_window_extent().x1 - 1  # outside
+    assert ax.figure.get_suptitle() == "story: throughput"
+    assert "(s)" in ax.get_xlabel() and "records/s" in ax.get_ylabel()
+    assert ax.get_xlim() == (0.0, 10.0)
+
+
+def test_fault_kinds_have_their_own_colours(story):
+    (ax,) = throughput(story).axes
+    colors = {c.get_label(): tuple(c.get_color()[0]) for c in ax.collections}
+    assert colors["crash_broker"] != colors["crash_consumer"]
+    assert FAULT_COLORS["crash_broker"] != FAULT_COLORS["crash_consumer"]
+
+
+def test_latency_draws_the_percentile_bands_on_a_log_axis(story):
+    (ax,) = latency(story).axes
+    bands = latency_bands(story)
+    lines = _lines(ax)
+    assert set(lines) == {"produce p50", "produce p99", "e2e p50", "e2e p99"}
+    np.testing.assert_array_equal(lines["produce p99"][1], bands["produce_p99_ms"])
+    np.testing.assert_array_equal(lines["e2e p50"][1], bands["e2e_p50_ms"])
+    assert ax.get_yscale() == "log" and "(ms" in ax.get_ylabel()
+
+
+def test_consumer_lag_one_panel_per_group_one_line_per_partition(story):
+    (ax,) = consumer_lag(story).axes
+    lag = partition_lag(story)
+    lines = _lines(ax)
+    assert set(lines) == {"t-0", "t-1"}
+    assert lines["t-0"][1] == lag.loc[lag["partition"] == 0, "lag"].tolist()
+    assert ax.get_title() == "group g" and "(records)" in ax.get_ylabel()
+
+
+def test_isr_draws_under_replicated_count_and_each_partitions_isr(story):
+    top, rows = isr(story).axes
+    assert (
+        _lines(top)["under-replicated"][1]
+        == story.timeseries["under_replicated_partitions"].tolist()
     )
-    assert _marks(rates) == {"fault": [2.5], "leader election": [2.6]}  # no rebalance, one time
-    assert rates.get_title() == "crash: throughput and p99 produce latency"
-    assert "(s)" in rates.get_xlabel()
-    assert "records/s" in rates.get_ylabel() and "(ms)" in latency.get_ylabel()
-    legend = [t.get_text() for t in latency.get_legend().get_texts()]  # on top
-    assert legend == ["acked", "consumed", "fault", "leader election", "p99 produce latency"]
+    assert [t.get_text() for t in rows.get_yticklabels()] == ["t-0", "t-1"]
+    bars = [(x0, x1, y) for x0, x1, y, _ in _bars(rows)]
+    assert (2.0, 3.5, 0.0) in bars  # t-0 one replica short from 2 to 3.5 s
+    assert (0.0, 10.0, 1.0) in bars  # t-1 full throughout
+    assert "1 out of ISR" in _legend(rows) and "no leader" in _legend(rows)
 
 
-@pytest.mark.parametrize(
-    ("draw", "column", "unit"),
-    [
-        (consumer_lag, "max_consumer_lag", "(records)"),
-        (under_replicated, "under_replicated_partitions", "(count)"),
-    ],
-)
-def test_single_series_figures_draw_their_column(results, draw, column, unit):
-    (ax,) = draw(results).axes
+def test_rebalance_timeline_one_row_per_member(story):
+    (ax,) = rebalance_timeline(story).axes
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["g-0", "g-1"]
+    spans = [(x0, x1) for x0, x1, _, _ in _bars(ax)]
+    assert sorted(spans) == [(1.0, 5.0), (1.0, 8.0), (5.0, 10.0)]
+    assert {"t-0", "t-1"} <= set(_legend(ax))
+
+
+def test_lost_acked_is_cumulative_by_ack_time(story):
+    (ax,) = lost_acked(story).axes
     ((x, y),) = _lines(ax).values()
-    assert x == results.timeseries["time_s"].tolist()
-    assert y == results.timeseries[column].tolist()
-    assert ax.get_title().startswith("crash: ")
-    assert unit in ax.get_ylabel()
-    assert _marks(ax) == {"fault": [2.5], "leader election": [2.6]}
+    assert y[-1] == 15 and x[-1] == 10.0 and max(y) == 15
 
 
-def test_save_standard_plots_writes_three_pngs(tmp_path, results):
-    paths = save_standard_plots(results, tmp_path / "figures")
-    names = ["throughput_latency.png", "consumer_lag.png", "under_replicated.png"]
-    assert paths == [tmp_path / "figures" / n for n in names]
+def test_latency_cdf_reaches_one_for_each_latency(story):
+    (ax,) = latency_cdf(story).axes
+    lines = {k: v for k, v in _lines(ax).items() if not k.startswith("_")}  # not p50/p99 rules
+    assert len(lines) == 2 and all(y[-1] == pytest.approx(1.0) for _, y in lines.values())
+    assert ax.get_xscale() == "log" and "(ms" in ax.get_xlabel()
+    assert any(label.startswith("produce (p50 10 ms, p99 1.5e+04 ms)") for label in lines)
+
+
+def test_dashboard_stacks_the_panels_and_shows_the_event_legend_once(story):
+    figure = story.plot()
+    assert isinstance(figure, Figure)
+    titles = [ax.get_title() for ax in figure.axes]
+    assert titles == [
+        "throughput",
+        "latency per interval",
+        "consumer lag per partition",
+        "ISR size per partition",
+        "partition ownership per member",
+        "acknowledged records lost",
+    ]
+    assert set(MARKS) <= set(_legend(figure.axes[0]))
+    assert not set(MARKS) & set(_legend(figure.axes[1]))
+
+
+def test_save_standard_plots_writes_the_dashboard_and_each_figure(tmp_path, story):
+    paths = save_standard_plots(story, tmp_path / "figures")
+    names = ["dashboard", "throughput", "latency", "latency_cdf", "consumer_lag", "isr",
+             "rebalances", "lost_acked"]  # fmt: skip
+    assert paths == [tmp_path / "figures" / f"{n}.png" for n in names]
     for path in paths:
         data = path.read_bytes()
         assert data.startswith(PNG_MAGIC) and len(data) > 1000
 
 
-def test_empty_tables_give_figures_with_a_note(tmp_path, scenario):
-    empty = Results(scenario)
-    for draw in (throughput_and_latency, consumer_lag, under_replicated):
-        ax = draw(empty).axes[0]
-        assert not ax.lines and not ax.collections
-        assert [t.get_text() for t in ax.texts] == [EMPTY_NOTE]
-    assert all(p.stat().st_size > 0 for p in save_standard_plots(empty, tmp_path))
+def test_an_empty_run_gives_every_figure_with_notes(tmp_path, story):
+    empty = Results(story.scenario.model_copy(update={"consumer_groups": []}))
+    for draw in (
+        throughput,
+        latency,
+        consumer_lag,
+        isr,
+        rebalance_timeline,
+        lost_acked,
+        latency_cdf,
+    ):
+        figure = draw(empty)
+        assert isinstance(figure, Figure)
+        assert not any(_lines(ax) for ax in figure.axes if ax.get_yscale() != "log")
+    assert [t.get_text() for t in throughput(empty).axes[0].texts] == [EMPTY_NOTE]
+    assert len(dashboard(empty).axes) == 4
+    names = [p.name for p in save_standard_plots(empty, tmp_path)]
+    assert "rebalances.png" not in names and "lost_acked.png" not in names

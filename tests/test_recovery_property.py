@@ -17,18 +17,24 @@ is written as a scenario file under ``results/property_failures/`` that ``kafkas
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections import Counter
+from pathlib import Path
+
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sim import liveness
-from sim.audit import audit
+from sim.audit import AccountingError, audit
 from sim.clients.producer.sender import Sender
 from sim.scenario import ROLLING_DOWN_S, Scenario
+from sim.timers import EventLimitExceeded
 from sim.world import World
-from tests.scenario_failures import replayable
 
 EVENT_CAP = 5_000_000  # events per run before it counts as a runaway
+FAILURES = Path(__file__).resolve().parents[1] / "results" / "property_failures"
 
 #: Timeouts of the two profiles: Kafka 3.9's defaults, and shortened ones (s).
 PROFILES = {
@@ -153,18 +159,37 @@ def schedules(draw) -> dict:
     session_s = PROFILES[profile]["session_s"]
     at = st.floats(8.0, 8.0 + 2 * session_s).map(_round)  # after the group formed
     faults = draw(st.lists(_fault(session_s, at), min_size=1, max_size=3))
-    seed = draw(st.integers(0, 2**16))
+    return _lasting(profile, faults, draw(st.integers(0, 2**16)))
+
+
+def _lasting(profile: str, faults: list[dict], seed: int) -> dict:
+    """A scenario with ``faults`` lasting until every item may have recovered."""
     probe = Scenario.from_dict(_scenario(profile, faults, seed, 1e6))
     heal_s = max(_last_end_s(f) for f in faults)
     first_s = min(f["at_s"] for f in faults)
     bound = liveness.bounds(probe, partitions=4, heal_s=heal_s, first_fault_s=first_s)
-    duration_s = _round(heal_s + max(bound.lag_s, bound.isr_s) + 2.0)
-    return _scenario(profile, faults, seed, duration_s)
+    return _scenario(profile, faults, seed, _round(heal_s + max(bound.lag_s, bound.isr_s) + 2.0))
+
+
+#: Every partition without a leader for a while: brokers 0 and 1 crash and leave the ISRs
+#: (their sessions expire), then broker 2, the last in every ISR, crashes; 0 and 1 come back
+#: first, and with unclean election off no partition has a leader until 2 is back (6 s later).
+#: The producer's metadata names no leader; only its refresh for partitions without a known
+#: leader (Sender.sendProducerData) brings the leaders back to it.
+ALL_LEADERLESS = _lasting(
+    "short",
+    [
+        {"kind": "crash_broker", "at_s": 8.0, "broker": 0, "restart_after_s": 18.0},
+        {"kind": "crash_broker", "at_s": 8.0, "broker": 1, "restart_after_s": 18.0},
+        {"kind": "crash_broker", "at_s": 17.0, "broker": 2, "restart_after_s": 16.0},
+    ],
+    seed=1,
+)
 
 
 def check_recovers(d: dict) -> None:
     """Run ``d`` and assert the property; on failure, save it where ``kafkasim run`` finds it."""
-    with replayable(d):
+    try:
         world = World(Scenario.from_dict(d))
         world.env.event_limit = EVENT_CAP
         world.run()
@@ -176,6 +201,12 @@ def check_recovers(d: dict) -> None:
         violations = r.liveness[r.liveness["violation"] != ""]
         assert violations.empty, violations.to_string()
         assert r.summary()["liveness_violations"] == 0
+    except (AssertionError, AccountingError, EventLimitExceeded) as failure:
+        FAILURES.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(d, indent=2, sort_keys=True)
+        path = FAILURES / f"{hashlib.sha256(text.encode()).hexdigest()[:12]}.json"
+        path.write_text(text + "\n")
+        raise AssertionError(f"{failure}\nreplay: kafkasim run {path}") from failure
 
 
 _PROPERTY = settings(
@@ -183,27 +214,64 @@ _PROPERTY = settings(
 )
 
 
+def _is_bounce(fault: dict, session_s: float) -> bool:
+    """A fast bounce (a crash restarted within the session) or a rolling restart."""
+    if fault["kind"] == "rolling_restart":
+        return True
+    return fault["kind"] == "crash_broker" and fault["restart_after_s"] < session_s
+
+
+@pytest.fixture(scope="module")
+def mix():
+    """Counts the examples run, and those with a fast bounce or a rolling restart; at the end
+    of the module, at least a third of them must have one (the common operational events)."""
+    counts: Counter[str] = Counter()
+    yield counts
+    if counts["examples"]:
+        assert 3 * counts["bounces"] >= counts["examples"], counts
+
+
+def _count(mix: Counter, d: dict) -> None:
+    session_s = PROFILES[d["name"].removeprefix("recovery_")]["session_s"]
+    mix["examples"] += 1
+    mix["bounces"] += any(_is_bounce(f, session_s) for f in d["faults"])
+
+
 @settings(_PROPERTY, max_examples=100)
-@given(schedules())
-def test_random_fault_schedules_recover(d: dict) -> None:
+@given(d=schedules())
+@example(d=ALL_LEADERLESS)
+def test_random_fault_schedules_recover(mix: Counter, d: dict) -> None:
     """Safe and live over 100 random fault schedules (see the module docstring)."""
+    _count(mix, d)
     check_recovers(d)
 
 
 @pytest.mark.slow
 @settings(_PROPERTY, max_examples=200)
-@given(schedules())
-def test_random_fault_schedules_recover_more(d: dict) -> None:
+@given(d=schedules())
+def test_random_fault_schedules_recover_more(mix: Counter, d: dict) -> None:
     """The same property over 200 more examples."""
+    _count(mix, d)
     check_recovers(d)
 
 
 def test_the_property_fails_without_the_metadata_refresh(monkeypatch) -> None:
     """With the producer's metadata refresh on an unknown leader broken (the test-only switch),
-    the property fails on a fast bounce of a leader: the producer keeps the answer it got
-    while the election was pending and never asks again."""
+    the property's own example ALL_LEADERLESS fails: the producer keeps the answers that named
+    no leader and never asks again, so what it was offered meanwhile is never answered."""
     monkeypatch.setattr(Sender, "refresh_on_unknown_leader", False)
-    faults = [{"kind": "crash_broker", "at_s": 8.0, "broker": "leader:t-0", "restart_after_s": 3.0}]
-    d = _scenario("kafka_defaults", faults, seed=2, duration_s=80.0)
     with pytest.raises(AssertionError, match="producer app-0"):
-        check_recovers(d)
+        check_recovers(ALL_LEADERLESS)
+
+
+def test_regression_a_stale_coordinator_does_not_decide_the_group() -> None:
+    """Found by the property: broker 0, cut off from everything from 17.5 s, still holds group
+    g it no longer coordinates and, its members silent, empties it (rebalance rows from
+    broker-0, outcome empty); the real coordinator holds g Stable throughout. Only the final
+    coordinator's rows say whether the group recovered."""
+    faults = [
+        {"kind": "rolling_restart", "at_s": 8.04, "mode": "controlled", "max_wait_s": 18.0},
+        {"kind": "crash_broker", "at_s": 8.04, "broker": 0, "restart_after_s": 1.5},
+        {"kind": "network_partition", "at_s": 17.539, "isolate": 0, "heal_after_s": 8.695},
+    ]
+    check_recovers(_lasting("short", faults, seed=33))

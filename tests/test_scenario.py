@@ -505,6 +505,16 @@ def test_require_simulated_names_kraft_and_registry(default_dict):
         require_simulated(Scenario.from_dict(default_dict), Capabilities())
 
 
+def test_require_simulated_names_the_consumer_group_protocol(default_dict):
+    default_dict["faults"] = []
+    default_dict["consumer_groups"][0]["config"]["group.protocol"] = "CONSUMER"
+    with pytest.raises(
+        NotSimulatedError,
+        match=r"^consumer_groups\.0\.config\.group\.protocol: 'consumer' \(KIP-848\)",
+    ):
+        require_simulated(Scenario.from_dict(default_dict), Capabilities())
+
+
 # --------------------------------------------------------------------------- loading scripts
 
 

@@ -31,6 +31,7 @@ import simpy
 
 from sim.broker.controller import LOAD_S_PER_PARTITION, Controller, PartitionState
 from sim.broker.group_coordinator import GroupCoordinator, Reply
+from sim.broker.log_manager import LogManager
 from sim.broker.partition import Partition
 from sim.broker.replica_manager import ReplicaManager
 from sim.coordination.zookeeper import (
@@ -215,6 +216,7 @@ class Broker:
             env, broker_id, net, disk, config, topic_configs, metrics,
             self._send_alter_partition, self.live_brokers, legacy_hw_truncation,
         )  # fmt: skip
+        self.log_manager = LogManager(env, self.name, self.replicas, config, topic_configs, metrics)
         self.handlers = RequestHandlerPool(config["num.network.threads"], config["num.io.threads"])
         self.metadata: dict[TopicPartition, PartitionMetadata] = {}
         self.controller_id = -1
@@ -227,6 +229,8 @@ class Broker:
         )  # fmt: skip
         self.running = False
         self.starts = 0  # how many times the process has started (each restart is a new one)
+        #: succeeds when the process stops, while a controlled shutdown is under way (else None)
+        self._stopping: simpy.Event | None = None
         self._told_since_start: set[TopicPartition] = set()  # partitions LeaderAndIsr set
         self._connections: dict[tuple[str, str], _Connection] = {}
         self._handlers = self._request_handlers()
@@ -245,6 +249,7 @@ class Broker:
         self.starts += 1
         self._told_since_start.clear()
         self.replicas.start()
+        self.log_manager.start()
         self.group_coordinator.startup()
         self.zk.start(session)
         if session is None:
@@ -254,11 +259,15 @@ class Broker:
         """The process dies (and with ``power_loss`` the machine: unwritten pages are lost).
         Connections reset at once; the ZooKeeper session expires later at the server."""
         self.running = False
+        stopping, self._stopping = self._stopping, None
+        if stopping is not None:
+            stopping.succeed()
         self.net.crash(self.name)
         self.controller.resign()
         self.zk.stop()
         self.group_coordinator.shutdown()
         self.replicas.stop()
+        self.log_manager.stop()
         for conn in self._connections.values():
             conn.closed = True
         self._connections = {}
@@ -272,43 +281,70 @@ class Broker:
         if power_loss:
             self.replicas.power_loss()
 
-    def restart(self) -> None:
+    def restart(self) -> bool:
         """Start again after a crash: logs recovered, a new ZooKeeper session, registration;
-        the controller then tells it its replicas (onBrokerStartup)."""
+        the controller then tells it its replicas (onBrokerStartup). Returns whether it
+        started: a broker running already is left as it is, since a second process finds the
+        log directories locked by the first and exits (LogManager.lockLogDirs: "Failed to
+        acquire lock on file .lock")."""
+        if self.running:
+            return False
         self.net.restart(self.name)
         self.replicas.recover()
         self.start()
+        return True
 
     def pause(self) -> None:
         """Stop the world (long GC, SIGSTOP): nothing is received, sent or run."""
         self.net.pause(self.name)
         self.replicas.paused = True
+        self.log_manager.paused = True
         self.group_coordinator.pause()
 
     def resume(self) -> None:
         """Continue after a pause: the group coordinator's timers that fell due meanwhile act
         now, then the traffic held during the pause moves (``Network.resume``)."""
         self.replicas.paused = False
+        self.log_manager.paused = False
         self.group_coordinator.resume()
         self.net.resume(self.name)
 
     def controlled_shutdown(self) -> Generator[simpy.Event, Any, None]:
         """KafkaServer.controlledShutdown: ask the controller to move this broker's leaderships
         (up to controlled.shutdown.max.retries times, controlled.shutdown.retry.backoff.ms
-        apart), then close the ZooKeeper session and stop."""
+        apart), then close the ZooKeeper session and stop.
+
+        A second shutdown while one is under way does nothing but wait for the process to stop
+        (KafkaServer.shutdown runs once: ``isShuttingDown.compareAndSet(false, true)``; the one
+        who sent the signal waits for the process to exit, as kafkatest's stop_node does); a
+        crash meanwhile ends the shutdown with the process."""
+        if self._stopping is not None:
+            yield self._stopping
+            return
+        stopping = self._stopping = self.env.event()
         if self.config["controlled.shutdown.enable"]:
-            for _ in range(self.config["controlled.shutdown.max.retries"]):
-                answer = yield self.net.request(
-                    self.name, f"broker-{self.controller_id}",
-                    ControlledShutdownRequest(self.broker_id),
-                    self.config.s("controller.socket.timeout.ms"),
-                )  # fmt: skip
-                done = isinstance(answer, ControlledShutdownResponse) and not answer.remaining
-                if done and answer.error is Errors.NONE:
-                    break
-                yield self.env.timeout(self.config.s("controlled.shutdown.retry.backoff.ms"))
-        yield from self.zk.close()
-        self.crash()
+            yield from self._move_leaderships(stopping)
+        if not stopping.triggered:
+            yield from self.zk.close()
+        if not stopping.triggered:
+            self.crash()
+
+    def _move_leaderships(self, stopping: simpy.Event) -> Generator[simpy.Event, Any, None]:
+        """KafkaServer.controlledShutdown's attempts: ControlledShutdown to the controller until
+        it answers with no partition left, or controlled.shutdown.max.retries have failed
+        (controlled.shutdown.retry.backoff.ms apart), or the process crashed (``stopping``)."""
+        for _ in range(self.config["controlled.shutdown.max.retries"]):
+            if stopping.triggered:
+                return
+            answer = yield self.net.request(
+                self.name, f"broker-{self.controller_id}",
+                ControlledShutdownRequest(self.broker_id),
+                self.config.s("controller.socket.timeout.ms"),
+            )  # fmt: skip
+            done = isinstance(answer, ControlledShutdownResponse) and not answer.remaining
+            if done and answer.error is Errors.NONE:
+                return
+            yield self.env.timeout(self.config.s("controlled.shutdown.retry.backoff.ms"))
 
     # ---------------------------------------------------------------- requests
 

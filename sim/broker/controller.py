@@ -24,7 +24,7 @@ cost) and watches ``/brokers/ids``. Its work is a queue of events handled one at
 
 Times: ``ELECTION_S_PER_PARTITION`` per partition changed and ``LOAD_S_PER_PARTITION`` per
 partition loaded at failover, from Jun Rao's measurements of Kafka 1.1 (controlled shutdown of
-10,000 partitions in 3 s; failover of 100,000 partitions loaded in 14 s; KAFKA_REFERENCE.md §5d).
+10,000 partitions in 3 s; failover of 100,000 partitions loaded in 14 s).
 """
 
 from __future__ import annotations
@@ -181,8 +181,17 @@ class Controller:
         )  # fmt: skip
 
     def resign(self) -> None:
-        """Stop acting as controller (session lost, broker stopping, or another one won)."""
+        """Stop acting as controller (session lost, broker stopping, or another one won).
+
+        The brokers known to be shutting down are forgotten (KafkaController
+        .onControllerResignation: controllerContext.resetContext clears shuttingDownBrokerIds):
+        a broker that shut down while its own controller was active, came back and later took
+        office again would otherwise count itself as shutting down for its whole next term, and
+        refuse every ISR that holds it (INELIGIBLE_REPLICA). The partition states and broker
+        epochs stay readable (the world reads the last controller's when none is active) and
+        are replaced when it takes office again (:meth:`adopt`)."""
         self._early = None
+        self.shutting_down.clear()
         if not self.active:
             return
         self.active = False
@@ -370,6 +379,7 @@ class Controller:
         if leader == state.leader:
             return
         unclean_election = is_unclean(leader, state.isr)
+        before = state.isr
         state.isr = sorted(isr_after_election(kind, leader, state.isr, live, self.shutting_down))
         state.leader = leader
         state.leader_epoch += 1
@@ -385,6 +395,21 @@ class Controller:
             epoch=state.leader_epoch,
             outcome=kind,
         )
+        self._record_isr_change(tp, before, state.isr, kind)
+
+    def _record_isr_change(self, tp, before: list[int], after: list[int], why: str) -> None:
+        """An ``isr_shrink`` row per broker an election took out of the ISR, an ``isr_expand``
+        row per broker it put in (an unclean election's leader), so that the rows rebuild
+        every ISR."""
+        for kind, brokers, verb in (
+            (EventKind.ISR_SHRINK, [b for b in before if b not in after], "left"),
+            (EventKind.ISR_EXPAND, [b for b in after if b not in before], "joined"),
+        ):
+            for b in brokers:
+                self.broker.metrics.event(
+                    self.env.now, kind, self.broker.name, tp[0], tp[1],
+                    f"broker-{b} {verb} the ISR ({why} election)", broker=b,
+                )  # fmt: skip
 
     def _remove_from_isr(self, tp, state: PartitionState, broker: int, changed: dict) -> None:
         """ReplicaStateMachine OfflineReplica: out of the ISR unless it is the last member."""

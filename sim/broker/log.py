@@ -8,9 +8,14 @@ The log is a list of batches with dense offsets from the log start offset to the
 - producer state: per producer id its epoch and the last batches' sequence ranges of that epoch
   (Kafka retains 5), so a retried batch is recognised as a duplicate, an out-of-order one or one of
   an older epoch refused, and so a new leader has the state already, rebuilt from its own log;
-- segments: the log rolls a new segment after ``segment.bytes`` (or ``segment.ms``); retention
-  deletes whole old segments by ``retention.ms`` / ``retention.bytes``.
-Offsets are record offsets; a batch covers ``base_offset .. base_offset + count - 1``.
+- segments: the log rolls a new segment after ``segment.bytes`` (or ``segment.ms``); the broker's
+  retention task (:class:`sim.broker.log_manager.LogManager`) deletes whole old segments by
+  ``retention.ms`` / ``retention.bytes`` (:meth:`PartitionLog.delete_old_segments`), which moves
+  the log start offset up.
+Offsets are record offsets; a batch covers ``base_offset .. base_offset + count - 1``. A batch's
+timestamp is its leader's append time, ``LogEntry.append_s`` (see :class:`_Segment`).
+Batches that retention deleted stay in ``entries`` below ``first_index`` (the in-memory model
+keeps them; no read reaches them).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sim.protocol import Errors, LogEntry, RecordBatch, TopicPartition
@@ -35,13 +41,21 @@ MAX_SEQUENCE = 2**31 - 1
 
 @dataclass(slots=True)
 class _Segment:
-    """A log segment: where it starts, its size in bytes and when it was rolled (s)."""
+    """A log segment (≈ LogSegment): the offset and the index in ``entries`` of its first batch,
+    its size in bytes, the timestamp of its first batch (rollingBasedTimestamp, s) and its
+    largest timestamp (largestTimestamp, s).
+
+    A batch's timestamp is its leader's append time (``LogEntry.append_s``), the same on every
+    replica as Kafka's batch timestamps are. With ``message.timestamp.type=CreateTime`` Kafka
+    uses the batch's largest record timestamp, the producer's send() time of its last record:
+    earlier by the batch's linger and queueing, which the model's batches do not carry.
+    """
 
     base_offset: int
     first_index: int
     size_bytes: int
-    created_s: float
-    last_append_s: float
+    first_timestamp_s: float
+    largest_timestamp_s: float
 
 
 @dataclass(slots=True)
@@ -121,6 +135,8 @@ class PartitionLog:
         self.log_end_offset = 0
         self.size_bytes = 0
         self.high_watermark = 0
+        self.recovery_point = 0  # the log is flushed below this offset (recoveryPoint)
+        self.last_flush_s = 0.0  # when it was last flushed (lastFlushTime), s
         self.epochs: list[tuple[int, int]] = []  # (leader epoch, start offset), increasing
         self.producers: dict[int, ProducerStateEntry] = {}
         self._segments: list[_Segment] = []
@@ -163,10 +179,10 @@ class PartitionLog:
         """Assign offsets from the LEO and append; record the epoch's start if it is new. The
         caller records the batch's disk position (:meth:`set_last_position`)."""
         entry = LogEntry(self.log_end_offset, leader_epoch, batch, now)
-        self._append(entry, now, 0)
+        self._append(entry, 0)
         return entry
 
-    def append_as_follower(self, entry: LogEntry, now: float, position: int) -> None:
+    def append_as_follower(self, entry: LogEntry, position: int) -> None:
         """Append the leader's batch ``entry`` itself (offset and epoch kept; the object is
         shared, never changed); ``position``: this replica's disk position for it
         (:meth:`sim.disk.Disk.position`)."""
@@ -174,13 +190,13 @@ class PartitionLog:
             raise AssertionError(
                 f"{self.tp}: follower append at {entry.base_offset}, LEO {self.log_end_offset}"
             )
-        self._append(entry, now, position)
+        self._append(entry, position)
 
     def set_last_position(self, position: int) -> None:
         """This replica wrote its last batch at disk position ``position`` (Disk.position)."""
         self._positions[-1] = position
 
-    def _append(self, entry: LogEntry, now: float, position: int) -> None:
+    def _append(self, entry: LogEntry, position: int) -> None:
         epochs = self.epochs
         # assign_epoch's test of whether it changes anything, written out as this runs once per
         # batch; an append is at the LEO, never below the latest epoch's start
@@ -188,21 +204,23 @@ class PartitionLog:
             self.assign_epoch(entry.leader_epoch, entry.base_offset)
         batch = entry.batch
         nbytes = batch.size_bytes
-        # _maybe_roll's test inlined: this runs once per batch on every replica
+        timestamp = entry.append_s
+        # LogSegment.shouldRoll inlined (this runs once per batch on every replica): the batch
+        # does not fit, or its timestamp is over segment.ms past the segment's first batch's
         segment = self._segments[-1] if self._segments else None
         if (
             segment is None
-            or (segment.size_bytes > 0 and segment.size_bytes + nbytes > self.segment_bytes)
-            or now - segment.created_s >= self.segment_s
+            or segment.size_bytes + nbytes > self.segment_bytes
+            or timestamp - segment.first_timestamp_s > self.segment_s
         ):
-            segment = self._roll(now)
+            segment = self._roll(timestamp)
         self.entries.append(entry)
         self._base_offsets.append(entry.base_offset)
         self._positions.append(position)
         self.log_end_offset = entry.base_offset + batch.count
         self.size_bytes += nbytes
         segment.size_bytes += nbytes
-        segment.last_append_s = now
+        segment.largest_timestamp_s = timestamp  # append times only grow along a log
         producer_id = batch.producer_id
         if producer_id >= 0:
             # ProducerStateEntry.add and batch.last_sequence written out for a batch of the
@@ -220,10 +238,11 @@ class PartitionLog:
                     batch.producer_epoch, base_sequence, batch.last_sequence, entry.base_offset
                 )
 
-    def _roll(self, now: float) -> _Segment:
-        """Start a new segment at the LEO (the next batch would not fit in the active one, or
-        it is older than ``segment_s``); returns it."""
-        segment = _Segment(self.log_end_offset, len(self.entries), 0, now, now)
+    def _roll(self, timestamp: float) -> _Segment:
+        """Start a new segment at the LEO for a batch of ``timestamp`` (s) that the active one
+        does not take (UnifiedLog.roll); returns it. A log whose segments were all deleted has
+        none until its next batch (Kafka's empty active segment at the LEO)."""
+        segment = _Segment(self.log_end_offset, len(self.entries), 0, timestamp, timestamp)
         self._segments.append(segment)
         return segment
 
@@ -296,33 +315,40 @@ class PartitionLog:
         return end_offset_for(self.epochs, epoch, self.log_end_offset)
 
     def truncate_to(self, offset: int) -> list[LogEntry]:
-        """Remove every record at or after ``offset`` (whole batches from the one holding it).
+        """Remove every record at or after ``offset`` (whole batches from the one holding it)
+        (UnifiedLog.truncateTo).
 
         Returns what was removed. Producer state is rebuilt from the batches that remain.
         With nothing to remove the epoch cache still loses the entries that start at or past
-        the log end (UnifiedLog.truncateTo: an epoch this replica cached when it became leader
-        but appended nothing under, which its new leader never saw).
+        the log end (an epoch this replica cached when it became leader but appended nothing
+        under, which its new leader never saw). An offset below the first segment empties the
+        log, which continues from ``offset`` (truncateFullyAndStartAt); else the log start
+        offset is at most ``offset``.
         """
         if offset >= self.log_end_offset:
             self._truncate_epochs_from_end()
             return []
-        i = max(bisect.bisect_left(self._base_offsets, offset), self._first)
-        if i > self._first and self.entries[i - 1].next_offset > offset:
+        first = self._first
+        if first == len(self.entries) or offset < self.entries[first].base_offset:
+            removed = self.entries[first:]
+            self.truncate_fully_and_start_at(offset)
+            return removed
+        i = max(bisect.bisect_left(self._base_offsets, offset), first)
+        if i > first and self.entries[i - 1].next_offset > offset:
             i -= 1
         removed = self.entries[i:]
+        end = self.entries[i - 1].next_offset if i > first else removed[0].base_offset
         del self.entries[i:]
         del self._base_offsets[i:]
         del self._positions[i:]
-        self.log_end_offset = (
-            self.entries[-1].next_offset
-            if len(self.entries) > self._first
-            else self.log_start_offset
-        )
+        self.log_end_offset = end
+        self.log_start_offset = min(self.log_start_offset, self.log_end_offset)
+        self.recovery_point = min(self.recovery_point, self.log_end_offset)
         self.size_bytes -= sum(e.batch.size_bytes for e in removed)
         self.high_watermark = min(self.high_watermark, self.log_end_offset)
         self._truncate_epochs_from_end()
         self._segments = [s for s in self._segments if s.first_index < len(self.entries)]
-        self._rebuild_segment_sizes()
+        self._rebuild_segments()
         self._rebuild_producer_state()
         return removed
 
@@ -342,20 +368,28 @@ class PartitionLog:
         self._segments = []
         self.log_start_offset = self.log_end_offset = offset
         self.high_watermark = offset
+        self.recovery_point = offset
         self.size_bytes = 0
         self.epochs = []
         self.producers = {}
 
-    def _rebuild_segment_sizes(self) -> None:
-        bounds = [s.first_index for s in self._segments] + [len(self.entries)]
+    def _rebuild_segments(self) -> None:
+        """Sizes and largest timestamps of the segments from their batches, after a
+        truncation."""
+        entries = self.entries
+        bounds = [s.first_index for s in self._segments] + [len(entries)]
         for segment, lo, hi in zip(self._segments, bounds, bounds[1:], strict=False):
-            segment.size_bytes = sum(e.batch.size_bytes for e in self.entries[lo:hi])
+            segment.size_bytes = sum(e.batch.size_bytes for e in entries[lo:hi])
+            segment.largest_timestamp_s = entries[hi - 1].append_s
 
     def _rebuild_producer_state(self) -> None:
         """Rebuild producer id -> epoch and last sequences from the log (as a new leader does on
-        load: ProducerStateManager replays the batches, unchecked as a replica's appends)."""
+        load: ProducerStateManager replays the batches, unchecked as a replica's appends). The
+        batches retention deleted are replayed too: Kafka's producer-state snapshots keep a
+        producer whose batches are gone (onLogStartOffsetIncremented removes none; producers
+        expire after ``producer.id.expiration.ms``, not modelled)."""
         producers: dict[int, ProducerStateEntry] = {}
-        for entry in self.entries[self._first :]:
+        for entry in self.entries:
             batch = entry.batch
             if batch.producer_id >= 0:
                 state = producers.get(batch.producer_id)
@@ -369,35 +403,123 @@ class PartitionLog:
                 )
         self.producers = producers
 
+    def mark_flushed(self, now: float) -> None:
+        """The whole log was flushed at ``now`` (s): the recovery point is its end
+        (LocalLog.markFlushed)."""
+        self.recovery_point = self.log_end_offset
+        self.last_flush_s = now
+
+    def update_high_watermark(self, offset: int) -> None:
+        """Set the HW to ``offset`` held between the log start and end offsets
+        (UnifiedLog.updateHighWatermark), as after a restart from the checkpoint file."""
+        self.high_watermark = max(self.log_start_offset, min(offset, self.log_end_offset))
+
     # ---------------------------------------------------------------- retention
 
-    def apply_retention(self, now: float) -> int:
-        """Delete whole old segments (never the active one, never past the HW), as Kafka's
-        retention check does by time (``retention.ms``) and size (``retention.bytes``).
-        Returns the number of batches deleted."""
-        deleted = 0
-        while len(self._segments) > 1:
-            oldest, successor = self._segments[0], self._segments[1]
-            too_old = self.retention_s >= 0 and now - oldest.last_append_s > self.retention_s
-            # UnifiedLog.deleteRetentionSizeBreachedSegments: delete while what remains >= limit
-            too_big = 0 <= self.retention_bytes <= self.size_bytes - oldest.size_bytes
-            if not (too_old or too_big) or successor.base_offset > self.high_watermark:
+    def maybe_increment_log_start_offset(self, offset: int) -> bool:
+        """Raise the log start offset to ``offset`` (UnifiedLog.maybeIncrementLogStartOffset):
+        records below it are no longer read, the epoch cache is trimmed from the start; the
+        segments below it go at the next retention check. False when it is not higher."""
+        if offset <= self.log_start_offset:
+            return False
+        if offset > self.high_watermark:  # Kafka throws OffsetOutOfRangeException
+            raise AssertionError(f"{self.tp}: log start {offset} past HW {self.high_watermark}")
+        self.log_start_offset = offset
+        self.recovery_point = max(self.recovery_point, offset)
+        truncate_epochs_from_start(self.epochs, offset)
+        return True
+
+    def delete_old_segments(self, now: float) -> int:
+        """UnifiedLog.deleteOldSegments at ``now`` (s) for a log whose ``cleanup.policy`` has
+        delete: the segments wholly below the log start offset, then those over
+        ``retention.bytes``, then those whose largest timestamp is more than ``retention.ms``
+        old. Returns the number of segments deleted."""
+        return (
+            self._delete_old_segments(self._start_offset_breached())
+            + self._delete_old_segments(self._size_breached())
+            + self._delete_old_segments(self._time_breached(now))
+        )
+
+    def _start_offset_breached(self) -> Callable[[_Segment, _Segment | None], bool]:
+        """deleteLogStartOffsetBreachedSegments: the next segment starts at or below the log
+        start offset."""
+        start = self.log_start_offset
+        return lambda segment, after: after is not None and after.base_offset <= start
+
+    def _size_breached(self) -> Callable[[_Segment, _Segment | None], bool]:
+        """deleteRetentionSizeBreachedSegments: oldest first, while what is deleted keeps the
+        log at or above ``retention.bytes``."""
+        limit = self.retention_bytes
+        if limit < 0 or self.size_bytes < limit:
+            return lambda segment, after: False
+        excess = self.size_bytes - limit
+
+        def breached(segment: _Segment, after: _Segment | None) -> bool:
+            nonlocal excess
+            if excess < segment.size_bytes:
+                return False
+            excess -= segment.size_bytes
+            return True
+
+        return breached
+
+    def _time_breached(self, now: float) -> Callable[[_Segment, _Segment | None], bool]:
+        """deleteRetentionMsBreachedSegments: the segment's largest timestamp is more than
+        ``retention.ms`` before ``now``."""
+        retention_s = self.retention_s
+        if retention_s < 0:
+            return lambda segment, after: False
+        return lambda segment, after: now - segment.largest_timestamp_s > retention_s
+
+    def _delete_old_segments(self, predicate: Callable[[_Segment, _Segment | None], bool]) -> int:
+        """UnifiedLog.deletableSegments + deleteSegments: the oldest segments, while
+        ``predicate(segment, next segment or None)`` holds and the HW covers the whole segment
+        (so the log start offset never passes it; the active segment too, as Kafka deletes it
+        after rolling an empty one). The log start offset moves to the first segment kept, or
+        to the LEO when none is. Returns the number deleted."""
+        segments = self._segments
+        n = 0
+        while n < len(segments):
+            after = segments[n + 1] if n + 1 < len(segments) else None
+            upper = after.base_offset if after is not None else self.log_end_offset
+            if self.high_watermark < upper or not predicate(segments[n], after):
                 break
-            deleted += successor.first_index - oldest.first_index
-            self._first = successor.first_index
-            self.size_bytes -= oldest.size_bytes
-            self.log_start_offset = successor.base_offset
-            self._segments.pop(0)
-        return deleted
+            n += 1
+        if n == 0:
+            return 0
+        kept = segments[n] if n < len(segments) else None
+        self.maybe_increment_log_start_offset(
+            kept.base_offset if kept is not None else self.log_end_offset
+        )
+        self.size_bytes -= sum(s.size_bytes for s in segments[:n])
+        self._first = kept.first_index if kept is not None else len(self.entries)
+        del segments[:n]
+        return n
 
     @property
     def first_index(self) -> int:
-        """Index in ``entries`` of the first batch still retained."""
+        """Index in ``entries`` of the first batch still in a segment."""
         return self._first
 
     def retained_entries(self) -> list[LogEntry]:
-        """The batches still in the log, oldest first."""
-        return self.entries[self._first :]
+        """The batches at or above the log start offset, oldest first."""
+        entries = self.entries
+        start = self.log_start_offset
+        i = max(bisect.bisect_right(self._base_offsets, start) - 1, self._first)
+        if i < len(entries) and entries[i].next_offset <= start:
+            i += 1
+        return entries[i:]
+
+
+def truncate_epochs_from_start(epochs: list[tuple[int, int]], start_offset: int) -> None:
+    """LeaderEpochFileCache.truncateFromStart over ``epochs``, (leader epoch, start offset)
+    pairs: the entries starting at or below ``start_offset`` are removed and the last of them
+    comes back starting at ``start_offset``."""
+    i = 0
+    while i < len(epochs) and epochs[i][1] <= start_offset:
+        i += 1
+    if i:
+        epochs[:i] = [(epochs[i - 1][0], start_offset)]
 
 
 def end_offset_for(

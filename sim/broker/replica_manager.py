@@ -136,21 +136,18 @@ class ReplicaManager:
         self._held: dict[int, _DelayedProduce] = {}
         self._held_count = 0
         self._produce_deadlines = Deadlines(env, self._expire_held, self._held)
-        # by log: the records appended since its last fsync, and that fsync's time, s
-        self._unflushed: dict[TopicPartition, tuple[int, float]] = {}
-        self._flush_by_topic: dict[str, tuple[int, float]] = {}  # see _flush_limits
+        self._flush_messages_by_topic: dict[str, int] = {}  # see _flush_messages
         self._timers: list[simpy.Process] = []
         self.paused = False  # a paused process runs no timers
 
     # ---------------------------------------------------------------- lifecycle
 
     def start(self) -> None:
-        """Start the timers: isr-expiration (every replica.lag.time.max.ms / 2), the
-        high-watermark checkpoint and the log flusher."""
+        """Start the timers: isr-expiration (every replica.lag.time.max.ms / 2) and the
+        high-watermark checkpoint."""
         self._timers = [
             self.env.process(self._isr_expiration()),
             self.env.process(self._checkpoint_high_watermarks()),
-            self.env.process(self._log_flusher()),
         ]
 
     def stop(self) -> None:
@@ -175,8 +172,9 @@ class ReplicaManager:
         durable = self.disk.power_loss()
         for tp, partition in self.partitions.items():
             log = partition.log
-            removed = log.truncate_to(durable.get(tp, 0))
-            log.high_watermark = min(self.hw_checkpoint.get(tp, 0), log.log_end_offset)
+            # segments retention deleted stay deleted: the log keeps its log start offset
+            removed = log.truncate_to(max(durable.get(tp, 0), log.log_start_offset))
+            log.update_high_watermark(self.hw_checkpoint.get(tp, 0))
             if removed:
                 detail = (
                     f"{sum(e.batch.count for e in removed)} records lost, LEO {log.log_end_offset}"
@@ -189,8 +187,7 @@ class ReplicaManager:
         """Restart after a crash: each HW comes back from its last checkpoint (Kafka reads the
         replication-offset-checkpoint file); the logs are as the disk has them."""
         for tp, partition in self.partitions.items():
-            log = partition.log
-            log.high_watermark = min(self.hw_checkpoint.get(tp, 0), log.log_end_offset)
+            partition.log.update_high_watermark(self.hw_checkpoint.get(tp, 0))
 
     def create_replica(self, tp: TopicPartition, replicas: list[int]) -> Partition:
         """Create this broker's replica of ``tp`` with an empty log."""
@@ -208,7 +205,6 @@ class ReplicaManager:
             self.alive_brokers,
         )  # fmt: skip
         self.partitions[tp] = partition
-        self._unflushed[tp] = (0, self.env.now)  # LocalLog.lastFlushedTime starts at creation
         return partition
 
     # ---------------------------------------------------------------- LeaderAndIsr
@@ -346,38 +342,39 @@ class ReplicaManager:
             partition.expire(done)
 
     def _write_to_disk(self, partition: Partition) -> float:
-        """Page-cache write of the appended batch; forced flush per the topic's flush settings.
-        Returns how long the write (and flush) delays the answer, seconds."""
+        """Page-cache write of the appended batch, then a flush when the log holds
+        ``flush.messages`` unflushed records (UnifiedLog.append). Returns how long the write
+        (and flush) delays the answer, seconds."""
         log = partition.log
         tp = partition.tp
         disk = self.disk
         batch = log.entries[-1].batch
         log.set_last_position(disk.position())
         delay = disk.write(tp, log.log_end_offset, batch.size_bytes)
-        flushed = self._flush_if_due(tp, batch.count)
-        return flushed if flushed > delay else delay
+        if log.log_end_offset - log.recovery_point >= self._flush_messages(tp[0]):
+            flushed = self.flush(partition)
+            if flushed > delay:
+                delay = flushed
+        return delay
 
-    def _flush_if_due(self, tp: TopicPartition, appended: int) -> float:
-        """The end of UnifiedLog.append, for a leader's and a follower's append alike: with
-        ``appended`` more records, fsync the log once flush.messages or more are unflushed
-        (flush.ms is the log flusher's, not the append's: :meth:`_log_flusher`). Returns how
-        long the appending thread waits for the fsync, seconds."""
-        count, since = self._unflushed[tp]
-        count += appended
-        if count < self._flush_limits(tp[0])[0]:
-            self._unflushed[tp] = (count, since)
+    def _flush_messages(self, topic: str) -> int:
+        """The topic's ``flush.messages``, read from its config once: topic configs do not
+        change during a run."""
+        limit = self._flush_messages_by_topic.get(topic)
+        if limit is None:
+            limit = self._flush_messages_by_topic[topic] = self.topic_configs[topic][
+                "flush.messages"
+            ]
+        return limit
+
+    def flush(self, partition: Partition) -> float:
+        """UnifiedLog.flush: fsync what the log holds unflushed, if anything; the recovery point
+        moves to the log end. Returns how long until it is durable, seconds."""
+        log = partition.log
+        if log.log_end_offset <= log.recovery_point:
             return 0.0
-        self._unflushed[tp] = (0, self.env.now)
-        return self.disk.flush(tp)
-
-    def _flush_limits(self, topic: str) -> tuple[int, float]:
-        """The topic's ``flush.messages`` and ``flush.ms`` (in seconds), read from its config
-        once: topic configs do not change during a run."""
-        limits = self._flush_by_topic.get(topic)
-        if limits is None:
-            config = self.topic_configs[topic]
-            limits = self._flush_by_topic[topic] = (config["flush.messages"], config.s("flush.ms"))
-        return limits
+        log.mark_flushed(self.env.now)
+        return self.disk.flush(partition.tp)
 
     # ---------------------------------------------------------------- fetch
 
@@ -664,7 +661,8 @@ class ReplicaManager:
 
     def process_fetched(self, tp: TopicPartition, data: FetchPartitionData) -> float:
         """A fetcher got ``data`` for ``tp`` from its leader: truncate on divergence, else append
-        and take the leader's HW (ReplicaFetcherThread.processPartitionData).
+        and take the leader's HW and log start offset (ReplicaFetcherThread.processPartitionData:
+        maybeUpdateHighWatermark, maybeIncrementLogStartOffset).
 
         Returns how long the append's page-cache writes, and its fsync when the topic's flush
         settings call for one, hold up the fetcher thread, seconds (Disk.write: over
@@ -672,7 +670,6 @@ class ReplicaManager:
         for a produce)."""
         partition = self.partitions[tp]
         log = partition.log
-        now = self.env.now
         if data.diverging_epoch is not None:
             epoch, end_offset = data.diverging_epoch
             why = f"to the leader's end offset of epoch {epoch} (KIP-101)"
@@ -685,23 +682,23 @@ class ReplicaManager:
             return 0.0
         throttle_s = 0.0
         disk = self.disk
-        entries = data.entries
-        appended = 0
-        for entry in entries:
-            log.append_as_follower(entry, now, disk.position())
+        for entry in data.entries:
+            log.append_as_follower(entry, disk.position())
             write_s = disk.write(tp, log.log_end_offset, entry.batch.size_bytes)
             if write_s > throttle_s:  # max() written out here and below: once per fetched batch
                 throttle_s = write_s
-            appended += entry.batch.count
-        if entries:  # appendAsFollower is UnifiedLog.append too: the fetcher thread fsyncs
-            flush_s = self._flush_if_due(tp, appended)
-            if flush_s > throttle_s:
-                throttle_s = flush_s
+        # UnifiedLog.append's flush.messages test, once per append (the fetched batches)
+        if log.log_end_offset - log.recovery_point >= self._flush_messages(tp[0]):
+            write_s = self.flush(partition)
+            if write_s > throttle_s:
+                throttle_s = write_s
         # the HW: the leader's, up to this log's end, never back
         leader_hw, leo = data.high_watermark, log.log_end_offset
         hw = leader_hw if leader_hw < leo else leo
         if hw > log.high_watermark:
             log.high_watermark = hw
+        if data.log_start_offset > log.log_start_offset:  # the leader's retention moved it
+            log.maybe_increment_log_start_offset(data.log_start_offset)
         return throttle_s
 
     def _handle_out_of_range(self, partition: Partition, data: FetchPartitionData) -> None:
@@ -770,33 +767,6 @@ class ReplicaManager:
                 now, EventKind.ISR_EXPAND, self.name, tp[0], tp[1], f"broker-{b} joined the ISR",
                 broker=b,
             )  # fmt: skip
-
-    def _log_flusher(self):
-        """LogManager's kafka-log-flusher task: first after log.initial.task.delay.ms, then
-        every log.flush.scheduler.interval.ms (once only when that is not positive, as
-        KafkaScheduler.schedule does), LogManager.flushDirtyLogs fsyncs each log with unflushed
-        records whose last fsync (LocalLog.lastFlushTime: its creation before the first) is
-        the topic's flush.ms or more ago. It runs on a scheduler thread: no produce or fetch
-        waits for it, though its writes queue on the disk."""
-        period = self.config.s("log.flush.scheduler.interval.ms")
-        try:
-            yield self.env.timeout(self.config.s("log.initial.task.delay.ms"))
-            while True:
-                if not self.paused:
-                    self._flush_dirty_logs()
-                if period <= 0:
-                    return
-                yield self.env.timeout(period)
-        except simpy.Interrupt:
-            return
-
-    def _flush_dirty_logs(self) -> None:
-        """LogManager.flushDirtyLogs: flush(false) on each log due by its flush.ms."""
-        now = self.env.now
-        for tp, (count, since) in self._unflushed.items():
-            if count and now - since >= self._flush_limits(tp[0])[1]:
-                self.disk.flush(tp)
-                self._unflushed[tp] = (0, now)
 
     def _checkpoint_high_watermarks(self):
         """The replication-offset-checkpoint file, written every

@@ -231,7 +231,7 @@ def test_broker_registered_while_the_new_controller_loads_is_started_after_the_f
     world.run()
     controller = world.brokers[world.controller_id()].controller
     assert world.controller_id() != 0 and 0 in controller.live
-    assert world.brokers[0].live_brokers == [0, 1, 2]
+    assert world.brokers[0].live_brokers == {0, 1, 2}
     for tp in world.assignments:
         assert sorted(world.zookeeper.znodes[partition_state_path(*tp)].data["isr"]) == [0, 1, 2]
     assert world.results().timeseries["under_replicated_partitions"].iloc[-1] == 0

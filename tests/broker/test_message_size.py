@@ -68,8 +68,8 @@ def test_a_follower_copies_a_batch_over_the_limit():
     """UnifiedLogTest.testMessageSizeCheckInAppendAsFollower: "appendAsFollower does not
     validate the size" (the leader accepted it)."""
     follower = _leader(SECOND - 1).log
-    follower.append_as_follower(LogEntry(0, 0, _batch(FIRST), 0.1), 0.1, 0)
-    follower.append_as_follower(LogEntry(2, 0, _batch(SECOND), 0.2), 0.2, 0)
+    follower.append_as_follower(LogEntry(0, 0, _batch(FIRST), 0.1), 0)
+    follower.append_as_follower(LogEntry(2, 0, _batch(SECOND), 0.2), 0)
     assert follower.log_end_offset == 4
 
 

@@ -118,6 +118,6 @@ def test_follower_takes_the_leaders_epoch_change() -> None:
     _append(leader, 0, 0)
     _append(leader, 1, 0)
     for entry in leader.entries:
-        follower.append_as_follower(LogEntry(entry.base_offset, 0, entry.batch, 0.0), 0.0, 0)
+        follower.append_as_follower(LogEntry(entry.base_offset, 0, entry.batch, 0.0), 0)
     assert follower.producers[PID].epoch == 1
     assert follower.check_producer(_batch(1, 0)) == (Errors.NONE, 1)

@@ -78,7 +78,7 @@ def test_murmur2_many_matches_all_vectors_in_one_call() -> None:
 
 
 def test_empty_key_is_hashed_not_null() -> None:
-    # KAFKA_REFERENCE 1.3: murmur2 of "" is 275646681.
+    # Utils.murmur2 of the empty key is 275646681: an empty key is hashed, unlike a null one.
     assert murmur2(b"") == 275646681
     assert partition_for_key(b"", 7) == 275646681 % 7
 

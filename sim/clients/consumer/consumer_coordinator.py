@@ -21,7 +21,8 @@ the application's rebalance listener, which the model does not have): what was c
 since the last commit is delivered again. Simplified: the member joins only once its metadata
 knows the subscribed topics' partition counts (Kafka joins and rejoins when they arrive).
 Every assignment and revocation is an ``events`` row (``partitions_assigned`` /
-``partitions_revoked``). Times are simulated seconds.
+``partitions_revoked``) and one ``assignments`` row per partition (action assigned, revoked or
+lost). Times are simulated seconds.
 """
 
 from __future__ import annotations
@@ -191,7 +192,7 @@ class ConsumerCoordinator(AbstractCoordinator):
         owned = self.subscriptions.assigned_partitions()
         lost = generation == NO_GENERATION or member_id == UNKNOWN_MEMBER_ID
         if owned and (lost or self.protocol is RebalanceProtocol.EAGER):
-            self._revoke(owned, "lost" if lost else "revoked before rejoining")
+            self._revoke(owned, "lost" if lost else "revoked before rejoining", lost)
             self.subscriptions.assign_from_subscribed([])
         self.is_leader = False
         self._join_prepare_deadline_s = None
@@ -232,13 +233,25 @@ class ConsumerCoordinator(AbstractCoordinator):
             detail=f"group={self.group_id} generation={generation.generation_id} "
             f"leader={self.is_leader} assigned={_names(assigned)} added={_names(added)}",
         )  # fmt: skip
+        self._record_assignments(assigned, generation.generation_id, "assigned")
 
-    def _revoke(self, partitions: list[TopicPartition], why: str) -> None:
+    def _revoke(self, partitions: list[TopicPartition], why: str, lost: bool = False) -> None:
         self.metrics.event(
             self.env.now, EventKind.PARTITIONS_REVOKED, self.name,
             group=self.group_id, generation=self._last_generation, member=self.name,
             detail=f"group={self.group_id} partitions={_names(partitions)} ({why})",
         )  # fmt: skip
+        self._record_assignments(partitions, self._last_generation, "lost" if lost else "revoked")
+
+    def _record_assignments(
+        self, partitions: list[TopicPartition], generation: int, action: str
+    ) -> None:
+        """One ``assignments`` row per partition (once per rebalance, not per batch)."""
+        now, group, name = self.env.now, self.group_id, self.name
+        for topic, partition in partitions:
+            self.metrics.assignments.append_row(
+                (now, group, name, generation, topic, partition, action)
+            )
 
     # ---------------------------------------------------------------- commits
 
@@ -411,7 +424,7 @@ class ConsumerCoordinator(AbstractCoordinator):
                 or generation.member_id == UNKNOWN_MEMBER_ID
                 or self.state in (MemberState.PREPARING_REBALANCE, MemberState.COMPLETING_REBALANCE)
             )
-            self._revoke(dropped, "lost on close" if lost else "revoked on close")
+            self._revoke(dropped, "lost on close" if lost else "revoked on close", lost)
             self.subscriptions.assign_from_subscribed([])
 
     # ---------------------------------------------------------------- committed offsets

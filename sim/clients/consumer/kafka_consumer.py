@@ -45,6 +45,7 @@ from sim.clients.consumer.consumer_network_client import ClusterConnectionStates
 from sim.clients.consumer.fetcher import Chunk, Fetcher
 from sim.clients.consumer.offset_fetcher import OffsetFetcher
 from sim.clients.consumer.subscription_state import LogTruncation, SubscriptionState
+from sim.clients.kafka_avro_deserializer import KafkaAvroDeserializer
 from sim.clients.metadata import Metadata
 from sim.events import EventKind
 from sim.kafka_config import EffectiveConfig
@@ -126,6 +127,8 @@ class KafkaConsumer:
         self._processing = Signal(env)
         self._after_processing = (self._poll_cycle,)
         self._close_steps: Generator[Signal, Any, None] | None = None
+        #: the value deserializer's registry client when values carry schema ids, else None
+        self.deserializer: KafkaAvroDeserializer | None = None
 
     # ------------------------------------------------------------------ public API
 
@@ -256,11 +259,46 @@ class KafkaConsumer:
         them, and process them for count × processing_s; True while that lasts (then
         ``_poll_cycle`` runs again)."""
         self.fetcher.send_fetches()
-        processing_s = self._record(chunks) * self.processing_s
+        deserializer = self.deserializer
+        if deserializer is None:
+            processing_s = self._record(chunks) * self.processing_s
+        else:
+            missing = deserializer.missing({entry.batch.schema_id for _, entry, _, _ in chunks})
+            if missing:  # poll() waits in the deserializer for the writer schemas
+                deserializer.look_up(missing, lambda: self._after_lookup(chunks))
+                return True
+            processing_s = self._deserialize(chunks)
         if processing_s <= 0:
             return False
         call_later(self.env, processing_s, self._processing, self._after_processing)
         return True
+
+    def _after_lookup(self, chunks: list[Chunk]) -> None:
+        """The writer schemas ``chunks`` waited for came (or not): process them, then poll."""
+        if self.stopped:
+            return
+        processing_s = self._deserialize(chunks)
+        if processing_s <= 0:
+            self._poll_cycle()
+        else:
+            call_later(self.env, processing_s, self._processing, self._after_processing)
+
+    def _deserialize(self, chunks: list[Chunk]) -> float:
+        """Record ``chunks``, and a ``deserialization_errors`` row per chunk whose values throw
+        (the application skips them); the application's time for them, s (decoding each record,
+        then processing the readable ones)."""
+        deserializer = self.deserializer
+        total = self._record(chunks)
+        unreadable = 0
+        for tp, entry, first_offset, count in chunks:
+            error = deserializer.error_of(entry.batch.schema_id)
+            if error is not None:
+                unreadable += count
+                self.metrics.deserialization_errors.append_row(
+                    (self.env.now, self.group_id, self.name, tp[0], tp[1], first_offset, count,
+                     entry.batch.schema_id, error)
+                )  # fmt: skip
+        return total * deserializer.decode_s + (total - unreadable) * self.processing_s
 
     def _close(self) -> Generator[Signal, Any, None]:
         """ClassicKafkaConsumer.close(timeout): the coordinator's close under the close timer

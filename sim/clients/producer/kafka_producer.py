@@ -39,6 +39,7 @@ from bisect import bisect_left, bisect_right
 import numpy as np
 import simpy
 
+from sim.clients.kafka_avro_serializer import SERIALIZATION_ERROR, KafkaAvroSerializer
 from sim.clients.metadata import Metadata
 from sim.clients.partitioner import (
     BuiltInPartitioner,
@@ -125,7 +126,11 @@ class KafkaProducer:
         self.extra_bytes = workload.key_bytes + RECORD_OVERHEAD_BYTES
         # send() refuses a record whose size upper bound is above either (ensureValidRecordSize)
         self._record_limit = min(config["max.request.size"], config["buffer.memory"])
-        self._too_large: list[tuple[float, int | None, int]] = []  # refused, not yet failed
+        #: records send() refused (arrival s, key, bytes, error), failed at their arrival
+        self._refused: list[tuple[float, int | None, int, str]] = []
+        #: the value serializer's registry client (KafkaAvroSerializer) when the format needs
+        #: one (:meth:`use_serializer`), else None
+        self.serializer: KafkaAvroSerializer | None = None
         #: ProducerMetadata: refreshed when asked (the sender's _stale) or metadata.max.age.ms old
         self.metadata = Metadata(env, net, name, bootstrap, config, self._on_metadata)
         self.metadata.topics = [self.topic]
@@ -166,11 +171,18 @@ class KafkaProducer:
         blocked nor in flight (in the accumulator, waiting for a retry, not yet taken in by the
         model, or refused as too large and not yet failed: at the next round); in flight: in
         requests not yet answered for good. The records done (acknowledged or failed) are in
-        the run's tables, not here."""
+        the run's tables, not here. Records not drawn because send() waits for the
+        serializer's registry call are drawn now and count as blocked."""
+        unserialized = 0
+        while self.horizon_s <= end_s:
+            start = self.horizon_s
+            self.horizon_s += ARRIVAL_WINDOW_S
+            times = self.workload.arrivals(start, self.horizon_s).times
+            unserialized += int((times < end_s).sum())
         waiting = self._unassigned.count_before(end_s)
-        blocked = waiting if self._blocked_s is not None else 0
-        refused = sum(1 for time_s, _, _ in self._too_large if time_s < end_s)
-        queued = self.accumulator.records_before(end_s) + waiting - blocked + refused
+        blocked = (waiting if self._blocked_s is not None else 0) + unserialized
+        refused = sum(1 for time_s, *_ in self._refused if time_s < end_s)
+        queued = self.accumulator.records_before(end_s) + waiting - blocked + unserialized + refused
         offered = self.workload.offered_before(end_s)
         return offered, blocked, queued, self.sender.in_flight_records()
 
@@ -213,10 +225,10 @@ class KafkaProducer:
         next round, with a timer at the next time something can happen."""
         env = self.env
         now = env.now
-        if self.horizon_s <= now:
+        if self.horizon_s <= now and self._serializable(now):
             self._draw_until(now)
-        if self._too_large:
-            self._fail_too_large(now)
+        if self._refused:
+            self._fail_refused(now)
         if self._unassigned.waiting(now):
             self._take_in(now)
         self.sender.run_once(now)
@@ -286,7 +298,7 @@ class KafkaProducer:
     def _refuse_too_large(self, arrivals: Arrivals) -> Arrivals:
         """``arrivals`` without the records send() refuses at once (RecordTooLargeException):
         those whose size upper bound is above ``max.request.size`` or ``buffer.memory``. They
-        are set aside to fail at their arrival time (:meth:`_fail_too_large`)."""
+        are set aside to fail at their arrival time (:meth:`_fail_refused`)."""
         if not len(arrivals):
             return arrivals
         key_bytes = None if arrivals.keys is None else self.workload.key_bytes
@@ -297,21 +309,63 @@ class KafkaProducer:
         sizes = arrivals.sizes + self.extra_bytes
         for i in np.flatnonzero(refused).tolist():
             key = None if arrivals.keys is None else int(arrivals.keys[i])
-            self._too_large.append((float(arrivals.times[i]), key, int(sizes[i])))
+            self._refused.append((float(arrivals.times[i]), key, int(sizes[i]), RECORD_TOO_LARGE))
         kept = ~refused
         keys = None if arrivals.keys is None else arrivals.keys[kept]
         return Arrivals(arrivals.times[kept], keys, arrivals.sizes[kept])
 
-    def _fail_too_large(self, now: float) -> None:
+    def _fail_refused(self, now: float) -> None:
         """The refused records that arrived by ``now`` fail, each at its arrival time (send()
         returned a failed future; nothing was sent)."""
-        refused = self._too_large
+        refused = self._refused
         done = 0
         while done < len(refused) and refused[done][0] <= now:
-            time_s, key, size = refused[done]
-            self._fail_record(time_s, key, size, time_s, RECORD_TOO_LARGE, chosen=False)
+            time_s, key, size, error = refused[done]
+            self._fail_record(time_s, key, size, time_s, error, chosen=False)
             done += 1
         del refused[:done]
+
+    def _serializable(self, now: float) -> bool:
+        """Can send() serialize the records arriving now? Yes without a registry, or with the
+        schema's id cached. Else the serializer asks the registry (send() waits, so no record
+        is drawn); when its call failed, the records that waited for it fail first with
+        SERIALIZATION_ERROR (see :mod:`sim.clients.kafka_avro_serializer`)."""
+        serializer = self.serializer
+        if serializer is None:
+            return True
+        if serializer.schema_id is not None:
+            serializer.write_from(self.horizon_s)
+            return True
+        if serializer.waiting:
+            return False
+        if serializer.error is not None:
+            self._fail_unserialized(now)
+        serializer.register()
+        return False
+
+    def _fail_unserialized(self, now: float) -> None:
+        """The records drawn up past ``now`` fail with SERIALIZATION_ERROR at their arrival."""
+        while self.horizon_s <= now:
+            start = self.horizon_s
+            self.horizon_s += ARRIVAL_WINDOW_S
+            arrivals = self.workload.arrivals(start, self.horizon_s)
+            sizes = (arrivals.sizes + self.extra_bytes).tolist()
+            keys = [None] * len(sizes) if arrivals.keys is None else arrivals.keys.tolist()
+            for time_s, key, size in zip(arrivals.times.tolist(), keys, sizes, strict=True):
+                self._refused.append((time_s, key, size, SERIALIZATION_ERROR))
+
+    def use_serializer(self, serializer: KafkaAvroSerializer) -> None:
+        """Serialize values with ``serializer`` (its calls end with a round); each batch
+        carries the schema id of its records."""
+        self.serializer = serializer
+        serializer.on_done = self._wake
+        self.accumulator.schema_id_at = serializer.id_at
+
+    def evolve_schema(self, schema, value_bytes: int) -> None:
+        """The application writes ``schema`` from now, values of ``value_bytes`` bytes: the
+        next records drawn wait for the serializer's id of it."""
+        self.serializer.evolve(schema)
+        self.workload.value_bytes = value_bytes
 
     def _fail_record(
         self, time_s: float, key: int | None, size: int, at_s: float, error: str, chosen: bool
@@ -587,7 +641,8 @@ class KafkaProducer:
         """The next time something can happen without an answer arriving, s (at the latest the
         end of the records drawn, to draw more)."""
         wake = self.accumulator.next_ready_s(now)
-        if self.horizon_s < wake:
+        serializer = self.serializer
+        if self.horizon_s < wake and (serializer is None or not serializer.waiting):
             wake = self.horizon_s
         if self._blocked_s is not None:  # later records wait for the blocked send()
             wake = min(wake, self._blocked_s + self.max_block_s)

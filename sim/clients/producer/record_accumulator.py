@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate
 from math import fsum
@@ -194,6 +195,9 @@ class RecordAccumulator:
         #: (from_s, until_s): records that arrived in [from_s, until_s) waited for memory and were
         #: appended at until_s, so a batch they open was created then; None if none did
         self.late: tuple[float, float] | None = None
+        #: arrival s -> the schema id in a record's header (the producer's value serializer's),
+        #: or None without a schema registry
+        self.schema_id_at: Callable[[float], int] | None = None
 
     def queue(self, tp: TopicPartition) -> PartitionQueue:
         """The queue of ``tp``, created on first use."""
@@ -552,4 +556,6 @@ class RecordAccumulator:
             batch.keys,
             batch.epoch,
         )
+        if self.schema_id_at is not None:
+            wire.schema_id = self.schema_id_at(batch.first_arrival_s)
         return wire
