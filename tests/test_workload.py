@@ -6,10 +6,11 @@ import io
 import json
 
 import fastavro
+import numpy as np
 import pytest
 
 from sim.scenario import ProducerSpec
-from sim.workload import SCHEMA_REGISTRY_HEADER_BYTES, encoded_value_bytes
+from sim.workload import SCHEMA_REGISTRY_HEADER_BYTES, Workload, encoded_value_bytes
 
 ORDER = {
     "type": "record",
@@ -56,3 +57,30 @@ def test_avro_value_is_smaller_than_json_of_the_same_record(sample):
         avro_bytes + SCHEMA_REGISTRY_HEADER_BYTES
     )
     assert encoded_value_bytes(producer("json", sample)) == json_bytes
+
+
+def test_bursts_move_on_at_a_window_edge_rounding_puts_early(monkeypatch) -> None:
+    """A window from 1.2 s with bursts of 0.2 s every 1 s: 1.2 % 1.0 is 0.19999999999999996,
+    inside the burst, whose end then computed as 1.2 again; the draw must still move on (it
+    looped for ever, drawing empty windows, found by tests/test_config_property.py)."""
+    spec = ProducerSpec(
+        topic="t",
+        rate_msgs_s=100.0,
+        arrival={"kind": "bursts", "burst_factor": 3.0, "burst_s": 0.2, "period_s": 1.0},
+    )
+    workload = Workload(spec, np.random.default_rng(1), 100)
+    draws = []
+    poisson = workload._poisson
+
+    def counted(t0: float, t1: float, rate: float) -> np.ndarray:
+        draws.append((t0, t1, rate))
+        assert len(draws) < 100, "the window never ends"
+        return poisson(t0, t1, rate)
+
+    monkeypatch.setattr(workload, "_poisson", counted)
+    times = workload.arrivals(1.2, 3.0).times
+    assert ((times >= 1.2) & (times < 3.0)).all()
+    # low rate (100 x (1 - 0.6) / 0.8 = 50/s) to 2.0, then a burst (300/s) to 2.2, low to 3.0
+    assert [(round(a, 9), round(b, 9), round(r, 9)) for a, b, r in draws if b > a] == [
+        (1.2, 2.0, 50.0), (2.0, 2.2, 300.0), (2.2, 3.0, 50.0)
+    ]  # fmt: skip

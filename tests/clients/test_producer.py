@@ -169,3 +169,39 @@ def test_batch_without_known_leader_asks_for_metadata(monkeypatch, refresh: bool
     backoff_max_s = producer.config.s("retry.backoff.max.ms")
     assert len(later) > 0 and (later["error"] == "").all()
     assert later["done_s"].min() <= leaderless_at_s + backoff_max_s
+
+
+@pytest.mark.parametrize("in_flight", [1, 5])
+def test_acks_0_completes_each_batch_once_sent_under_any_max_in_flight(in_flight: int):
+    """acks=0: a request completes when sent (NetworkClient.handleCompletedSends, no
+    ``expectResponse``) and Sender.completeBatch unmutes its partition, so with
+    max.in.flight.requests.per.connection 1 (guaranteeMessageOrder mutes each partition drained)
+    every record is acknowledged, not only the first batch of each partition."""
+    world = World(
+        Scenario.from_dict(
+            {
+                "seed": 1,
+                "duration_s": 1.0,
+                "cluster": {"brokers": 1},
+                "topics": [{"name": "t", "partitions": 2, "replication_factor": 1}],
+                "producers": [
+                    {
+                        "name": "app",
+                        "topic": "t",
+                        "rate_msgs_s": 100,
+                        "stop_s": 0.5,
+                        "message_bytes": 100,
+                        "config": {
+                            "acks": "0",
+                            "linger.ms": 1,
+                            "max.in.flight.requests.per.connection": in_flight,
+                        },
+                    }
+                ],
+            }
+        )
+    )
+    world.run()
+    row = world.results().producers.iloc[0]
+    assert row["offered"] > 10
+    assert (row["acked"], row["pending"]) == (row["offered"], 0), row.to_dict()

@@ -279,8 +279,7 @@ class Sender:
             if not self.net.is_up(target):
                 self.on_metadata_stale()  # connecting to a crashed broker is refused
             self.net.send(self.name, target, request)
-            for batch in batches:
-                self._complete(batch, now, -1)
+            self._complete_unanswered(batches, now)
             return
         entry = _InFlight(batches)
         queue = self.in_flight.get(node)
@@ -290,6 +289,15 @@ class Sender:
         event = self.net.request(self.name, target, request, self.request_timeout_s)
         # the event has fired when this runs: ``_value`` skips Event.value's check (a call)
         event.callbacks.append(lambda ev: self._on_answer(node, entry, ev._value))
+
+    def _complete_unanswered(self, batches: list[ProducerBatch], now: float) -> None:
+        """acks=0: no answer comes, so the request completes once sent (NetworkClient
+        .handleCompletedSends for a request without ``expectResponse``), and each batch as
+        Sender.handleProduceResponse's acks=0 branch does: completeBatch with Errors.NONE and no
+        offset (-1), which unmutes the partition under max.in.flight 1 (guaranteeMessageOrder)."""
+        for batch in batches:
+            self.muted.discard(batch.tp)
+            self._complete(batch, now, -1)
 
     def in_flight_to(self, node: int) -> int:
         """Requests sent to ``node`` and not yet answered."""
