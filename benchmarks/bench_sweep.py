@@ -1,4 +1,4 @@
-"""Benchmark: a sweep's speed-up on local cores over running it serially (DESIGN.md §7: ≥ 1.8×
+"""Benchmark: a sweep's speed-up on local cores over running it serially (target: ≥ 1.8×
 on 2 cores).
 
 Run ``python benchmarks/bench_sweep.py [--duration S] [--seeds N] [--workers W]``. In one
