@@ -31,7 +31,11 @@ import pandas as pd
 
 from sim import kafka_config
 from sim.broker.broker import REGISTER_RETRY_S
-from sim.broker.controller import ELECTION_S_PER_PARTITION, LOAD_S_PER_PARTITION
+from sim.broker.controller import (
+    ELECTION_S_PER_PARTITION,
+    LOAD_S_PER_PARTITION,
+    SEND_RETRY_BACKOFF_S,
+)
 from sim.events import FAULT_ROWS, EventKind
 from sim.scenario import Scenario
 
@@ -84,8 +88,8 @@ def bounds(scenario: Scenario, partitions: int, heal_s: float, first_fault_s: fl
     - the controller's own work: loading every partition when it takes office, and up to three
       passes of elections, ISR changes and LeaderAndIsr over every partition;
     - a request lost in a cut link is noticed after its timeout (``request.timeout.ms``,
-      ``replica.socket.timeout.ms``), and retried after a backoff (``retry.backoff.max.ms``,
-      ``replica.fetch.backoff.ms``);
+      ``replica.socket.timeout.ms``, ``controller.socket.timeout.ms``), and sent again after a
+      backoff (``retry.backoff.max.ms``, ``replica.fetch.backoff.ms``, the controller's 100 ms);
     - catching up: the bytes offered from the first fault to the leaders' recovery, at half a
       NIC; a producer's full ``buffer.memory`` at a NIC;
     - groups: ``session.timeout.ms`` (a member lost is noticed), and per rebalance
@@ -102,7 +106,10 @@ def bounds(scenario: Scenario, partitions: int, heal_s: float, first_fault_s: fl
         p.rate_msgs_s * p.count * p.message_bytes for p in scenario.producers if p.rate_msgs_s
     )
     behind_bytes = offered_bytes_s * (heal_s - first_fault_s + leaders_s)
+    # a follower's fetch, and the controller's LeaderAndIsr to a broker behind a cut link, are
+    # sent again after their timeouts (ReplicaFetcherThread, ControllerChannelManager)
     replica_s = broker.s("replica.socket.timeout.ms") + broker.s("replica.fetch.backoff.ms")
+    replica_s += broker.s("controller.socket.timeout.ms") + SEND_RETRY_BACKOFF_S
     isr_s = leaders_s + replica_s + behind_bytes / (nic_bytes_s / 2)
     producer_s, steady_s = 0.0, 0.0
     for spec in scenario.producers:
