@@ -17,24 +17,20 @@ is written as a scenario file under ``results/property_failures/`` that ``kafkas
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sim import liveness
-from sim.audit import AccountingError, audit
+from sim.audit import audit
 from sim.clients.producer.sender import Sender
 from sim.scenario import ROLLING_DOWN_S, Scenario
-from sim.timers import EventLimitExceeded
 from sim.world import World
+from tests.scenario_failures import replayable
 
 EVENT_CAP = 5_000_000  # events per run before it counts as a runaway
-FAILURES = Path(__file__).resolve().parents[1] / "results" / "property_failures"
 
 #: Timeouts of the two profiles: Kafka 3.9's defaults, and shortened ones (s).
 PROFILES = {
@@ -189,7 +185,7 @@ ALL_LEADERLESS = _lasting(
 
 def check_recovers(d: dict) -> None:
     """Run ``d`` and assert the property; on failure, save it where ``kafkasim run`` finds it."""
-    try:
+    with replayable(d):
         world = World(Scenario.from_dict(d))
         world.env.event_limit = EVENT_CAP
         world.run()
@@ -201,12 +197,6 @@ def check_recovers(d: dict) -> None:
         violations = r.liveness[r.liveness["violation"] != ""]
         assert violations.empty, violations.to_string()
         assert r.summary()["liveness_violations"] == 0
-    except (AssertionError, AccountingError, EventLimitExceeded) as failure:
-        FAILURES.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(d, indent=2, sort_keys=True)
-        path = FAILURES / f"{hashlib.sha256(text.encode()).hexdigest()[:12]}.json"
-        path.write_text(text + "\n")
-        raise AssertionError(f"{failure}\nreplay: kafkasim run {path}") from failure
 
 
 _PROPERTY = settings(
