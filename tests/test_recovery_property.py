@@ -307,3 +307,17 @@ def test_regression_the_controller_resends_what_a_cut_lost() -> None:
         {"kind": "crash_broker", "at_s": 13.505, "broker": 0, "restart_after_s": 0.99},
     ]  # fmt: skip
     check_recovers(_lasting("short", faults, seed=40))
+
+
+def test_regression_a_follower_truncates_where_it_diverged():
+    """Found by the property: a controlled shutdown elected crashed broker 2 (its session not
+    yet expired) leader of t-2; restarted, it resumed at that epoch and appended a batch before
+    its old session expired and two elections moved the leadership on. Its follower
+    truncation took the leader's end of epoch 1 (223) instead of its own (222), removed
+    nothing, and fetched at 223 for ever: t-2 under-replicated to the end. It now truncates as
+    AbstractFetcherThread.getOffsetTruncationState does."""
+    faults = [
+        {"kind": "crash_broker", "at_s": 12.781, "broker": 2, "restart_after_s": 6.721},
+        {"kind": "rolling_restart", "at_s": 10.0, "mode": "controlled", "max_wait_s": 18.0},
+    ]
+    check_recovers(_lasting("short", faults, seed=373))

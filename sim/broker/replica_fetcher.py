@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import simpy
 
+from sim.broker.log import end_offset_for
 from sim.clients.assignors import java_string_hash
 from sim.net import NetworkFailure
 from sim.protocol import Errors, FetchPartition, FetchRequest, TopicPartition
@@ -41,6 +42,28 @@ def fetcher_id(tp: TopicPartition, num_fetchers: int) -> int:
     value = (31 * java_string_hash(tp[0]) + tp[1]) & 0xFFFFFFFF
     value = value - (1 << 32) if value >= 1 << 31 else value
     return (abs(value) if value != -(1 << 31) else 0) % abs(num_fetchers)
+
+
+def offset_to_truncate_to(
+    epochs: list[tuple[int, int]], log_end_offset: int, leader_epoch: int, leader_end_offset: int
+) -> int:
+    """AbstractFetcherThread.getOffsetTruncationState (Kafka 3.9): where a follower truncates
+    when its leader answers a fetch with a diverging epoch (``leader_epoch``,
+    ``leader_end_offset``: the largest epoch the leader knows at or below the fetcher's last
+    fetched epoch, and where it ends in the leader's log), given the follower's epoch cache
+    ``epochs`` ((epoch, start offset) pairs) and log end offset.
+
+    The follower looks up its own end of that epoch. When it knows the epoch too, both logs
+    agree up to the earlier of the two ends. When it does not (it skipped from an older epoch
+    to a newer one the leader never had), it truncates to the end of its largest epoch below
+    the leader's, and its next fetch, at that older last epoch, asks again. A follower that
+    knows no epoch at or below the leader's takes the leader's end offset."""
+    follower_epoch, follower_end = end_offset_for(epochs, leader_epoch, log_end_offset)
+    if follower_end < 0:  # endOffsetForEpoch is None
+        return min(leader_end_offset, log_end_offset)
+    if follower_epoch != leader_epoch:  # an intermediate truncation; the next fetch asks again
+        return min(follower_end, log_end_offset)
+    return min(follower_end, leader_end_offset, log_end_offset)
 
 
 class ReplicaFetcher:

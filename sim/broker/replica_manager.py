@@ -16,7 +16,7 @@ import simpy
 
 from sim.broker.log import PartitionLog
 from sim.broker.partition import Completion, Partition
-from sim.broker.replica_fetcher import ReplicaFetcher, fetcher_id
+from sim.broker.replica_fetcher import ReplicaFetcher, fetcher_id, offset_to_truncate_to
 from sim.disk import Disk
 from sim.events import EventKind
 from sim.kafka_config import EffectiveConfig
@@ -672,8 +672,8 @@ class ReplicaManager:
         log = partition.log
         if data.diverging_epoch is not None:
             epoch, end_offset = data.diverging_epoch
-            why = f"to the leader's end offset of epoch {epoch} (KIP-101)"
-            self._truncate(partition, min(end_offset, log.log_end_offset), why)
+            offset = offset_to_truncate_to(log.epochs, log.log_end_offset, epoch, end_offset)
+            self._truncate(partition, offset, f"where it diverged at epoch {epoch} (KIP-101)")
             return 0.0
         error = data.error
         if error is not _NO_ERROR:

@@ -1,7 +1,8 @@
 """The follower's replica fetcher threads (ReplicaFetcherManager / AbstractFetcherManager,
 Kafka 3.9): which thread fetches a partition (getFetcherId), that each thread has its own
-connection to its leader, and that threads left without partitions shut down
-(shutdownIdleFetcherThreads)."""
+connection to its leader, that threads left without partitions shut down
+(shutdownIdleFetcherThreads), and where a follower truncates on a diverging epoch
+(getOffsetTruncationState)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.broker.replica_fetcher import fetcher_id
+from sim.broker.log import end_offset_for
+from sim.broker.replica_fetcher import fetcher_id, offset_to_truncate_to
 from sim.protocol import LeaderAndIsrPartition, LeaderAndIsrRequest
 from sim.scenario import Scenario
 from sim.world import World, run
@@ -154,3 +156,51 @@ def test_the_default_scenario_keeps_up_under_common_broker_settings(settings):
     closed_early = produced[produced["closed_s"] < d["duration_s"] - wait_s]
     assert set(closed_early["batch_id"]) <= set(acked["batch_id"])
     assert not (results.tables["events"]["kind"] == "isr_shrink").any()
+
+
+def _reconcile(
+    follower: list[tuple[int, int]],
+    follower_leo: int,
+    leader: list[tuple[int, int]],
+    leader_leo: int,
+) -> list[int]:
+    """The fetch rounds of a follower with epoch cache ``follower`` against a leader with
+    ``leader``, until the leader finds no divergence (its Partition's
+    validateFetchOffsetAndMaybeGetDivergingEpoch over end_offset_for): the offsets the
+    follower truncates to, in order."""
+    truncations = []
+    for _ in range(10):
+        if not follower:  # a fetch without a last epoch is not checked
+            return truncations
+        last_epoch = follower[-1][0]
+        epoch, end = end_offset_for(leader, last_epoch, leader_leo)
+        if not (epoch < last_epoch or end < follower_leo):
+            return truncations
+        follower_leo = offset_to_truncate_to(follower, follower_leo, epoch, end)
+        follower = [(e, start) for e, start in follower if start < follower_leo]
+        truncations.append(follower_leo)
+    raise AssertionError(f"no agreement after 10 rounds: {truncations}")
+
+
+def test_truncation_walks_back_through_epochs_the_follower_never_had():
+    # AbstractFetcherThreadTest.testTruncation: replica epochs 0@0, 2@1, 4@2 (LEO 3), leader
+    # 1@0, 3@1, 5@2. The leader answers epoch 3 ending at 2; the replica knows no epoch 3, so
+    # it truncates to the end of its epoch 2 and asks again, until both agree at offset 0.
+    assert _reconcile([(0, 0), (2, 1), (4, 2)], 3, [(1, 0), (3, 1), (5, 2)], 3) == [2, 1, 0]
+
+
+def test_truncation_on_diverging_epochs():
+    # AbstractFetcherThreadTest.testDivergingEpochs: replica 0@0, 2@1, 4@2, leader 0@0, 2@1,
+    # 5@2: one round, to offset 2, after which the last fetched epoch is 2.
+    assert _reconcile([(0, 0), (2, 1), (4, 2)], 3, [(0, 0), (2, 1), (5, 2)], 3) == [2]
+
+
+def test_a_follower_truncates_below_the_end_of_an_epoch_it_skipped():
+    # Found by the recovery property: a restarted broker resumed leadership at epoch 2 and
+    # appended one batch at 222 (epochs 1@164, 2@222, LEO 223); its successors led at epochs 3
+    # (appending nothing) and 4 from 223. The leader's answer, epoch 1 ending at 223, is past
+    # the follower's own end of epoch 1 (222): it must truncate to 222, not to min(223, LEO),
+    # which removed nothing and left it fetching at 223 for ever, never back in the ISR.
+    follower, leader = [(0, 0), (1, 164), (2, 222)], [(0, 0), (1, 164), (4, 223)]
+    assert offset_to_truncate_to(follower, 223, 1, 223) == 222
+    assert _reconcile(follower, 223, leader, 736) == [222]
