@@ -252,13 +252,15 @@ def _fields(detail: str) -> dict[str, str]:
 
 
 def _assignments(r) -> list[tuple[float, str, set]]:
-    rows = _events(r, "partitions_assigned")
-    out = []
-    for row in rows.itertuples():
-        assigned = _fields(row.detail)["assigned"]
-        parts = set() if assigned == "-" else set(assigned.split(","))
-        out.append((row.time_s, row.node, parts))
-    return out
+    """(time, member, its partitions as "t-p") for each new assignment, an empty one too: the
+    times from the partitions_assigned events, the partitions from the assignments table."""
+    table = r.assignments[r.assignments["action"] == "assigned"]
+    owned: dict[tuple[float, str], set] = {}
+    for row in table.itertuples():
+        owned.setdefault((row.time_s, row.member), set()).add(f"{row.topic}-{row.partition}")
+    events = _events(r, "partitions_assigned")
+    times, members = events["time_s"], events["node"]
+    return [(t, m, owned.get((t, m), set())) for t, m in zip(times, members, strict=True)]
 
 
 def _assert_every_acked_record_consumed(r) -> None:
