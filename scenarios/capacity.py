@@ -16,18 +16,25 @@ producers' bytes plus 2/B as a follower, and sends 2/B to its followers plus 1/B
 consumers: 3 × 150 / B MB/s each way, 150 MB/s for B = 3 (more than the NIC's 125), 112 for B = 4,
 75 for B = 6. Disks write the same 3 × 150 / B MB/s, well under 500.
 
-What to look for (seed 1). 3 brokers: acknowledged throughput levels off at 9,882 msg/s (99 MB/s;
-the NICs each carry about 97 MB/s out, queued to the end of the run) instead of 15,000, and
-produce latency grows for as long as the run lasts (``throughput_latency.png``: p99 from 0 to
-10 s in 30 s; p50 1.5 s for the records sent in the first 5 s, 9.0 s in 15-20 s, and the
-records sent after 20 s are not acknowledged by the end). The producers' ``buffer.memory`` fills
-and send() blocks: 301,038 records produced of the 450,000 offered. Nothing is lost and no
-partition is under-replicated: a saturated cluster is slow, not broken. The consumers keep up
-with what is acknowledged (``max_consumer_lag`` 130). 4 brokers are not enough either: 13,089
-msg/s, p50 2.2 s and growing. 6 brokers take the whole load: 14,970 msg/s, p50 57 ms, p99 143
-ms. So the NICs saturate at about 100 MB/s each way, near 80 % of the line rate, and the answer
-is 6 brokers (or faster NICs: ``--set cluster.hardware.network_gbps=10`` serves it with 3 brokers
-at p50 4.1 ms).
+What to look for (seed 1). 3 brokers: acknowledged throughput levels off at 9,882 msg/s (99 MB/s)
+instead of 15,000, and produce latency grows for as long as the run lasts
+(``latency.png``: p50 5.4 s, p99 10.2 s). The producers' ``buffer.memory`` fills and
+send() blocks: 301,038 records produced of the 450,000 offered. Nothing is lost and no partition
+is under-replicated: a saturated cluster is slow, not broken. The consumers keep up with what is
+acknowledged (``max_consumer_lag`` 130). 4 brokers are not enough either: 13,089 msg/s, p50 2.2
+s and growing. 6 brokers take the whole load: 14,970 msg/s, p50 57 ms, p99 143 ms; so do 3
+brokers with 10 Gbit/s NICs (``--set cluster.hardware.network_gbps=10``: p50 4.1 ms).
+
+Why not at the line rate: with 3 brokers each NIC carries about 100 MB/s each way, 80 % of its
+125, its send queue 17 ms long on average and empty a fifth of the time. What holds the load back
+is the produce pipeline: a broker handles one request at a time per connection (Kafka mutes a
+connection until it has answered its request), a request carries at most one batch per partition
+(four 256 KiB batches here), and with acks=all each answer waits for the followers' next fetch,
+whose responses queue behind the same NICs. Every producer keeps its 5 requests in flight to every
+broker for the whole run and a batch waits 0.46 s from its close to its acknowledgement, so each
+connection moves 5 requests of about 1 MB per 0.46 s: 11 MB/s, 33 MB/s a producer. More
+connections fill the NICs further (``--set producers.0.count=6``: 11,354 msg/s, 113 MB/s), and so
+do more brokers; a faster network shortens the round trip itself.
 """
 
 SCENARIO = {
