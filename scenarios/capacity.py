@@ -26,7 +26,8 @@ s and growing. 6 brokers take the whole load: 14,970 msg/s, p50 57 ms, p99 143 m
 brokers with 10 Gbit/s NICs (``--set cluster.hardware.network_gbps=10``: p50 4.1 ms).
 
 Why not at the line rate: with 3 brokers each NIC carries about 100 MB/s each way, 80 % of its
-125, its send queue 17 ms long on average and empty a fifth of the time. What holds the load back
+125, its send queue 17 ms long on average and empty a fifth of the time (``resources.png``; the
+``nodes`` table's ``nic_out_utilisation`` and ``nic_out_backlog_ms``). What holds the load back
 is the produce pipeline: a broker handles one request at a time per connection (Kafka mutes a
 connection until it has answered its request), a request carries at most one batch per partition
 (four 256 KiB batches here), and with acks=all each answer waits for the followers' next fetch,

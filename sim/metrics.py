@@ -106,6 +106,7 @@ class Metrics:
         self.events = Table("events")
         self.deserialization_errors = Table("deserialization_errors")
         self.assignments = Table("assignments")
+        self.nodes = Table("nodes")
         self.samples: list[tuple[float, int, int]] = []  # (time, max lag, under-replicated)
         #: new_batch_id(): a run-unique batch id, 0, 1, 2, ... (a C call: one per batch)
         self.new_batch_id = count().__next__

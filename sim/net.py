@@ -262,6 +262,15 @@ class Network:
         """Bytes delivered to each node."""
         return {name: host.bytes_in for name, host in self._hosts.items()}
 
+    def nic_counters(self) -> list[tuple[str, int, int, float, float, float]]:
+        """Per node: (name, bytes put on the wire so far, bytes delivered to it so far, when
+        its sending NIC is next free, when its receiving NIC is next free (s), its NIC
+        bandwidth in bytes/s). Bytes count when sent, loopback ones too."""
+        return [
+            (h.name, h.bytes_out, h.bytes_in, h.out_busy_s, h.in_busy_s, h.nic_bytes_s)
+            for h in self._hosts.values()
+        ]
+
     def is_up(self, name: str) -> bool:
         """False between ``crash(name)`` and ``restart(name)`` (a paused node is up)."""
         return self._hosts[name].up

@@ -139,6 +139,34 @@ def lost_acked(results: Results) -> Figure:
     return _one_panel(results, "acknowledged records lost", _draw_lost)
 
 
+def resources(results: Results) -> Figure:
+    """Each broker's NIC, out and in, as a fraction of its line rate, and its disk appends
+    (MB/s) per interval (the ``nodes`` table): which resource a saturated run runs out of."""
+    figure, axes = _panels(results, "broker NICs and disks", 3)
+    nodes = results.tables["nodes"]
+    brokers = nodes[nodes["node"].str.startswith("broker-")]
+    panels = {
+        "NIC out (of line rate)": "nic_out_utilisation",
+        "NIC in (of line rate)": "nic_in_utilisation",
+        "disk appends (MB/s)": "disk_append_mb_s",
+    }
+    names = sorted(brokers["node"].unique(), key=lambda n: int(n.split("-")[1]))
+    colors = dict(zip(names, _partition_colors(len(names)), strict=True))
+    for i, (ax, (title, column)) in enumerate(zip(axes, panels.items(), strict=True)):
+        ax.set_title(title, fontsize="medium")
+        if brokers.empty:
+            _note(ax, EMPTY_NOTE)
+        for name in names:
+            rows = brokers[brokers["node"] == name]
+            ax.plot(rows["time_s"], rows[column], label=name, color=colors[name], linewidth=1.0)
+        if column != "disk_append_mb_s" and not brokers.empty:  # the line rate
+            ax.axhline(1.0, color="0.5", linewidth=0.8, linestyle=":", zorder=0)
+        ax.set_ylim(bottom=0)
+        drawn = mark_events(ax, results)
+        _legend(ax, skip=() if i == 0 else drawn)
+    return figure
+
+
 def latency_cdf(results: Results) -> Figure:
     """The distributions of produce and end-to-end latency over records (ms, log axis)."""
     figure = Figure(figsize=FIGSIZE_IN, layout="constrained")
@@ -202,6 +230,7 @@ def save_standard_plots(results: Results, directory: str | Path) -> list[Path]:
         "latency_cdf.png": latency_cdf,
         "consumer_lag.png": consumer_lag,
         "isr.png": isr,
+        "resources.png": resources,
     }
     if not results.tables["assignments"].empty:
         figures["rebalances.png"] = rebalance_timeline

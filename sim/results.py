@@ -137,6 +137,40 @@ TABLES: dict[str, tuple[Column, ...]] = {
         ("max_consumer_lag", "int64", "largest lag of any group on any partition, records"),
         ("under_replicated_partitions", "int32", "partitions whose ISR is smaller than RF"),
     ),
+    "nodes": _cols(
+        ("time_s", "float64", "end of the interval, s (the timeseries' intervals)"),
+        ("node", "string", "network node: broker-0, a client (app-0, billing-1), zookeeper"),
+        (
+            "nic_out_mb_s",
+            "float64",
+            "bytes the node put on the wire in the interval, MB/s (10^6 bytes), counted when sent",
+        ),
+        ("nic_in_mb_s", "float64", "bytes delivered to the node in the interval, MB/s"),
+        (
+            "nic_out_utilisation",
+            "float64",
+            "nic_out_mb_s over the NIC's bandwidth: 1 is the line rate; above 1 the send queue "
+            "grew in the interval",
+        ),
+        ("nic_in_utilisation", "float64", "nic_in_mb_s over the NIC's bandwidth"),
+        (
+            "nic_out_backlog_ms",
+            "float64",
+            "the sending NIC's queue at the end of the interval: time until it is free, ms",
+        ),
+        ("nic_in_backlog_ms", "float64", "the receiving NIC's queue likewise, ms"),
+        (
+            "disk_append_mb_s",
+            "float64",
+            "brokers: bytes appended to the logs (page cache) in the interval, MB/s; NaN for "
+            "nodes without a disk",
+        ),
+        (
+            "dirty_mb",
+            "float64",
+            "brokers: bytes not yet durable (dirty or under writeback) at the end, MB; else NaN",
+        ),
+    ),
     "pauses": _cols(
         ("group", "string", "consumer group id"),
         ("topic", "string", "topic"),

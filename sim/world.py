@@ -17,6 +17,7 @@ coordinator); the model uses as many replicas as there are brokers and says so i
 from __future__ import annotations
 
 import gc
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -122,6 +123,10 @@ def _hardware(spec: HardwareSpec, broker: int) -> HardwareSpec:
         return spec
     changes = {k: v for k, v in override.model_dump().items() if v is not None}
     return spec.model_copy(update=changes)
+
+
+#: The counters of a node added during the interval (a consumer joining): all from zero.
+_NEW_NODE = (0, 0, 0.0, 0.0, 0.0, 0)
 
 
 class World:
@@ -471,12 +476,42 @@ class World:
                 bar.update(round(end_s * i / steps, 3) - bar.n)
 
     def _sample(self):
-        """Every interval: the largest consumer lag and the under-replicated partitions."""
+        """Every interval: the largest consumer lag, the under-replicated partitions, and each
+        node's NIC and disk (TABLES["nodes"])."""
         interval = self.metrics.interval_s
+        before = self._node_counters()
         while True:
             yield self.env.timeout(interval)
             lag = self._max_consumer_lag()
             self.metrics.sample(self.env.now, lag, self.under_replicated_partitions())
+            before = self._sample_nodes(before, interval)
+
+    def _node_counters(self) -> dict[str, tuple]:
+        """Each node's NIC counters (Network.nic_counters) and, for a broker, bytes appended
+        to its disk so far (Disk.position), else -1."""
+        disks = {b.name: b.disk for b in self.brokers}
+        return {
+            c[0]: (*c[1:], disks[c[0]].position() if c[0] in disks else -1)
+            for c in self.net.nic_counters()
+        }
+
+    def _sample_nodes(self, before: dict[str, tuple], interval_s: float) -> dict[str, tuple]:
+        """Append one row per node for the interval ending now; returns the counters now."""
+        now = self.env.now
+        after = self._node_counters()
+        disks = {b.name: b.disk for b in self.brokers}
+        for name, (out, into, out_free, in_free, nic, appended) in after.items():
+            out0, in0, _, _, _, appended0 = before.get(name, _NEW_NODE)  # added in the run
+            out_b, in_b = (out - out0) / interval_s, (into - in0) / interval_s
+            disk = disks.get(name)
+            append_mb = (appended - appended0) / interval_s / 1e6 if disk else math.nan
+            dirty_mb = disk.dirty_bytes / 1e6 if disk else math.nan
+            self.metrics.nodes.append_row(
+                (now, name, out_b / 1e6, in_b / 1e6, out_b / nic, in_b / nic,
+                 max(0.0, out_free - now) * 1e3, max(0.0, in_free - now) * 1e3,
+                 append_mb, dirty_mb)
+            )  # fmt: skip
+        return after
 
     def under_replicated_partitions(self) -> int:
         """The partitions whose leader's ISR is smaller than their replica set: the sum of every
@@ -564,6 +599,7 @@ class World:
             "deserialization_errors": metrics.deserialization_errors.frame(),
             "events": metrics.events.frame(),
             "assignments": metrics.assignments.frame(),
+            "nodes": metrics.nodes.frame(),
             "log": pd.DataFrame(self.final_log(), columns=[c.name for c in TABLES["log"]]),
             "log_offsets": pd.DataFrame(
                 self.final_log_offsets(), columns=[c.name for c in TABLES["log_offsets"]]

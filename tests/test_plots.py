@@ -16,6 +16,7 @@ from sim.plots import (
     latency_cdf,
     lost_acked,
     rebalance_timeline,
+    resources,
     save_standard_plots,
     throughput,
 )
@@ -128,6 +129,22 @@ def test_isr_draws_under_replicated_count_and_each_partitions_isr(story):
     assert "1 out of ISR" in _legend(rows) and "no leader" in _legend(rows)
 
 
+def test_resources_draws_each_brokers_nics_and_disk_not_the_clients(story):
+    out, into, disk = resources(story).axes
+    for ax, value in ((out, 0.1), (into, 0.2), (disk, 1.0)):
+        lines = _lines(ax)
+        assert sorted(k for k in lines if k.startswith("broker")) == [
+            "broker-0",
+            "broker-1",
+            "broker-2",
+        ]
+        assert "app-0" not in lines
+        times, values = lines["broker-1"]
+        assert times == [float(t) for t in range(1, 11)]
+        assert values == [value, value, 0.0] + [value] * 7  # silent while it was down
+    assert "crash_broker" in _legend(out) and "crash_broker" not in _legend(disk)
+
+
 def test_rebalance_timeline_one_row_per_member(story):
     (ax,) = rebalance_timeline(story).axes
     assert [t.get_text() for t in ax.get_yticklabels()] == ["g-0", "g-1"]
@@ -169,7 +186,7 @@ def test_dashboard_stacks_the_panels_and_shows_the_event_legend_once(story):
 def test_save_standard_plots_writes_the_dashboard_and_each_figure(tmp_path, story):
     paths = save_standard_plots(story, tmp_path / "figures")
     names = ["dashboard", "throughput", "latency", "latency_cdf", "consumer_lag", "isr",
-             "rebalances", "lost_acked"]  # fmt: skip
+             "resources", "rebalances", "lost_acked"]  # fmt: skip
     assert paths == [tmp_path / "figures" / f"{n}.png" for n in names]
     for path in paths:
         data = path.read_bytes()
@@ -186,6 +203,7 @@ def test_an_empty_run_gives_every_figure_with_notes(tmp_path, story):
         rebalance_timeline,
         lost_acked,
         latency_cdf,
+        resources,
     ):
         figure = draw(empty)
         assert isinstance(figure, Figure)
