@@ -44,6 +44,12 @@ INSTANT_FAULTS = frozenset({"zookeeper_expire", "add_producer", "add_consumer", 
 
 COLUMNS = ["item", "recovered_s", "bound_s", "violation"]
 
+#: Errors a batch fails with for what its records are, not for the cluster's state: a record
+#: over ``max.request.size`` or ``buffer.memory`` (RecordTooLargeException, at send()), a batch
+#: over the topic's ``max.message.bytes`` (MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE). No
+#: recovery lets them through, so they are no sign of a producer that failed to recover.
+RECORD_ERRORS = ("RECORD_TOO_LARGE", "MESSAGE_TOO_LARGE", "RECORD_LIST_TOO_LARGE")
+
 
 @dataclass(frozen=True)
 class Bounds:
@@ -240,8 +246,8 @@ def _producer_recovered(
     produced: pd.DataFrame, acked: pd.DataFrame, heal_s: float, end_s: float, limits: Bounds
 ) -> tuple[float, str]:
     """When the producer had answered every record offered before the heal (the heal itself
-    when all were answered by then), and what went wrong after: batches failed, or still
-    waiting at the end longer than the steady-state bound."""
+    when all were answered by then), and what went wrong after: batches failed (but for
+    :data:`RECORD_ERRORS`), or still waiting at the end longer than the steady-state bound."""
     final = acked.drop_duplicates("batch_id", keep="last").set_index("batch_id")
     done = final["done_s"].reindex(produced["batch_id"]).to_numpy(float)
     error = final["error"].reindex(produced["batch_id"]).fillna("").to_numpy(object)
@@ -252,7 +258,7 @@ def _producer_recovered(
         return math.nan, "records offered before the heal never answered" if late else ""
     at = max(heal_s, float(done[before].max())) if before.any() else heal_s
     after = offered >= at
-    failed = after & ~np.isnan(done) & (error != "") & (error != "SPLIT")
+    failed = after & ~np.isnan(done) & ~np.isin(error, ("", "SPLIT", *RECORD_ERRORS))
     if failed.any():
         return at, f"{int(failed.sum())} batches offered after recovering failed"
     waiting = after & np.isnan(done) & (end_s - offered > limits.steady_latency_s)

@@ -360,7 +360,8 @@ SUMMARY_FIELDS: dict[str, str] = {
     "recovery_s": "time from the last fault's heal until every liveness item recovered, s; NaN "
     "without faults, when an item never recovered, or when a fault never healed (liveness)",
     "liveness_violations": "liveness items that did not recover within their bound (or whose "
-    "producer failed or stalled after recovering); NaN when a fault never healed (liveness)",
+    "producer failed records, but for records too large, or stalled after recovering); NaN when "
+    "a fault never healed (liveness)",
 }
 #: Fields computed from the tables; the others come from the run's ``metrics``.
 FROM_TABLES = frozenset(

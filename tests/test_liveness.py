@@ -75,3 +75,27 @@ def test_a_run_that_ends_inside_the_bounds_tells_nothing_yet():
     assert r.summary()["liveness_violations"] == 0
     assert math.isnan(r.summary()["recovery_s"])
     assert any("run longer to tell" in w for w in r.warnings)
+
+
+@pytest.mark.parametrize(
+    ("error", "violation"),
+    [
+        ("RECORD_TOO_LARGE", ""),  # the record's own fault: send() refuses it at any time
+        ("MESSAGE_TOO_LARGE", ""),
+        ("DELIVERY_TIMEOUT", "1 batches offered after recovering failed"),
+        ("NOT_ENOUGH_REPLICAS", "1 batches offered after recovering failed"),
+    ],
+)
+def test_a_producer_failing_records_after_the_heal_did_not_recover_unless_they_were_too_large(
+    error, violation
+):
+    import pandas as pd
+
+    produced = pd.DataFrame({"batch_id": [0, 1, 2], "first_arrival_s": [1.0, 6.0, 7.0]})
+    acked = pd.DataFrame(
+        {"batch_id": [0, 1, 2], "done_s": [5.5, 6.1, 7.2], "error": ["", error, ""]}
+    )
+    limits = liveness.Bounds(10.0, 10.0, 10.0, 1.0, 10.0, 10.0)
+    at, problem = liveness._producer_recovered(produced, acked, 5.0, 20.0, limits)
+    assert at == 5.5  # batch 0, offered before the heal at 5 s, answered at 5.5 s
+    assert problem == violation
