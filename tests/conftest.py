@@ -44,6 +44,30 @@ def _check_invariants(monkeypatch):
     monkeypatch.setenv("KAFKASIM_CHECK_INVARIANTS", "1")
 
 
+@pytest.fixture(autouse=True)
+def _check_liveness(request, monkeypatch):
+    """Every simulation whose results a test takes recovers from its faults within the bounds
+    its settings allow (sim/liveness.py): a liveness violation fails the test, whatever the
+    test itself asserts. A run that ends before its bounds have passed is not checked. Tests
+    marked ``liveness_violation_expected`` (the checker's own) are exempt."""
+    if request.node.get_closest_marker("liveness_violation_expected"):
+        return
+    from sim.world import World
+
+    results = World.results
+
+    def checked(world: World):
+        r = results(world)
+        violations = r.liveness[r.liveness["violation"] != ""]
+        assert violations.empty, (
+            f"{world.scenario.name} (seed {world.scenario.seed}) did not recover:\n"
+            f"{violations.to_string()}"
+        )
+        return r
+
+    monkeypatch.setattr(World, "results", checked)
+
+
 @pytest.fixture
 def story():
     """A small hand-made run for the figures: topic t (2 partitions, RF 3), group g; a crash of

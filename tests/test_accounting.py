@@ -172,6 +172,7 @@ def test_acks_0_records_are_acknowledged_without_offset_and_never_in_flight():
     assert row["pending_in_flight"] == 0
 
 
+@pytest.mark.liveness_violation_expected
 def test_split_records_count_once_in_the_batch_they_end_in():
     """batch.size 16384 over max.message.bytes 2000: batches of 7 or more 300-byte records are
     refused (MESSAGE_TOO_LARGE), split into the same records (KAFKA-8350) and sent again until
@@ -304,6 +305,7 @@ def _small_runs(draw) -> dict:
     }
 
 
+@pytest.mark.liveness_violation_expected
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_small_runs())
 def test_every_offered_record_is_accounted_for_in_random_runs(data: dict):

@@ -567,6 +567,7 @@ def check_degrades_loudly(d: dict) -> None:
             assert row["failed"] > 0 or row["pending_blocked"] > 0, row.to_dict()
 
 
+@pytest.mark.liveness_violation_expected
 @settings(_PROPERTY, max_examples=100)
 @given(d=overload())
 @example(d=IN_FLIGHT_BOUND)

@@ -444,6 +444,7 @@ def test_follower_with_slow_disk_leaves_isr_and_rejoins() -> None:
     assert expand_at <= start + total / disk_b_s + (total / m + 2) * (0.0005 + 1e-3)
 
 
+@pytest.mark.liveness_violation_expected
 def test_under_min_isr_acks_all_fails_with_not_enough_replicas_then_recovers() -> None:
     """2 brokers, RF 2, min.insync 2, lag 1 s. The follower is cut off from the leader (network
     hook) from 1.0 s to 2.7 s: it leaves the ISR 1×-1.5× lag after 1.0 s, then the ISR (1) is
@@ -558,6 +559,7 @@ def _drop_run(idempotent: bool) -> Results:
     return world.results()
 
 
+@pytest.mark.liveness_violation_expected
 def test_dropped_responses_duplicate_without_idempotence() -> None:
     """20 % of produce responses lost: the request times out (200 ms) and the batch, already
     appended, is sent again; without idempotence the broker appends it again."""
@@ -568,6 +570,7 @@ def test_dropped_responses_duplicate_without_idempotence() -> None:
     assert (r.acked["attempt"] > 1).any()
 
 
+@pytest.mark.liveness_violation_expected
 def test_dropped_responses_no_duplicates_with_idempotence() -> None:
     """Same run with enable.idempotence: retries are recognised by sequence (the broker answers
     with the first append's offset), so no batch is stored twice and none out of sequence order.

@@ -1162,6 +1162,7 @@ def _small_buffer_schedules(draw) -> dict:
     return d
 
 
+@pytest.mark.liveness_violation_expected
 @settings(
     max_examples=12,
     deadline=None,

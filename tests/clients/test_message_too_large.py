@@ -160,6 +160,7 @@ def test_a_single_record_over_max_message_bytes_fails_with_message_too_large():
     _dense_log(results)
 
 
+@pytest.mark.liveness_violation_expected
 def test_a_batch_over_max_message_bytes_is_split_again_until_its_delivery_timeout():
     """batch.size 16384 over max.message.bytes 2000: batches of 7 or more 300-byte records are
     refused, split into the same records and refused again, each new batch sent at once as a
