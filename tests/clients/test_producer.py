@@ -205,3 +205,38 @@ def test_acks_0_completes_each_batch_once_sent_under_any_max_in_flight(in_flight
     row = world.results().producers.iloc[0]
     assert row["offered"] > 10
     assert (row["acked"], row["pending"]) == (row["offered"], 0), row.to_dict()
+
+
+def test_acks_0_batches_complete_only_as_fast_as_the_nic_carries_them():
+    """acks=0 over a 1 Mbit/s NIC, offered 3.2x what it carries: a request holds its in-flight
+    slot and its batches their memory until its bytes have left the NIC (NetworkClient
+    .handleCompletedSends), so by any time the batches acknowledged fit in what the NIC carried,
+    and buffer.memory fills: send() blocks."""
+    nic_bytes_s = 125_000.0
+    world = World(
+        Scenario.from_dict(
+            {
+                "seed": 3,
+                "duration_s": 2.0,
+                "cluster": {"brokers": 1, "hardware": {"network_gbps": nic_bytes_s * 8 / 1e9}},
+                "topics": [{"name": "t", "partitions": 2, "replication_factor": 1}],
+                "producers": [
+                    {
+                        "name": "app",
+                        "topic": "t",
+                        "rate_msgs_s": 100,
+                        "message_bytes": 4000,
+                        "config": {"acks": "0", "buffer.memory": 65536},
+                    }
+                ],
+            }
+        )
+    )
+    world.run()
+    r = world.results()
+    sent = r.acked[r.acked["error"] == ""].merge(r.produced[["batch_id", "bytes"]])
+    done = sent.sort_values("done_s")
+    assert len(done) > 10
+    carried = done["bytes"].cumsum()  # the batches' bytes: each request carries more
+    assert (carried <= nic_bytes_s * done["done_s"]).all()
+    assert r.producers.iloc[0]["pending_blocked"] > 0, r.producers.to_string()

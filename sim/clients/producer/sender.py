@@ -275,29 +275,48 @@ class Sender:
         target = self._target.get(node)
         if target is None:
             target = self._target[node] = f"broker-{node}"
-        if self.acks == 0:
-            if not self.net.is_up(target):
-                self.on_metadata_stale()  # connecting to a crashed broker is refused
-            self.net.send(self.name, target, request)
-            self._complete_unanswered(batches, now)
-            return
         entry = _InFlight(batches)
         queue = self.in_flight.get(node)
         if queue is None:
             queue = self.in_flight[node] = deque()
         queue.append(entry)
+        if self.acks == 0:
+            if not self.net.is_up(target):
+                self.on_metadata_stale()  # connecting to a crashed broker is refused
+            sent_in_s = self.net.send(self.name, target, request)
+            if sent_in_s is None:  # not put on the wire: lost, done now
+                self._on_sent(node, entry)
+            else:
+                self.env.timeout(sent_in_s).callbacks.append(lambda _: self._on_left(node, entry))
+            return
         event = self.net.request(self.name, target, request, self.request_timeout_s)
         # the event has fired when this runs: ``_value`` skips Event.value's check (a call)
         event.callbacks.append(lambda ev: self._on_answer(node, entry, ev._value))
 
-    def _complete_unanswered(self, batches: list[ProducerBatch], now: float) -> None:
-        """acks=0: no answer comes, so the request completes once sent (NetworkClient
-        .handleCompletedSends for a request without ``expectResponse``), and each batch as
-        Sender.handleProduceResponse's acks=0 branch does: completeBatch with Errors.NONE and no
-        offset (-1), which unmutes the partition under max.in.flight 1 (guaranteeMessageOrder)."""
-        for batch in batches:
+    def _on_sent(self, node: int, entry: _InFlight) -> None:
+        """acks=0: no answer comes (Sender.sendProduceRequest builds the request with
+        ``expectResponse = acks != 0``). NetworkClient.doSend put the request in
+        inFlightRequests, where it holds a slot of max.in.flight.requests.per.connection; once
+        its bytes have left the producer's NIC, NetworkClient.handleCompletedSends completes it
+        (``completeLastSent``, the slot freed) and Sender.handleProduceResponse's acks=0 branch
+        completes each batch: completeBatch with Errors.NONE and no offset (-1), which frees
+        its memory and unmutes its partition under max.in.flight 1 (guaranteeMessageOrder).
+
+        Kafka's send completes once written into the socket (its kernel buffer,
+        ``send.buffer.bytes``); the model has no socket buffer, so it takes the NIC's last byte.
+        A request not put on the wire (a crashed broker, a cut link) completes at once: counted
+        sent, and lost."""
+        self.in_flight[node].remove(entry)
+        now = self.env.now
+        for batch in entry.batches:
             self.muted.discard(batch.tp)
             self._complete(batch, now, -1)
+
+    def _on_left(self, node: int, entry: _InFlight) -> None:
+        """The request's last byte has left the NIC: complete it, and a round (a slot and
+        memory are free)."""
+        self._on_sent(node, entry)
+        self.wake()
 
     def in_flight_to(self, node: int) -> int:
         """Requests sent to ``node`` and not yet answered."""
