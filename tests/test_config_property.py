@@ -29,7 +29,7 @@ degrades loudly: batches wait in the accumulator past ``delivery.timeout.ms`` (D
 or send() waits past ``max.block.ms`` (BUFFER_EXHAUSTED). The property: some records fail, and
 offered = acked + failed + pending (the audit).
 
-100 examples of each regime run in ``make test``; the ``slow`` tests 200 more of regime 1. A
+100 examples of each regime run in ``make test``; the ``slow`` tests 200 more of each. A
 failing example is written under ``results/property_failures/`` for ``kafkasim run``.
 """
 
@@ -571,6 +571,14 @@ def check_degrades_loudly(d: dict) -> None:
 @example(d=ACKS0_NIC_BOUND)
 def test_overload_degrades_as_kafka_does(d: dict) -> None:
     """Regime 2 over 100 drawn configurations, its request-bound and NIC-bound examples."""
+    check_degrades_loudly(d)
+
+
+@pytest.mark.slow
+@settings(_PROPERTY, max_examples=200)
+@given(overload())
+def test_overload_degrades_as_kafka_does_more(d: dict) -> None:
+    """Regime 2 over 200 more."""
     check_degrades_loudly(d)
 
 
