@@ -154,3 +154,26 @@ def test_the_default_scenario_keeps_up_under_common_broker_settings(settings):
     closed_early = produced[produced["closed_s"] < d["duration_s"] - wait_s]
     assert set(closed_early["batch_id"]) <= set(acked["batch_id"])
     assert not (results.tables["events"]["kind"] == "isr_shrink").any()
+
+
+@pytest.mark.parametrize("fetchers", [1, 3, 4])
+def test_each_followed_partition_goes_to_the_fetcher_thread_kafka_picks(fetchers):
+    """AbstractFetcherManager.addFetcherForPartitions: a follower fetches each partition in
+    the thread (leader, getFetcherId) with num.replica.fetchers threads per leader, and runs
+    no thread without partitions."""
+    d = {
+        "name": "fetchers", "seed": 1, "duration_s": 1.0,
+        "cluster": {"brokers": 2, "config": {"num.replica.fetchers": fetchers}},
+        "topics": [{"name": "t", "partitions": 12, "replication_factor": 2}],
+    }  # fmt: skip
+    world = World(Scenario.from_dict(d))
+    world.run()
+    for broker in world.brokers:
+        replicas = broker.replicas
+        followed = [tp for tp, p in replicas.partitions.items() if not p.is_leader]
+        expected: dict[tuple[int, int], set] = {}
+        for tp in followed:
+            leader = replicas.partitions[tp].leader_id
+            expected.setdefault((leader, fetcher_id(tp, fetchers)), set()).add(tp)
+        got = {key: set(f.partitions) for key, f in replicas.fetchers.items()}
+        assert followed and got == expected
