@@ -225,8 +225,6 @@ _PRODUCER: tuple[_Row, ...] = (
      "cap of the exponential retry backoff"),
     ("retry.backoff.ms", "long", 100, _AT_LEAST_0, _PC, "ms",
      "first wait before retrying a failed batch"),
-    ("socket.connection.setup.timeout.ms", "long", 10000, None, _PC, "ms",
-     "validated; not modelled yet: request.timeout.ms finds a silent broker"),
     ("transactional.id", "string", None, NonEmptyString(), _PC, "",
      "accepted and checked as Kafka does; transactions are not modelled yet"),
 )
@@ -377,8 +375,6 @@ _BROKER: tuple[_Row, ...] = (
      "validated; not modelled yet: no request is refused for its size"),
     ("unclean.leader.election.enable", "boolean", False, None, _RC, "",
      "default of the topic unclean.leader.election.enable"),
-    ("zookeeper.connection.timeout.ms", "int", None, None, _ZC, "ms",
-     "validated; not modelled yet: sessions exist from the start"),
     ("zookeeper.session.timeout.ms", "int", 18000, None, _ZC, "ms",
      "a broker silent this long loses its ZooKeeper session and ephemeral znodes"),
 )
@@ -388,7 +384,7 @@ _TOPIC: tuple[_Row, ...] = (
      "delete: the retention task deletes old segments; compact (also compact,delete): "
      "nothing is deleted (the log cleaner is not modelled)"),
     ("compression.type", "string", "producer", _BROKER_COMPRESSION, _LC, "",
-     "codec the broker stores batches in (producer = as sent)"),
+     "validated; not modelled yet: the broker stores batches as the producer sent them"),
     ("flush.messages", "long", LONG_MAX, _AT_LEAST_1, _LC, "messages",
      "an append, a leader's or a follower's, that leaves this many records unflushed fsyncs "
      "the log, and its thread waits for the disk"),

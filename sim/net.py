@@ -297,10 +297,14 @@ class Network:
             self._dispatch_request(call)
         return event
 
-    def send(self, source: str, target: str, message: Any) -> None:
+    def send(self, source: str, target: str, message: Any) -> float | None:
         """Send a one-way ``message`` (it has ``size_bytes``): ``on_request(message, source,
-        None)`` at the target, or silently lost (no outcome to report)."""
-        self._dispatch_message(_Message(self._hosts[source], self._hosts[target], message))
+        None)`` at the target, or silently lost (no outcome to report).
+
+        Returns the delay until its last byte has left the source's NIC, seconds (0 on the
+        loopback), or None when it was not put on the wire now (dropped, the target down, the
+        source paused: held until it resumes)."""
+        return self._dispatch_message(_Message(self._hosts[source], self._hosts[target], message))
 
     # ------------------------------------------------------------------ fault hooks
 
@@ -539,17 +543,20 @@ class Network:
 
     # one-way messages
 
-    def _dispatch_message(self, msg: _Message) -> None:
+    def _dispatch_message(self, msg: _Message) -> float | None:
+        """Put ``msg`` on the wire; the delay until it has left the source's NIC, s, or None."""
         src, dst = msg.src, msg.dst
         if not (src.up and dst.up and dst.incarnation == msg.dst_incarnation):
-            return
+            return None
         if src.paused:
             src.held_out.append((self._dispatch_message, msg))
-            return
+            return None
         link = self._link(src, dst)
-        if not self._lost(src, dst, link.drop_requests):
-            delay = self._transmit(src, dst, msg.message.size_bytes, link)
-            call_later(self.env, delay, msg, self._message_arrival)
+        if self._lost(src, dst, link.drop_requests):
+            return None
+        delay = self._transmit(src, dst, msg.message.size_bytes, link)
+        call_later(self.env, delay, msg, self._message_arrival)
+        return 0.0 if src is dst else src.out_busy_s - self.env.now
 
     def _on_message_arrival(self, msg: _Message) -> None:
         src, dst = msg.src, msg.dst

@@ -254,7 +254,12 @@ TABLES: dict[str, tuple[Column, ...]] = {
             "or arrived since the producer's last round (the model appends them, or fails those "
             "send() refuses as too large, at its next round)",
         ),
-        ("pending_in_flight", "int64", "records in produce requests not answered for good yet"),
+        (
+            "pending_in_flight",
+            "int64",
+            "records in produce requests not answered for good yet (acks=0: not yet off the "
+            "producer's NIC)",
+        ),
     ),
     "assignments": _cols(
         ("time_s", "float64", "when the member's coordinator took or gave up the partition, s"),

@@ -54,7 +54,6 @@ KAFKA_39_DEFAULTS = [
     ("producer", "retries", 2147483647),  # Integer.MAX_VALUE
     ("producer", "retry.backoff.max.ms", 1000),
     ("producer", "retry.backoff.ms", 100),
-    ("producer", "socket.connection.setup.timeout.ms", 10 * 1000),
     ("producer", "transactional.id", None),
     # clients/src/main/java/org/apache/kafka/clients/consumer/ConsumerConfig.java (CONFIG define)
     ("consumer", "auto.commit.interval.ms", 5000),
@@ -110,7 +109,6 @@ KAFKA_39_DEFAULTS = [
     ("broker", "replica.socket.timeout.ms", 30 * 1000),
     ("broker", "unclean.leader.election.enable", False),
     # server/src/main/java/org/apache/kafka/server/config/ZkConfigs.java
-    ("broker", "zookeeper.connection.timeout.ms", None),  # KafkaConfig: falls back to session
     ("broker", "zookeeper.session.timeout.ms", 18000),
     # server/src/main/java/org/apache/kafka/network/SocketServerConfigs.java
     ("broker", "num.network.threads", 3),
@@ -270,6 +268,17 @@ def test_wrong_type_names_path_and_value(name: str, value: object) -> None:
         ("topic", "cleanup.policy", ["delete", "archive"], "'compact', 'delete'"),
         ("broker", "min.insync.replicas", 0, "at least 1"),
         ("broker", "compression.type", "none", "'uncompressed'"),
+        # properties the model only validates
+        ("producer", "reconnect.backoff.ms", -1, "at least 0"),
+        ("producer", "reconnect.backoff.max.ms", -1, "at least 0"),
+        ("producer", "transactional.id", "", "non-empty"),
+        ("consumer", "isolation.level", "READ_COMMITTED", "'read_committed', 'read_uncommitted'"),
+        ("broker", "offsets.retention.minutes", 0, "at least 1"),
+        ("broker", "queued.max.requests", 0, "at least 1"),
+        ("broker", "socket.request.max.bytes", 0, "at least 1"),
+        ("broker", "log.message.timestamp.type", "createtime", "'CreateTime', 'LogAppendTime'"),
+        ("topic", "message.timestamp.type", "Now", "'CreateTime', 'LogAppendTime'"),
+        ("topic", "compression.type", "none", "'uncompressed'"),
     ],
 )
 def test_out_of_range(scope: str, name: str, value: object, allowed: str) -> None:
@@ -590,6 +599,9 @@ def test_other_synonyms() -> None:
         "unclean.leader.election.enable": "true",
         "compression.type": "lz4",
         "log.cleanup.policy": "compact",
+        "log.flush.interval.messages": 100,
+        "log.message.timestamp.type": "LogAppendTime",
+        "log.retention.bytes": 5000,
     }
     cfg = topic_config({"min.insync.replicas": 3}, broker)
     assert cfg["segment.ms"] == 7200000
@@ -600,6 +612,15 @@ def test_other_synonyms() -> None:
     assert cfg["unclean.leader.election.enable"] is True
     assert cfg["compression.type"] == "lz4"
     assert cfg["cleanup.policy"] == ["compact"]
+    assert cfg["flush.messages"] == 100
+    assert cfg["message.timestamp.type"] == "LogAppendTime"
+    assert cfg["retention.bytes"] == 5000
+    assert topic_config({}, broker)["min.insync.replicas"] == 2
+
+
+def test_roll_ms_beats_roll_hours() -> None:
+    broker = {"log.roll.hours": 2, "log.roll.ms": 1500}
+    assert topic_config({}, broker)["segment.ms"] == 1500
 
 
 def test_flush_interval_beats_scheduler_interval() -> None:
@@ -651,11 +672,32 @@ def test_doc_lists_exactly_the_honoured_properties(scope: str) -> None:
     }
 
 
+#: A row of a scope's table: property, default, unit, what the model does, the test showing it.
+_ROW = re.compile(r"^\| `([^`]+)` \| `[^`]*` \| [^|]*\| (.*) \| `([^`]+)` \|$", flags=re.M)
+
+
 @pytest.mark.parametrize("scope", SCOPES)
 def test_doc_says_what_the_code_says_the_model_does(scope: str) -> None:
-    section = _doc_sections()[scope]
-    rows = re.findall(r"^\| `([^`]+)` \| `[^`]*` \| [^|]*\| (.*) \|$", section, flags=re.M)
-    assert dict(rows) == {n: k.doc for n, k in properties(scope).items()}
+    rows = _ROW.findall(_doc_sections()[scope])
+    assert {name: doc for name, doc, _ in rows} == {n: k.doc for n, k in properties(scope).items()}
+
+
+def _test_functions(path: Path) -> set[str]:
+    """Names of the test functions ``path`` defines."""
+    return set(re.findall(r"^(?:async )?def (test_\w+)\(", path.read_text(), flags=re.M))
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+def test_doc_names_an_existing_test_for_each_honoured_property(scope: str) -> None:
+    """Each honoured property's row ends with ``tests/<file>.py::<test>``: a test that shows
+    its effect, defined in that file."""
+    rows = _ROW.findall(_doc_sections()[scope])
+    assert sorted(name for name, _, _ in rows) == sorted(properties(scope))
+    root = DOC.parents[1]
+    for name, _, test in rows:
+        file, _, function = test.partition("::")
+        assert file.startswith("tests/") and (root / file).is_file(), f"{name}: {test}"
+        assert function in _test_functions(root / file), f"{name}: {test}"
 
 
 @pytest.mark.parametrize("scope", SCOPES)

@@ -85,6 +85,19 @@ def test_a_burst_saturates_the_nic_and_arrives_n_over_bw_apart():
     assert times == pytest.approx([RTT / 2 + (i + 1) * N / BW for i in range(k)])
 
 
+def test_send_returns_when_its_last_byte_leaves_the_senders_nic():
+    """A one-way message's send returns the delay until it has left the sender's NIC (the
+    acks=0 producer completes its request then): n / bw behind what is queued, none for a
+    message not put on the wire."""
+    env, net, _ = make()
+    assert [net.send("a", "b", Msg(N)) for _ in range(3)] == pytest.approx(
+        [(i + 1) * N / BW for i in range(3)]
+    )
+    assert net.send("a", "a", Msg(N)) == 0.0
+    net.crash("c")
+    assert net.send("a", "c", Msg(N)) is None
+
+
 def test_two_senders_share_the_receivers_in_nic():
     env, net, nodes = make()
     net.send("a", "c", Msg(N, "a"))

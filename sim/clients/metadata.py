@@ -21,6 +21,7 @@ from sim.clients.consumer.consumer_network_client import Wakeup, exponential_bac
 from sim.kafka_config import EffectiveConfig
 from sim.net import NetworkFailure
 from sim.protocol import MetadataRequest, MetadataResponse, PartitionMetadata, TopicPartition
+from sim.timers import DEADLINE_SLACK_S
 
 
 class Metadata:
@@ -99,13 +100,21 @@ class Metadata:
         self._wakeup.notify()
 
     def time_to_next_update_s(self, now_s: float) -> float:
-        """``Metadata.timeToNextUpdate``: the later of expiry (0 if requested) and backoff, s."""
-        expire_s = 0.0 if self._update_requested else self._last_success_s + self._max_age_s - now_s
+        """``Metadata.timeToNextUpdate``: the later of expiry (0 if requested) and backoff, s.
+
+        As ``Metadata.timeToAllowUpdate`` does, an expired metadata (``metadata.max.age.ms``
+        since the last success, within float slack) resets the count of answers without news,
+        so a periodic update never waits for the backoff of those."""
+        age_left_s = self._last_success_s + self._max_age_s - now_s
+        if age_left_s <= DEADLINE_SLACK_S:
+            age_left_s = 0.0
+            self._equivalent_responses = 0
+        expire_s = 0.0 if self._update_requested else age_left_s
         attempts_s = exponential_backoff_s(
             max(self._failed_attempts - 1, 0), self._backoff_s, self._backoff_max_s
         )
         equivalent_s = 0.0
-        if self._equivalent_responses > 0 and self._last_success_s + self._max_age_s > now_s:
+        if self._equivalent_responses > 0:
             equivalent_s = exponential_backoff_s(
                 self._equivalent_responses - 1, self._backoff_s, self._backoff_max_s
             )

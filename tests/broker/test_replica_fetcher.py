@@ -204,3 +204,26 @@ def test_a_follower_truncates_below_the_end_of_an_epoch_it_skipped():
     follower, leader = [(0, 0), (1, 164), (2, 222)], [(0, 0), (1, 164), (4, 223)]
     assert offset_to_truncate_to(follower, 223, 1, 223) == 222
     assert _reconcile(follower, 223, leader, 736) == [222]
+
+
+@pytest.mark.parametrize("fetchers", [1, 3, 4])
+def test_each_followed_partition_goes_to_the_fetcher_thread_kafka_picks(fetchers):
+    """AbstractFetcherManager.addFetcherForPartitions: a follower fetches each partition in
+    the thread (leader, getFetcherId) with num.replica.fetchers threads per leader, and runs
+    no thread without partitions."""
+    d = {
+        "name": "fetchers", "seed": 1, "duration_s": 1.0,
+        "cluster": {"brokers": 2, "config": {"num.replica.fetchers": fetchers}},
+        "topics": [{"name": "t", "partitions": 12, "replication_factor": 2}],
+    }  # fmt: skip
+    world = World(Scenario.from_dict(d))
+    world.run()
+    for broker in world.brokers:
+        replicas = broker.replicas
+        followed = [tp for tp, p in replicas.partitions.items() if not p.is_leader]
+        expected: dict[tuple[int, int], set] = {}
+        for tp in followed:
+            leader = replicas.partitions[tp].leader_id
+            expected.setdefault((leader, fetcher_id(tp, fetchers)), set()).add(tp)
+        got = {key: set(f.partitions) for key, f in replicas.fetchers.items()}
+        assert followed and got == expected

@@ -219,6 +219,34 @@ def test_no_bump_when_retries_run_out() -> None:
     assert p.sender.epoch == 0
 
 
+def test_a_batch_in_flight_at_its_delivery_timeout_fails_then_and_its_late_answer_counts_once():
+    # Sender.getExpiredInflightBatches, SenderTest.testInflightBatchesExpireOnDeliveryTimeout
+    # and testWhenFirstBatchExpireNoSendSecondBatchIfGuaranteeOrder: the batch fails at its
+    # delivery timeout though its request is in flight, and its memory is freed; the partition
+    # stays muted (max.in.flight 1) until the answer, which changes no outcome, but a success
+    # still moves the last acknowledged sequence (TransactionManager.handleCompletedBatch)
+    config = {"delivery.timeout.ms": 1000, "request.timeout.ms": 900}
+    p = _Producer(**config, **{"max.in.flight.requests.per.connection": 1})
+    p.append()
+    p.run_once()
+    p.sleep(0.5)
+    p.append()
+    p.sleep(0.499)
+    p.run_once()
+    assert p.errors() == []
+    p.sleep(0.001)
+    p.run_once()
+    assert p.errors() == [DELIVERY_TIMEOUT]
+    assert p.sender.in_flight_records() == 0 and len(p.net.pending) == 1
+    assert p.sender.muted == {TP}  # the second batch is not drained
+    p.answer(Errors.NONE, 0)
+    assert p.errors() == [DELIVERY_TIMEOUT]
+    assert p.sender.last_acked[TP] == 0
+    assert not p.sender.muted
+    p.run_once()
+    assert p.sent().base_sequence == 1  # the second batch goes now
+
+
 def test_out_of_order_not_after_the_last_acked_is_retried_without_bump() -> None:
     # TransactionManager.canRetry: OUT_OF_ORDER_SEQUENCE_NUMBER for a batch that is not the
     # next after the last acknowledged one is retried (an earlier batch may fill the hole)

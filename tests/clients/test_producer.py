@@ -7,10 +7,12 @@ from dataclasses import replace
 import pytest
 
 from sim.clients.producer.kafka_producer import KafkaProducer
-from sim.clients.producer.sender import Sender
-from sim.protocol import NO_LEADER
+from sim.clients.producer.sender import RETRY_JITTER, Sender
+from sim.net import RequestTimedOut
+from sim.protocol import NO_LEADER, Errors
 from sim.scenario import Scenario
 from sim.world import World
+from tests.clients.test_epoch_bump import TP, _Producer
 
 SLOW_BROKER = 2
 
@@ -205,3 +207,80 @@ def test_acks_0_completes_each_batch_once_sent_under_any_max_in_flight(in_flight
     row = world.results().producers.iloc[0]
     assert row["offered"] > 10
     assert (row["acked"], row["pending"]) == (row["offered"], 0), row.to_dict()
+
+
+def test_acks_0_batches_complete_only_as_fast_as_the_nic_carries_them():
+    """acks=0 over a 1 Mbit/s NIC, offered 3.2x what it carries: a request holds its in-flight
+    slot and its batches their memory until its bytes have left the NIC (NetworkClient
+    .handleCompletedSends), so by any time the batches acknowledged fit in what the NIC carried,
+    and buffer.memory fills: send() blocks."""
+    nic_bytes_s = 125_000.0
+    world = World(
+        Scenario.from_dict(
+            {
+                "seed": 3,
+                "duration_s": 2.0,
+                "cluster": {"brokers": 1, "hardware": {"network_gbps": nic_bytes_s * 8 / 1e9}},
+                "topics": [{"name": "t", "partitions": 2, "replication_factor": 1}],
+                "producers": [
+                    {
+                        "name": "app",
+                        "topic": "t",
+                        "rate_msgs_s": 100,
+                        "message_bytes": 4000,
+                        "config": {"acks": "0", "buffer.memory": 65536},
+                    }
+                ],
+            }
+        )
+    )
+    world.run()
+    r = world.results()
+    sent = r.acked[r.acked["error"] == ""].merge(r.produced[["batch_id", "bytes"]])
+    done = sent.sort_values("done_s")
+    assert len(done) > 10
+    carried = done["bytes"].cumsum()  # the batches' bytes: each request carries more
+    assert (carried <= nic_bytes_s * done["done_s"]).all()
+    assert r.producers.iloc[0]["pending_blocked"] > 0, r.producers.to_string()
+
+
+class _SilentNet:
+    """Never answers: each request's event fires with RequestTimedOut at its timeout."""
+
+    def __init__(self, env) -> None:
+        self.env = env
+
+    def request(self, _src, dst, _request, timeout_s):
+        return self.env.timeout(timeout_s, RequestTimedOut(dst))
+
+
+@pytest.mark.parametrize("timeout_ms", [300, 1000])
+def test_an_unanswered_produce_request_fails_at_request_timeout_ms_and_is_retried(timeout_ms):
+    """NetworkClient.handleTimedOutRequests: a produce request without an answer for
+    request.timeout.ms fails (REQUEST_TIMED_OUT, retriable), and Sender.completeBatch puts
+    its batch back for a retry."""
+    p = _Producer(**{"request.timeout.ms": timeout_ms})
+    p.sender.net = _SilentNet(p.env)
+    p.append()
+    p.run_once()
+    queue = p.acc.queues[TP]
+    p.sleep(timeout_ms / 1000 - 1e-6)
+    assert not queue.retries
+    p.sleep(2e-6)
+    assert len(queue.retries) == 1 and queue.retries[0].attempts == 1
+
+
+@pytest.mark.parametrize(("base_ms", "max_ms"), [(100, 1000), (30, 60)])
+def test_a_retried_batch_backs_off_from_retry_backoff_ms_doubling_to_its_max(base_ms, max_ms):
+    """Sender.reenqueue with KIP-580's ExponentialBackoff: the k-th retry of a batch waits
+    retry.backoff.ms x 2^(k-1), at most retry.backoff.max.ms, each +-20 % (jitter)."""
+    p = _Producer(**{"retry.backoff.ms": base_ms, "retry.backoff.max.ms": max_ms})
+    p.append()
+    queue = p.acc.queues[TP]
+    for attempt in range(1, 7):
+        p.run_once()
+        p.answer(Errors.NOT_ENOUGH_REPLICAS)
+        wait_s = queue.retries[0].retry_at_s - p.env.now
+        base_s = min(base_ms * 2 ** (attempt - 1), max_ms) / 1000
+        assert base_s * (1 - RETRY_JITTER) <= wait_s <= base_s * (1 + RETRY_JITTER)
+        p.sleep(wait_s)

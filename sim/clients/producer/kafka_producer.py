@@ -64,7 +64,7 @@ from sim.protocol import (
     record_size_upper_bound,
 )
 from sim.scenario import ProducerSpec
-from sim.timers import call_later
+from sim.timers import DEADLINE_SLACK_S, call_later
 from sim.workload import Arrivals, Workload, key_bytes_of
 
 #: Seconds of arrivals drawn at a time (a window's records come as one set of arrays).
@@ -641,6 +641,11 @@ class KafkaProducer:
         """The next time something can happen without an answer arriving, s (at the latest the
         end of the records drawn, to draw more)."""
         wake = self.accumulator.next_ready_s(now)
+        # a batch in flight reaches its delivery timeout: a round just after it (a float a
+        # hair short of the deadline would find nothing expired and wake again at once)
+        expiry = self.sender.in_flight_expiry_s + DEADLINE_SLACK_S
+        if expiry < wake:
+            wake = expiry
         serializer = self.serializer
         if self.horizon_s < wake and (serializer is None or not serializer.waiting):
             wake = self.horizon_s

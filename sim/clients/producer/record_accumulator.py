@@ -57,7 +57,9 @@ class ProducerBatch:
     """A batch cut from a partition's queue at its first drain (≈ ProducerBatch). Times in s;
     buffer_bytes: the BufferPool memory it holds until it is done (several buffers for records
     expired together). sequence / epoch: its idempotent producer state (-1 until the sender sets
-    it); reopened: that state was rewritten by an epoch bump (sequenceHasBeenReset)."""
+    it); reopened: that state was rewritten by an epoch bump (sequenceHasBeenReset); done: it
+    has its final outcome (ProducerBatch.isDone), possibly while its request is still in
+    flight."""
 
     tp: TopicPartition
     first_arrival_s: float
@@ -72,6 +74,7 @@ class ProducerBatch:
     epoch: int = -1
     wire: RecordBatch | None = None
     reopened: bool = False
+    done: bool = False
 
 
 class PartitionQueue:

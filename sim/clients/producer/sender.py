@@ -6,7 +6,9 @@ send one ProduceRequest per node while fewer than ``max.in.flight.requests.per.c
 in flight to it, and handle answers: complete, retry with backoff (``retry.backoff.ms`` doubling
 up to ``retry.backoff.max.ms``, ±20 % jitter, KIP-580), split a batch of several records the
 broker refused as larger than ``max.message.bytes`` (MESSAGE_TOO_LARGE; a single record fails
-with it), or fail once ``delivery.timeout.ms`` has passed or retries run out.
+with it), or fail once ``delivery.timeout.ms`` has passed or retries run out. A batch still in
+flight at its delivery timeout fails then (Sender.getExpiredInflightBatches); its request keeps
+its slot until answered.
 
 With idempotence it also keeps the TransactionManager's state of an idempotent producer: per
 partition the next sequence, the batches with a sequence not yet done, the last acknowledged
@@ -20,6 +22,7 @@ are not done.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -126,6 +129,9 @@ class Sender:
         #: partitions with an expired retried batch: sequence after it, until resolved
         #: (partitionsWithUnresolvedSequences)
         self.unresolved: dict[TopicPartition, int] = {}
+        #: no batch in flight reaches its delivery timeout before this, s (it may be earlier:
+        #: batches answered since are not taken out)
+        self.in_flight_expiry_s = math.inf
         self._drain_start: dict[int, int] = {}
         self._target: dict[int, str] = {}  # node -> its name on the network
         self.node_latency: dict[int, list[float]] = {}
@@ -141,6 +147,8 @@ class Sender:
             self._resolve_sequences()
         if self.bump_for:
             self._bump_epoch(now)
+        if now >= self.in_flight_expiry_s:
+            self._expire_in_flight(now)
         for batch in self.accumulator.expire_all(now, self.delivery_timeout_s):
             self.fail_unsent(batch, now, DELIVERY_TIMEOUT)  # RecordAccumulator.expiredBatches
         for node in self._ready_nodes(now):
@@ -150,6 +158,23 @@ class Sender:
                 batches = self._drain(node, now)
                 if batches:
                     self._send(node, batches, now)
+
+    def _expire_in_flight(self, now: float) -> None:
+        """Sender.getExpiredInflightBatches: a batch in flight whose delivery timeout has passed
+        fails now (:meth:`_expire`, as failBatch with adjustSequenceNumbers false and, for a
+        retry, markSequenceUnresolved); its request stays in flight. Sets the next such time."""
+        nearest = math.inf
+        timeout_s = self.delivery_timeout_s
+        for queue in self.in_flight.values():
+            for entry in queue:
+                for batch in entry.batches:
+                    if batch.done:
+                        continue
+                    if now - batch.first_arrival_s >= timeout_s:  # as _handle_error's test
+                        self._expire(batch, now)
+                    elif batch.first_arrival_s + timeout_s < nearest:
+                        nearest = batch.first_arrival_s + timeout_s
+        self.in_flight_expiry_s = nearest
 
     def _update_node_latency(self, node: int, now: float, can_drain: bool) -> None:
         """RecordAccumulator.updateNodeLatencyStats: a ready node's ready time moves on; its
@@ -275,29 +300,52 @@ class Sender:
         target = self._target.get(node)
         if target is None:
             target = self._target[node] = f"broker-{node}"
-        if self.acks == 0:
-            if not self.net.is_up(target):
-                self.on_metadata_stale()  # connecting to a crashed broker is refused
-            self.net.send(self.name, target, request)
-            self._complete_unanswered(batches, now)
-            return
+        deadline = min(batch.first_arrival_s for batch in batches) + self.delivery_timeout_s
+        if deadline < self.in_flight_expiry_s:
+            self.in_flight_expiry_s = deadline
         entry = _InFlight(batches)
         queue = self.in_flight.get(node)
         if queue is None:
             queue = self.in_flight[node] = deque()
         queue.append(entry)
+        if self.acks == 0:
+            if not self.net.is_up(target):
+                self.on_metadata_stale()  # connecting to a crashed broker is refused
+            sent_in_s = self.net.send(self.name, target, request)
+            if sent_in_s is None:  # not put on the wire: lost, done now
+                self._on_sent(node, entry)
+            else:
+                self.env.timeout(sent_in_s).callbacks.append(lambda _: self._on_left(node, entry))
+            return
         event = self.net.request(self.name, target, request, self.request_timeout_s)
         # the event has fired when this runs: ``_value`` skips Event.value's check (a call)
         event.callbacks.append(lambda ev: self._on_answer(node, entry, ev._value))
 
-    def _complete_unanswered(self, batches: list[ProducerBatch], now: float) -> None:
-        """acks=0: no answer comes, so the request completes once sent (NetworkClient
-        .handleCompletedSends for a request without ``expectResponse``), and each batch as
-        Sender.handleProduceResponse's acks=0 branch does: completeBatch with Errors.NONE and no
-        offset (-1), which unmutes the partition under max.in.flight 1 (guaranteeMessageOrder)."""
-        for batch in batches:
+    def _on_sent(self, node: int, entry: _InFlight) -> None:
+        """acks=0: no answer comes (Sender.sendProduceRequest builds the request with
+        ``expectResponse = acks != 0``). NetworkClient.doSend put the request in
+        inFlightRequests, where it holds a slot of max.in.flight.requests.per.connection; once
+        its bytes have left the producer's NIC, NetworkClient.handleCompletedSends completes it
+        (``completeLastSent``, the slot freed) and Sender.handleProduceResponse's acks=0 branch
+        completes each batch: completeBatch with Errors.NONE and no offset (-1), which frees
+        its memory and unmutes its partition under max.in.flight 1 (guaranteeMessageOrder).
+
+        Kafka's send completes once written into the socket (its kernel buffer,
+        ``send.buffer.bytes``); the model has no socket buffer, so it takes the NIC's last byte.
+        A request not put on the wire (a crashed broker, a cut link) completes at once: counted
+        sent, and lost."""
+        self.in_flight[node].remove(entry)
+        now = self.env.now
+        for batch in entry.batches:
             self.muted.discard(batch.tp)
-            self._complete(batch, now, -1)
+            if not batch.done:  # else it expired in flight
+                self._complete(batch, now, -1)
+
+    def _on_left(self, node: int, entry: _InFlight) -> None:
+        """The request's last byte has left the NIC: complete it, and a round (a slot and
+        memory are free)."""
+        self._on_sent(node, entry)
+        self.wake()
 
     def in_flight_to(self, node: int) -> int:
         """Requests sent to ``node`` and not yet answered."""
@@ -308,7 +356,13 @@ class Sender:
         """Records of the batches sent and not yet answered for good (an answer that came
         before an earlier request's is held until that one is answered)."""
         queues = self.in_flight.values()
-        return sum(batch.count for queue in queues for entry in queue for batch in entry.batches)
+        return sum(
+            batch.count
+            for queue in queues
+            for entry in queue
+            for batch in entry.batches
+            if not batch.done
+        )
 
     # ---------------------------------------------------------------- answers
 
@@ -339,6 +393,9 @@ class Sender:
             self.muted.discard(batch.tp)
             if batch.sequence >= 0:
                 self.sent[batch.tp].discard(batch.sequence)
+            if batch.done:
+                self._answer_after_expiry(batch, answer)
+                continue
             if isinstance(answer, Errors):
                 self._handle_error(batch, answer, now)
                 continue
@@ -355,15 +412,30 @@ class Sender:
         self.metrics.acked.append_row(
             (wire.batch_id, batch.attempts, base_offset, now, now - wire.mean_arrival_s, error)
         )
-        sequence = batch.sequence
-        if sequence >= 0:
-            tp = batch.tp
-            del self.unacked[tp][sequence]
-            if not error:  # handleCompletedBatch: maybeUpdateLastAckedSequence
-                last = sequence + batch.count - 1
-                if last > self.last_acked.get(tp, -1):
-                    self.last_acked[tp] = last
+        batch.done = True
+        if batch.sequence >= 0:
+            del self.unacked[batch.tp][batch.sequence]
+            if not error:
+                self._acked_sequence(batch)
         self.accumulator.deallocate(batch)
+
+    def _acked_sequence(self, batch: ProducerBatch) -> None:
+        """TransactionManager.handleCompletedBatch: maybeUpdateLastAckedSequence."""
+        last = batch.sequence + batch.count - 1
+        if last > self.last_acked.get(batch.tp, -1):
+            self.last_acked[batch.tp] = last
+
+    def _answer_after_expiry(self, batch: ProducerBatch, answer: ProduceResponse | Errors) -> None:
+        """Sender.completeBatch for a batch that failed in flight at its delivery timeout: its
+        outcome stands (ProducerBatch.done refuses a second one); an acceptance still moves the
+        last acknowledged sequence (TransactionManager.handleCompletedBatch), a metadata error
+        still asks for new metadata. (Kafka's failBatch would also ask an epoch bump for an
+        error with retries left; the model leaves a hole to the unresolved sequences.)"""
+        error = answer if isinstance(answer, Errors) else answer.results[batch.tp].error
+        if error in _METADATA_ERRORS:
+            self.on_metadata_stale()
+        elif error in _ACCEPTED and batch.sequence >= 0:
+            self._acked_sequence(batch)
 
     def _handle_error(self, batch: ProducerBatch, error: Errors, now: float) -> None:
         """Sender.completeBatch / canRetry: split a batch of several records refused as too
