@@ -34,6 +34,15 @@ from pydantic import (
 
 from sim import kafka_config
 from sim.errors import NotSimulatedError, ScenarioError
+from sim.mirror.mirror_source_connector import (
+    MirrorFlow,
+    MirrorSourceConnector,
+    RemoteTopic,
+    remote_topics,
+    target_config,
+)
+from sim.mirror.replication_policy import DefaultReplicationPolicy
+from sim.mirror.topic_filter import DefaultTopicFilter
 
 __all__ = [
     "ClusterSpec",
@@ -709,16 +718,20 @@ BROKER_FAULTS = ("crash_broker", "power_loss", "controlled_shutdown", "slow_disk
 
 
 class MirrorSpec(Spec):
-    """MirrorMaker-2-like replication of ``topics`` (a regular expression) from source to target."""
+    """A MirrorMaker 2 flow (MirrorSourceConnector) replicating the ``topics`` of ``source`` to
+    remote topics of ``target`` named ``<source>.<topic>`` (docs/multi_cluster.md)."""
 
     source: str
     """The source cluster's name."""
     target: str
     """The target cluster's name, not the source."""
     topics: str = ".*"
-    """A regular expression: the source topics to mirror."""
+    """A regular expression (MirrorMaker's ``topics``): the source topics whose whole name
+    matches are mirrored, except internal ones, those matching ``topics.exclude`` and those
+    that came from the target (no cycles)."""
     config: dict[str, Any] = Field(default_factory=dict)
-    """MirrorMaker 2 properties."""
+    """MirrorMaker 2 properties by their names (``tasks.max``, ``replication.factor``, ...);
+    ``consumer.*`` and ``producer.*`` set its tasks' clients (docs/multi_cluster.md)."""
 
     @field_validator("topics")
     @classmethod
@@ -728,6 +741,17 @@ class MirrorSpec(Spec):
         except re.error as exc:
             raise ValueError(f"not a regular expression: {exc}") from None
         return pattern
+
+
+class WanSpec(Spec):
+    """The network between the clusters' sites: between every two clusters one link each way,
+    shared by all their traffic."""
+
+    rtt_ms: NonNegFloat = 60.0
+    """Round-trip propagation delay between two sites (it replaces the clusters' ``rtt_ms``
+    for traffic between them); 60 ms is of the order of two regions of one continent."""
+    bandwidth_gbps: PositiveFloat = 1.0
+    """Bandwidth of each direction of the link between two sites."""
 
 
 class SchemaRegistrySpec(Spec):
@@ -756,8 +780,8 @@ class Scenario(Spec):
     cluster: ClusterSpec | None = None
     """The cluster; null with ``clusters``, and a default cluster when both are null."""
     clusters: list[ClusterSpec] | None = None
-    """Several named clusters instead of ``cluster``; more than one is not simulated yet (a
-    run refuses it)."""
+    """Several named clusters instead of ``cluster``, each at its own site, in one simulation
+    and one clock (docs/multi_cluster.md)."""
     topics: list[TopicSpec] = Field(default_factory=list)
     """The topics, created before the run starts."""
     producers: list[ProducerSpec] = Field(default_factory=list)
@@ -767,7 +791,9 @@ class Scenario(Spec):
     faults: list[Fault] = Field(default_factory=list)
     """What goes wrong, and when: each item has a ``kind`` and an ``at_s``."""
     mirrors: list[MirrorSpec] = Field(default_factory=list)
-    """Replication between clusters; not simulated yet (a run refuses it)."""
+    """Replication between clusters (MirrorMaker 2)."""
+    wan: WanSpec = Field(default_factory=WanSpec)
+    """The links between the clusters' sites (used with several clusters)."""
     schema_registry: SchemaRegistrySpec | None = None
     """A schema registry for the avro formats: producers with an avro format register their
     schema (subject ``<topic>-value``) and prefix each value with its 5-byte id header."""
@@ -776,9 +802,9 @@ class Scenario(Spec):
     def _cross_checks(self) -> Scenario:
         _check_clusters(self)
         _check_topics(self)
+        _check_mirrors(self)
         _check_clients(self)
         _check_faults(self)
-        _check_mirrors(self)
         _normalise_configs(self)
         return self
 
@@ -812,6 +838,64 @@ class Scenario(Spec):
             if cluster.name == name or (name is None and len(self.all_clusters) == 1):
                 return cluster
         raise KeyError(name)
+
+    def mirror_flows(self) -> list[MirrorFlow]:
+        """Each mirror's connector (its topic filter and replication policy) and the replicas
+        of the remote topics it creates (``replication.factor``; -1: the target's default)."""
+        flows = []
+        for i, mirror in enumerate(self.mirrors):
+            cfg = kafka_config.mirror_config(mirror.config, f"mirrors.{i}.config").mirror
+            policy = DefaultReplicationPolicy(cfg["replication.policy.separator"])
+            topic_filter = DefaultTopicFilter([mirror.topics], cfg["topics.exclude"])
+            connector = MirrorSourceConnector(mirror.source, mirror.target, policy, topic_filter)
+            rf = cfg["replication.factor"]
+            if rf == -1:
+                target = self.cluster_named(mirror.target).config
+                rf = kafka_config.broker_config(target)["default.replication.factor"]
+            flows.append(MirrorFlow(i, connector, rf))
+        return flows
+
+    def remote_topics(self) -> list[RemoteTopic]:
+        """The topics the mirrors write in their targets (created by them, or declared)."""
+        if not self.mirrors:
+            return []
+        declared: dict[str, dict[str, int]] = {c.name: {} for c in self.all_clusters}
+        for topic in self.topics:
+            declared[topic.cluster][topic.name] = topic.partitions
+        return remote_topics(self.mirror_flows(), declared)
+
+    def for_cluster(self, name: str) -> Scenario:
+        """What runs in cluster ``name`` of a scenario of several, as a one-cluster scenario:
+        its topics (and the remote topics mirrors create there, with the partitions and the
+        config they copy from their source topics), producers and consumer groups; no faults,
+        no mirrors."""
+        data = self.to_dict()
+        cluster = next(c for c in data["clusters"] if c["name"] == name)
+        topics = [{**t, "cluster": None} for t in data["topics"] if t["cluster"] == name]
+        for remote in self.remote_topics():
+            if remote.cluster == name and remote.created:
+                source = self.topic(remote.source_topic, remote.source)
+                topics.append(
+                    {"name": remote.name, "partitions": remote.partitions,
+                     "replication_factor": remote.replication_factor,
+                     "config": target_config(source.config)}
+                )  # fmt: skip
+        return Scenario.from_dict(
+            {
+                **data,
+                "cluster": cluster,
+                "clusters": None,
+                "topics": topics,
+                "producers": [
+                    {**p, "cluster": None} for p in data["producers"] if p["cluster"] == name
+                ],
+                "consumer_groups": [
+                    {**g, "cluster": None} for g in data["consumer_groups"] if g["cluster"] == name
+                ],
+                "faults": [],
+                "mirrors": [],
+            }
+        )
 
     def topic(self, name: str, cluster: str | None = None) -> TopicSpec:
         """The topic called ``name`` in ``cluster``."""
@@ -930,8 +1014,12 @@ def _check_topics(s: Scenario) -> None:
             )
 
 
-def _topic_names(s: Scenario, cluster: str | None) -> list[str]:
-    return [t.name for t in s.topics if t.cluster == cluster]
+def _topic_names(s: Scenario, cluster: str | None, remote: bool = False) -> list[str]:
+    """The topics of ``cluster``; remote: with those mirrors create there."""
+    names = [t.name for t in s.topics if t.cluster == cluster]
+    if remote:
+        names += [t.name for t in s.remote_topics() if t.cluster == cluster and t.created]
+    return names
 
 
 def _check_producer(s: Scenario, producer: ProducerSpec, path: str) -> None:
@@ -955,7 +1043,7 @@ def _check_clients(s: Scenario) -> None:
     for i, group in enumerate(s.consumer_groups):
         path = f"consumer_groups.{i}"
         _cluster_of(s, group.cluster, path)
-        names = _topic_names(s, group.cluster)
+        names = _topic_names(s, group.cluster, remote=True)
         for j, topic in enumerate(group.topics):
             if topic not in names:
                 raise ScenarioError(f"{path}.topics.{j}", _unknown(topic, names, "topic"))
@@ -1140,6 +1228,33 @@ def _check_mirrors(s: Scenario) -> None:
                 raise ScenarioError(f"mirrors.{i}.{end}", _unknown(value, names, "cluster"))
         if mirror.source == mirror.target:
             raise ScenarioError(f"mirrors.{i}.target", "must differ from source")
+        kafka_config.mirror_config(mirror.config, f"mirrors.{i}.config")
+    for flow in s.mirror_flows():
+        _check_remote_replicas(s, flow)
+    for remote in s.remote_topics():
+        source = s.topic(remote.source_topic, remote.source)
+        if not remote.created and remote.partitions < source.partitions:
+            i = next(j for j, t in enumerate(s.topics) if (t.cluster, t.name) == (
+                remote.cluster, remote.name))  # fmt: skip
+            raise ScenarioError(
+                f"topics.{i}.partitions",
+                f"{remote.name!r} has fewer partitions than {remote.source}'s "
+                f"{remote.source_topic!r} ({source.partitions}), which mirrors.{remote.mirror} "
+                "copies into it; declare at least as many (MirrorMaker would add partitions) "
+                "or leave it out (the mirror creates it)",
+            )
+
+
+def _check_remote_replicas(s: Scenario, flow: MirrorFlow) -> None:
+    """CreateTopics of the remote topics succeeds: 1 <= replication.factor <= brokers."""
+    target = s.cluster_named(flow.connector.target)
+    rf = flow.replication_factor
+    if not 1 <= rf <= target.brokers:
+        raise ScenarioError(
+            f"mirrors.{flow.index}.config.replication.factor",
+            f"{rf} replicas for the remote topics in {target.name!r} of {target.brokers} "
+            f"brokers; use -1 or 1 to {target.brokers} (Kafka: InvalidReplicationFactorException)",
+        )
 
 
 def _normalise_configs(s: Scenario) -> None:
@@ -1321,10 +1436,15 @@ def require_simulated(s: Scenario, can: Capabilities) -> None:
                 f"{cluster.coordination!r} is not simulated yet; use one of "
                 f"{sorted(can.coordination)}",
             )
-    if s.clusters is not None and len(s.clusters) > 1 and not can.multi_cluster:
+    several = s.clusters is not None and len(s.clusters) > 1
+    if several and not can.multi_cluster:
         raise NotSimulatedError("clusters", "several clusters are not simulated yet")
     if s.mirrors and not can.multi_cluster:
         raise NotSimulatedError("mirrors", "mirroring between clusters is not simulated yet")
+    if several and s.faults:
+        raise NotSimulatedError(
+            "faults.0", "faults in a scenario of several clusters are not simulated yet"
+        )
     if s.schema_registry is not None and not can.schema_registry:
         raise NotSimulatedError("schema_registry", "the schema registry is not simulated yet")
     for i, fault in enumerate(s.faults):

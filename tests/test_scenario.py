@@ -466,6 +466,70 @@ def test_multi_cluster_scenario_and_prefixed_targets():
         Scenario.from_dict(bad)
 
 
+def _two_regions(**changes):
+    data = {
+        "clusters": [{"name": "east", "brokers": 3}, {"name": "west", "brokers": 2}],
+        "topics": [
+            {"name": "orders", "cluster": "east", "partitions": 4, "replication_factor": 3,
+             "config": {"retention.ms": 1000, "min.insync.replicas": 2}},
+        ],
+        "producers": [{"name": "app", "topic": "orders", "cluster": "east"}],
+        "consumer_groups": [{"group_id": "dr", "topics": ["east.orders"], "cluster": "west"}],
+        "mirrors": [{"source": "east", "target": "west", "config": {"replication.factor": 2}}],
+    }  # fmt: skip
+    data.update(changes)
+    return data
+
+
+def test_a_group_subscribes_to_the_remote_topic_a_mirror_creates():
+    s = Scenario.from_dict(_two_regions())
+    [remote] = s.remote_topics()
+    assert (remote.cluster, remote.name, remote.partitions, remote.created) == (
+        "west",
+        "east.orders",
+        4,
+        True,
+    )
+    west = s.for_cluster("west")
+    assert west.clusters is None and west.cluster.name == "west" and west.cluster.brokers == 2
+    assert [(t.name, t.partitions, t.replication_factor, t.config) for t in west.topics] == [
+        ("east.orders", 4, 2, {"retention.ms": 1000})  # min.insync.replicas is not copied
+    ]
+    assert [g.group_id for g in west.consumer_groups] == ["dr"] and west.producers == []
+    east = s.for_cluster("east")
+    assert [t.name for t in east.topics] == ["orders"] and east.consumer_groups == []
+
+
+def test_without_the_mirror_the_remote_topic_does_not_exist():
+    with pytest.raises(ScenarioError, match=r"^consumer_groups\.0\.topics\.0: unknown topic"):
+        Scenario.from_dict(_two_regions(mirrors=[]))
+
+
+@pytest.mark.parametrize("rf", [0, 3, -2])
+def test_remote_topic_replicas_must_fit_the_target(rf):
+    mirrors = [{"source": "east", "target": "west", "config": {"replication.factor": rf}}]
+    with pytest.raises(
+        ScenarioError, match=r"^mirrors\.0\.config\.replication\.factor: .* of 2 brokers"
+    ):
+        Scenario.from_dict(_two_regions(mirrors=mirrors))
+
+
+def test_a_declared_remote_topic_needs_the_source_partitions():
+    data = _two_regions()
+    data["topics"].append({"name": "east.orders", "cluster": "west", "partitions": 2})
+    with pytest.raises(ScenarioError, match=r"^topics\.1\.partitions: 'east\.orders' has fewer"):
+        Scenario.from_dict(data)
+
+
+def test_several_clusters_run_without_faults_for_now():
+    s = Scenario.from_dict(_two_regions(faults=[{"kind": "crash_broker", "at_s": 1,
+                                                 "broker": "east/broker-0"}]))  # fmt: skip
+    with pytest.raises(NotSimulatedError, match=r"^faults\.0: faults in a scenario of several"):
+        require_simulated(
+            s, Capabilities(multi_cluster=True, fault_kinds=frozenset({"crash_broker"}))
+        )
+
+
 def test_avro_and_json_formats_validate(default_dict):
     schema = {"type": "record", "name": "Order", "fields": [{"name": "id", "type": "long"}]}
     default_dict["producers"][0]["format"] = {"kind": "avro", "schema": schema, "sample": {"id": 7}}

@@ -4,7 +4,8 @@ topics, the remote topics it creates in the target, and how its partitions go to
 ``remote_topics`` runs the connector's topic creation (``computeAndCreateTopicPartitions``,
 ``createNewTopics``) for every mirror of a scenario before the run starts, as the connectors do
 when they start: a remote topic gets its source topic's partition count and the mirror's
-``replication.factor``. Mirrors may chain (east → west → north gives ``west.east.orders`` in
+``replication.factor``; one that exists already (declared in the target) is mirrored into as it
+is. Mirrors may chain (east → west → north gives ``west.east.orders`` in
 north), so it repeats until no mirror finds a new topic; the cycle rule ends it.
 """
 
@@ -14,9 +15,31 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sim.mirror.replication_policy import DefaultReplicationPolicy
-from sim.mirror.topic_filter import DefaultTopicFilter
+from sim.mirror.topic_filter import DefaultTopicFilter, compile_pattern_list
 
 TopicPartition = tuple[str, int]
+#: DefaultConfigPropertyFilter.CONFIG_PROPERTIES_EXCLUDE_DEFAULT: topic properties a remote
+#: topic never copies from its source topic.
+CONFIG_PROPERTIES_EXCLUDE_DEFAULT = [
+    "follower\\.replication\\.throttled\\.replicas",
+    "leader\\.replication\\.throttled\\.replicas",
+    "message\\.timestamp\\.difference\\.max\\.ms",
+    "message\\.timestamp\\.type",
+    "unclean\\.leader\\.election\\.enable",
+    "min\\.insync\\.replicas",
+]
+_EXCLUDED_PROPERTIES = compile_pattern_list(CONFIG_PROPERTIES_EXCLUDE_DEFAULT)
+
+
+def target_config(source_config: Mapping[str, object]) -> dict[str, object]:
+    """The properties a new remote topic gets (createNewTopics' targetConfig with
+    DefaultConfigPropertyFilter): the source topic's explicitly set ones, but the excluded;
+    its defaults are the target's (``use.defaults.from`` target)."""
+    return {
+        name: value
+        for name, value in source_config.items()
+        if _EXCLUDED_PROPERTIES.fullmatch(name) is None
+    }
 
 
 class MirrorSourceConnector:
@@ -85,8 +108,10 @@ class MirrorFlow:
 
 @dataclass(frozen=True)
 class RemoteTopic:
-    """A topic a mirror creates in its target: ``name`` in cluster ``cluster``, the copy of
-    ``source_topic`` of ``source``, by mirror number ``mirror``."""
+    """A topic a mirror writes in its target: ``name`` in cluster ``cluster``, the copy of
+    ``source_topic`` of ``source``, by mirror number ``mirror``; ``created``: by the mirror
+    (else it was declared in the target, and ``partitions`` and ``replication_factor`` are
+    not the mirror's to set: -1)."""
 
     mirror: int
     cluster: str
@@ -95,36 +120,44 @@ class RemoteTopic:
     source_topic: str
     partitions: int
     replication_factor: int
+    created: bool = True
 
 
 def remote_topics(
     flows: Sequence[MirrorFlow], topics: Mapping[str, Mapping[str, int]]
 ) -> list[RemoteTopic]:
-    """The remote topics every mirror creates, in order of creation; ``topics``: each
-    cluster's own topics and their partition counts."""
+    """The remote topics every mirror writes, in the order the mirrors find them; ``topics``:
+    each cluster's declared topics and their partition counts."""
     known = {cluster: dict(names) for cluster, names in topics.items()}
-    created: list[RemoteTopic] = []
-    found = True
-    while found:
-        found = False
+    found: list[RemoteTopic] = []
+    done: set[tuple[int, str]] = set()
+    more = True
+    while more:
+        more = False
         for flow in flows:
             connector = flow.connector
             source = known[connector.source]
             for topic in sorted(source):
-                remote = connector.format_remote_topic(topic)
-                if remote in known[connector.target] or not connector.should_replicate_topic(topic):
+                if (flow.index, topic) in done or not connector.should_replicate_topic(topic):
                     continue
-                known[connector.target][remote] = source[topic]
-                created.append(
+                done.add((flow.index, topic))
+                more = True
+                remote = connector.format_remote_topic(topic)
+                target = known[connector.target]
+                declared = remote in target
+                if not declared:
+                    target[remote] = source[topic]
+                rf = -1 if declared else flow.replication_factor
+                found.append(
                     RemoteTopic(
                         flow.index,
                         connector.target,
                         remote,
                         connector.source,
                         topic,
-                        source[topic],
-                        flow.replication_factor,
+                        target[remote],
+                        rf,
+                        not declared,
                     )  # fmt: skip
                 )
-                found = True
-    return created
+    return found

@@ -79,3 +79,20 @@ def test_a_chain_replicates_remote_topics_onwards():
         ("b", "a.orders", "orders"),
         ("c", "b.a.orders", "a.orders"),
     ]
+
+
+def test_a_declared_remote_topic_is_mirrored_into_not_created():
+    flows = [MirrorFlow(0, connector("east", "west"), 2)]
+    found = remote_topics(flows, {"east": {"orders": 3}, "west": {"east.orders": 4}})
+    assert [(t.name, t.partitions, t.replication_factor, t.created) for t in found] == [
+        ("east.orders", 4, -1, False)
+    ]
+
+
+def test_remote_topics_copy_the_source_config_but_the_excluded_properties():
+    """DefaultConfigPropertyFilter's default exclusions (DefaultConfigPropertyFilterTest)."""
+    from sim.mirror.mirror_source_connector import target_config
+
+    source = {"retention.ms": 1000, "min.insync.replicas": 2, "cleanup.policy": ["compact"]}
+    assert target_config(source) == {"retention.ms": 1000, "cleanup.policy": ["compact"]}
+    assert target_config({"unclean.leader.election.enable": True}) == {}
