@@ -17,7 +17,7 @@ coordinator); the model uses as many replicas as there are brokers and says so i
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import simpy
@@ -52,7 +52,7 @@ from sim.events import EventKind
 from sim.faults import SIMULATED_FAULTS, FaultInjector
 from sim.invariants import InvariantChecker, enabled_by_environment
 from sim.metrics import Metrics, events_frame
-from sim.net import Network
+from sim.net import Network, Wan
 from sim.protocol import GROUP_METADATA_TOPIC, NO_LEADER, TopicPartition
 from sim.results import Results
 from sim.rng import RandomStreams
@@ -69,7 +69,7 @@ from sim.timers import Environment
 from sim.workload import Workload, encoded_value_bytes
 
 #: What this engine simulates (the rest of a scenario is refused before running).
-CAPABILITIES = Capabilities(fault_kinds=SIMULATED_FAULTS, schema_registry=True)
+CAPABILITIES = Capabilities(fault_kinds=SIMULATED_FAULTS, schema_registry=True, multi_cluster=True)
 #: Summary fields this engine measures (the others are NaN in Results.summary()).
 MEASURED = (
     "offered_messages",
@@ -110,7 +110,12 @@ def run(
     part of the scenario this engine does not model yet). check_invariants: assert the model's
     invariants while running (default: the KAFKASIM_CHECK_INVARIANTS environment variable)."""
     require_simulated(scenario, CAPABILITIES)
-    world = World(scenario, check_invariants=check_invariants)
+    if scenario.clusters is not None:
+        from sim.multi_cluster import MultiClusterWorld
+
+        world = MultiClusterWorld(scenario, check_invariants=check_invariants)
+    else:
+        world = World(scenario, check_invariants=check_invariants)
     world.run(progress=progress)
     return world.results()
 
@@ -132,17 +137,32 @@ class World:
     preferred replica at leader epoch 0 with all replicas in sync.
     """
 
-    def __init__(self, scenario: Scenario, check_invariants: bool | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        check_invariants: bool | None = None,
+        *,
+        env: Environment | None = None,
+        streams: RandomStreams | None = None,
+        wan: Wan | None = None,
+        new_batch_id: Callable[[], int] | None = None,
+    ) -> None:
+        """One cluster's simulation; alone by default. As one cluster of several
+        (:mod:`sim.multi_cluster`): their shared ``env``, its own ``streams``, the ``wan``
+        between their sites (this one is ``cluster.name``) and their run-unique batch ids."""
         self.scenario = scenario
         self._started = False
-        self.env = Environment()
-        self.streams = RandomStreams(scenario.seed)
+        self.env = Environment() if env is None else env
+        self.streams = RandomStreams(scenario.seed) if streams is None else streams
         cluster: ClusterSpec = scenario.cluster
         self.hardware = cluster.hardware
         self.net = Network(
-            self.env, self.streams.stream("network"), cluster.hardware.rtt_ms / 1000.0
-        )
+            self.env, self.streams.stream("network"), cluster.hardware.rtt_ms / 1000.0,
+            site=None if wan is None else cluster.name, wan=wan,
+        )  # fmt: skip
         self.metrics = Metrics(interval_s=max(scenario.duration_s / 240.0, 0.25))
+        if new_batch_id is not None:
+            self.metrics.new_batch_id = new_batch_id
         self.broker_config = kafka_config.broker_config(cluster.config)
         self.warnings: list[str] = list(scenario.warnings())
         self.zookeeper = self._make_zookeeper()
@@ -454,21 +474,7 @@ class World:
             self.env.process(broker.watch_at_start())
 
     def _run_until(self, end_s: float, progress: bool) -> None:
-        with fewer_gc_passes():
-            self._run_steps(end_s, progress)
-
-    def _run_steps(self, end_s: float, progress: bool) -> None:
-        if not progress:
-            self.env.run(until=end_s)
-            return
-        from tqdm import tqdm
-
-        steps = 100
-        total = round(end_s, 3)
-        with tqdm(total=total, desc=self.scenario.name, unit="sim s", leave=False) as bar:
-            for i in range(1, steps + 1):
-                self.env.run(until=end_s * i / steps)
-                bar.update(round(end_s * i / steps, 3) - bar.n)
+        run_until(self.env, self.scenario.name, end_s, progress)
 
     def _sample(self):
         """Every interval: the largest consumer lag and the under-replicated partitions."""
@@ -650,6 +656,23 @@ class World:
         )
         merged = pd.concat([events, extra], ignore_index=True)
         return merged.sort_values("time_s", kind="stable").reset_index(drop=True)
+
+
+def run_until(env: Environment, name: str, end_s: float, progress: bool) -> None:
+    """Run ``env`` to ``end_s`` simulated seconds with fewer GC passes; progress: a progress
+    bar named ``name``."""
+    with fewer_gc_passes():
+        if not progress:
+            env.run(until=end_s)
+            return
+        from tqdm import tqdm
+
+        steps = 100
+        total = round(end_s, 3)
+        with tqdm(total=total, desc=name, unit="sim s", leave=False) as bar:
+            for i in range(1, steps + 1):
+                env.run(until=end_s * i / steps)
+                bar.update(round(end_s * i / steps, 3) - bar.n)
 
 
 #: Allocations between two passes of the cyclic GC over its youngest generation while a
