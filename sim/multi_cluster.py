@@ -23,13 +23,14 @@ clusters (:func:`sim.audit.audit_mirrors`).
 from __future__ import annotations
 
 import math
-from itertools import count
+from itertools import combinations, count
 
 import pandas as pd
 
 from sim import kafka_config
 from sim.audit import audit_mirrors
-from sim.metrics import Table
+from sim.events import EventKind
+from sim.metrics import Table, events_frame
 from sim.mirror.mirror_source_connector import MirrorSourceConnector
 from sim.mirror.mirror_source_task import MirrorSourceTask
 from sim.mirror.worker_source_task import WorkerSourceTask
@@ -172,6 +173,7 @@ class MultiClusterWorld:
             Mirror(self, flow.index, flow.connector) for flow in scenario.mirror_flows()
         ]
         self.interval_s = next(iter(self.worlds.values())).metrics.interval_s
+        self.fault_rows: list[dict] = []  # events rows of the faults about several clusters
 
     def run(self, progress: bool = False) -> None:
         """Start every cluster and mirror, and run to the scenario's end."""
@@ -180,10 +182,36 @@ class MultiClusterWorld:
         for mirror in self.mirrors:
             mirror.start()
         self.env.process(self._sample())
+        for fault in self.scenario.faults:
+            self.env.process(self._wan_partition(fault))
         run_until(self.env, self.scenario.name, self.scenario.duration_s, progress)
         for world in self.worlds.values():
             if world.checker is not None:
                 world.checker.check()
+
+    def _wan_partition(self, fault):
+        """A ``wan_partition``: cut the sites apart in every network at ``at_s``, heal them
+        ``heal_after_s`` later (the process of a fault row and, when it heals, a fault_end)."""
+        yield self.env.timeout(fault.at_s)
+        pairs = [fault.between] if fault.between else list(combinations(self.worlds, 2))
+        self._set_wan(pairs, cut=True)
+        if fault.heal_after_s is not None:
+            yield self.env.timeout(fault.heal_after_s)
+            self._set_wan(pairs, cut=False)
+
+    def _set_wan(self, pairs, cut: bool) -> None:
+        for a, b in pairs:
+            for world in self.worlds.values():
+                if cut:
+                    world.net.cut_sites(a, b)
+                else:
+                    world.net.heal_sites(a, b)
+            what = "cut" if cut else "healed"
+            self.fault_rows.append(
+                {"time_s": self.env.now, "kind": EventKind.FAULT if cut else EventKind.FAULT_END,
+                 "fault": "wan_partition", "outcome": "unreachable" if cut else "reachable",
+                 "detail": f"WAN between {a} and {b} {what}"}
+            )  # fmt: skip
 
     def _sample(self):
         while True:
@@ -201,7 +229,8 @@ class MultiClusterWorld:
                 continue
             frames = [_prefixed(r.tables[table], name) for name, r in parts.items()]
             tables[table] = pd.concat(frames, ignore_index=True)
-        tables["events"] = tables["events"].sort_values("time_s", kind="stable")
+        events = pd.concat([tables["events"], events_frame(self.fault_rows)], ignore_index=True)
+        tables["events"] = events.sort_values("time_s", kind="stable").reset_index(drop=True)
         tables["timeseries"] = _timeseries([r.tables["timeseries"] for r in parts.values()])
         tables["mirrors"] = self.lag.frame()
         tables["mirrored_batches"] = self.mirrored.frame()

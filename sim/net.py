@@ -112,6 +112,8 @@ class _Link:
 
 
 _NORMAL = _Link()
+#: First item of a cut WAN's entries in a network's cut links (node pairs have two items).
+SITES = "sites"
 
 
 @dataclass(slots=True)
@@ -279,7 +281,8 @@ class Network:
         self._half_rtt_s = rtt_s / 2
         self._hosts: dict[str, _Host] = {}
         self._links: dict[tuple[str, str], _Link] = {}
-        self._cut: set[tuple[str, str]] = set()
+        #: cut links: (a, b) node names, and (SITES, a, b) for a cut WAN between sites
+        self._cut: set[tuple[str, ...]] = set()
         # open requests by id, in send order; the deadline queue holds ids only, so an answered
         # request is freed at once instead of living on (for the GC) until its timeout
         self._open: dict[int, _Call] = {}
@@ -400,6 +403,17 @@ class Network:
         if not one_way:
             self._cut.discard((b, a))
 
+    def cut_sites(self, a: str, b: str) -> None:
+        """Drop everything between sites a and b, both ways, silently (a WAN cut): what is in
+        flight across it is lost too. Each network whose nodes cross that WAN is told."""
+        self._cut.add((SITES, a, b))
+        self._cut.add((SITES, b, a))
+
+    def heal_sites(self, a: str, b: str) -> None:
+        """Undo :meth:`cut_sites`."""
+        self._cut.discard((SITES, a, b))
+        self._cut.discard((SITES, b, a))
+
     def set_link(
         self,
         a: str,
@@ -440,7 +454,12 @@ class Network:
         return self._links.get((src.name, dst.name), _NORMAL) if self._links else _NORMAL
 
     def _is_cut(self, src: _Host, dst: _Host) -> bool:
-        return bool(self._cut) and (src.name, dst.name) in self._cut
+        cut = self._cut
+        if not cut:
+            return False
+        if (src.name, dst.name) in cut:
+            return True
+        return src.site != dst.site and (SITES, src.site, dst.site) in cut
 
     def _lost(self, src: _Host, dst: _Host, drop_probability: float) -> bool:
         """Whether a message src->dst is dropped before it is sent (cut link or random drop).

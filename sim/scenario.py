@@ -551,6 +551,18 @@ class NetworkPartition(_FaultBase):
         return self
 
 
+class WanPartition(_FaultBase):
+    """Cut the WAN between two clusters' sites (every pair when ``between`` is omitted), both
+    ways: what crosses it is lost, what is in flight too; only timeouts tell the senders.
+    Only with several clusters."""
+
+    kind: Literal["wan_partition"]
+    between: tuple[str, str] | None = None
+    """The two clusters whose sites are cut apart; null: every two clusters."""
+    heal_after_s: PositiveFloat | None = None
+    """Time after ``at_s`` when the WAN comes back; null: never."""
+
+
 class SlowDisk(_FaultBase):
     """The broker's disk runs ``factor`` times slower for ``duration_s`` (forever when omitted)."""
 
@@ -688,7 +700,8 @@ Fault = Annotated[
     | RemoveConsumer
     | AddProducer
     | EvolveSchema
-    | SetCompatibility,
+    | SetCompatibility
+    | WanPartition,
     Field(discriminator="kind"),
 ]
 FAULT_KINDS = (
@@ -708,7 +721,10 @@ FAULT_KINDS = (
     "add_producer",
     "evolve_schema",
     "set_compatibility",
+    "wan_partition",
 )
+#: Fault kinds about several clusters, handled by sim.multi_cluster (not by one cluster's).
+MULTI_CLUSTER_FAULTS = ("wan_partition",)
 #: The registry's node name (faults name it so: pause, network_partition, slow_network).
 SCHEMA_REGISTRY_NODE = "schema-registry"
 BROKER_FAULTS = ("crash_broker", "power_loss", "controlled_shutdown", "slow_disk")
@@ -1102,11 +1118,25 @@ def _check_fault_targets(s: Scenario, fault: Any, path: str) -> None:
             )
     elif fault.kind == "evolve_schema":
         _check_evolution(s, fault, path)
+    elif fault.kind == "wan_partition":
+        _check_wan_partition(s, fault, path)
     elif fault.kind == "add_producer":
         _check_producer(s, fault.producer, f"{path}.producer")
         taken = {p.name: "a producer" for p in s.producers}
         taken.update({g.group_id: "a consumer group" for g in s.consumer_groups})
         _claim_name(taken, fault.producer.name, f"{path}.producer.name")
+
+
+def _check_wan_partition(s: Scenario, fault: WanPartition, path: str) -> None:
+    """A WAN exists between the sites of several clusters; ``between`` names two of them."""
+    if s.clusters is None or len(s.clusters) < 2:
+        raise ScenarioError(f"{path}.kind", "a wan_partition needs several clusters ('clusters')")
+    names = [c.name for c in s.clusters]
+    for j, name in enumerate(fault.between or ()):
+        if name not in names:
+            raise ScenarioError(f"{path}.between.{j}", _unknown(name, names, "cluster"))
+    if fault.between is not None and fault.between[0] == fault.between[1]:
+        raise ScenarioError(f"{path}.between.1", "must differ from between.0")
 
 
 def _check_rolling_order(s: Scenario, order: list[int], path: str) -> None:
@@ -1441,10 +1471,13 @@ def require_simulated(s: Scenario, can: Capabilities) -> None:
         raise NotSimulatedError("clusters", "several clusters are not simulated yet")
     if s.mirrors and not can.multi_cluster:
         raise NotSimulatedError("mirrors", "mirroring between clusters is not simulated yet")
-    if several and s.faults:
-        raise NotSimulatedError(
-            "faults.0", "faults in a scenario of several clusters are not simulated yet"
-        )
+    for i, fault in enumerate(s.faults):
+        if several and fault.kind not in MULTI_CLUSTER_FAULTS:
+            raise NotSimulatedError(
+                f"faults.{i}.kind",
+                f"{fault.kind!r} in a scenario of several clusters is not simulated yet "
+                f"(simulated there: {', '.join(MULTI_CLUSTER_FAULTS)})",
+            )
     if s.schema_registry is not None and not can.schema_registry:
         raise NotSimulatedError("schema_registry", "the schema registry is not simulated yet")
     for i, fault in enumerate(s.faults):

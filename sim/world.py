@@ -57,6 +57,7 @@ from sim.protocol import GROUP_METADATA_TOPIC, NO_LEADER, TopicPartition
 from sim.results import Results
 from sim.rng import RandomStreams
 from sim.scenario import (
+    MULTI_CLUSTER_FAULTS,
     SCHEMA_REGISTRY_NODE,
     Capabilities,
     ClusterSpec,
@@ -69,7 +70,11 @@ from sim.timers import Environment
 from sim.workload import Workload, encoded_value_bytes
 
 #: What this engine simulates (the rest of a scenario is refused before running).
-CAPABILITIES = Capabilities(fault_kinds=SIMULATED_FAULTS, schema_registry=True, multi_cluster=True)
+CAPABILITIES = Capabilities(
+    fault_kinds=SIMULATED_FAULTS | frozenset(MULTI_CLUSTER_FAULTS),
+    schema_registry=True,
+    multi_cluster=True,
+)
 #: Summary fields this engine measures (the others are NaN in Results.summary()).
 MEASURED = (
     "offered_messages",

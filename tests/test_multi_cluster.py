@@ -173,3 +173,48 @@ def test_the_mirror_consumer_fetches_across_the_wan():
     fetched = r.produced.loc[r.produced["batch_id"].isin(stored), "bytes"].sum()
     assert world.wan.pipe("east", "west").bytes_carried >= fetched > 0
     assert world.wan.pipe("west", "east").bytes_carried > 0
+
+
+CUT_S, HEAL_S = 3.0, 8.0
+WAN_BYTES_S = 0.02e9 / 8  # the WAN below: 2.5 MB/s
+MESSAGE_BYTES = 1000
+WAN_CUT = {
+    **TWO_REGIONS,
+    "duration_s": 25.0,
+    "wan": {"rtt_ms": 40, "bandwidth_gbps": 0.02},
+    "producers": [
+        {"name": "app", "topic": "orders", "cluster": "east", "rate_msgs_s": 1000,
+         "message_bytes": MESSAGE_BYTES, "stop_s": 12.0},
+    ],
+    "consumer_groups": [],
+    "mirrors": [{"source": "east", "target": "west",
+                 "config": {"consumer.request.timeout.ms": 2000}}],
+    "faults": [{"kind": "wan_partition", "at_s": CUT_S, "heal_after_s": HEAL_S - CUT_S}],
+}  # fmt: skip
+
+
+@settings(max_examples=3, deadline=None)
+@given(seed=SEEDS)
+def test_lag_grows_while_the_wan_is_cut_and_drains_no_faster_than_its_bandwidth(seed):
+    """Must show: while the WAN is cut nothing is mirrored (every record acknowledged in the
+    source since the cut is lag); after the heal the mirrored records grow by at most the WAN
+    bandwidth over their value bytes, and the lag drains to 0."""
+    r = _run(WAN_CUT, seed)
+    lag = r.mirrors
+    acked = r.acked.merge(r.produced, on="batch_id")
+    acked = acked[(acked["error"] == "") & (acked["topic"] == "east/orders")]
+    for partition, rows in lag.groupby("partition"):
+        ok = acked[acked["partition"] == partition]
+        for row in rows[(rows["time_s"] > CUT_S) & (rows["time_s"] <= HEAL_S)].itertuples():
+            since_cut = ok.loc[(ok["done_s"] > CUT_S) & (ok["done_s"] <= row.time_s), "count"]
+            assert row.lag_records >= since_cut.sum()
+        assert rows["lag_records"].iloc[-1] == 0
+    total = lag.groupby("time_s")["mirrored_records"].sum()
+    at_heal = total[total.index <= HEAL_S].iloc[-1]
+    after = total[total.index > HEAL_S]
+    drained = (after - at_heal) * MESSAGE_BYTES
+    assert (drained <= WAN_BYTES_S * (after.index - HEAL_S)).all()
+    assert r.summary()["mirror_missing_messages"] == 0
+    assert r.summary()["mirror_duplicate_messages"] == 0
+    faults = r.events[r.events["fault"] == "wan_partition"]
+    assert list(faults["time_s"]) == [CUT_S, HEAL_S]

@@ -510,3 +510,20 @@ def test_a_node_elsewhere_needs_a_wan():
     net = Network(env, np.random.default_rng(0), RTT, site="east")
     with pytest.raises(ValueError, match="no WAN"):
         net.add_node(Node(env, "x"), BW, site="west")
+
+
+def test_a_cut_wan_is_silence_and_loses_what_is_in_flight_until_healed():
+    env, east, _, _, nodes = make_sites()
+    east.send("x", "a", Msg(N, "in flight"))
+    env.run(until=0.001)
+    east.cut_sites("east", "west")
+    seen = outcome_log(env, east.request("x", "a", Msg(N, "q"), TIMEOUT))
+    east.send("a", "b", Msg(N, "lan"))  # within a site: unaffected
+    env.run()
+    assert seen == [(pytest.approx(0.001 + TIMEOUT), RequestTimedOut("a"))]
+    assert [tag for _, _, tag in nodes["a"].received] == []
+    assert [tag for _, _, tag in nodes["b"].received] == ["lan"]
+    east.heal_sites("west", "east")
+    east.send("x", "a", Msg(N, "after"))
+    env.run()
+    assert [tag for _, _, tag in nodes["a"].received] == ["after"]

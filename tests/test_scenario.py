@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -521,13 +522,34 @@ def test_a_declared_remote_topic_needs_the_source_partitions():
         Scenario.from_dict(data)
 
 
-def test_several_clusters_run_without_faults_for_now():
+def test_several_clusters_run_only_wan_faults_for_now():
     s = Scenario.from_dict(_two_regions(faults=[{"kind": "crash_broker", "at_s": 1,
                                                  "broker": "east/broker-0"}]))  # fmt: skip
-    with pytest.raises(NotSimulatedError, match=r"^faults\.0: faults in a scenario of several"):
+    with pytest.raises(
+        NotSimulatedError, match=r"^faults\.0\.kind: 'crash_broker' in a scenario of several"
+    ):
         require_simulated(
             s, Capabilities(multi_cluster=True, fault_kinds=frozenset({"crash_broker"}))
         )
+
+
+@pytest.mark.parametrize(
+    ("fault", "path", "problem"),
+    [
+        ({"between": ["east", "north"]}, "faults.0.between.1", "unknown cluster 'north'"),
+        ({"between": ["east", "east"]}, "faults.0.between.1", "must differ"),
+    ],
+)
+def test_a_wan_partition_names_two_clusters(fault, path, problem):
+    faults = [{"kind": "wan_partition", "at_s": 1, **fault}]
+    with pytest.raises(ScenarioError, match=rf"^{re.escape(path)}: {problem}"):
+        Scenario.from_dict(_two_regions(faults=faults))
+
+
+def test_a_wan_partition_needs_several_clusters(default_dict):
+    default_dict["faults"] = [{"kind": "wan_partition", "at_s": 1}]
+    with pytest.raises(ScenarioError, match=r"^faults\.0\.kind: a wan_partition needs several"):
+        Scenario.from_dict(default_dict)
 
 
 def test_avro_and_json_formats_validate(default_dict):
