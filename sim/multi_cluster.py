@@ -4,7 +4,8 @@ Each cluster is a :class:`~sim.world.World` of its own — ZooKeeper, controller
 topics, clients, network — built from its part of the scenario (:meth:`Scenario.for_cluster`),
 at its own site; all share one SimPy environment, run-unique batch ids, and the
 :class:`~sim.net.Wan` between the sites (``scenario.wan``). Random streams are per cluster
-(``east/`` + the name).
+(``east/`` + the name). With one cluster in ``clusters`` the run is that of the same scenario
+written with ``cluster``: no prefixes, the same numbers.
 
 Each mirror is a MirrorSourceConnector (:mod:`sim.mirror.mirror_source_connector`): its remote
 topics exist in the target from the start (the connector creates them when it starts, before
@@ -161,10 +162,12 @@ class MultiClusterWorld:
         self.wan = Wan(wan.rtt_ms / 1000.0, wan.bandwidth_gbps * 1e9 / 8)
         batch_ids = count().__next__
         self.worlds: dict[str, World] = {}
+        several = len(scenario.all_clusters) > 1
         for cluster in scenario.all_clusters:
+            prefix = f"{cluster.name}/" if several else ""
             self.worlds[cluster.name] = World(
                 scenario.for_cluster(cluster.name), check_invariants, env=self.env,
-                streams=RandomStreams(scenario.seed, prefix=f"{cluster.name}/"), wan=self.wan,
+                streams=RandomStreams(scenario.seed, prefix), wan=self.wan,
                 new_batch_id=batch_ids,
             )  # fmt: skip
         self.mirrored = Table("mirrored_batches")
@@ -227,7 +230,7 @@ class MultiClusterWorld:
         for table in TABLES:
             if table in ("mirrors", "mirrored_batches"):
                 continue
-            frames = [_prefixed(r.tables[table], name) for name, r in parts.items()]
+            frames = [self._prefixed(r.tables[table], name) for name, r in parts.items()]
             tables[table] = pd.concat(frames, ignore_index=True)
         events = pd.concat([tables["events"], events_frame(self.fault_rows)], ignore_index=True)
         tables["events"] = events.sort_values("time_s", kind="stable").reset_index(drop=True)
@@ -241,6 +244,13 @@ class MultiClusterWorld:
             own = len(world.scenario.warnings())
             warnings += [f"{name}: {w}" for w in parts[name].warnings[own:]]
         return Results(self.scenario, tables, metrics, MEASURED_MULTI, warnings)
+
+    def _prefixed(self, frame: pd.DataFrame, cluster: str) -> pd.DataFrame:
+        """``frame`` with each non-empty topic or node name as ``<cluster>/<name>`` when there
+        are several clusters."""
+        if len(self.worlds) == 1:
+            return frame
+        return _prefixed(frame, cluster)
 
 
 def _prefixed(frame: pd.DataFrame, cluster: str) -> pd.DataFrame:
