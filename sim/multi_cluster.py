@@ -186,7 +186,8 @@ class MultiClusterWorld:
             mirror.start()
         self.env.process(self._sample())
         for fault in self.scenario.faults:
-            self.env.process(self._wan_partition(fault))
+            run_fault = self._wan_partition if fault.kind == "wan_partition" else self._slow_wan
+            self.env.process(run_fault(fault))
         run_until(self.env, self.scenario.name, self.scenario.duration_s, progress)
         for world in self.worlds.values():
             if world.checker is not None:
@@ -196,11 +197,40 @@ class MultiClusterWorld:
         """A ``wan_partition``: cut the sites apart in every network at ``at_s``, heal them
         ``heal_after_s`` later (the process of a fault row and, when it heals, a fault_end)."""
         yield self.env.timeout(fault.at_s)
-        pairs = [fault.between] if fault.between else list(combinations(self.worlds, 2))
+        pairs = self._pairs(fault)
         self._set_wan(pairs, cut=True)
         if fault.heal_after_s is not None:
             yield self.env.timeout(fault.heal_after_s)
             self._set_wan(pairs, cut=False)
+
+    def _pairs(self, fault) -> list[tuple[str, str]]:
+        """The pairs of sites a WAN fault is about."""
+        return [fault.between] if fault.between else list(combinations(self.worlds, 2))
+
+    def _slow_wan(self, fault):
+        """A ``slow_wan``: both pipes of each pair lose bandwidth and gain delay at ``at_s``,
+        and get them back ``duration_s`` later; transfers already booked on a pipe keep the
+        times they were given."""
+        yield self.env.timeout(fault.at_s)
+        pairs = self._pairs(fault)
+        pipes = [self.wan.pipe(*ends) for a, b in pairs for ends in ((a, b), (b, a))]
+        normal = [(pipe.bytes_s, pipe.half_rtt_s) for pipe in pipes]
+        for pipe in pipes:
+            pipe.bytes_s *= fault.bandwidth_factor
+            pipe.half_rtt_s += fault.extra_delay_ms / 1000.0
+        self._wan_rows(pairs, EventKind.FAULT, "slow_wan", "", "slowed")
+        if fault.duration_s is not None:
+            yield self.env.timeout(fault.duration_s)
+            for pipe, (bytes_s, half_rtt_s) in zip(pipes, normal, strict=True):
+                pipe.bytes_s, pipe.half_rtt_s = bytes_s, half_rtt_s
+            self._wan_rows(pairs, EventKind.FAULT_END, "slow_wan", "", "back to normal")
+
+    def _wan_rows(self, pairs, kind: EventKind, fault: str, outcome: str, what: str) -> None:
+        for a, b in pairs:
+            self.fault_rows.append(
+                {"time_s": self.env.now, "kind": kind, "fault": fault, "outcome": outcome,
+                 "detail": f"WAN between {a} and {b} {what}"}
+            )  # fmt: skip
 
     def _set_wan(self, pairs, cut: bool) -> None:
         for a, b in pairs:
@@ -209,12 +239,10 @@ class MultiClusterWorld:
                     world.net.cut_sites(a, b)
                 else:
                     world.net.heal_sites(a, b)
-            what = "cut" if cut else "healed"
-            self.fault_rows.append(
-                {"time_s": self.env.now, "kind": EventKind.FAULT if cut else EventKind.FAULT_END,
-                 "fault": "wan_partition", "outcome": "unreachable" if cut else "reachable",
-                 "detail": f"WAN between {a} and {b} {what}"}
-            )  # fmt: skip
+        if cut:
+            self._wan_rows(pairs, EventKind.FAULT, "wan_partition", "unreachable", "cut")
+        else:
+            self._wan_rows(pairs, EventKind.FAULT_END, "wan_partition", "reachable", "healed")
 
     def _sample(self):
         while True:

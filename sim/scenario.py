@@ -563,6 +563,21 @@ class WanPartition(_FaultBase):
     """Time after ``at_s`` when the WAN comes back; null: never."""
 
 
+class SlowWan(_FaultBase):
+    """The WAN between two clusters' sites (every pair when ``between`` is omitted) gains
+    ``extra_delay_ms`` each way and/or loses bandwidth. Only with several clusters."""
+
+    kind: Literal["slow_wan"]
+    between: tuple[str, str] | None = None
+    """The two clusters whose link degrades; null: every two clusters."""
+    extra_delay_ms: NonNegFloat = 0.0
+    """Delay added to the WAN's one-way propagation, each way."""
+    bandwidth_factor: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 1.0
+    """The share of the WAN's bandwidth it keeps (0.1: ten times slower)."""
+    duration_s: PositiveFloat | None = None
+    """How long the WAN stays slow; null: until the end of the run."""
+
+
 class SlowDisk(_FaultBase):
     """The broker's disk runs ``factor`` times slower for ``duration_s`` (forever when omitted)."""
 
@@ -701,7 +716,8 @@ Fault = Annotated[
     | AddProducer
     | EvolveSchema
     | SetCompatibility
-    | WanPartition,
+    | WanPartition
+    | SlowWan,
     Field(discriminator="kind"),
 ]
 FAULT_KINDS = (
@@ -722,9 +738,10 @@ FAULT_KINDS = (
     "evolve_schema",
     "set_compatibility",
     "wan_partition",
+    "slow_wan",
 )
 #: Fault kinds about several clusters, handled by sim.multi_cluster (not by one cluster's).
-MULTI_CLUSTER_FAULTS = ("wan_partition",)
+MULTI_CLUSTER_FAULTS = ("wan_partition", "slow_wan")
 #: The registry's node name (faults name it so: pause, network_partition, slow_network).
 SCHEMA_REGISTRY_NODE = "schema-registry"
 BROKER_FAULTS = ("crash_broker", "power_loss", "controlled_shutdown", "slow_disk")
@@ -1118,8 +1135,8 @@ def _check_fault_targets(s: Scenario, fault: Any, path: str) -> None:
             )
     elif fault.kind == "evolve_schema":
         _check_evolution(s, fault, path)
-    elif fault.kind == "wan_partition":
-        _check_wan_partition(s, fault, path)
+    elif fault.kind in MULTI_CLUSTER_FAULTS:
+        _check_wan_fault(s, fault, path)
     elif fault.kind == "add_producer":
         _check_producer(s, fault.producer, f"{path}.producer")
         taken = {p.name: "a producer" for p in s.producers}
@@ -1127,10 +1144,10 @@ def _check_fault_targets(s: Scenario, fault: Any, path: str) -> None:
         _claim_name(taken, fault.producer.name, f"{path}.producer.name")
 
 
-def _check_wan_partition(s: Scenario, fault: WanPartition, path: str) -> None:
+def _check_wan_fault(s: Scenario, fault: WanPartition | SlowWan, path: str) -> None:
     """A WAN exists between the sites of several clusters; ``between`` names two of them."""
     if s.clusters is None or len(s.clusters) < 2:
-        raise ScenarioError(f"{path}.kind", "a wan_partition needs several clusters ('clusters')")
+        raise ScenarioError(f"{path}.kind", f"a {fault.kind} needs several clusters ('clusters')")
     names = [c.name for c in s.clusters]
     for j, name in enumerate(fault.between or ()):
         if name not in names:

@@ -238,3 +238,40 @@ def test_one_cluster_in_clusters_runs_as_cluster_does():
     many = sim.run(Scenario.from_dict(listed))
     for name in ("produced", "acked", "consumed", "log", "producers"):
         pd.testing.assert_frame_equal(one.tables[name], many.tables[name])
+
+
+SLOW_UNTIL_S = 6.0
+SLOW_BYTES_S = 0.08e9 / 8 * 0.1  # the WAN below at a tenth of its bandwidth: 1 MB/s
+SLOW_WAN = {
+    **WAN_CUT,
+    "duration_s": 16.0,
+    "wan": {"rtt_ms": 40, "bandwidth_gbps": 0.08},
+    "producers": [
+        {"name": "app", "topic": "orders", "cluster": "east", "rate_msgs_s": 1500,
+         "message_bytes": MESSAGE_BYTES, "stop_s": SLOW_UNTIL_S},
+    ],
+    "faults": [{"kind": "slow_wan", "at_s": 0.0, "bandwidth_factor": 0.1,
+                "duration_s": SLOW_UNTIL_S}],
+}  # fmt: skip
+
+
+@settings(max_examples=2, deadline=None)
+@given(seed=SEEDS)
+def test_a_slow_wan_bounds_the_mirror_to_its_bandwidth_and_the_lag_grows(seed):
+    """While the WAN keeps a tenth of its bandwidth the records mirrored by any time carry
+    no more value bytes than crossed it since the start, so the lag grows by at least what
+    east acknowledges beyond that; once it is back the lag drains to 0."""
+    r = _run(SLOW_WAN, seed)
+    total = r.mirrors.groupby("time_s")[["mirrored_records", "lag_records"]].sum()
+    slow = total[total.index <= SLOW_UNTIL_S]
+    assert (slow["mirrored_records"] * MESSAGE_BYTES <= SLOW_BYTES_S * slow.index).all()
+    acked = r.acked.merge(r.produced, on="batch_id")
+    acked = acked[(acked["error"] == "") & (acked["topic"] == "east/orders")]
+    last = slow.index[-1]
+    acked_by_last = acked.loc[acked["done_s"] <= last, "count"].sum()
+    assert slow["lag_records"].iloc[-1] >= acked_by_last - SLOW_BYTES_S * last / MESSAGE_BYTES > 0
+    assert total["lag_records"].iloc[-1] == 0
+    faults = r.events[r.events["fault"] == "slow_wan"]
+    assert list(zip(faults["kind"], faults["time_s"], strict=True)) == [
+        ("fault", 0.0), ("fault_end", SLOW_UNTIL_S),
+    ]  # fmt: skip
