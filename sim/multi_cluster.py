@@ -28,7 +28,7 @@ from itertools import combinations, count
 
 import pandas as pd
 
-from sim import kafka_config
+from sim import kafka_config, liveness
 from sim.audit import audit_mirrors
 from sim.events import EventKind
 from sim.metrics import Table, events_frame
@@ -185,9 +185,11 @@ class MultiClusterWorld:
         for mirror in self.mirrors:
             mirror.start()
         self.env.process(self._sample())
-        for fault in self.scenario.faults:
-            run_fault = self._wan_partition if fault.kind == "wan_partition" else self._slow_wan
-            self.env.process(run_fault(fault))
+        for fault in self.scenario.faults:  # the others are the clusters' own (for_cluster)
+            if fault.kind == "wan_partition":
+                self.env.process(self._wan_partition(fault))
+            elif fault.kind == "slow_wan":
+                self.env.process(self._slow_wan(fault))
         run_until(self.env, self.scenario.name, self.scenario.duration_s, progress)
         for world in self.worlds.values():
             if world.checker is not None:
@@ -265,6 +267,11 @@ class MultiClusterWorld:
         tables["timeseries"] = _timeseries([r.tables["timeseries"] for r in parts.values()])
         tables["mirrors"] = self.lag.frame()
         tables["mirrored_batches"] = self.mirrored.frame()
+        for name, part in parts.items():
+            part.metrics.update(self._liveness_without_mirrors(name, part))
+        tables["liveness"] = pd.concat(
+            [self._prefixed(r.tables["liveness"], n) for n, r in parts.items()], ignore_index=True
+        )
         metrics = _combined([r.metrics for r in parts.values()])
         metrics.update(audit_mirrors(tables).as_metrics())
         warnings = list(self.scenario.warnings())
@@ -272,6 +279,18 @@ class MultiClusterWorld:
             own = len(world.scenario.warnings())
             warnings += [f"{name}: {w}" for w in parts[name].warnings[own:]]
         return Results(self.scenario, tables, metrics, MEASURED_MULTI, warnings)
+
+    def _liveness_without_mirrors(self, name: str, part: Results) -> dict[str, float]:
+        """Cluster ``name``'s liveness without its mirrors' producers (their bounds are not
+        derived yet: the cluster's own scenario does not describe them): its table loses
+        their items and its summary fields are computed again."""
+        table = part.tables["liveness"]
+        mirrors = {f"producer {task.producer.name}" for m in self.mirrors for task, _ in m.tasks}
+        table = table[~table["item"].isin(mirrors)].reset_index(drop=True)
+        part.tables["liveness"] = table
+        heal_s, _ = liveness.heal_time(part.tables["events"])
+        faults = bool(self.worlds[name].scenario.faults) or heal_s > 0
+        return liveness.summary(table, heal_s, faults)
 
     def _prefixed(self, frame: pd.DataFrame, cluster: str) -> pd.DataFrame:
         """``frame`` with each non-empty topic or node name as ``<cluster>/<name>`` when there

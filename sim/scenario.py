@@ -742,6 +742,20 @@ FAULT_KINDS = (
 )
 #: Fault kinds about several clusters, handled by sim.multi_cluster (not by one cluster's).
 MULTI_CLUSTER_FAULTS = ("wan_partition", "slow_wan")
+#: Fault kinds that, in a scenario of several clusters, hit the one cluster their target
+#: names (Scenario.cluster_faults).
+CLUSTER_FAULTS = (
+    "crash_broker",
+    "power_loss",
+    "controlled_shutdown",
+    "slow_disk",
+    "pause",
+    "zookeeper_expire",
+    "crash_consumer",
+    "add_consumer",
+    "remove_consumer",
+    "add_producer",
+)
 #: The registry's node name (faults name it so: pause, network_partition, slow_network).
 SCHEMA_REGISTRY_NODE = "schema-registry"
 BROKER_FAULTS = ("crash_broker", "power_loss", "controlled_shutdown", "slow_disk")
@@ -925,10 +939,34 @@ class Scenario(Spec):
                 "consumer_groups": [
                     {**g, "cluster": None} for g in data["consumer_groups"] if g["cluster"] == name
                 ],
-                "faults": [],
+                "faults": [f for owner, f in self.cluster_faults() if owner == name],
                 "mirrors": [],
             }
         )
+
+    def cluster_faults(self) -> list[tuple[str, dict[str, Any]]]:
+        """The faults of a scenario of several clusters that hit one cluster
+        (:data:`CLUSTER_FAULTS`), each with that cluster's name and as that cluster's
+        one-cluster scenario writes it: node names without the cluster (``east/broker-1``:
+        ``broker-1``; ``leader:east/orders-0``: ``leader:orders-0``)."""
+        out = []
+        for fault in self.to_dict()["faults"]:
+            kind = fault["kind"]
+            if kind not in CLUSTER_FAULTS:
+                continue
+            if kind in BROKER_FAULTS:
+                owner, fault["broker"] = _unprefixed(self, fault["broker"])
+            elif kind in ("pause", "zookeeper_expire"):
+                owner, fault["node"] = _unprefixed(self, fault["node"])
+            elif kind == "add_producer":
+                owner = fault["producer"]["cluster"]
+                fault["producer"]["cluster"] = None
+            else:  # the consumer faults
+                owner = next(
+                    g.cluster for g in self.consumer_groups if g.group_id == fault["group"]
+                )
+            out.append((owner, fault))
+        return out
 
     def topic(self, name: str, cluster: str | None = None) -> TopicSpec:
         """The topic called ``name`` in ``cluster``."""
@@ -1221,6 +1259,23 @@ def resolve_target(s: Scenario, target: int | str, path: str, brokers_only: bool
     raise ScenarioError(path, _unknown(target, nodes, "node"))
 
 
+def _unprefixed(s: Scenario, target: str) -> tuple[str, str]:
+    """A checked target of a scenario of several clusters: (its cluster, its name there)."""
+    if target.startswith("leader:"):
+        cluster, _, partition = target[len("leader:") :].rpartition("/")
+        return cluster, "leader:" + partition
+    cluster, slash, node = target.rpartition("/")
+    if slash:
+        return cluster, node
+    producers = [*s.producers, *(f.producer for f in s.faults if f.kind == "add_producer")]
+    owners = [(p.name, p.cluster) for p in producers]
+    owners += [(g.group_id, g.cluster) for g in s.consumer_groups]
+    for prefix, cluster in owners:  # a client node <name>-<i>: its producer's or group's
+        if target.startswith(f"{prefix}-") and target[len(prefix) + 1 :].isdigit():
+            return cluster, target
+    raise KeyError(target)
+
+
 def _split_cluster(s: Scenario, target: str, path: str) -> tuple[ClusterSpec, str]:
     """``east/broker-1`` -> (cluster east, ``broker-1``); one-cluster names have no prefix."""
     prefix, slash, node = target.rpartition("/")
@@ -1257,13 +1312,21 @@ def _leader_target(s: Scenario, target: str, path: str) -> str:
         raise ScenarioError(
             path, f"{target!r}: with several clusters write 'leader:<cluster>/<topic>-<p>'"
         )
-    names = _topic_names(s, cluster)
+    names = _topic_names(s, cluster, remote=True)
     if topic not in names:
         raise ScenarioError(path, _unknown(topic, names, "topic"))
-    count = s.topic(topic, cluster).partitions
+    count = _partitions(s, topic, cluster)
     if int(partition) >= count:
         raise ScenarioError(path, f"{target!r}: topic {topic!r} has partitions 0..{count - 1}")
     return target
+
+
+def _partitions(s: Scenario, topic: str, cluster: str | None) -> int:
+    """Partitions of ``topic`` in ``cluster``, a declared topic or one a mirror creates."""
+    for remote in s.remote_topics():
+        if (remote.cluster, remote.name) == (cluster, topic):
+            return remote.partitions
+    return s.topic(topic, cluster).partitions
 
 
 def _check_mirrors(s: Scenario) -> None:
@@ -1488,12 +1551,13 @@ def require_simulated(s: Scenario, can: Capabilities) -> None:
         raise NotSimulatedError("clusters", "several clusters are not simulated yet")
     if s.mirrors and not can.multi_cluster:
         raise NotSimulatedError("mirrors", "mirroring between clusters is not simulated yet")
+    routed = (*MULTI_CLUSTER_FAULTS, *CLUSTER_FAULTS)
     for i, fault in enumerate(s.faults):
-        if several and fault.kind not in MULTI_CLUSTER_FAULTS:
+        if several and fault.kind not in routed:
             raise NotSimulatedError(
                 f"faults.{i}.kind",
                 f"{fault.kind!r} in a scenario of several clusters is not simulated yet "
-                f"(simulated there: {', '.join(MULTI_CLUSTER_FAULTS)})",
+                f"(simulated there: {', '.join(routed)})",
             )
     if s.schema_registry is not None and not can.schema_registry:
         raise NotSimulatedError("schema_registry", "the schema registry is not simulated yet")

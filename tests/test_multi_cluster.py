@@ -275,3 +275,26 @@ def test_a_slow_wan_bounds_the_mirror_to_its_bandwidth_and_the_lag_grows(seed):
     assert list(zip(faults["kind"], faults["time_s"], strict=True)) == [
         ("fault", 0.0), ("fault_end", SLOW_UNTIL_S),
     ]  # fmt: skip
+
+
+@settings(max_examples=2, deadline=None)
+@given(seed=SEEDS)
+def test_a_target_broker_crash_stops_the_mirror_only_until_the_election(seed):
+    """A fault names its cluster (``leader:west/east.orders-0``) and runs in that cluster only:
+    the leader of a remote partition crashes while records flow; Connect's producer retries
+    (acks=all, infinite delivery timeout) and every source record ends up mirrored, none
+    missing (duplicates are allowed: no idempotence, as Connect sets it)."""
+    data = {
+        **TWO_REGIONS,
+        "duration_s": 25.0,
+        "faults": [{"kind": "crash_broker", "at_s": 2.0, "broker": "leader:west/east.orders-0",
+                    "restart_after_s": 4.0}],
+    }  # fmt: skip
+    r = _run(data, seed)
+    crashes = r.events[(r.events["fault"] == "crash_broker") & (r.events["kind"] == "fault")]
+    assert [n.split("/")[0] for n in crashes["node"]] == ["west"]
+    assert (r.events.loc[r.events["kind"] == "leader_election", "node"].str[:5] == "west/").all()
+    summary = r.summary()
+    assert summary["mirrored_messages"] == sum(_records(r, "east/orders").values())
+    assert summary["mirror_missing_messages"] == 0
+    assert summary["mirror_out_of_order"] == 0

@@ -522,15 +522,32 @@ def test_a_declared_remote_topic_needs_the_source_partitions():
         Scenario.from_dict(data)
 
 
-def test_several_clusters_run_only_wan_faults_for_now():
-    s = Scenario.from_dict(_two_regions(faults=[{"kind": "crash_broker", "at_s": 1,
-                                                 "broker": "east/broker-0"}]))  # fmt: skip
+def test_several_clusters_refuse_faults_across_clusters_for_now():
+    faults = [{"kind": "slow_network", "at_s": 1, "between": ["east/broker-0", "west/broker-0"]}]
+    s = Scenario.from_dict(_two_regions(faults=faults))
     with pytest.raises(
-        NotSimulatedError, match=r"^faults\.0\.kind: 'crash_broker' in a scenario of several"
+        NotSimulatedError, match=r"^faults\.0\.kind: 'slow_network' in a scenario of several"
     ):
         require_simulated(
-            s, Capabilities(multi_cluster=True, fault_kinds=frozenset({"crash_broker"}))
+            s, Capabilities(multi_cluster=True, fault_kinds=frozenset({"slow_network"}))
         )
+
+
+def test_a_fault_in_one_cluster_goes_to_that_clusters_part():
+    faults = [
+        {"kind": "crash_broker", "at_s": 1, "broker": "leader:west/east.orders-3"},
+        {"kind": "pause", "at_s": 2, "node": "east/zookeeper", "duration_s": 1},
+        {"kind": "pause", "at_s": 3, "node": "app-0", "duration_s": 1},
+        {"kind": "crash_consumer", "at_s": 4, "group": "dr"},
+        {"kind": "wan_partition", "at_s": 5},
+    ]
+    s = Scenario.from_dict(_two_regions(faults=faults))
+    assert [(f.kind, f.at_s) for f in s.for_cluster("west").faults] == [
+        ("crash_broker", 1), ("crash_consumer", 4),
+    ]  # fmt: skip
+    assert s.for_cluster("west").faults[0].broker == "leader:east.orders-3"
+    east = s.for_cluster("east").faults
+    assert [(f.kind, f.node) for f in east] == [("pause", "zookeeper"), ("pause", "app-0")]
 
 
 @pytest.mark.parametrize(
