@@ -428,3 +428,94 @@ def _inconsistent(consumed: pd.DataFrame, log: pd.DataFrame) -> int:
     merged_batch, start, end = _union(batch, *_ranges(reads))
     partition = _codes(reads, _PARTITION)[_first_rows(batch)[merged_batch]]
     return _multiply_covered(partition, start, end)
+
+
+# ------------------------------------------------------------------ mirrors (several clusters)
+
+
+@dataclass(frozen=True)
+class MirrorAuditReport:
+    """What the audit of the mirrors found, in records (docs: results.md, the summary fields).
+
+    mirrored_messages: distinct source records in the remote topics' final logs.
+    mirror_missing_messages: records of a source partition's final log below the end of the last
+        record mirrored from it that the remote partition does not hold.
+    mirror_duplicate_messages: copies beyond the first of source records in the remote logs.
+    mirror_out_of_order: runs stored in a remote partition starting below the end of a run of
+        the same source partition stored before them (the source order broken).
+    """
+
+    mirrored_messages: int
+    mirror_missing_messages: int
+    mirror_duplicate_messages: int
+    mirror_out_of_order: int
+
+    def as_metrics(self) -> dict[str, float]:
+        """The summary fields."""
+        return {k: float(v) for k, v in asdict(self).items()}
+
+
+def audit_mirrors(tables: Mapping[str, pd.DataFrame]) -> MirrorAuditReport:
+    """Map each remote partition's final log back to its source records (``mirrored_batches``)
+    and check them against the source partition's final log: every record up to the last one
+    mirrored is there once, in source order. Topics are ``<cluster>/<topic>`` in every table."""
+    log = _table(tables, "log")
+    runs = _table(tables, "mirrored_batches")
+    stored = log[["topic", "partition", "base_offset", "batch_id"]].merge(runs, on="batch_id")
+    stored = stored.sort_values(["topic", "partition", "base_offset", "index"], kind="stable")
+    totals = [0, 0, 0, 0]
+    groups = stored.groupby(["topic", "partition", "source_topic", "source_partition"], sort=True)
+    for (_, _, source_topic, source_partition), group in groups:
+        start = group["source_offset"].to_numpy(dtype=np.int64)
+        end = start + group["count"].to_numpy(dtype=np.int64)
+        source = log[(log["topic"] == source_topic) & (log["partition"] == source_partition)]
+        source_start = source["base_offset"].to_numpy(dtype=np.int64)
+        source_end = source_start + source["count"].to_numpy(dtype=np.int64)
+        for i, value in enumerate(_mirror_counts(start, end, source_start, source_end)):
+            totals[i] += value
+    return MirrorAuditReport(*totals)
+
+
+def _mirror_counts(
+    start: np.ndarray, end: np.ndarray, source_start: np.ndarray, source_end: np.ndarray
+) -> tuple[int, int, int, int]:
+    """(distinct, missing, duplicates, out of order) of runs ``[start, end)`` in stored order
+    against the source log's batches ``[source_start, source_end)``."""
+    previous_end = np.maximum.accumulate(end)
+    out_of_order = int((start[1:] < previous_end[:-1]).sum())
+    merged_start, merged_end = _merge(start, end)
+    distinct = int((merged_end - merged_start).sum())
+    frontier = int(end.max())
+    clipped_end = np.minimum(source_end, frontier)
+    keep = clipped_end > source_start
+    expected = int((clipped_end[keep] - source_start[keep]).sum())
+    held = _overlap(merged_start, merged_end, source_start[keep], clipped_end[keep])
+    return distinct, expected - held, int((end - start).sum()) - distinct, out_of_order
+
+
+def _merge(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The union of the ranges ``[start, end)`` as sorted disjoint ranges."""
+    order = np.argsort(start, kind="stable")
+    start, end = start[order], end[order]
+    reach = np.maximum.accumulate(end)
+    new = np.ones(len(start), dtype=bool)
+    new[1:] = start[1:] > reach[:-1]
+    firsts = np.flatnonzero(new)
+    lasts = np.append(firsts[1:], len(start)) - 1
+    return start[firsts], reach[lasts]
+
+
+def _overlap(a_start, a_end, b_start, b_end) -> int:
+    """Records in both unions of ranges (each given as sorted disjoint ranges)."""
+    total, i, j = 0, 0, 0
+    b_start, b_end = (
+        _merge(np.asarray(b_start), np.asarray(b_end)) if len(b_start) else (b_start, b_end)
+    )
+    while i < len(a_start) and j < len(b_start):
+        low, high = max(a_start[i], b_start[j]), min(a_end[i], b_end[j])
+        total += max(high - low, 0)
+        if a_end[i] < b_end[j]:
+            i += 1
+        else:
+            j += 1
+    return int(total)

@@ -23,6 +23,7 @@ import simpy
 from sim.events import ClientReach, EventKind, RollingOutcome
 from sim.scenario import (
     FAULT_KINDS,
+    MULTI_CLUSTER_FAULTS,
     PEER_CLASSES,
     ROLLING_DOWN_S,
     ROLLING_MAX_WAIT_S,
@@ -43,7 +44,7 @@ ROLLING_POLL_S = 0.1
 ROLLING = "rolling_restart"
 
 #: Fault kinds this engine simulates.
-SIMULATED_FAULTS = frozenset(FAULT_KINDS)
+SIMULATED_FAULTS = frozenset(FAULT_KINDS) - frozenset(MULTI_CLUSTER_FAULTS)
 
 
 class NoTargetError(LookupError):

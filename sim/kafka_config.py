@@ -1065,3 +1065,112 @@ def _from_broker(synonym: str, value: Any) -> Any:
     if synonym.startswith(("log.retention.", "log.roll.")) and synonym != "log.retention.bytes":
         return _retention_or_roll_ms(synonym, value)
     return _copy(value)
+
+
+# --------------------------------------------------------------------------------------------
+# MirrorMaker 2 (KIP-382): a mirror's properties, and the clients of its MirrorSourceTasks
+
+#: Prefixes of a mirror's client properties (MirrorConnectorConfig.CONSUMER_CLIENT_PREFIX and
+#: PRODUCER_CLIENT_PREFIX): ``consumer.fetch.max.bytes`` is the tasks' consumers'
+#: ``fetch.max.bytes``.
+MIRROR_CLIENT_PREFIXES = {"consumer.": "consumer", "producer.": "producer"}
+#: What MirrorSourceConfig.sourceConsumerConfig sets for the source consumers: auto commit off
+#: (forced), ``auto.offset.reset`` earliest (unless given).
+MIRROR_CONSUMER_FORCED = {"enable.auto.commit": False}
+MIRROR_CONSUMER_DEFAULTS = {"auto.offset.reset": "earliest"}
+#: What Kafka Connect's Worker.baseProducerConfigs sets for a source task's producer before
+#: the user's ``producer.`` properties: infinite retries, no idempotence, one request in flight.
+MIRROR_PRODUCER_DEFAULTS = {
+    "max.block.ms": LONG_MAX,
+    "enable.idempotence": False,
+    "acks": "all",
+    "max.in.flight.requests.per.connection": 1,
+    "delivery.timeout.ms": INT_MAX,
+}
+
+_MSC = "MirrorSourceConfig"
+# fmt: off
+_MIRROR: tuple[_Row, ...] = (
+    ("replication.factor", "int", 2, None, _MSC, "",
+     "replicas of each remote topic the mirror creates in the target (-1: the target's "
+     "default.replication.factor)"),
+    ("replication.policy.separator", "string", ".", None, "MirrorClientConfig", "",
+     "between the source cluster's name and the topic in a remote topic's name "
+     "(DefaultReplicationPolicy: east.orders)"),
+    ("tasks.max", "int", 1, _AT_LEAST_1, "ConnectorConfig", "",
+     "MirrorSourceTasks: the source partitions are dealt round robin to min(tasks.max, "
+     "partitions) tasks, each a consumer on the source and a producer on the target"),
+    ("topics.exclude", "list", [".*[\\-\\.]internal", ".*\\.replica", "__.*"], None,
+     "DefaultTopicFilter", "", "regular expressions of source topics never mirrored"),
+)
+# fmt: on
+_MIRROR_KEYS = _build("mirror", _MIRROR)
+#: MirrorMaker 2 properties (MirrorSourceConfig, MirrorConnectorConfig, MirrorClientConfig,
+#: DefaultTopicFilter, ConnectorConfig) accepted without effect in the model: the
+#: checkpoints, offset syncs, heartbeats and periodic syncs it does not run yet.
+MIRROR_NO_EFFECT = frozenset(
+    {
+        "consumer.poll.timeout.ms",
+        "emit.checkpoints.enabled",
+        "emit.checkpoints.interval.seconds",
+        "emit.heartbeats.enabled",
+        "emit.heartbeats.interval.seconds",
+        "emit.offset-syncs.enabled",
+        "offset.lag.max",
+        "refresh.groups.enabled",
+        "refresh.groups.interval.seconds",
+        "refresh.topics.enabled",
+        "refresh.topics.interval.seconds",
+        "sync.group.offsets.enabled",
+        "sync.group.offsets.interval.seconds",
+        "sync.topic.acls.enabled",
+        "sync.topic.acls.interval.seconds",
+        "sync.topic.configs.enabled",
+        "sync.topic.configs.interval.seconds",
+    }
+)
+
+
+@dataclass(frozen=True)
+class MirrorConfig:
+    """A mirror's effective properties: its own (``mirror``), and its tasks' ``consumer`` and
+    ``producer`` configs (Kafka's defaults, then MirrorMaker's, then the user's prefixed ones)."""
+
+    mirror: EffectiveConfig
+    consumer: EffectiveConfig
+    producer: EffectiveConfig
+
+
+def mirror_properties() -> dict[str, ConfigKey]:
+    """The MirrorMaker 2 properties the model honours, by name."""
+    return dict(_MIRROR_KEYS)
+
+
+def mirror_config(config: Mapping[str, Any], path: str = "") -> MirrorConfig:
+    """Check a mirror's ``config`` (MirrorMaker 2 property names; ``consumer.*`` and
+    ``producer.*`` go to its tasks' clients, checked in their scopes) and give the effective
+    configs."""
+    own: dict[str, Any] = {}
+    clients: dict[str, dict[str, Any]] = {"consumer": {}, "producer": {}}
+    for name, value in config.items():
+        prefix = next((p for p in MIRROR_CLIENT_PREFIXES if str(name).startswith(p)), None)
+        if prefix is not None:
+            clients[MIRROR_CLIENT_PREFIXES[prefix]][name[len(prefix) :]] = value
+        elif name in _MIRROR_KEYS:
+            own[name] = _checked(_MIRROR_KEYS[name], value, _field(path, name))
+        elif name not in MIRROR_NO_EFFECT:
+            close = difflib.get_close_matches(
+                str(name), sorted({*_MIRROR_KEYS, *MIRROR_NO_EFFECT}), n=1, cutoff=0.6
+            )
+            hint = f"did you mean {close[0]!r}?" if close else "docs/multi_cluster.md lists them"
+            raise ConfigError(
+                _field(path, str(name)), f"unknown MirrorMaker 2 property {name!r}", hint
+            )
+    values = {n: _copy(k.default) for n, k in _MIRROR_KEYS.items()} | own
+    mirror = EffectiveConfig("mirror", values, frozenset(config), path)
+    consumer_given = MIRROR_CONSUMER_DEFAULTS | clients["consumer"] | MIRROR_CONSUMER_FORCED
+    consumer, _ = consumer_config(consumer_given, _field(path, "consumer"))
+    producer, _ = producer_config(
+        MIRROR_PRODUCER_DEFAULTS | clients["producer"], _field(path, "producer")
+    )
+    return MirrorConfig(mirror, consumer, producer)

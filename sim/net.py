@@ -14,6 +14,18 @@ booked when A sends, so B serves transfers FIFO by *send* time, not by arrival t
 from a far node can hold B's NIC ahead of a later one from a near node). A node sending to
 itself uses the loopback: no NIC, no delay.
 
+Sites. Each node is at a site (its cluster's data centre; one site when there is one cluster).
+Between two sites a message also crosses the :class:`Wan`: one pipe per direction and pair of
+sites, shared by all their traffic, of ``bytes_s`` bytes/s and ``rtt_s / 2`` propagation, which
+replaces the LAN's::
+
+    wan_start = max(start, pipe.busy);          pipe.busy = wan_start + n / pipe.bytes_s
+    in_start  = max(wan_start + prop, B.in_busy)
+    delivered at max(A.out_busy, pipe.busy) + prop, or B.in_busy if later
+
+so the WAN saturates at its bandwidth whatever the NICs. Several networks (one per cluster)
+may share one :class:`Wan`: a client of one cluster placed at another's site crosses it.
+
 Events. A delivery is one entry on SimPy's event queue: the request's call (or the one-way
 message) itself stands in for the event (:func:`sim.timers.call_later`); a request adds one timer
 event for its timeout; no process per message. The outcome event of a request is triggered inside
@@ -100,14 +112,48 @@ class _Link:
 
 
 _NORMAL = _Link()
+#: First item of a cut WAN's entries in a network's cut links (node pairs have two items).
+SITES = "sites"
+
+
+@dataclass(slots=True)
+class WanPipe:
+    """One direction of the WAN between two sites: its propagation delay (half its round trip),
+    s, bandwidth, bytes/s, until when it is busy, s, and the bytes it has carried."""
+
+    half_rtt_s: float
+    bytes_s: float
+    busy_s: float = 0.0
+    bytes_carried: int = 0
+
+
+class Wan:
+    """The links between sites: a :class:`WanPipe` per direction and pair of sites, all of
+    ``rtt_s`` round trip and ``bytes_s`` bytes/s (a pipe's own settings may be changed)."""
+
+    def __init__(self, rtt_s: float, bytes_s: float) -> None:
+        if bytes_s <= 0:
+            raise ValueError(f"WAN bytes_s: must be > 0, got {bytes_s}")
+        self.rtt_s = rtt_s
+        self.bytes_s = bytes_s
+        self.pipes: dict[tuple[str, str], WanPipe] = {}
+
+    def pipe(self, source: str, target: str) -> WanPipe:
+        """The pipe from site ``source`` to site ``target``, created on first use."""
+        pipe = self.pipes.get((source, target))
+        if pipe is None:
+            pipe = self.pipes[(source, target)] = WanPipe(self.rtt_s / 2, self.bytes_s)
+        return pipe
 
 
 class _Host:
-    """A node as the network sees it: NIC busy-until times (s), state, held traffic, counters."""
+    """A node as the network sees it: NIC busy-until times (s), state, held traffic, counters,
+    and its site."""
 
     __slots__ = (
         "node",
         "name",
+        "site",
         "nic_bytes_s",
         "out_busy_s",
         "in_busy_s",
@@ -120,9 +166,10 @@ class _Host:
         "bytes_out",
     )
 
-    def __init__(self, node: Node, nic_bytes_s: float) -> None:
+    def __init__(self, node: Node, nic_bytes_s: float, site: str | None) -> None:
         self.node = node
         self.name: str = node.name
+        self.site = site
         self.nic_bytes_s = nic_bytes_s
         self.out_busy_s = 0.0
         self.in_busy_s = 0.0
@@ -215,16 +262,27 @@ def _fire(event: simpy.Event, value: Any) -> None:
 class Network:
     """All nodes of one simulation and the links between them (see the module docstring)."""
 
-    def __init__(self, env: simpy.Environment, rng: np.random.Generator, rtt_s: float) -> None:
-        """rtt_s: round-trip propagation time between any two nodes, seconds."""
+    def __init__(
+        self,
+        env: simpy.Environment,
+        rng: np.random.Generator,
+        rtt_s: float,
+        site: str | None = None,
+        wan: Wan | None = None,
+    ) -> None:
+        """rtt_s: round-trip propagation time between any two nodes of a site, seconds. site:
+        where nodes are unless added elsewhere. wan: the links to the other sites."""
         self.env = env
         self.rtt_s = rtt_s
+        self.site = site
+        self.wan = wan
         self.messages_delivered = 0
         self._rng = rng
         self._half_rtt_s = rtt_s / 2
         self._hosts: dict[str, _Host] = {}
         self._links: dict[tuple[str, str], _Link] = {}
-        self._cut: set[tuple[str, str]] = set()
+        #: cut links: (a, b) node names, and (SITES, a, b) for a cut WAN between sites
+        self._cut: set[tuple[str, ...]] = set()
         # open requests by id, in send order; the deadline queue holds ids only, so an answered
         # request is freed at once instead of living on (for the GC) until its timeout
         self._open: dict[int, _Call] = {}
@@ -238,13 +296,16 @@ class Network:
 
     # ------------------------------------------------------------------ nodes and counters
 
-    def add_node(self, node: Node, nic_bytes_s: float) -> None:
-        """Attach ``node``; nic_bytes_s: its NIC bandwidth, bytes/s, in and out separately."""
+    def add_node(self, node: Node, nic_bytes_s: float, site: str | None = None) -> None:
+        """Attach ``node``; nic_bytes_s: its NIC bandwidth, bytes/s, in and out separately.
+        site: where it is, when not at the network's site (its traffic crosses the WAN)."""
         if node.name in self._hosts:
             raise ValueError(f"node {node.name!r}: already on the network")
         if nic_bytes_s <= 0:
             raise ValueError(f"node {node.name!r}: nic_bytes_s must be > 0, got {nic_bytes_s}")
-        self._hosts[node.name] = _Host(node, nic_bytes_s)
+        if site is not None and site != self.site and self.wan is None:
+            raise ValueError(f"node {node.name!r}: at site {site!r} but the network has no WAN")
+        self._hosts[node.name] = _Host(node, nic_bytes_s, self.site if site is None else site)
 
     def replace_node(self, node: Node) -> None:
         """``node`` takes the place of the node of the same name (its process started anew):
@@ -355,6 +416,17 @@ class Network:
         if not one_way:
             self._cut.discard((b, a))
 
+    def cut_sites(self, a: str, b: str) -> None:
+        """Drop everything between sites a and b, both ways, silently (a WAN cut): what is in
+        flight across it is lost too. Each network whose nodes cross that WAN is told."""
+        self._cut.add((SITES, a, b))
+        self._cut.add((SITES, b, a))
+
+    def heal_sites(self, a: str, b: str) -> None:
+        """Undo :meth:`cut_sites`."""
+        self._cut.discard((SITES, a, b))
+        self._cut.discard((SITES, b, a))
+
     def set_link(
         self,
         a: str,
@@ -395,7 +467,12 @@ class Network:
         return self._links.get((src.name, dst.name), _NORMAL) if self._links else _NORMAL
 
     def _is_cut(self, src: _Host, dst: _Host) -> bool:
-        return bool(self._cut) and (src.name, dst.name) in self._cut
+        cut = self._cut
+        if not cut:
+            return False
+        if (src.name, dst.name) in cut:
+            return True
+        return src.site != dst.site and (SITES, src.site, dst.site) in cut
 
     def _lost(self, src: _Host, dst: _Host, drop_probability: float) -> bool:
         """Whether a message src->dst is dropped before it is sent (cut link or random drop).
@@ -403,6 +480,12 @@ class Network:
         if self._is_cut(src, dst):
             return True
         return bool(drop_probability) and self._rng.random() < drop_probability
+
+    def _half_rtt(self, src: _Host, dst: _Host) -> float:
+        """One-way propagation delay from ``src`` to ``dst``, s (the WAN's between sites)."""
+        if src.site != dst.site:
+            return self.wan.pipe(src.site, dst.site).half_rtt_s
+        return self._half_rtt_s
 
     def _transmit(
         self, src: _Host, dst: _Host, nbytes: int, link: _Link, after_s: float = 0.0
@@ -416,6 +499,8 @@ class Network:
         now = self.env.now
         if src is dst:
             return after_s
+        if src.site != dst.site:
+            return self._transmit_wan(src, dst, nbytes, link, now + after_s)
         factor = link.bandwidth_factor
         ready = now + after_s
         start = ready if ready > src.out_busy_s else src.out_busy_s
@@ -429,6 +514,24 @@ class Network:
         dst.in_busy_s = in_end
         done = out_end + prop
         return (done if done > in_end else in_end) + link.extra_delay_s - now
+
+    def _transmit_wan(
+        self, src: _Host, dst: _Host, nbytes: int, link: _Link, ready: float
+    ) -> float:
+        """:meth:`_transmit` between sites: the WAN pipe between the NICs (module docstring)."""
+        now = self.env.now
+        factor = link.bandwidth_factor
+        pipe = self.wan.pipe(src.site, dst.site)
+        start = max(ready, src.out_busy_s)
+        src.out_busy_s = out_end = start + nbytes / (src.nic_bytes_s * factor)
+        wan_start = max(start, pipe.busy_s)
+        pipe.busy_s = wan_end = wan_start + nbytes / pipe.bytes_s
+        pipe.bytes_carried += nbytes
+        prop = pipe.half_rtt_s
+        in_start = max(wan_start + prop, dst.in_busy_s)
+        dst.in_busy_s = in_end = in_start + nbytes / (dst.nic_bytes_s * factor)
+        done = max(out_end, wan_end) + prop
+        return max(done, in_end) + link.extra_delay_s - now
 
     def _settle(self, call: _Call) -> bool:
         """Decide the call (nothing more happens to it); True if its source still waits."""
@@ -456,7 +559,7 @@ class Network:
                 delay = self._transmit(src, dst, call.request.size_bytes, link)
                 call_later(self.env, delay, call, self._request_arrival)
             else:  # connection refused
-                delay = 2 * (self._half_rtt_s + link.extra_delay_s)
+                delay = 2 * (self._half_rtt(src, dst) + link.extra_delay_s)
                 call_later(self.env, delay, call, self._refusal)
 
     def _on_request_arrival(self, call: _Call) -> None:

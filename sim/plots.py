@@ -144,13 +144,13 @@ def resources(results: Results) -> Figure:
     (MB/s) per interval (the ``nodes`` table): which resource a saturated run runs out of."""
     figure, axes = _panels(results, "broker NICs and disks", 3)
     nodes = results.tables["nodes"]
-    brokers = nodes[nodes["node"].str.startswith("broker-")]
+    brokers = nodes[nodes["node"].str.contains(r"(?:^|/)broker-\d+$", regex=True)]
     panels = {
         "NIC out (of line rate)": "nic_out_utilisation",
         "NIC in (of line rate)": "nic_in_utilisation",
         "disk appends (MB/s)": "disk_append_mb_s",
     }
-    names = sorted(brokers["node"].unique(), key=lambda n: int(n.split("-")[1]))
+    names = sorted(brokers["node"].unique(), key=lambda n: (n.rsplit("/", 1)[0], len(n), n))
     colors = dict(zip(names, _partition_colors(len(names)), strict=True))
     for i, (ax, (title, column)) in enumerate(zip(axes, panels.items(), strict=True)):
         ax.set_title(title, fontsize="medium")

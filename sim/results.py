@@ -316,6 +316,40 @@ TABLES: dict[str, tuple[Column, ...]] = {
         ("high_watermark", "int64", "high watermark of the final log"),
         ("log_end_offset", "int64", "offset after the final log's last record"),
     ),
+    "mirrors": _cols(
+        ("time_s", "float64", "when the sample was taken, s (every time-series interval)"),
+        ("mirror", "string", "the mirror, <source>-><target> (e.g. east->west)"),
+        ("source_topic", "string", "the source topic, <cluster>/<topic> (e.g. east/orders)"),
+        ("partition", "int32", "partition number, the same in source and remote topic"),
+        ("topic", "string", "the remote topic, <cluster>/<topic> (e.g. west/east.orders)"),
+        (
+            "mirrored_records",
+            "int64",
+            "source offset up to which the records are in the remote topic, committed (below "
+            "its high watermark): the end of the source records of its last committed mirrored "
+            "batch; the records mirrored when mirroring started at offset 0",
+        ),
+        (
+            "lag_records",
+            "int64",
+            "replication lag: the source partition's high watermark less mirrored_records",
+        ),
+        (
+            "lag_s",
+            "float64",
+            "replication lag in time: how long ago the source leader appended the oldest "
+            "record not yet committed in the remote topic, s (0 when none)",
+        ),
+    ),
+    "mirrored_batches": _cols(
+        ("mirror", "string", "the mirror, <source>-><target>"),
+        ("batch_id", "int64", "a batch the mirror's producer sent to the remote topic (produced)"),
+        ("index", "int32", "position in the batch of the run's first record"),
+        ("source_topic", "string", "where the run's records came from, <cluster>/<topic>"),
+        ("source_partition", "int32", "their source partition"),
+        ("source_offset", "int64", "the source offset of the run's first record"),
+        ("count", "int32", "records in the run: consecutive source offsets"),
+    ),
 }
 
 #: Summary fields and what each means.
@@ -362,6 +396,14 @@ SUMMARY_FIELDS: dict[str, str] = {
     "unconsumed by a group that reads it while no member polled it, from each group's first "
     "poll on; the largest max_pause_s of the pauses table, s",
     "max_consumer_lag": "largest lag of any group on any partition, records (timeseries)",
+    "mirrored_messages": "distinct source records stored in the final logs of the remote topics "
+    "mirrors write, all mirrors (audit across clusters)",
+    "mirror_missing_messages": "records of a source partition's final log below the last one "
+    "mirrored that its remote topic does not hold, all mirrors (audit across clusters)",
+    "mirror_duplicate_messages": "extra copies of source records in the remote topics' final "
+    "logs, all mirrors (audit across clusters)",
+    "mirror_out_of_order": "runs of mirrored records stored in a remote partition below the end "
+    "of a run stored before them (source order broken), all mirrors (audit across clusters)",
     "recovery_s": "time from the last fault's heal until every liveness item recovered, s; NaN "
     "without faults, when an item never recovered, or when a fault never healed (liveness)",
     "liveness_violations": "liveness items that did not recover within their bound (or whose "

@@ -29,17 +29,22 @@ class RandomStreams:
     True
     """
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, prefix: str = "") -> None:
+        """prefix: put before every stream name (``"east/"``: each cluster of a scenario draws
+        its own numbers, as if its components had the cluster in their names)."""
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ValueError(f"seed: must be a non-negative integer, got {seed!r}")
         self.seed = seed
+        self.prefix = prefix
         self._streams: dict[str, np.random.Generator] = {}
 
     def stream(self, *name: object) -> np.random.Generator:
-        """The generator for ``"/".join(name)``; created on first use, then the same object."""
+        """The generator for ``prefix + "/".join(name)``; created on first use, then the same
+        object."""
         key = "/".join(str(part) for part in name)
         if not key:
             raise ValueError("stream name: must not be empty")
+        key = self.prefix + key
         gen = self._streams.get(key)
         if gen is None:
             sequence = np.random.SeedSequence(entropy=self.seed, spawn_key=_name_words(key))

@@ -34,6 +34,15 @@ from pydantic import (
 
 from sim import kafka_config
 from sim.errors import NotSimulatedError, ScenarioError
+from sim.mirror.mirror_source_connector import (
+    MirrorFlow,
+    MirrorSourceConnector,
+    RemoteTopic,
+    remote_topics,
+    target_config,
+)
+from sim.mirror.replication_policy import DefaultReplicationPolicy
+from sim.mirror.topic_filter import DefaultTopicFilter
 
 __all__ = [
     "ClusterSpec",
@@ -542,6 +551,33 @@ class NetworkPartition(_FaultBase):
         return self
 
 
+class WanPartition(_FaultBase):
+    """Cut the WAN between two clusters' sites (every pair when ``between`` is omitted), both
+    ways: what crosses it is lost, what is in flight too; only timeouts tell the senders.
+    Only with several clusters."""
+
+    kind: Literal["wan_partition"]
+    between: tuple[str, str] | None = None
+    """The two clusters whose sites are cut apart; null: every two clusters."""
+    heal_after_s: PositiveFloat | None = None
+    """Time after ``at_s`` when the WAN comes back; null: never."""
+
+
+class SlowWan(_FaultBase):
+    """The WAN between two clusters' sites (every pair when ``between`` is omitted) gains
+    ``extra_delay_ms`` each way and/or loses bandwidth. Only with several clusters."""
+
+    kind: Literal["slow_wan"]
+    between: tuple[str, str] | None = None
+    """The two clusters whose link degrades; null: every two clusters."""
+    extra_delay_ms: NonNegFloat = 0.0
+    """Delay added to the WAN's one-way propagation, each way."""
+    bandwidth_factor: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 1.0
+    """The share of the WAN's bandwidth it keeps (0.1: ten times slower)."""
+    duration_s: PositiveFloat | None = None
+    """How long the WAN stays slow; null: until the end of the run."""
+
+
 class SlowDisk(_FaultBase):
     """The broker's disk runs ``factor`` times slower for ``duration_s`` (forever when omitted)."""
 
@@ -679,7 +715,9 @@ Fault = Annotated[
     | RemoveConsumer
     | AddProducer
     | EvolveSchema
-    | SetCompatibility,
+    | SetCompatibility
+    | WanPartition
+    | SlowWan,
     Field(discriminator="kind"),
 ]
 FAULT_KINDS = (
@@ -699,6 +737,24 @@ FAULT_KINDS = (
     "add_producer",
     "evolve_schema",
     "set_compatibility",
+    "wan_partition",
+    "slow_wan",
+)
+#: Fault kinds about several clusters, handled by sim.multi_cluster (not by one cluster's).
+MULTI_CLUSTER_FAULTS = ("wan_partition", "slow_wan")
+#: Fault kinds that, in a scenario of several clusters, hit the one cluster their target
+#: names (Scenario.cluster_faults).
+CLUSTER_FAULTS = (
+    "crash_broker",
+    "power_loss",
+    "controlled_shutdown",
+    "slow_disk",
+    "pause",
+    "zookeeper_expire",
+    "crash_consumer",
+    "add_consumer",
+    "remove_consumer",
+    "add_producer",
 )
 #: The registry's node name (faults name it so: pause, network_partition, slow_network).
 SCHEMA_REGISTRY_NODE = "schema-registry"
@@ -709,16 +765,20 @@ BROKER_FAULTS = ("crash_broker", "power_loss", "controlled_shutdown", "slow_disk
 
 
 class MirrorSpec(Spec):
-    """MirrorMaker-2-like replication of ``topics`` (a regular expression) from source to target."""
+    """A MirrorMaker 2 flow (MirrorSourceConnector) replicating the ``topics`` of ``source`` to
+    remote topics of ``target`` named ``<source>.<topic>`` (docs/multi_cluster.md)."""
 
     source: str
     """The source cluster's name."""
     target: str
     """The target cluster's name, not the source."""
     topics: str = ".*"
-    """A regular expression: the source topics to mirror."""
+    """A regular expression (MirrorMaker's ``topics``): the source topics whose whole name
+    matches are mirrored, except internal ones, those matching ``topics.exclude`` and those
+    that came from the target (no cycles)."""
     config: dict[str, Any] = Field(default_factory=dict)
-    """MirrorMaker 2 properties."""
+    """MirrorMaker 2 properties by their names (``tasks.max``, ``replication.factor``, ...);
+    ``consumer.*`` and ``producer.*`` set its tasks' clients (docs/multi_cluster.md)."""
 
     @field_validator("topics")
     @classmethod
@@ -728,6 +788,17 @@ class MirrorSpec(Spec):
         except re.error as exc:
             raise ValueError(f"not a regular expression: {exc}") from None
         return pattern
+
+
+class WanSpec(Spec):
+    """The network between the clusters' sites: between every two clusters one link each way,
+    shared by all their traffic."""
+
+    rtt_ms: NonNegFloat = 60.0
+    """Round-trip propagation delay between two sites (it replaces the clusters' ``rtt_ms``
+    for traffic between them); 60 ms is of the order of two regions of one continent."""
+    bandwidth_gbps: PositiveFloat = 1.0
+    """Bandwidth of each direction of the link between two sites."""
 
 
 class SchemaRegistrySpec(Spec):
@@ -756,8 +827,8 @@ class Scenario(Spec):
     cluster: ClusterSpec | None = None
     """The cluster; null with ``clusters``, and a default cluster when both are null."""
     clusters: list[ClusterSpec] | None = None
-    """Several named clusters instead of ``cluster``; more than one is not simulated yet (a
-    run refuses it)."""
+    """Several named clusters instead of ``cluster``, each at its own site, in one simulation
+    and one clock (docs/multi_cluster.md)."""
     topics: list[TopicSpec] = Field(default_factory=list)
     """The topics, created before the run starts."""
     producers: list[ProducerSpec] = Field(default_factory=list)
@@ -767,7 +838,9 @@ class Scenario(Spec):
     faults: list[Fault] = Field(default_factory=list)
     """What goes wrong, and when: each item has a ``kind`` and an ``at_s``."""
     mirrors: list[MirrorSpec] = Field(default_factory=list)
-    """Replication between clusters; not simulated yet (a run refuses it)."""
+    """Replication between clusters (MirrorMaker 2)."""
+    wan: WanSpec = Field(default_factory=WanSpec)
+    """The links between the clusters' sites (used with several clusters)."""
     schema_registry: SchemaRegistrySpec | None = None
     """A schema registry for the avro formats: producers with an avro format register their
     schema (subject ``<topic>-value``) and prefix each value with its 5-byte id header."""
@@ -776,9 +849,9 @@ class Scenario(Spec):
     def _cross_checks(self) -> Scenario:
         _check_clusters(self)
         _check_topics(self)
+        _check_mirrors(self)
         _check_clients(self)
         _check_faults(self)
-        _check_mirrors(self)
         _normalise_configs(self)
         return self
 
@@ -812,6 +885,88 @@ class Scenario(Spec):
             if cluster.name == name or (name is None and len(self.all_clusters) == 1):
                 return cluster
         raise KeyError(name)
+
+    def mirror_flows(self) -> list[MirrorFlow]:
+        """Each mirror's connector (its topic filter and replication policy) and the replicas
+        of the remote topics it creates (``replication.factor``; -1: the target's default)."""
+        flows = []
+        for i, mirror in enumerate(self.mirrors):
+            cfg = kafka_config.mirror_config(mirror.config, f"mirrors.{i}.config").mirror
+            policy = DefaultReplicationPolicy(cfg["replication.policy.separator"])
+            topic_filter = DefaultTopicFilter([mirror.topics], cfg["topics.exclude"])
+            connector = MirrorSourceConnector(mirror.source, mirror.target, policy, topic_filter)
+            rf = cfg["replication.factor"]
+            if rf == -1:
+                target = self.cluster_named(mirror.target).config
+                rf = kafka_config.broker_config(target)["default.replication.factor"]
+            flows.append(MirrorFlow(i, connector, rf))
+        return flows
+
+    def remote_topics(self) -> list[RemoteTopic]:
+        """The topics the mirrors write in their targets (created by them, or declared)."""
+        if not self.mirrors:
+            return []
+        declared: dict[str, dict[str, int]] = {c.name: {} for c in self.all_clusters}
+        for topic in self.topics:
+            declared[topic.cluster][topic.name] = topic.partitions
+        return remote_topics(self.mirror_flows(), declared)
+
+    def for_cluster(self, name: str) -> Scenario:
+        """What runs in cluster ``name`` of a scenario of several, as a one-cluster scenario:
+        its topics (and the remote topics mirrors create there, with the partitions and the
+        config they copy from their source topics), producers and consumer groups; no faults,
+        no mirrors."""
+        data = self.to_dict()
+        cluster = next(c for c in data["clusters"] if c["name"] == name)
+        topics = [{**t, "cluster": None} for t in data["topics"] if t["cluster"] == name]
+        for remote in self.remote_topics():
+            if remote.cluster == name and remote.created:
+                source = self.topic(remote.source_topic, remote.source)
+                topics.append(
+                    {"name": remote.name, "partitions": remote.partitions,
+                     "replication_factor": remote.replication_factor,
+                     "config": target_config(source.config)}
+                )  # fmt: skip
+        return Scenario.from_dict(
+            {
+                **data,
+                "cluster": cluster,
+                "clusters": None,
+                "topics": topics,
+                "producers": [
+                    {**p, "cluster": None} for p in data["producers"] if p["cluster"] == name
+                ],
+                "consumer_groups": [
+                    {**g, "cluster": None} for g in data["consumer_groups"] if g["cluster"] == name
+                ],
+                "faults": [f for owner, f in self.cluster_faults() if owner == name],
+                "mirrors": [],
+            }
+        )
+
+    def cluster_faults(self) -> list[tuple[str, dict[str, Any]]]:
+        """The faults of a scenario of several clusters that hit one cluster
+        (:data:`CLUSTER_FAULTS`), each with that cluster's name and as that cluster's
+        one-cluster scenario writes it: node names without the cluster (``east/broker-1``:
+        ``broker-1``; ``leader:east/orders-0``: ``leader:orders-0``)."""
+        out = []
+        for fault in self.to_dict()["faults"]:
+            kind = fault["kind"]
+            if kind not in CLUSTER_FAULTS:
+                continue
+            if kind in BROKER_FAULTS:
+                owner, fault["broker"] = _unprefixed(self, fault["broker"])
+            elif kind in ("pause", "zookeeper_expire"):
+                owner, fault["node"] = _unprefixed(self, fault["node"])
+            elif kind == "add_producer":
+                owner = fault["producer"]["cluster"]
+                fault["producer"]["cluster"] = None
+            else:  # the consumer faults
+                owner = next(
+                    g.cluster for g in self.consumer_groups if g.group_id == fault["group"]
+                )
+            out.append((owner, fault))
+        return out
 
     def topic(self, name: str, cluster: str | None = None) -> TopicSpec:
         """The topic called ``name`` in ``cluster``."""
@@ -930,8 +1085,12 @@ def _check_topics(s: Scenario) -> None:
             )
 
 
-def _topic_names(s: Scenario, cluster: str | None) -> list[str]:
-    return [t.name for t in s.topics if t.cluster == cluster]
+def _topic_names(s: Scenario, cluster: str | None, remote: bool = False) -> list[str]:
+    """The topics of ``cluster``; remote: with those mirrors create there."""
+    names = [t.name for t in s.topics if t.cluster == cluster]
+    if remote:
+        names += [t.name for t in s.remote_topics() if t.cluster == cluster and t.created]
+    return names
 
 
 def _check_producer(s: Scenario, producer: ProducerSpec, path: str) -> None:
@@ -955,7 +1114,7 @@ def _check_clients(s: Scenario) -> None:
     for i, group in enumerate(s.consumer_groups):
         path = f"consumer_groups.{i}"
         _cluster_of(s, group.cluster, path)
-        names = _topic_names(s, group.cluster)
+        names = _topic_names(s, group.cluster, remote=True)
         for j, topic in enumerate(group.topics):
             if topic not in names:
                 raise ScenarioError(f"{path}.topics.{j}", _unknown(topic, names, "topic"))
@@ -1014,11 +1173,25 @@ def _check_fault_targets(s: Scenario, fault: Any, path: str) -> None:
             )
     elif fault.kind == "evolve_schema":
         _check_evolution(s, fault, path)
+    elif fault.kind in MULTI_CLUSTER_FAULTS:
+        _check_wan_fault(s, fault, path)
     elif fault.kind == "add_producer":
         _check_producer(s, fault.producer, f"{path}.producer")
         taken = {p.name: "a producer" for p in s.producers}
         taken.update({g.group_id: "a consumer group" for g in s.consumer_groups})
         _claim_name(taken, fault.producer.name, f"{path}.producer.name")
+
+
+def _check_wan_fault(s: Scenario, fault: WanPartition | SlowWan, path: str) -> None:
+    """A WAN exists between the sites of several clusters; ``between`` names two of them."""
+    if s.clusters is None or len(s.clusters) < 2:
+        raise ScenarioError(f"{path}.kind", f"a {fault.kind} needs several clusters ('clusters')")
+    names = [c.name for c in s.clusters]
+    for j, name in enumerate(fault.between or ()):
+        if name not in names:
+            raise ScenarioError(f"{path}.between.{j}", _unknown(name, names, "cluster"))
+    if fault.between is not None and fault.between[0] == fault.between[1]:
+        raise ScenarioError(f"{path}.between.1", "must differ from between.0")
 
 
 def _check_rolling_order(s: Scenario, order: list[int], path: str) -> None:
@@ -1086,6 +1259,23 @@ def resolve_target(s: Scenario, target: int | str, path: str, brokers_only: bool
     raise ScenarioError(path, _unknown(target, nodes, "node"))
 
 
+def _unprefixed(s: Scenario, target: str) -> tuple[str, str]:
+    """A checked target of a scenario of several clusters: (its cluster, its name there)."""
+    if target.startswith("leader:"):
+        cluster, _, partition = target[len("leader:") :].rpartition("/")
+        return cluster, "leader:" + partition
+    cluster, slash, node = target.rpartition("/")
+    if slash:
+        return cluster, node
+    producers = [*s.producers, *(f.producer for f in s.faults if f.kind == "add_producer")]
+    owners = [(p.name, p.cluster) for p in producers]
+    owners += [(g.group_id, g.cluster) for g in s.consumer_groups]
+    for prefix, cluster in owners:  # a client node <name>-<i>: its producer's or group's
+        if target.startswith(f"{prefix}-") and target[len(prefix) + 1 :].isdigit():
+            return cluster, target
+    raise KeyError(target)
+
+
 def _split_cluster(s: Scenario, target: str, path: str) -> tuple[ClusterSpec, str]:
     """``east/broker-1`` -> (cluster east, ``broker-1``); one-cluster names have no prefix."""
     prefix, slash, node = target.rpartition("/")
@@ -1122,13 +1312,21 @@ def _leader_target(s: Scenario, target: str, path: str) -> str:
         raise ScenarioError(
             path, f"{target!r}: with several clusters write 'leader:<cluster>/<topic>-<p>'"
         )
-    names = _topic_names(s, cluster)
+    names = _topic_names(s, cluster, remote=True)
     if topic not in names:
         raise ScenarioError(path, _unknown(topic, names, "topic"))
-    count = s.topic(topic, cluster).partitions
+    count = _partitions(s, topic, cluster)
     if int(partition) >= count:
         raise ScenarioError(path, f"{target!r}: topic {topic!r} has partitions 0..{count - 1}")
     return target
+
+
+def _partitions(s: Scenario, topic: str, cluster: str | None) -> int:
+    """Partitions of ``topic`` in ``cluster``, a declared topic or one a mirror creates."""
+    for remote in s.remote_topics():
+        if (remote.cluster, remote.name) == (cluster, topic):
+            return remote.partitions
+    return s.topic(topic, cluster).partitions
 
 
 def _check_mirrors(s: Scenario) -> None:
@@ -1140,6 +1338,33 @@ def _check_mirrors(s: Scenario) -> None:
                 raise ScenarioError(f"mirrors.{i}.{end}", _unknown(value, names, "cluster"))
         if mirror.source == mirror.target:
             raise ScenarioError(f"mirrors.{i}.target", "must differ from source")
+        kafka_config.mirror_config(mirror.config, f"mirrors.{i}.config")
+    for flow in s.mirror_flows():
+        _check_remote_replicas(s, flow)
+    for remote in s.remote_topics():
+        source = s.topic(remote.source_topic, remote.source)
+        if not remote.created and remote.partitions < source.partitions:
+            i = next(j for j, t in enumerate(s.topics) if (t.cluster, t.name) == (
+                remote.cluster, remote.name))  # fmt: skip
+            raise ScenarioError(
+                f"topics.{i}.partitions",
+                f"{remote.name!r} has fewer partitions than {remote.source}'s "
+                f"{remote.source_topic!r} ({source.partitions}), which mirrors.{remote.mirror} "
+                "copies into it; declare at least as many (MirrorMaker would add partitions) "
+                "or leave it out (the mirror creates it)",
+            )
+
+
+def _check_remote_replicas(s: Scenario, flow: MirrorFlow) -> None:
+    """CreateTopics of the remote topics succeeds: 1 <= replication.factor <= brokers."""
+    target = s.cluster_named(flow.connector.target)
+    rf = flow.replication_factor
+    if not 1 <= rf <= target.brokers:
+        raise ScenarioError(
+            f"mirrors.{flow.index}.config.replication.factor",
+            f"{rf} replicas for the remote topics in {target.name!r} of {target.brokers} "
+            f"brokers; use -1 or 1 to {target.brokers} (Kafka: InvalidReplicationFactorException)",
+        )
 
 
 def _normalise_configs(s: Scenario) -> None:
@@ -1321,10 +1546,19 @@ def require_simulated(s: Scenario, can: Capabilities) -> None:
                 f"{cluster.coordination!r} is not simulated yet; use one of "
                 f"{sorted(can.coordination)}",
             )
-    if s.clusters is not None and len(s.clusters) > 1 and not can.multi_cluster:
+    several = s.clusters is not None and len(s.clusters) > 1
+    if several and not can.multi_cluster:
         raise NotSimulatedError("clusters", "several clusters are not simulated yet")
     if s.mirrors and not can.multi_cluster:
         raise NotSimulatedError("mirrors", "mirroring between clusters is not simulated yet")
+    routed = (*MULTI_CLUSTER_FAULTS, *CLUSTER_FAULTS)
+    for i, fault in enumerate(s.faults):
+        if several and fault.kind not in routed:
+            raise NotSimulatedError(
+                f"faults.{i}.kind",
+                f"{fault.kind!r} in a scenario of several clusters is not simulated yet "
+                f"(simulated there: {', '.join(routed)})",
+            )
     if s.schema_registry is not None and not can.schema_registry:
         raise NotSimulatedError("schema_registry", "the schema registry is not simulated yet")
     for i, fault in enumerate(s.faults):

@@ -477,3 +477,49 @@ def test_interval_counts_match_a_record_by_record_count(run):
     assert report.duplicate_messages == sum(
         batches[b][1] for i, b in enumerate(stored) if b in stored[:i]
     )
+
+
+# ---------------------------------------------------------------- mirrors
+
+
+def _mirror_tables(remote: list[tuple[int, int]], runs: list[tuple[int, int, int, int]]):
+    """Source east/t partition 0 holds offsets 0..9 (two batches); the remote log
+    west/east.t-0 holds ``remote`` batches (batch id, count) in order, made of ``runs``
+    (batch id, index, source offset, count)."""
+    log = [
+        {"topic": "east/t", "partition": 0, "base_offset": o, "count": 5, "batch_id": b}
+        for b, o in ((1, 0), (2, 5))
+    ]
+    offset = 0
+    for batch_id, count in remote:
+        log.append({"topic": "west/east.t", "partition": 0, "base_offset": offset,
+                    "count": count, "batch_id": batch_id})  # fmt: skip
+        offset += count
+    mirrored = [
+        {"mirror": "east->west", "batch_id": b, "index": i, "source_topic": "east/t",
+         "source_partition": 0, "source_offset": o, "count": c}
+        for b, i, o, c in runs
+    ]  # fmt: skip
+    return {"log": _frame("log", log), "mirrored_batches": _frame("mirrored_batches", mirrored)}
+
+
+@pytest.mark.parametrize(
+    ("remote", "runs", "expected"),
+    [
+        # everything, in order, once: (distinct, missing, duplicates, out of order)
+        ([(10, 4), (11, 6)], [(10, 0, 0, 4), (11, 0, 4, 2), (11, 2, 6, 4)], (10, 0, 0, 0)),
+        # offsets 4, 5 never arrived though 6.. did
+        ([(10, 4), (11, 4)], [(10, 0, 0, 4), (11, 0, 6, 4)], (8, 2, 0, 0)),
+        # a batch stored twice (a retry): 4 duplicates, and a rewind
+        ([(10, 4), (10, 4), (11, 2)], [(10, 0, 0, 4), (11, 0, 4, 2)], (6, 0, 4, 1)),
+        # stored out of source order
+        ([(11, 2), (10, 4)], [(10, 0, 0, 4), (11, 0, 4, 2)], (6, 0, 0, 1)),
+        # only the first 3 mirrored so far: the rest is lag, not missing
+        ([(10, 3)], [(10, 0, 0, 3)], (3, 0, 0, 0)),
+    ],
+)
+def test_mirror_audit_maps_remote_logs_back_to_the_source(remote, runs, expected):
+    from sim.audit import audit_mirrors
+
+    report = audit_mirrors(_mirror_tables(remote, runs))
+    assert dataclasses.astuple(report) == expected

@@ -458,3 +458,85 @@ def test_a_fault_on_an_unused_link_changes_nothing_in_a_whole_run(fault):
     assert len(plain["acked"]) > 1000 and len(plain["consumed"]) > 1000
     for name in plain:
         pd.testing.assert_frame_equal(plain[name], general[name], obj=name)
+
+
+# ---------------------------------------------------------------- sites and the WAN
+
+WAN_RTT = 0.060  # s
+WAN_BW = BW / 10  # bytes/s: slower than the NICs
+
+
+def make_sites():
+    """Two networks (clusters east and west) sharing one WAN: east's nodes a, b; west's c, and
+    ``x``, a client on east's network at west's site."""
+    from sim.net import Wan
+
+    env = simpy.Environment()
+    wan = Wan(WAN_RTT, WAN_BW)
+    east = Network(env, np.random.default_rng(0), RTT, site="east", wan=wan)
+    west = Network(env, np.random.default_rng(1), RTT, site="west", wan=wan)
+    nodes = {name: Node(env, name) for name in ("a", "b", "c", "x")}
+    east.add_node(nodes["a"], BW)
+    east.add_node(nodes["b"], BW)
+    west.add_node(nodes["c"], BW)
+    east.add_node(nodes["x"], BW, site="west")
+    return env, east, west, wan, nodes
+
+
+def test_a_message_between_sites_takes_the_wan_propagation_and_bandwidth():
+    env, east, _, wan, nodes = make_sites()
+    east.send("x", "a", Msg(N, 1))
+    east.send("a", "b", Msg(N, 2))  # same site: the LAN
+    env.run()
+    assert nodes["a"].received == [(pytest.approx(WAN_RTT / 2 + N / WAN_BW), "x", 1)]
+    assert nodes["b"].received == [(pytest.approx(RTT / 2 + N / BW), "a", 2)]
+    assert wan.pipe("west", "east").bytes_carried == N
+    assert wan.pipe("east", "west").bytes_carried == 0
+
+
+def test_the_wan_pipe_is_shared_by_every_node_and_network_of_its_sites():
+    """Two senders with idle NICs still queue behind each other on the one pipe: the WAN
+    saturates at its bandwidth whatever the NICs."""
+    env, east, west, wan, nodes = make_sites()
+    east.send("x", "a", Msg(N, "x"))  # west site -> east site, on east's network
+    west.send("c", "c", Msg(N, "loop"))  # loopback: no WAN
+    env.run()
+    k = 5
+    for i in range(k):
+        east.send("x", "b", Msg(N, i))
+    start = env.now
+    env.run()
+    times = [t - start for t, _, tag in nodes["b"].received]
+    assert times == pytest.approx([WAN_RTT / 2 + (i + 1) * N / WAN_BW for i in range(k)])
+
+
+def test_a_refused_connection_between_sites_takes_the_wan_round_trip():
+    env, east, _, _, _ = make_sites()
+    east.crash("a")
+    seen = outcome_log(env, east.request("x", "a", Msg(N, "q"), TIMEOUT))
+    env.run()
+    assert seen == [(pytest.approx(WAN_RTT), Disconnected("a"))]
+
+
+def test_a_node_elsewhere_needs_a_wan():
+    env = simpy.Environment()
+    net = Network(env, np.random.default_rng(0), RTT, site="east")
+    with pytest.raises(ValueError, match="no WAN"):
+        net.add_node(Node(env, "x"), BW, site="west")
+
+
+def test_a_cut_wan_is_silence_and_loses_what_is_in_flight_until_healed():
+    env, east, _, _, nodes = make_sites()
+    east.send("x", "a", Msg(N, "in flight"))
+    env.run(until=0.001)
+    east.cut_sites("east", "west")
+    seen = outcome_log(env, east.request("x", "a", Msg(N, "q"), TIMEOUT))
+    east.send("a", "b", Msg(N, "lan"))  # within a site: unaffected
+    env.run()
+    assert seen == [(pytest.approx(0.001 + TIMEOUT), RequestTimedOut("a"))]
+    assert [tag for _, _, tag in nodes["a"].received] == []
+    assert [tag for _, _, tag in nodes["b"].received] == ["lan"]
+    east.heal_sites("west", "east")
+    east.send("x", "a", Msg(N, "after"))
+    env.run()
+    assert [tag for _, _, tag in nodes["a"].received] == ["after"]

@@ -58,3 +58,11 @@ def test_equal_across_processes_with_different_hash_seeds():
 def test_bad_seed_is_a_clear_error(seed):
     with pytest.raises(ValueError, match="^seed: must be a non-negative integer"):
         RandomStreams(seed)
+
+
+def test_a_prefix_gives_other_numbers_and_names_them():
+    """Each cluster of a scenario draws from streams of its own: ``east/`` + the name."""
+    plain, east = RandomStreams(3), RandomStreams(3, prefix="east/")
+    assert east.stream("network").random() == RandomStreams(3).stream("east/network").random()
+    assert plain.stream("network").random() != RandomStreams(3, "east/").stream("network").random()
+    assert east.names() == ["east/network"]

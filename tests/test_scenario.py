@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -464,6 +465,108 @@ def test_multi_cluster_scenario_and_prefixed_targets():
     bad["faults"][0]["broker"] = 1
     with pytest.raises(ScenarioError, match=r"^faults\.0\.broker: .*several clusters"):
         Scenario.from_dict(bad)
+
+
+def _two_regions(**changes):
+    data = {
+        "clusters": [{"name": "east", "brokers": 3}, {"name": "west", "brokers": 2}],
+        "topics": [
+            {"name": "orders", "cluster": "east", "partitions": 4, "replication_factor": 3,
+             "config": {"retention.ms": 1000, "min.insync.replicas": 2}},
+        ],
+        "producers": [{"name": "app", "topic": "orders", "cluster": "east"}],
+        "consumer_groups": [{"group_id": "dr", "topics": ["east.orders"], "cluster": "west"}],
+        "mirrors": [{"source": "east", "target": "west", "config": {"replication.factor": 2}}],
+    }  # fmt: skip
+    data.update(changes)
+    return data
+
+
+def test_a_group_subscribes_to_the_remote_topic_a_mirror_creates():
+    s = Scenario.from_dict(_two_regions())
+    [remote] = s.remote_topics()
+    assert (remote.cluster, remote.name, remote.partitions, remote.created) == (
+        "west",
+        "east.orders",
+        4,
+        True,
+    )
+    west = s.for_cluster("west")
+    assert west.clusters is None and west.cluster.name == "west" and west.cluster.brokers == 2
+    assert [(t.name, t.partitions, t.replication_factor, t.config) for t in west.topics] == [
+        ("east.orders", 4, 2, {"retention.ms": 1000})  # min.insync.replicas is not copied
+    ]
+    assert [g.group_id for g in west.consumer_groups] == ["dr"] and west.producers == []
+    east = s.for_cluster("east")
+    assert [t.name for t in east.topics] == ["orders"] and east.consumer_groups == []
+
+
+def test_without_the_mirror_the_remote_topic_does_not_exist():
+    with pytest.raises(ScenarioError, match=r"^consumer_groups\.0\.topics\.0: unknown topic"):
+        Scenario.from_dict(_two_regions(mirrors=[]))
+
+
+@pytest.mark.parametrize("rf", [0, 3, -2])
+def test_remote_topic_replicas_must_fit_the_target(rf):
+    mirrors = [{"source": "east", "target": "west", "config": {"replication.factor": rf}}]
+    with pytest.raises(
+        ScenarioError, match=r"^mirrors\.0\.config\.replication\.factor: .* of 2 brokers"
+    ):
+        Scenario.from_dict(_two_regions(mirrors=mirrors))
+
+
+def test_a_declared_remote_topic_needs_the_source_partitions():
+    data = _two_regions()
+    data["topics"].append({"name": "east.orders", "cluster": "west", "partitions": 2})
+    with pytest.raises(ScenarioError, match=r"^topics\.1\.partitions: 'east\.orders' has fewer"):
+        Scenario.from_dict(data)
+
+
+def test_several_clusters_refuse_faults_across_clusters_for_now():
+    faults = [{"kind": "slow_network", "at_s": 1, "between": ["east/broker-0", "west/broker-0"]}]
+    s = Scenario.from_dict(_two_regions(faults=faults))
+    with pytest.raises(
+        NotSimulatedError, match=r"^faults\.0\.kind: 'slow_network' in a scenario of several"
+    ):
+        require_simulated(
+            s, Capabilities(multi_cluster=True, fault_kinds=frozenset({"slow_network"}))
+        )
+
+
+def test_a_fault_in_one_cluster_goes_to_that_clusters_part():
+    faults = [
+        {"kind": "crash_broker", "at_s": 1, "broker": "leader:west/east.orders-3"},
+        {"kind": "pause", "at_s": 2, "node": "east/zookeeper", "duration_s": 1},
+        {"kind": "pause", "at_s": 3, "node": "app-0", "duration_s": 1},
+        {"kind": "crash_consumer", "at_s": 4, "group": "dr"},
+        {"kind": "wan_partition", "at_s": 5},
+    ]
+    s = Scenario.from_dict(_two_regions(faults=faults))
+    assert [(f.kind, f.at_s) for f in s.for_cluster("west").faults] == [
+        ("crash_broker", 1), ("crash_consumer", 4),
+    ]  # fmt: skip
+    assert s.for_cluster("west").faults[0].broker == "leader:east.orders-3"
+    east = s.for_cluster("east").faults
+    assert [(f.kind, f.node) for f in east] == [("pause", "zookeeper"), ("pause", "app-0")]
+
+
+@pytest.mark.parametrize(
+    ("fault", "path", "problem"),
+    [
+        ({"between": ["east", "north"]}, "faults.0.between.1", "unknown cluster 'north'"),
+        ({"between": ["east", "east"]}, "faults.0.between.1", "must differ"),
+    ],
+)
+def test_a_wan_partition_names_two_clusters(fault, path, problem):
+    faults = [{"kind": "wan_partition", "at_s": 1, **fault}]
+    with pytest.raises(ScenarioError, match=rf"^{re.escape(path)}: {problem}"):
+        Scenario.from_dict(_two_regions(faults=faults))
+
+
+def test_a_wan_partition_needs_several_clusters(default_dict):
+    default_dict["faults"] = [{"kind": "wan_partition", "at_s": 1}]
+    with pytest.raises(ScenarioError, match=r"^faults\.0\.kind: a wan_partition needs several"):
+        Scenario.from_dict(default_dict)
 
 
 def test_avro_and_json_formats_validate(default_dict):

@@ -1,0 +1,1 @@
+"""MirrorMaker 2 (KIP-382): replication of topics between the clusters of a scenario."""

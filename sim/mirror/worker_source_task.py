@@ -1,0 +1,201 @@
+"""The Kafka Connect side of a MirrorMaker 2 task (≈ Kafka 3.9 ``WorkerSourceTask`` with its
+``KafkaProducer``): the records the task polled are sent to the target cluster, each to the
+partition it names.
+
+The producer is the model's own (:class:`~sim.clients.producer.record_accumulator.
+RecordAccumulator`, :class:`~sim.clients.producer.sender.Sender`, :class:`~sim.clients.metadata.
+Metadata`) without a workload: the task hands it records as its consumer returns them
+(``send``), with Connect's producer settings (``acks=all``, no idempotence, one request in
+flight, retries until ``delivery.timeout.ms`` = Integer.MAX_VALUE: see
+:data:`sim.kafka_config.MIRROR_PRODUCER_DEFAULTS`).
+
+Each batch remembers the source records it holds (their source partition and offsets, as runs)
+and, once it has its batch id, writes them to the ``mirrored_batches`` table: the audit maps
+the remote topics' logs back to the source with it. Not modelled: Connect's offset commits
+(``offset.flush.interval.ms``; a task restart is not modelled either) and send() blocking on a
+full ``buffer.memory`` (Connect's max.block.ms is infinite: the task would stop polling).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import simpy
+
+from sim.clients.metadata import Metadata
+from sim.clients.producer.record_accumulator import ProducerBatch, RecordAccumulator
+from sim.clients.producer.sender import Sender
+from sim.kafka_config import EffectiveConfig
+from sim.metrics import Metrics, Table
+from sim.protocol import ConnectionClosed, RecordBatch, TopicPartition
+from sim.timers import call_later
+
+#: A run of source records: (source topic, source partition, first offset, count).
+Run = tuple[str, int, int, int]
+
+
+class MirrorAccumulator(RecordAccumulator):
+    """A RecordAccumulator whose batches know the source records they hold."""
+
+    def __init__(self, config: EffectiveConfig, mirror: str, table: Table) -> None:
+        super().__init__(
+            config["batch.size"], config.s("linger.ms"), config["compression.type"],
+            config["buffer.memory"],
+        )  # fmt: skip
+        self.mirror = mirror
+        self.table = table
+        self._queued: dict[TopicPartition, deque[list]] = {}  # runs not cut yet, per partition
+        self._runs: dict[ProducerBatch, list[Run]] = {}  # batches not done yet
+        #: batch id -> the source offset after its last record (the lag sampler reads it)
+        self.ends: dict[int, int] = {}
+
+    def append_run(self, tp: TopicPartition, run: Run, record_bytes: int, keys, now: float):
+        """Queue ``run``'s records for ``tp``, arrived now, of ``record_bytes`` each."""
+        count = run[3]
+        self.append(tp, [now] * count, keys, [record_bytes] * count)
+        queued = self._queued.setdefault(tp, deque())
+        last = queued[-1] if queued else None
+        if last is not None and last[:2] == list(run[:2]) and last[2] + last[3] == run[2]:
+            last[3] += count  # it continues the run queued last: one run
+        else:
+            queued.append(list(run))
+
+    def _cut(self, q, start: int, end: int) -> ProducerBatch:
+        batch = super()._cut(q, start, end)
+        queued, need, runs = self._queued[q.tp], end - start, []
+        while need:
+            topic, partition, first, count = queued[0]
+            take = min(count, need)
+            runs.append((topic, partition, first, take))
+            need -= take
+            if take == count:
+                queued.popleft()
+            else:
+                queued[0][2:] = [first + take, count - take]
+        self._runs[batch] = runs
+        return batch
+
+    def split_and_reenqueue(self, big: ProducerBatch, now: float) -> ProducerBatch:
+        piece = super().split_and_reenqueue(big, now)
+        self._runs[piece] = self._runs[big]  # the same records (see the parent's docstring)
+        return piece
+
+    def wire(self, batch: ProducerBatch, batch_id: int, producer_id: int) -> RecordBatch:
+        first = batch.wire is None  # an epoch bump wires a batch again, same id
+        wire = super().wire(batch, batch_id, producer_id)
+        if first:
+            index = 0
+            for topic, partition, offset, count in self._runs.get(batch, ()):
+                row = (self.mirror, batch_id, index, topic, partition, offset, count)
+                self.table.append_row(row)
+                index += count
+                self.ends[batch_id] = offset + count
+        return wire
+
+    def deallocate(self, batch: ProducerBatch) -> None:
+        super().deallocate(batch)
+        self._runs.pop(batch, None)
+
+
+class WorkerSourceTask:
+    """Producer client ``name`` of a mirror's task, on the target's network ``net``.
+
+    mirror: the mirror's name (``east->west``); topics: the remote topics it writes;
+    bootstrap: the target's broker node names; table: ``mirrored_batches``.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        name: str,
+        mirror: str,
+        net,
+        config: EffectiveConfig,
+        metrics: Metrics,
+        rng: np.random.Generator,
+        producer_id: int,
+        bootstrap: list[str],
+        topics: list[str],
+        table: Table,
+    ) -> None:
+        self.env = env
+        self.name = name
+        self.accumulator = MirrorAccumulator(config, mirror, table)
+        self.sender = Sender(
+            env, name, net, self.accumulator, config, metrics, rng, producer_id,
+            self._stale, self._wake,
+        )  # fmt: skip
+        self.metadata = Metadata(env, net, name, bootstrap, config, self._on_metadata)
+        self.metadata.topics = sorted(topics)
+        #: records handed to send() so far
+        self.offered = 0
+        self._awake = True  # a round is due or running (true until the first)
+        self._rounds = 0
+        self._round_callbacks = (self._round,)
+        self._timer_callbacks = (self._on_timer,)
+
+    def on_request(self, request, source: str, respond) -> None:
+        """A broker closed the connection (acks=0): refresh metadata. Clients serve nothing."""
+        if isinstance(request, ConnectionClosed):
+            self._stale()
+            return
+        raise TypeError(f"{self.name} got a {type(request).__name__}: clients serve no requests")
+
+    def start(self) -> None:
+        """Start the metadata updater and the send loop now."""
+        self.env.process(self.metadata.run())
+        self._round()
+
+    def send(self, tp: TopicPartition, run: Run, record_bytes: int, keys) -> None:
+        """producer.send() of ``run``'s records to ``tp`` (SourceRecord.kafkaPartition: the
+        source partition), each of ``record_bytes`` bytes, keys ids or None."""
+        self.accumulator.append_run(tp, run, record_bytes, keys, self.env.now)
+        self.offered += run[3]
+        self._wake()
+
+    def account(self, end_s: float) -> tuple[int, int, int, int]:
+        """(offered, blocked, queued, in flight) at ``end_s`` for the ``producers`` table."""
+        queued = self.accumulator.records_before(end_s)
+        return self.offered, 0, queued, self.sender.in_flight_records()
+
+    def _round(self, _event=None) -> None:
+        """Drain and send what is ready; a timer for when the next batch will be."""
+        now = self.env.now
+        self.sender.run_once(now)
+        self._rounds += 1
+        self._awake = False
+        wake = self.accumulator.next_ready_s(now)
+        if wake < float("inf"):
+            timer = _Timer(self._rounds)
+            call_later(self.env, wake - now, timer, self._timer_callbacks)
+
+    def _on_timer(self, timer: _Timer) -> None:
+        if timer.round == self._rounds:
+            self._wake()
+
+    def _wake(self) -> None:
+        if not self._awake:
+            self._awake = True
+            call_later(self.env, 0.0, _Timer(self._rounds), self._round_callbacks)
+
+    def _stale(self) -> None:
+        self.metadata.request_update()
+
+    def _on_metadata(self) -> None:
+        leaders = {
+            tp: (meta.leader if meta.leader >= 0 else None)
+            for tp, meta in self.metadata.partitions.items()
+        }
+        self.sender.set_leaders(leaders)
+        self._wake()
+
+
+class _Timer:
+    """An event on SimPy's queue (:func:`sim.timers.call_later`) set by round ``round``."""
+
+    __slots__ = ("callbacks", "round")
+    _ok = True
+
+    def __init__(self, round_: int) -> None:
+        self.round = round_

@@ -1,0 +1,320 @@
+"""Several clusters in one simulation and one clock, joined by MirrorMaker 2 mirrors.
+
+Each cluster is a :class:`~sim.world.World` of its own — ZooKeeper, controller, brokers,
+topics, clients, network — built from its part of the scenario (:meth:`Scenario.for_cluster`),
+at its own site; all share one SimPy environment, run-unique batch ids, and the
+:class:`~sim.net.Wan` between the sites (``scenario.wan``). Random streams are per cluster
+(``east/`` + the name). With one cluster in ``clusters`` the run is that of the same scenario
+written with ``cluster``: no prefixes, the same numbers.
+
+Each mirror is a MirrorSourceConnector (:mod:`sim.mirror.mirror_source_connector`): its remote
+topics exist in the target from the start (the connector creates them when it starts, before
+any record flows), and its ``tasks.max`` tasks run in a Connect worker at the target's site, as
+MirrorMaker 2's documentation advises (consume remotely, produce locally): each task's consumer
+is a node of the source's network at the target's site (its fetches cross the WAN) and its
+producer a node of the target's network, named ``mirror-<source>-<target>-<i>`` in both.
+
+Results: the clusters' tables put together, every topic and node name prefixed with its
+cluster (``east/orders``, ``east/broker-0``, ``west/dr-0``); the time series summed per interval
+(rates, under-replicated partitions) or their maximum (latency p99, lag); each cluster's audit
+summed; the ``mirrors`` table (sampled every time-series interval) and the audit across
+clusters (:func:`sim.audit.audit_mirrors`).
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import combinations, count
+
+import pandas as pd
+
+from sim import kafka_config
+from sim.audit import audit_mirrors
+from sim.events import EventKind
+from sim.metrics import Table, events_frame
+from sim.mirror.mirror_source_connector import MirrorSourceConnector
+from sim.mirror.mirror_source_task import MirrorSourceTask
+from sim.mirror.worker_source_task import WorkerSourceTask
+from sim.net import Wan
+from sim.protocol import TopicPartition
+from sim.results import TABLES, Results
+from sim.rng import RandomStreams
+from sim.scenario import Scenario
+from sim.timers import Environment
+from sim.world import MEASURED, PRODUCER_ID_BASE, World, run_until
+
+#: Summary fields measured with several clusters: one cluster's and the audit of the mirrors.
+MEASURED_MULTI = (
+    *MEASURED,
+    "mirrored_messages",
+    "mirror_missing_messages",
+    "mirror_duplicate_messages",
+    "mirror_out_of_order",
+)
+#: Columns holding a topic or node name, prefixed with the cluster in the results.
+NAME_COLUMNS = ("topic", "producer", "member", "node", "item")
+#: How each time series adds up over clusters.
+TIMESERIES_SUM = (
+    "produced_msgs_s",
+    "acked_msgs_s",
+    "consumed_msgs_s",
+    "under_replicated_partitions",
+)
+TIMESERIES_MAX = ("produce_latency_p99_ms", "max_consumer_lag")
+#: Summary fields of a cluster's own that are maxima over clusters (the others add up).
+METRICS_MAX = ("recovery_s",)
+
+
+class Mirror:
+    """One source → target flow: its connector and tasks, and its lag samples."""
+
+    def __init__(self, owner: MultiClusterWorld, index: int, connector: MirrorSourceConnector):
+        spec = owner.scenario.mirrors[index]
+        config = kafka_config.mirror_config(spec.config, f"mirrors.{index}.config")
+        self.name = f"{spec.source}->{spec.target}"
+        self.source = owner.worlds[spec.source]
+        self.target = owner.worlds[spec.target]
+        self.remote = {
+            t.source_topic: t.name for t in owner.scenario.remote_topics() if t.mirror == index
+        }
+        partitions = [
+            (topic, p)
+            for topic in self.remote
+            for p in range(self.source.scenario.topic(topic).partitions)
+        ]
+        self.tasks: list[tuple[MirrorSourceTask, list[TopicPartition]]] = []
+        for i, share in enumerate(
+            connector.task_partitions(partitions, config.mirror["tasks.max"])
+        ):
+            self.tasks.append((self._task(owner, spec, i, config), share))
+        self.owner = owner
+        self.frontier = {tp: 0 for tp in partitions}  # source offset mirrored (committed) to
+
+    def _task(self, owner, spec, i: int, config) -> MirrorSourceTask:
+        """Task ``i``: its producer on the target's network, its consumer on the source's at
+        the target's site."""
+        name = f"mirror-{spec.source}-{spec.target}-{i}"
+        target = self.target
+        producer = WorkerSourceTask(
+            owner.env, name, self.name, target.net, config.producer, target.metrics,
+            target.streams.stream("producer", name), PRODUCER_ID_BASE + len(target.producers),
+            [b.name for b in target.brokers], list(self.remote.values()), owner.mirrored,
+        )  # fmt: skip
+        target.net.add_node(producer, target._nic_bytes_s(target.hardware))
+        target.producers.append(producer)  # started with the target's producers; accounted
+        target.unbounded_producers.add(name)  # no liveness bound derived for it yet
+        source = self.source
+        consumer = MirrorSourceTask(
+            owner.env, name, "", source.net, config.consumer, 0.0, source.metrics,
+            [b.name for b in source.brokers], remote=self.remote, producer=producer,
+            source_prefix=f"{spec.source}/",
+        )  # fmt: skip
+        source.net.add_node(consumer, target._nic_bytes_s(target.hardware), site=spec.target)
+        return consumer
+
+    def start(self) -> None:
+        for task, share in self.tasks:
+            task.start_task(share)
+
+    def sample(self, now: float) -> list[tuple]:
+        """One ``mirrors`` row per source partition (none while a leader is unknown)."""
+        rows = []
+        accumulators = [task.producer.accumulator for task, _ in self.tasks]
+        for tp, frontier in self.frontier.items():
+            source_log = _leader_log(self.source, tp)
+            target_log = _leader_log(self.target, (self.remote[tp[0]], tp[1]))
+            if source_log is None or target_log is None:
+                continue
+            hw = target_log.high_watermark
+            if hw > 0:
+                entry = target_log.entry_at(hw - 1)
+                batch_id = entry.batch.batch_id
+                for accumulator in accumulators:
+                    frontier = max(frontier, accumulator.ends.get(batch_id, frontier))
+                self.frontier[tp] = frontier
+            source_hw = source_log.high_watermark
+            lag_s = 0.0
+            if frontier < source_hw:
+                oldest = source_log.entry_at(frontier)
+                lag_s = now - oldest.append_s if oldest is not None else math.nan
+            rows.append(
+                (now, self.name, f"{self.source.scenario.cluster.name}/{tp[0]}", tp[1],
+                 f"{self.target.scenario.cluster.name}/{self.remote[tp[0]]}", frontier,
+                 max(source_hw - frontier, 0), lag_s)
+            )  # fmt: skip
+        return rows
+
+
+def _leader_log(world: World, tp: TopicPartition):
+    """The partition's log at its leader now, or None without a running leader."""
+    leader = world.leader_of(tp)
+    if leader < 0 or not world.brokers[leader].running:
+        return None
+    return world.brokers[leader].partitions[tp].log
+
+
+class MultiClusterWorld:
+    """A scenario of several clusters (``scenario.clusters``) and its mirrors."""
+
+    def __init__(self, scenario: Scenario, check_invariants: bool | None = None) -> None:
+        self.scenario = scenario
+        self.env = Environment()
+        wan = scenario.wan
+        self.wan = Wan(wan.rtt_ms / 1000.0, wan.bandwidth_gbps * 1e9 / 8)
+        batch_ids = count().__next__
+        self.worlds: dict[str, World] = {}
+        several = len(scenario.all_clusters) > 1
+        for cluster in scenario.all_clusters:
+            prefix = f"{cluster.name}/" if several else ""
+            self.worlds[cluster.name] = World(
+                scenario.for_cluster(cluster.name), check_invariants, env=self.env,
+                streams=RandomStreams(scenario.seed, prefix), wan=self.wan,
+                new_batch_id=batch_ids,
+            )  # fmt: skip
+        self.mirrored = Table("mirrored_batches")
+        self.lag = Table("mirrors")
+        self.mirrors = [
+            Mirror(self, flow.index, flow.connector) for flow in scenario.mirror_flows()
+        ]
+        self.interval_s = next(iter(self.worlds.values())).metrics.interval_s
+        self.fault_rows: list[dict] = []  # events rows of the faults about several clusters
+
+    def run(self, progress: bool = False) -> None:
+        """Start every cluster and mirror, and run to the scenario's end."""
+        for world in self.worlds.values():
+            world.start()
+        for mirror in self.mirrors:
+            mirror.start()
+        self.env.process(self._sample())
+        for fault in self.scenario.faults:  # the others are the clusters' own (for_cluster)
+            if fault.kind == "wan_partition":
+                self.env.process(self._wan_partition(fault))
+            elif fault.kind == "slow_wan":
+                self.env.process(self._slow_wan(fault))
+        run_until(self.env, self.scenario.name, self.scenario.duration_s, progress)
+        for world in self.worlds.values():
+            if world.checker is not None:
+                world.checker.check()
+
+    def _wan_partition(self, fault):
+        """A ``wan_partition``: cut the sites apart in every network at ``at_s``, heal them
+        ``heal_after_s`` later (the process of a fault row and, when it heals, a fault_end)."""
+        yield self.env.timeout(fault.at_s)
+        pairs = self._pairs(fault)
+        self._set_wan(pairs, cut=True)
+        if fault.heal_after_s is not None:
+            yield self.env.timeout(fault.heal_after_s)
+            self._set_wan(pairs, cut=False)
+
+    def _pairs(self, fault) -> list[tuple[str, str]]:
+        """The pairs of sites a WAN fault is about."""
+        return [fault.between] if fault.between else list(combinations(self.worlds, 2))
+
+    def _slow_wan(self, fault):
+        """A ``slow_wan``: both pipes of each pair lose bandwidth and gain delay at ``at_s``,
+        and get them back ``duration_s`` later; transfers already booked on a pipe keep the
+        times they were given."""
+        yield self.env.timeout(fault.at_s)
+        pairs = self._pairs(fault)
+        pipes = [self.wan.pipe(*ends) for a, b in pairs for ends in ((a, b), (b, a))]
+        normal = [(pipe.bytes_s, pipe.half_rtt_s) for pipe in pipes]
+        for pipe in pipes:
+            pipe.bytes_s *= fault.bandwidth_factor
+            pipe.half_rtt_s += fault.extra_delay_ms / 1000.0
+        self._wan_rows(pairs, EventKind.FAULT, "slow_wan", "", "slowed")
+        if fault.duration_s is not None:
+            yield self.env.timeout(fault.duration_s)
+            for pipe, (bytes_s, half_rtt_s) in zip(pipes, normal, strict=True):
+                pipe.bytes_s, pipe.half_rtt_s = bytes_s, half_rtt_s
+            self._wan_rows(pairs, EventKind.FAULT_END, "slow_wan", "", "back to normal")
+
+    def _wan_rows(self, pairs, kind: EventKind, fault: str, outcome: str, what: str) -> None:
+        for a, b in pairs:
+            self.fault_rows.append(
+                {"time_s": self.env.now, "kind": kind, "fault": fault, "outcome": outcome,
+                 "detail": f"WAN between {a} and {b} {what}"}
+            )  # fmt: skip
+
+    def _set_wan(self, pairs, cut: bool) -> None:
+        for a, b in pairs:
+            for world in self.worlds.values():
+                if cut:
+                    world.net.cut_sites(a, b)
+                else:
+                    world.net.heal_sites(a, b)
+        if cut:
+            self._wan_rows(pairs, EventKind.FAULT, "wan_partition", "unreachable", "cut")
+        else:
+            self._wan_rows(pairs, EventKind.FAULT_END, "wan_partition", "reachable", "healed")
+
+    def _sample(self):
+        while True:
+            yield self.env.timeout(self.interval_s)
+            for mirror in self.mirrors:
+                for row in mirror.sample(self.env.now):
+                    self.lag.append_row(row)
+
+    def results(self) -> Results:
+        """The clusters' tables together, names prefixed; the summary; the mirrors' audit."""
+        parts = {name: world.results() for name, world in self.worlds.items()}
+        tables = {}
+        for table in TABLES:
+            if table in ("mirrors", "mirrored_batches"):
+                continue
+            frames = [self._prefixed(r.tables[table], name) for name, r in parts.items()]
+            tables[table] = pd.concat(frames, ignore_index=True)
+        events = pd.concat([tables["events"], events_frame(self.fault_rows)], ignore_index=True)
+        tables["events"] = events.sort_values("time_s", kind="stable").reset_index(drop=True)
+        tables["timeseries"] = _timeseries([r.tables["timeseries"] for r in parts.values()])
+        tables["mirrors"] = self.lag.frame()
+        tables["mirrored_batches"] = self.mirrored.frame()
+        tables["liveness"] = pd.concat(
+            [self._prefixed(r.tables["liveness"], n) for n, r in parts.items()], ignore_index=True
+        )
+        metrics = _combined([r.metrics for r in parts.values()])
+        metrics.update(audit_mirrors(tables).as_metrics())
+        warnings = list(self.scenario.warnings())
+        for name, world in self.worlds.items():
+            own = len(world.scenario.warnings())
+            warnings += [f"{name}: {w}" for w in parts[name].warnings[own:]]
+        return Results(self.scenario, tables, metrics, MEASURED_MULTI, warnings)
+
+    def _prefixed(self, frame: pd.DataFrame, cluster: str) -> pd.DataFrame:
+        """``frame`` with each non-empty topic or node name as ``<cluster>/<name>`` when there
+        are several clusters."""
+        if len(self.worlds) == 1:
+            return frame
+        return _prefixed(frame, cluster)
+
+
+def _prefixed(frame: pd.DataFrame, cluster: str) -> pd.DataFrame:
+    """``frame`` with each non-empty topic or node name as ``<cluster>/<name>``."""
+    frame = frame.copy()
+    for column in NAME_COLUMNS:
+        if column in frame:
+            values = frame[column]
+            frame[column] = values.where(values == "", cluster + "/" + values)
+    return frame
+
+
+def _timeseries(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The clusters' time series as one: sums of rates and counts, maxima of the others."""
+    first = frames[0].copy()
+    for frame in frames[1:]:
+        for column in TIMESERIES_SUM:
+            first[column] = first[column] + frame[column].to_numpy()
+        for column in TIMESERIES_MAX:
+            first[column] = first[column].combine(frame[column], max)
+    return first
+
+
+def _combined(parts: list[dict[str, float]]) -> dict[str, float]:
+    """The clusters' summary fields: sums (maxima for :data:`METRICS_MAX`) of those measured."""
+    out: dict[str, float] = {}
+    for name in parts[0]:
+        values = [p[name] for p in parts if not math.isnan(p[name])]
+        if values:
+            out[name] = max(values) if name in METRICS_MAX else sum(values)
+        else:
+            out[name] = math.nan
+    return out
