@@ -126,6 +126,13 @@ class HardwareSpec(Spec):
     a power loss drops the data younger than this."""
     dirty_writeback_interval_s: PositiveFloat = 5.0
     """Period of the OS flusher (Linux ``dirty_writeback_centisecs`` = 500)."""
+    producer_send_us: PositiveFloat = 1.14
+    """CPU time of the application's thread per send() of a producer: serialisation,
+    partitioning and the append to its batch (KafkaProducer.doSend), compression apart. It
+    paces a closed-loop producer (``arrival.kind`` "closed_loop"); open-loop arrivals are the
+    times of the send() calls. Default published: Kafka 1.0.0's kafka-producer-perf-test with
+    100-byte records, ``--throughput -1``, acks=1, broker on the same host (no network limit):
+    877,024 records/s, 1.14 µs per record (github.com/smfrpc/smf pull request 196, 2018)."""
     per_broker: dict[str, HardwareOverride] = Field(default_factory=dict)
     """Overrides keyed by broker id, e.g. ``{"2": {"disk_write_mb_s": 20}}``."""
 
@@ -210,10 +217,17 @@ class KeysSpec(Spec):
 class ArrivalSpec(Spec):
     """How records arrive at a producer's send(), at a mean of the producer's ``rate_msgs_s``."""
 
-    kind: Literal["constant", "poisson", "bursts"] = "poisson"
+    kind: Literal["constant", "poisson", "bursts", "closed_loop"] = "poisson"
     """"constant": evenly spaced; "poisson": exponential gaps; "bursts": Poisson at
     ``rate_msgs_s × burst_factor`` for ``burst_s`` out of every ``period_s``, and at a rate that
-    keeps the mean at ``rate_msgs_s`` the rest of the time."""
+    keeps the mean at ``rate_msgs_s`` the rest of the time; "closed_loop": as
+    kafka-producer-perf-test with ``--throughput -1`` (ProducerPerformance), the application
+    calls send() again as soon as the last call returned: one call per
+    ``hardware.producer_send_us``, none while a call blocks for memory
+    (``buffer.memory``, up to ``max.block.ms``); ``rate_msgs_s`` is ignored."""
+    num_records: Annotated[int, Field(ge=1)] | None = None
+    """closed_loop only: records the application sends in all (``--num-records``), then it
+    stops; null: until the producer's ``stop_s`` or the end of the run."""
     burst_factor: Annotated[float, Field(ge=1, allow_inf_nan=False)] = 5.0
     """Rate within a burst, as a multiple of ``rate_msgs_s``; burst_factor × burst_s must not
     exceed period_s."""
@@ -224,6 +238,10 @@ class ArrivalSpec(Spec):
 
     @model_validator(mode="after")
     def _burst_fits(self) -> ArrivalSpec:
+        if self.num_records is not None and self.kind != "closed_loop":
+            raise _FieldProblem(
+                "num_records", 'only a closed loop counts records; use kind "closed_loop"'
+            )
         if self.kind == "bursts":
             if self.burst_s >= self.period_s:
                 raise _FieldProblem("burst_s", "must be shorter than period_s")

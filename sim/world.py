@@ -309,7 +309,9 @@ class World:
         made = []
         for i in range(spec.count):
             name = f"{spec.name}-{i}"
-            workload = Workload(spec, self.streams.stream("workload", name), value_bytes)
+            workload = Workload(
+                spec, self.streams.stream("workload", name), value_bytes, self._send_s()
+            )
             producer = KafkaProducer(
                 self.env, name, spec, self.net, config, self.metrics,
                 self.streams.stream("producer", name), workload,
@@ -322,6 +324,10 @@ class World:
             self.producers.append(producer)
             made.append(producer)
         return made
+
+    def _send_s(self) -> float:
+        """CPU time of a producer's application thread per send(), s (the hardware's)."""
+        return self.hardware.producer_send_us * 1e-6
 
     def _warn_batches_over_limit(self, name: str, topic: str, config) -> None:
         """Producer ``name``'s batches can be larger than ``topic``'s max.message.bytes: the
