@@ -107,6 +107,23 @@ class HardwareOverride(Spec):
     """This broker's OS page cache; null: the cluster's."""
 
 
+class CodecSpeeds(Spec):
+    """Compression throughput of a producer's application thread per ``compression.type``, MB
+    (10^6 bytes) of records in per second. Defaults measured by benchmarks/bench_client_cpu.py
+    on this project's build machine (AMD EPYC, 2 cores, Python 3.11 bindings of the C
+    libraries Kafka's codecs call), batches of 16,384 bytes of JSON log lines at Kafka 3.9's
+    default levels: gzip 73 MB/s, snappy 698, lz4 860, zstd 350."""
+
+    gzip: PositiveFloat = 73.0
+    """gzip (zlib, level 6: ``Deflater.DEFAULT_COMPRESSION``)."""
+    snappy: PositiveFloat = 698.0
+    """snappy."""
+    lz4: PositiveFloat = 860.0
+    """lz4 (lz4's fast compressor: Lz4BlockOutputStream at the default level)."""
+    zstd: PositiveFloat = 350.0
+    """zstd (level 3)."""
+
+
 class HardwareSpec(Spec):
     """The machines and network of one cluster."""
 
@@ -128,11 +145,25 @@ class HardwareSpec(Spec):
     """Period of the OS flusher (Linux ``dirty_writeback_centisecs`` = 500)."""
     producer_send_us: PositiveFloat = 1.14
     """CPU time of the application's thread per send() of a producer: serialisation,
-    partitioning and the append to its batch (KafkaProducer.doSend), compression apart. It
-    paces a closed-loop producer (``arrival.kind`` "closed_loop"); open-loop arrivals are the
-    times of the send() calls. Default published: Kafka 1.0.0's kafka-producer-perf-test with
+    partitioning and the append to its batch (KafkaProducer.doSend), compression apart. With
+    compression the thread also compresses each record's bytes at ``producer_compress_mb_s``
+    (MemoryRecordsBuilder's compressing stream runs in send()). Together they pace a
+    closed-loop producer (``arrival.kind`` "closed_loop"); open-loop arrivals are the times
+    of the send() calls. Default published: Kafka 1.0.0's kafka-producer-perf-test with
     100-byte records, ``--throughput -1``, acks=1, broker on the same host (no network limit):
     877,024 records/s, 1.14 µs per record (github.com/smfrpc/smf pull request 196, 2018)."""
+    producer_compress_mb_s: CodecSpeeds = Field(default_factory=CodecSpeeds)
+    """Compression throughput of a producer's application thread, per ``compression.type``."""
+    producer_request_us: NonNegFloat = 8.1
+    """CPU time of a producer's sender thread (one per producer) per ProduceRequest: its
+    socket write. Requests leave one after another as the thread gets to them. Default
+    measured by benchmarks/bench_client_cpu.py on the build machine: one send() system call
+    of 16,384 bytes on a loopback TCP connection, 8.1 µs."""
+    producer_checksum_mb_s: PositiveFloat = 2660.0
+    """Rate at which a producer's sender thread closes batches, MB (10^6 bytes) per second:
+    the CRC32C of each batch's bytes (DefaultRecordBatch.writeHeader), paid per request for
+    its batches. Default measured by benchmarks/bench_client_cpu.py on the build machine:
+    zlib's CRC-32 of a 16,384-byte batch in 6.15 µs."""
     per_broker: dict[str, HardwareOverride] = Field(default_factory=dict)
     """Overrides keyed by broker id, e.g. ``{"2": {"disk_write_mb_s": 20}}``."""
 

@@ -79,7 +79,7 @@ class Workload:
         self._zipf_cdf = (
             _zipf_cdf(spec.keys.cardinality, spec.keys.zipf_s) if spec.keys.kind == "zipf" else None
         )
-        self.key_bytes = spec.key_bytes if spec.key_bytes is not None else _default_key_bytes(spec)
+        self.key_bytes = spec.key_bytes if spec.key_bytes is not None else default_key_bytes(spec)
         #: records drawn so far (every window's, refused ones included)
         self.drawn = 0
         #: the last window drawn, [from, until) s, and its arrival times (nothing arrives
@@ -218,7 +218,7 @@ def _zipf_cdf(cardinality: int, s: float) -> np.ndarray:
     return cdf / cdf[-1]
 
 
-def _default_key_bytes(spec: ProducerSpec) -> int:
+def default_key_bytes(spec: ProducerSpec) -> int:
     """Bytes of a serialized key "key-<id>" (StringSerializer), for the largest id."""
     if spec.keys.kind == "none":
         return 0

@@ -89,3 +89,25 @@ def test_num_records_is_for_a_closed_loop_only():
     data["producers"][0]["arrival"] = {"kind": "poisson", "num_records": 5}
     with pytest.raises(ScenarioError, match="producers.0.arrival.num_records"):
         Scenario.from_dict(data)
+
+
+def _offered(data: dict) -> int:
+    return int(_row(data)["offered"])
+
+
+def test_compression_slows_the_application_by_its_bytes_per_second():
+    """lz4 at 10 MB/s: each send() also compresses its 1,008 record bytes, 100.8 µs more; a
+    gzip speed changes nothing in an lz4 run, nor an lz4 speed in a run without compression."""
+    send_us = 100.0
+    lz4_mb_s = 10.0
+    record_bytes = VALUE_BYTES + RECORD_OVERHEAD
+
+    def run(codec: str, speeds: dict) -> int:
+        data = _scenario(send_us, config={"compression.type": codec})
+        data["cluster"]["hardware"]["producer_compress_mb_s"] = speeds
+        return _offered(data)
+
+    slowed = run("lz4", {"lz4": lz4_mb_s})
+    assert abs(slowed - 1.0 / (send_us * 1e-6 + record_bytes / (lz4_mb_s * 1e6))) <= 1
+    assert run("lz4", {"lz4": lz4_mb_s, "gzip": 1.0}) == slowed
+    assert run("none", {"lz4": lz4_mb_s}) == run("none", {})

@@ -34,6 +34,7 @@ from sim.metrics import Metrics
 from sim.net import NetworkFailure, RequestTimedOut
 from sim.protocol import Errors, ProduceRequest, ProduceResponse, TopicPartition
 from sim.results import SPLIT
+from sim.timers import call_later
 
 
 @dataclass(slots=True, eq=False)
@@ -43,6 +44,20 @@ class _InFlight:
     batches: list[ProducerBatch]
     response: ProduceResponse | None = None
     done: bool = False
+
+
+@dataclass(slots=True, eq=False)
+class _Transmit:
+    """A request the sender thread is still building (its CPU time), sent when it is done; an
+    item on SimPy's queue (:func:`sim.timers.call_later`)."""
+
+    node: int
+    target: str
+    request: ProduceRequest
+    batches: list[ProducerBatch]
+    entry: _InFlight | None
+    callbacks: tuple = ()
+    _ok = True
 
 
 if TYPE_CHECKING:
@@ -131,6 +146,11 @@ class Sender:
         self.node_latency: dict[int, list[float]] = {}
         #: wakes the producer for a round (an answer arrived)
         self.wake = wake
+        #: the sender thread's CPU time per request, s, and per byte of its batches (their
+        #: checksums), s (set from the hardware); requests leave one after another
+        self.request_cpu_s = 0.0
+        self.byte_cpu_s = 0.0
+        self._busy_until_s = 0.0  # when the sender thread is done with the requests so far
 
     # ---------------------------------------------------------------- one round
 
@@ -275,17 +295,43 @@ class Sender:
         target = self._target.get(node)
         if target is None:
             target = self._target[node] = f"broker-{node}"
-        if self.acks == 0:
+        entry = None
+        if self.acks != 0:
+            entry = _InFlight(batches)
+            queue = self.in_flight.get(node)
+            if queue is None:
+                queue = self.in_flight[node] = deque()
+            queue.append(entry)
+        delay_s = self._cpu_delay_s(request.size_bytes, now)
+        if delay_s > 0:
+            later = _Transmit(node, target, request, batches, entry)
+            call_later(self.env, delay_s, later, (self._transmit_later,))
+        else:
+            self._transmit(node, target, request, batches, entry, now)
+
+    def _cpu_delay_s(self, request_bytes: int, now: float) -> float:
+        """When the sender thread is done building a request of ``request_bytes`` built at
+        ``now``, s from now: after the requests before it, its own time (a socket write and
+        its batches' checksums)."""
+        cost = self.request_cpu_s + self.byte_cpu_s * request_bytes
+        start = now if now > self._busy_until_s else self._busy_until_s
+        self._busy_until_s = start + cost
+        return self._busy_until_s - now
+
+    def _transmit_later(self, later: _Transmit) -> None:
+        self._transmit(
+            later.node, later.target, later.request, later.batches, later.entry, self.env.now
+        )
+
+    def _transmit(self, node, target, request, batches, entry, now: float) -> None:
+        """Put the request on the network: with acks=0 it is done once sent, else ``entry``
+        (in flight since the drain) waits for its answer."""
+        if entry is None:
             if not self.net.is_up(target):
                 self.on_metadata_stale()  # connecting to a crashed broker is refused
             self.net.send(self.name, target, request)
             self._complete_unanswered(batches, now)
             return
-        entry = _InFlight(batches)
-        queue = self.in_flight.get(node)
-        if queue is None:
-            queue = self.in_flight[node] = deque()
-        queue.append(entry)
         event = self.net.request(self.name, target, request, self.request_timeout_s)
         # the event has fired when this runs: ``_value`` skips Event.value's check (a call)
         event.callbacks.append(lambda ev: self._on_answer(node, entry, ev._value))
