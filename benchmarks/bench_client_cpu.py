@@ -136,6 +136,14 @@ def main() -> None:
     print(f"\nper batch (CRC of {BATCH_BYTES:,} bytes): {crc_us(json_batches[0]):.2f} µs")
     send_us = socket_send_us(json_batches[0])
     print(f"per request (socket send of {BATCH_BYTES:,} bytes): {send_us:.2f} µs")
+    small, large = 1024, 65_536
+    small_us = socket_send_us(bytes(small))
+    large_us = socket_send_us(bytes(large), calls=5_000)
+    per_byte_us = (large_us - small_us) / (large - small)
+    print(
+        f"socket send: {small_us:.2f} µs for {small:,} bytes, {large_us:.2f} µs for {large:,}: "
+        f"{small_us - small * per_byte_us:.2f} µs + {1 / per_byte_us:,.0f} MB/s"
+    )
 
 
 if __name__ == "__main__":

@@ -105,6 +105,14 @@ class HardwareOverride(Spec):
     """This broker's sequential disk read throughput; null: the cluster's."""
     page_cache_mb: PositiveFloat | None = None
     """This broker's OS page cache; null: the cluster's."""
+    broker_network_request_us: NonNegFloat | None = None
+    """This broker's network-thread time per request; null: the cluster's."""
+    broker_network_mb_s: PositiveFloat | None = None
+    """This broker's network-thread byte rate; null: the cluster's."""
+    broker_io_request_us: NonNegFloat | None = None
+    """This broker's request-handler time per request; null: the cluster's."""
+    broker_io_mb_s: PositiveFloat | None = None
+    """This broker's request-handler byte rate; null: the cluster's."""
 
 
 class CodecSpeeds(Spec):
@@ -164,6 +172,24 @@ class HardwareSpec(Spec):
     the CRC32C of each batch's bytes (DefaultRecordBatch.writeHeader), paid per request for
     its batches. Default measured by benchmarks/bench_client_cpu.py on the build machine:
     zlib's CRC-32 of a 16,384-byte batch in 6.15 µs."""
+    broker_network_request_us: NonNegFloat = 5.0
+    """CPU time of a broker's network thread (``num.network.threads`` of them, SocketServer's
+    Processors) per request it reads, besides its bytes. Default: the model's estimate, not
+    a measurement (one socket system call is 1.1 µs on the build machine,
+    benchmarks/bench_client_cpu.py; parsing and the selector's bookkeeping are not measured)."""
+    broker_network_mb_s: PositiveFloat = 1000.0
+    """Rate at which a broker's network thread reads a request's bytes, MB (10^6 bytes) per
+    second. Default: the model's estimate, below the socket copy measured on the build machine
+    (1,760 MB/s, benchmarks/bench_client_cpu.py)."""
+    broker_io_request_us: NonNegFloat = 20.0
+    """CPU time of a broker's request handler (``num.io.threads`` of them, KafkaRequestHandler)
+    per request, besides its bytes. Default: the model's estimate, not a measurement."""
+    broker_io_mb_s: PositiveFloat = 2000.0
+    """Rate at which a broker's request handler goes through a request's bytes, MB (10^6 bytes)
+    per second: for a produce request the CRC32C of each batch
+    (UnifiedLog.analyzeAndValidateRecords) and its copy into the log. Default: the model's
+    estimate, below the checksum rate measured on the build machine (2,660 MB/s,
+    benchmarks/bench_client_cpu.py)."""
     per_broker: dict[str, HardwareOverride] = Field(default_factory=dict)
     """Overrides keyed by broker id, e.g. ``{"2": {"disk_write_mb_s": 20}}``."""
 

@@ -229,7 +229,7 @@ class World:
         )  # GroupMetadataManager.offsetsTopicConfigs
         broker = Broker(
             self.env, broker_id, self.net, disk, self.broker_config, topic_configs, self.metrics,
-            legacy_hw_truncation=self.scenario.cluster.legacy_hw_truncation,
+            legacy_hw_truncation=self.scenario.cluster.legacy_hw_truncation, hardware=hw,
         )  # fmt: skip
         broker.live_brokers.update(range(self.scenario.cluster.brokers))
         broker.controller_id = 0
