@@ -27,4 +27,6 @@ def test_rows_are_closed_loop_scenarios_with_a_published_figure(path):
     for data in module.ROWS.values():
         scenario = Scenario.from_dict(data)
         assert all(p.arrival.kind == "closed_loop" for p in scenario.producers)
+    latency = Scenario.from_dict(module.LATENCY)
+    assert latency.consumer_groups and set(module.PUBLISHED_LATENCY_MS) == {"p50", "p99"}
     assert load_scenario(path).name == Scenario.from_dict(next(iter(module.ROWS.values()))).name
