@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_FLAGS ?=
 
-.PHONY: setup demo test explore lint format docs bench clean
+.PHONY: setup demo test explore lint format docs bench calibrate clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "kafka-sim needs Python 3.11 or newer: run make PYTHON=python3.11 (or newer)")'
@@ -47,6 +47,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_scenarios.py --build
 	$(BIN)/python benchmarks/bench_murmur2.py
 	$(BIN)/python benchmarks/bench_sweep.py
+
+# the published benchmarks of scenarios/calibration/, run: docs/calibration.md
+calibrate: $(STAMP)
+	$(BIN)/python benchmarks/calibrate.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

@@ -45,6 +45,7 @@ UNITS = (
     ("_bytes", "bytes"),
     ("_mb", "MB (10^6 bytes)"),
     ("_ms", "ms"),
+    ("_us", "µs"),
     ("_s", "s"),
 )
 #: Fields whose suffix is not a unit: the Zipf exponent is called s.

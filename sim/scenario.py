@@ -114,6 +114,31 @@ class HardwareOverride(Spec):
     """This broker's sequential disk read throughput; null: the cluster's."""
     page_cache_mb: PositiveFloat | None = None
     """This broker's OS page cache; null: the cluster's."""
+    broker_network_request_us: NonNegFloat | None = None
+    """This broker's network-thread time per request; null: the cluster's."""
+    broker_network_mb_s: PositiveFloat | None = None
+    """This broker's network-thread byte rate; null: the cluster's."""
+    broker_io_request_us: NonNegFloat | None = None
+    """This broker's request-handler time per request; null: the cluster's."""
+    broker_io_mb_s: PositiveFloat | None = None
+    """This broker's request-handler byte rate; null: the cluster's."""
+
+
+class CodecSpeeds(Spec):
+    """Compression throughput of a producer's application thread per ``compression.type``, MB
+    (10^6 bytes) of records in per second. Defaults measured by benchmarks/bench_client_cpu.py
+    on this project's build machine (AMD EPYC, 2 cores, Python 3.11 bindings of the C
+    libraries Kafka's codecs call), batches of 16,384 bytes of JSON log lines at Kafka 3.9's
+    default levels: gzip 73 MB/s, snappy 698, lz4 860, zstd 350."""
+
+    gzip: PositiveFloat = 73.0
+    """gzip (zlib, level 6: ``Deflater.DEFAULT_COMPRESSION``)."""
+    snappy: PositiveFloat = 698.0
+    """snappy."""
+    lz4: PositiveFloat = 860.0
+    """lz4 (lz4's fast compressor: Lz4BlockOutputStream at the default level)."""
+    zstd: PositiveFloat = 350.0
+    """zstd (level 3)."""
 
 
 class HardwareSpec(Spec):
@@ -135,6 +160,45 @@ class HardwareSpec(Spec):
     a power loss drops the data younger than this."""
     dirty_writeback_interval_s: PositiveFloat = 5.0
     """Period of the OS flusher (Linux ``dirty_writeback_centisecs`` = 500)."""
+    producer_send_us: PositiveFloat = 1.14
+    """CPU time of the application's thread per send() of a producer: serialisation,
+    partitioning and the append to its batch (KafkaProducer.doSend), compression apart. With
+    compression the thread also compresses each record's bytes at ``producer_compress_mb_s``
+    (MemoryRecordsBuilder's compressing stream runs in send()). Together they pace a
+    closed-loop producer (``arrival.kind`` "closed_loop"); open-loop arrivals are the times
+    of the send() calls. Default published: Kafka 1.0.0's kafka-producer-perf-test with
+    100-byte records, ``--throughput -1``, acks=1, broker on the same host (no network limit):
+    877,024 records/s, 1.14 µs per record (github.com/smfrpc/smf pull request 196, 2018)."""
+    producer_compress_mb_s: CodecSpeeds = Field(default_factory=CodecSpeeds)
+    """Compression throughput of a producer's application thread, per ``compression.type``."""
+    producer_request_us: NonNegFloat = 8.1
+    """CPU time of a producer's sender thread (one per producer) per ProduceRequest: its
+    socket write. Requests leave one after another as the thread gets to them. Default
+    measured by benchmarks/bench_client_cpu.py on the build machine: one send() system call
+    of 16,384 bytes on a loopback TCP connection, 8.1 µs."""
+    producer_checksum_mb_s: PositiveFloat = 2660.0
+    """Rate at which a producer's sender thread closes batches, MB (10^6 bytes) per second:
+    the CRC32C of each batch's bytes (DefaultRecordBatch.writeHeader), paid per request for
+    its batches. Default measured by benchmarks/bench_client_cpu.py on the build machine:
+    zlib's CRC-32 of a 16,384-byte batch in 6.15 µs."""
+    broker_network_request_us: NonNegFloat = 5.0
+    """CPU time of a broker's network thread (``num.network.threads`` of them, SocketServer's
+    Processors) per request it reads, besides its bytes. Default: the model's estimate, not
+    a measurement (one socket system call is 1.1 µs on the build machine,
+    benchmarks/bench_client_cpu.py; parsing and the selector's bookkeeping are not measured)."""
+    broker_network_mb_s: PositiveFloat = 1000.0
+    """Rate at which a broker's network thread reads a request's bytes, MB (10^6 bytes) per
+    second. Default: the model's estimate, below the socket copy measured on the build machine
+    (1,760 MB/s, benchmarks/bench_client_cpu.py)."""
+    broker_io_request_us: NonNegFloat = 20.0
+    """CPU time of a broker's request handler (``num.io.threads`` of them, KafkaRequestHandler)
+    per request, besides its bytes. Default: the model's estimate, not a measurement."""
+    broker_io_mb_s: PositiveFloat = 2000.0
+    """Rate at which a broker's request handler goes through a request's bytes, MB (10^6 bytes)
+    per second: for a produce request the CRC32C of each batch
+    (UnifiedLog.analyzeAndValidateRecords) and its copy into the log. Default: the model's
+    estimate, below the checksum rate measured on the build machine (2,660 MB/s,
+    benchmarks/bench_client_cpu.py)."""
     per_broker: dict[str, HardwareOverride] = Field(default_factory=dict)
     """Overrides keyed by broker id, e.g. ``{"2": {"disk_write_mb_s": 20}}``."""
 
@@ -219,10 +283,17 @@ class KeysSpec(Spec):
 class ArrivalSpec(Spec):
     """How records arrive at a producer's send(), at a mean of the producer's ``rate_msgs_s``."""
 
-    kind: Literal["constant", "poisson", "bursts"] = "poisson"
+    kind: Literal["constant", "poisson", "bursts", "closed_loop"] = "poisson"
     """"constant": evenly spaced; "poisson": exponential gaps; "bursts": Poisson at
     ``rate_msgs_s × burst_factor`` for ``burst_s`` out of every ``period_s``, and at a rate that
-    keeps the mean at ``rate_msgs_s`` the rest of the time."""
+    keeps the mean at ``rate_msgs_s`` the rest of the time; "closed_loop": as
+    kafka-producer-perf-test with ``--throughput -1`` (ProducerPerformance), the application
+    calls send() again as soon as the last call returned: one call per
+    ``hardware.producer_send_us``, none while a call blocks for memory
+    (``buffer.memory``, up to ``max.block.ms``); ``rate_msgs_s`` is ignored."""
+    num_records: Annotated[int, Field(ge=1)] | None = None
+    """closed_loop only: records the application sends in all (``--num-records``), then it
+    stops; null: until the producer's ``stop_s`` or the end of the run."""
     burst_factor: Annotated[float, Field(ge=1, allow_inf_nan=False)] = 5.0
     """Rate within a burst, as a multiple of ``rate_msgs_s``; burst_factor × burst_s must not
     exceed period_s."""
@@ -233,6 +304,10 @@ class ArrivalSpec(Spec):
 
     @model_validator(mode="after")
     def _burst_fits(self) -> ArrivalSpec:
+        if self.num_records is not None and self.kind != "closed_loop":
+            raise _FieldProblem(
+                "num_records", 'only a closed loop counts records; use kind "closed_loop"'
+            )
         if self.kind == "bursts":
             if self.burst_s >= self.period_s:
                 raise _FieldProblem("burst_s", "must be shorter than period_s")

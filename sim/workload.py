@@ -53,18 +53,33 @@ class Workload:
     """The record stream of one producer client.
 
     rng: the client's own random stream. value_bytes: mean value size (from the format).
+    send_s: CPU time of the application's thread per send() call, s: a closed loop
+    (``arrival.kind`` "closed_loop") calls send() once per this, except while one blocks
+    (:meth:`hold`, :meth:`resume`).
     """
 
-    def __init__(self, spec: ProducerSpec, rng: np.random.Generator, value_bytes: int) -> None:
+    def __init__(
+        self,
+        spec: ProducerSpec,
+        rng: np.random.Generator,
+        value_bytes: int,
+        send_s: float = 0.0,
+    ) -> None:
         self.spec = spec
         self.rng = rng
         self.rate = spec.rate_msgs_s
         self.value_bytes = value_bytes
+        self.send_s = send_s
+        self.closed_loop = spec.arrival.kind == "closed_loop"
+        if self.closed_loop and not send_s > 0:
+            raise ValueError("a closed loop needs a positive send() time (send_s)")
+        #: a closed loop's application waits in a blocked send(): it calls no other
+        self.held = False
         self._next_constant = spec.start_s
         self._zipf_cdf = (
             _zipf_cdf(spec.keys.cardinality, spec.keys.zipf_s) if spec.keys.kind == "zipf" else None
         )
-        self.key_bytes = spec.key_bytes if spec.key_bytes is not None else _default_key_bytes(spec)
+        self.key_bytes = spec.key_bytes if spec.key_bytes is not None else default_key_bytes(spec)
         #: records drawn so far (every window's, refused ones included)
         self.drawn = 0
         #: the last window drawn, [from, until) s, and its arrival times (nothing arrives
@@ -99,16 +114,45 @@ class Workload:
         later = len(self._last_times) - int(np.searchsorted(self._last_times, end_s, "left"))
         return self.drawn - later
 
+    def hold(self, count: int) -> None:
+        """A closed loop's send() blocks (no memory): the last ``count`` records drawn, those
+        after it, were never called, and none is until :meth:`resume`."""
+        self.drawn -= count
+        self._last_times = self._last_times[: max(len(self._last_times) - count, 0)]
+        self.held = True
+
+    def resume(self, now: float) -> None:
+        """The blocked send() returned at ``now``, s: the next call starts then."""
+        self.held = False
+        self._next_constant = now
+
     def _times(self, t0: float, t1: float) -> np.ndarray:
         kind = self.spec.arrival.kind
         if kind == "constant":
-            first = max(self._next_constant, t0)
-            times = np.arange(first, t1, 1.0 / self.rate)
-            self._next_constant = times[-1] + 1.0 / self.rate if len(times) else first
-            return times
+            return self._constant(t0, t1, 1.0 / self.rate)
+        if kind == "closed_loop":
+            return self._closed_loop(t0, t1)
         if kind == "poisson":
             return self._poisson(t0, t1, self.rate)
         return self._bursts(t0, t1)
+
+    def _constant(self, t0: float, t1: float, gap_s: float) -> np.ndarray:
+        """Evenly spaced times in [t0, t1), ``gap_s`` apart, continuing the last window's."""
+        first = max(self._next_constant, t0)
+        times = np.arange(first, t1, gap_s)
+        self._next_constant = times[-1] + gap_s if len(times) else first
+        return times
+
+    def _closed_loop(self, t0: float, t1: float) -> np.ndarray:
+        """ProducerPerformance with ``--throughput -1``: a send() call every ``send_s`` (none
+        while one is held), up to ``num_records`` in all."""
+        if self.held:
+            return np.empty(0)
+        times = self._constant(t0, t1, self.send_s)
+        limit = self.spec.arrival.num_records
+        if limit is not None and len(times) > limit - self.drawn:
+            times = times[: max(limit - self.drawn, 0)]
+        return times
 
     def _poisson(self, t0: float, t1: float, rate: float) -> np.ndarray:
         """A Poisson process on [t0, t1): a Poisson count, then sorted uniform times."""
@@ -174,7 +218,7 @@ def _zipf_cdf(cardinality: int, s: float) -> np.ndarray:
     return cdf / cdf[-1]
 
 
-def _default_key_bytes(spec: ProducerSpec) -> int:
+def default_key_bytes(spec: ProducerSpec) -> int:
     """Bytes of a serialized key "key-<id>" (StringSerializer), for the largest id."""
     if spec.keys.kind == "none":
         return 0

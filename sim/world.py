@@ -54,7 +54,12 @@ from sim.faults import SIMULATED_FAULTS, FaultInjector
 from sim.invariants import InvariantChecker, enabled_by_environment
 from sim.metrics import Metrics, events_frame
 from sim.net import Network, Wan
-from sim.protocol import GROUP_METADATA_TOPIC, NO_LEADER, TopicPartition
+from sim.protocol import (
+    GROUP_METADATA_TOPIC,
+    NO_LEADER,
+    RECORD_OVERHEAD_BYTES,
+    TopicPartition,
+)
 from sim.results import Results
 from sim.rng import RandomStreams
 from sim.scenario import (
@@ -68,7 +73,7 @@ from sim.scenario import (
 )
 from sim.schemas import SchemaRegistry, topic_name_strategy
 from sim.timers import Environment
-from sim.workload import Workload, encoded_value_bytes
+from sim.workload import Workload, default_key_bytes, encoded_value_bytes
 
 #: What this engine simulates (the rest of a scenario is refused before running).
 CAPABILITIES = Capabilities(
@@ -252,7 +257,7 @@ class World:
         )  # GroupMetadataManager.offsetsTopicConfigs
         broker = Broker(
             self.env, broker_id, self.net, disk, self.broker_config, topic_configs, self.metrics,
-            legacy_hw_truncation=self.scenario.cluster.legacy_hw_truncation,
+            legacy_hw_truncation=self.scenario.cluster.legacy_hw_truncation, hardware=hw,
         )  # fmt: skip
         broker.live_brokers.update(range(self.scenario.cluster.brokers))
         broker.controller_id = 0
@@ -337,12 +342,18 @@ class World:
         made = []
         for i in range(spec.count):
             name = f"{spec.name}-{i}"
-            workload = Workload(spec, self.streams.stream("workload", name), value_bytes)
+            workload = Workload(
+                spec,
+                self.streams.stream("workload", name),
+                value_bytes,
+                self._send_s(spec, config, value_bytes),
+            )
             producer = KafkaProducer(
                 self.env, name, spec, self.net, config, self.metrics,
                 self.streams.stream("producer", name), workload,
                 PRODUCER_ID_BASE + len(self.producers), partitions, bootstrap,
             )  # fmt: skip
+            self._sender_cpu(producer)
             serializer = self._serializer(spec, name)
             if serializer is not None:
                 producer.use_serializer(serializer)
@@ -350,6 +361,25 @@ class World:
             self.producers.append(producer)
             made.append(producer)
         return made
+
+    def _send_s(self, spec, config, value_bytes: int) -> float:
+        """CPU time of a producer's application thread per send() of a record of
+        ``value_bytes``, s: the hardware's per-record time, and the compression of the record's
+        bytes (value, key and record overhead) with its ``compression.type``."""
+        hardware = self.hardware
+        send_s = hardware.producer_send_us * 1e-6
+        codec = config["compression.type"]
+        if codec != "none":
+            key_bytes = spec.key_bytes if spec.key_bytes is not None else default_key_bytes(spec)
+            record_bytes = value_bytes + key_bytes + RECORD_OVERHEAD_BYTES
+            send_s += record_bytes / (getattr(hardware.producer_compress_mb_s, codec) * 1e6)
+        return send_s
+
+    def _sender_cpu(self, producer: KafkaProducer) -> None:
+        """The producer's sender thread pays the hardware's per-request and checksum times."""
+        hardware = self.hardware
+        producer.sender.request_cpu_s = hardware.producer_request_us * 1e-6
+        producer.sender.byte_cpu_s = 1.0 / (hardware.producer_checksum_mb_s * 1e6)
 
     def _warn_batches_over_limit(self, name: str, topic: str, config) -> None:
         """Producer ``name``'s batches can be larger than ``topic``'s max.message.bytes: the

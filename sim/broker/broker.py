@@ -86,23 +86,34 @@ from sim.protocol import (
     TopicPartition,
     UpdateMetadataRequest,
 )
+from sim.scenario import HardwareSpec
 
 #: Wait before a broker whose registration failed tries again (a supervisor's restart), s.
 REGISTER_RETRY_S = 1.0
-#: CPU cost of a request on a network thread: fixed seconds + bytes / rate (bytes/s).
-NETWORK_REQUEST_S = 5e-6
-NETWORK_BYTES_S = 1.0e9
-#: CPU cost on a request handler (io) thread: fixed seconds + bytes / rate (validation, copy).
-IO_REQUEST_S = 20e-6
-IO_BYTES_S = 2.0e9
+_HARDWARE = HardwareSpec()
+#: CPU cost of a request on a network thread by default: fixed seconds + bytes / rate (bytes/s)
+#: (``cluster.hardware.broker_network_request_us`` and ``broker_network_mb_s``).
+NETWORK_REQUEST_S = _HARDWARE.broker_network_request_us * 1e-6
+NETWORK_BYTES_S = _HARDWARE.broker_network_mb_s * 1e6
+#: CPU cost on a request handler (io) thread by default: fixed seconds + bytes / rate
+#: (validation, copy; ``broker_io_request_us`` and ``broker_io_mb_s``).
+IO_REQUEST_S = _HARDWARE.broker_io_request_us * 1e-6
+IO_BYTES_S = _HARDWARE.broker_io_mb_s * 1e6
 
 
 class RequestHandlerPool:
-    """``num.network.threads`` then ``num.io.threads`` servers, each a busy-until time (s)."""
+    """``num.network.threads`` then ``num.io.threads`` servers, each a busy-until time (s), at
+    ``hardware``'s CPU costs per request and per byte."""
 
-    def __init__(self, network_threads: int, io_threads: int) -> None:
+    def __init__(
+        self, network_threads: int, io_threads: int, hardware: HardwareSpec = _HARDWARE
+    ) -> None:
         self._network = [0.0] * network_threads
         self._io = [0.0] * io_threads
+        self._network_request_s = hardware.broker_network_request_us * 1e-6
+        self._network_bytes_s = hardware.broker_network_mb_s * 1e6
+        self._io_request_s = hardware.broker_io_request_us * 1e-6
+        self._io_bytes_s = hardware.broker_io_mb_s * 1e6
 
     def done_at(self, now: float, nbytes: int) -> float:
         """When a request of ``nbytes`` arriving ``now`` has been read and handled, s.
@@ -113,11 +124,13 @@ class RequestHandlerPool:
         this runs once per request."""
         network = self._network
         free = network[0]
-        read = (now if now > free else free) + (NETWORK_REQUEST_S + nbytes / NETWORK_BYTES_S)
+        read = (now if now > free else free) + (
+            self._network_request_s + nbytes / self._network_bytes_s
+        )
         heapreplace(network, read)
         io = self._io
         free = io[0]
-        done = (read if read > free else free) + (IO_REQUEST_S + nbytes / IO_BYTES_S)
+        done = (read if read > free else free) + (self._io_request_s + nbytes / self._io_bytes_s)
         heapreplace(io, done)
         return done
 
@@ -202,6 +215,7 @@ class Broker:
         topic_configs: dict[str, EffectiveConfig],
         metrics: Metrics,
         legacy_hw_truncation: bool = False,
+        hardware: HardwareSpec = _HARDWARE,
     ) -> None:
         self.env = env
         self.broker_id = broker_id
@@ -217,7 +231,9 @@ class Broker:
             self._send_alter_partition, self.live_brokers, legacy_hw_truncation,
         )  # fmt: skip
         self.log_manager = LogManager(env, self.name, self.replicas, config, topic_configs, metrics)
-        self.handlers = RequestHandlerPool(config["num.network.threads"], config["num.io.threads"])
+        self.handlers = RequestHandlerPool(
+            config["num.network.threads"], config["num.io.threads"], hardware
+        )
         self.metadata: dict[TopicPartition, PartitionMetadata] = {}
         self.controller_id = -1
         self.controller_epoch = 0

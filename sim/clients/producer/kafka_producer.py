@@ -21,6 +21,9 @@ blocks the application's send() there — later records wait behind it — until
 frees enough, or for ``max.block.ms``, when it fails with ``BUFFER_EXHAUSTED``
 (BufferExhaustedException) and the application goes on with the next record. Records keep their
 arrival time, so their latency includes the time they waited for the application's thread.
+A closed loop's application (``arrival.kind`` "closed_loop") calls send() for no later record
+while one blocks: those drawn behind it are taken back (:meth:`Workload.hold`), and the calls
+resume when it returns.
 While memory is tight and nothing blocks, the run is the same as with ample memory (tested).
 
 Rounds run as callbacks of a wakeup event, not in a SimPy process (~1,150 wakes per simulated
@@ -419,6 +422,8 @@ class KafkaProducer:
                 continue
             if self._blocked_s is None:
                 self._blocked_s = max(unassigned.first_time(), self._app_free_s)
+                if self.workload.closed_loop:
+                    self.workload.hold(unassigned.drop_after_first())
             if now < self._blocked_s + self.max_block_s:
                 self.accumulator.set_exhausted(True)
                 return
@@ -489,6 +494,9 @@ class KafkaProducer:
         self._blocked_s = None
         self._app_free_s = now
         self.accumulator.unblocked(first_s, now)
+        if self.workload.held:  # a closed loop calls send() again from now
+            self.workload.resume(now)
+            self.horizon_s = now
 
     def _fail_first(self, now: float) -> None:
         """The oldest record waited max.block.ms for memory: send() fails it
@@ -813,6 +821,16 @@ class _Unassigned:
         """Arrival times, key ids (or None) and sizes of records ``start:end``."""
         keys = None if self.keys is None else self.keys[start:end]
         return self.times[start:end], keys, self.sizes[start:end]
+
+    def drop_after_first(self) -> int:
+        """Remove the records after the oldest (a closed loop's application never called
+        send() for them: it waits in the oldest's): how many."""
+        keep = self.start + 1
+        count = len(self.times) - keep
+        del self.times[keep:], self.sizes[keep:], self.cum[keep:]
+        if self.keys is not None:
+            self.keys = self.keys[:keep]
+        return count
 
     def give_back(self, count: int) -> None:
         """The last ``count`` records taken are not taken after all."""

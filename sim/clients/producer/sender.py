@@ -37,6 +37,7 @@ from sim.metrics import Metrics
 from sim.net import NetworkFailure, RequestTimedOut
 from sim.protocol import Errors, ProduceRequest, ProduceResponse, TopicPartition
 from sim.results import SPLIT
+from sim.timers import call_later
 
 
 @dataclass(slots=True, eq=False)
@@ -46,6 +47,19 @@ class _InFlight:
     batches: list[ProducerBatch]
     response: ProduceResponse | None = None
     done: bool = False
+
+
+@dataclass(slots=True, eq=False)
+class _Transmit:
+    """A request the sender thread is still building (its CPU time), sent when it is done; an
+    item on SimPy's queue (:func:`sim.timers.call_later`)."""
+
+    node: int
+    target: str
+    request: ProduceRequest
+    entry: _InFlight
+    callbacks: tuple = ()
+    _ok = True
 
 
 if TYPE_CHECKING:
@@ -137,6 +151,11 @@ class Sender:
         self.node_latency: dict[int, list[float]] = {}
         #: wakes the producer for a round (an answer arrived)
         self.wake = wake
+        #: the sender thread's CPU time per request, s, and per byte of its batches (their
+        #: checksums), s (set from the hardware); requests leave one after another
+        self.request_cpu_s = 0.0
+        self.byte_cpu_s = 0.0
+        self._busy_until_s = 0.0  # when the sender thread is done with the requests so far
 
     # ---------------------------------------------------------------- one round
 
@@ -308,6 +327,28 @@ class Sender:
         if queue is None:
             queue = self.in_flight[node] = deque()
         queue.append(entry)
+        delay_s = self._cpu_delay_s(request.size_bytes, now)
+        if delay_s > 0:
+            later = _Transmit(node, target, request, entry)
+            call_later(self.env, delay_s, later, (self._transmit_later,))
+        else:
+            self._transmit(node, target, request, entry)
+
+    def _cpu_delay_s(self, request_bytes: int, now: float) -> float:
+        """When the sender thread is done building a request of ``request_bytes`` built at
+        ``now``, s from now: after the requests before it, its own time (a socket write and
+        its batches' checksums)."""
+        cost = self.request_cpu_s + self.byte_cpu_s * request_bytes
+        start = now if now > self._busy_until_s else self._busy_until_s
+        self._busy_until_s = start + cost
+        return self._busy_until_s - now
+
+    def _transmit_later(self, later: _Transmit) -> None:
+        self._transmit(later.node, later.target, later.request, later.entry)
+
+    def _transmit(self, node: int, target: str, request, entry: _InFlight) -> None:
+        """Put the request on the network; ``entry`` (in flight since the drain) waits for its
+        answer, or with acks=0 for its last byte to leave the NIC (:meth:`_on_sent`)."""
         if self.acks == 0:
             if not self.net.is_up(target):
                 self.on_metadata_stale()  # connecting to a crashed broker is refused
