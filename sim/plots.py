@@ -150,7 +150,8 @@ def resources(results: Results) -> Figure:
         "NIC in (of line rate)": "nic_in_utilisation",
         "disk appends (MB/s)": "disk_append_mb_s",
     }
-    names = sorted(brokers["node"].unique(), key=lambda n: (n.rsplit("/", 1)[0], len(n), n))
+    # by cluster, then by broker number (broker-2 before broker-10)
+    names = sorted(brokers["node"].unique(), key=lambda n: (n.rpartition("/")[0], len(n), n))
     colors = dict(zip(names, _partition_colors(len(names)), strict=True))
     for i, (ax, (title, column)) in enumerate(zip(axes, panels.items(), strict=True)):
         ax.set_title(title, fontsize="medium")

@@ -230,3 +230,18 @@ def test_every_figure_draws_a_crash_that_takes_the_group_coordinator(tmp_path):
     assert (gone["topic"] == "__consumer_offsets").any()
     written = save_standard_plots(results, tmp_path)
     assert {p.name for p in written} >= {"dashboard.png", "isr.png", "throughput.png"}
+
+
+def test_resources_orders_brokers_by_number_within_each_cluster(story):
+    import pandas as pd
+
+    names = ["broker-10", "west/broker-1", "broker-2", "east/broker-0"]
+    nodes = pd.DataFrame(
+        {"time_s": 1.0, "node": names, "nic_out_mb_s": 1.0, "nic_in_mb_s": 1.0,
+         "nic_out_utilisation": 0.1, "nic_in_utilisation": 0.1, "nic_out_backlog_ms": 0.0,
+         "nic_in_backlog_ms": 0.0, "disk_append_mb_s": 1.0, "dirty_mb": 1.0}
+    )  # fmt: skip
+    results = Results(story.scenario, {**story.tables, "nodes": nodes})
+    legend = _legend(resources(results).axes[0])
+    labels = [k for k in legend if k.rpartition("/")[2].startswith("broker-")]
+    assert labels == ["broker-2", "broker-10", "east/broker-0", "west/broker-1"]
