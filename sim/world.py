@@ -523,27 +523,28 @@ class World:
         """Every interval: the largest consumer lag, the under-replicated partitions, and each
         node's NIC and disk (TABLES["nodes"])."""
         interval = self.metrics.interval_s
-        before = self._node_counters()
+        disks = {b.name: b.disk for b in self.brokers}
+        before = self._node_counters(disks)
         while True:
             yield self.env.timeout(interval)
             lag = self._max_consumer_lag()
             self.metrics.sample(self.env.now, lag, self.under_replicated_partitions())
-            before = self._sample_nodes(before, interval)
+            before = self._sample_nodes(before, disks, interval)
 
-    def _node_counters(self) -> dict[str, tuple]:
-        """Each node's NIC counters (Network.nic_counters) and, for a broker, bytes appended
-        to its disk so far (Disk.position), else -1."""
-        disks = {b.name: b.disk for b in self.brokers}
+    def _node_counters(self, disks: dict[str, Disk]) -> dict[str, tuple]:
+        """Each node's NIC counters (Network.nic_counters) and, for a broker (``disks``: each
+        broker's by name), bytes appended to its disk so far (Disk.position), else -1."""
         return {
             c[0]: (*c[1:], disks[c[0]].position() if c[0] in disks else -1)
             for c in self.net.nic_counters()
         }
 
-    def _sample_nodes(self, before: dict[str, tuple], interval_s: float) -> dict[str, tuple]:
+    def _sample_nodes(
+        self, before: dict[str, tuple], disks: dict[str, Disk], interval_s: float
+    ) -> dict[str, tuple]:
         """Append one row per node for the interval ending now; returns the counters now."""
         now = self.env.now
-        after = self._node_counters()
-        disks = {b.name: b.disk for b in self.brokers}
+        after = self._node_counters(disks)
         for name, (out, into, out_free, in_free, nic, appended) in after.items():
             out0, in0, _, _, _, appended0 = before.get(name, _NEW_NODE)  # added in the run
             out_b, in_b = (out - out0) / interval_s, (into - in0) / interval_s
