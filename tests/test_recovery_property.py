@@ -2,12 +2,13 @@
 
 Each example draws 1-3 faults — fast bounces (a crash and restart inside the ZooKeeper session,
 as in any rolling restart), slow bounces, rolling restarts, controlled shutdowns, pauses,
-session expiries, network partitions of each class — at Kafka 3.9's default timeouts or at
-shortened ones, on 3 brokers with RF 3, min.insync.replicas 2, acks=all and a consumer group.
-The run lasts until every fault has healed plus the liveness bound derived from the settings
-(:func:`sim.liveness.bounds`), so each item has room to recover. The property: the audit finds
-nothing acknowledged lost, no offset read with two contents, no batch stored twice; the liveness
-checker finds no violation; every offered record is accounted for (the audit raises
+session expiries, network partitions of each class (of a broker, a client or ZooKeeper), slow
+disks, and slow or lossy links between a broker and another node — at Kafka 3.9's default
+timeouts or at shortened ones, on 3 brokers with RF 3, min.insync.replicas 2, acks=all and a
+consumer group. The run lasts until every fault has healed plus the liveness bound derived from
+the settings (:func:`sim.liveness.bounds`), so each item has room to recover. The property: the
+audit finds nothing acknowledged lost, no offset read with two contents, no batch stored twice;
+the liveness checker finds no violation; every offered record is accounted for (the audit raises
 AccountingError otherwise).
 
 100 examples run in ``make test`` (the same ones every time: the ``repeatable`` profile); the
@@ -53,6 +54,8 @@ PROFILES = {
     },
 }
 BROKERS = [0, 1, 2, "leader:t-0", "controller"]
+#: Other nodes a link fault or a cut may hit: the producer, a consumer, ZooKeeper.
+PEERS = ["app-0", "g-0", "zookeeper"]
 
 
 def _round(x: float) -> float:
@@ -61,16 +64,25 @@ def _round(x: float) -> float:
 
 @st.composite
 def _fault(draw, session_s: float, at: st.SearchStrategy[float]) -> dict:
-    """One fault; fast bounces and rolling restarts make half of the draws."""
+    """One fault; fast bounces and rolling restarts make 5 of the 13 kinds drawn."""
     kind = draw(
         st.sampled_from(
             ["fast_bounce", "fast_bounce", "rolling_restart", "fast_bounce", "rolling_restart",
              "slow_bounce", "controlled_shutdown", "pause", "zookeeper_expire",
-             "network_partition"]
+             "network_partition", "slow_disk", "slow_network", "drop_messages"]
         )
     )  # fmt: skip
     start = draw(at)
     broker = draw(st.sampled_from(BROKERS))
+    length = draw(st.floats(0.1, 2.0 * session_s).map(_round))
+    if kind in ("slow_network", "drop_messages"):
+        return _link_fault(draw, kind, start, broker, length)
+    if kind == "slow_disk":
+        factor = draw(st.floats(2.0, 100.0).map(_round))
+        return {
+            "kind": "slow_disk", "at_s": start, "broker": broker, "factor": factor,
+            "duration_s": length,
+        }  # fmt: skip
     if kind == "fast_bounce":
         restart = draw(st.floats(0.1, 0.9 * session_s).map(_round))
         return {"kind": "crash_broker", "at_s": start, "broker": broker, "restart_after_s": restart}
@@ -90,7 +102,6 @@ def _fault(draw, session_s: float, at: st.SearchStrategy[float]) -> dict:
             "restart_after_s": restart,
         }  # fmt: skip
     if kind == "pause":
-        length = draw(st.floats(0.1, 2.0 * session_s).map(_round))
         return {"kind": "pause", "at_s": start, "node": broker, "duration_s": length}
     if kind == "zookeeper_expire":
         return {"kind": "zookeeper_expire", "at_s": start, "node": broker}
@@ -100,11 +111,25 @@ def _fault(draw, session_s: float, at: st.SearchStrategy[float]) -> dict:
             unique=True,
         )
     )  # fmt: skip
-    heal = draw(st.floats(0.1, 2.0 * session_s).map(_round))
+    isolate = draw(st.sampled_from([broker, *PEERS]))
     return {
-        "kind": "network_partition", "at_s": start, "isolate": broker, "from": classes,
-        "heal_after_s": heal,
+        "kind": "network_partition", "at_s": start, "isolate": isolate, "from": classes,
+        "heal_after_s": length,
     }  # fmt: skip
+
+
+def _link_fault(draw, kind: str, start: float, broker: int | str, length: float) -> dict:
+    """A slow or lossy link between a broker and another node (a client, ZooKeeper or a
+    broker), for ``length`` s."""
+    peer = draw(st.sampled_from([p for p in [*PEERS, 0, 1, 2] if p != broker]))
+    link = {"at_s": start, "between": [broker, peer], "duration_s": length}
+    if kind == "slow_network":
+        delay = draw(st.floats(1.0, 2000.0).map(_round))
+        share = draw(st.sampled_from([1.0, 0.5, 0.1, 0.01]))
+        return {"kind": kind, **link, "extra_delay_ms": delay, "bandwidth_factor": share}
+    probability = draw(st.sampled_from([0.01, 0.1, 0.3, 0.9, 1.0]))
+    direction = draw(st.sampled_from(["requests", "responses", "both"]))
+    return {"kind": kind, **link, "probability": probability, "direction": direction}
 
 
 def _scenario(profile: str, faults: list[dict], seed: int, duration_s: float) -> dict:
