@@ -378,11 +378,16 @@ SUMMARY_FIELDS: dict[str, str] = {
     "retention deleted (audit)",
     "duplicate_deliveries": "records a consumer group received more than once, all groups (audit)",
     "out_of_order": "per-partition order violations seen by consumers (audit)",
-    "produce_latency_p50_ms": "median record latency, send() to ack, ms (from acked)",
-    "produce_latency_p99_ms": "99th percentile record latency, send() to ack, ms (from acked)",
-    "e2e_latency_p50_ms": "median record latency, send() to poll(), ms (from consumed)",
-    "e2e_latency_p99_ms": "99th percentile record latency, send() to poll(), ms (from consumed)",
-    "throughput_msgs_s": "acknowledged records per simulated second over the run",
+    "produce_latency_p50_ms": "median record latency, send() to ack, ms, of the batches sent "
+    "from warmup_s on (from acked)",
+    "produce_latency_p99_ms": "99th percentile record latency, send() to ack, ms, of the "
+    "batches sent from warmup_s on (from acked)",
+    "e2e_latency_p50_ms": "median record latency, send() to poll(), ms, of the records sent "
+    "from warmup_s on (from consumed)",
+    "e2e_latency_p99_ms": "99th percentile record latency, send() to poll(), ms, of the "
+    "records sent from warmup_s on (from consumed)",
+    "throughput_msgs_s": "records acknowledged from warmup_s to the end of the run, per "
+    "simulated second",
     "leader_elections": "partition leader elections, __consumer_offsets included (events)",
     "unclean_elections": "elections of a leader outside the ISR (events)",
     "unavailable_partition_s": "partition-seconds without a leader clients could use: the "
@@ -518,6 +523,11 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> floa
     return float(values[order][min(index, values.size - 1)])
 
 
+def _ms(latencies_s: np.ndarray, counts: np.ndarray, q: float) -> float:
+    """The q-quantile of per-batch latencies (s) weighted by their records, in ms."""
+    return 1e3 * weighted_quantile(latencies_s, counts, q)
+
+
 class Results:
     """What one run produced.
 
@@ -574,8 +584,13 @@ class Results:
         counts = produced.set_index("batch_id")["count"]
         ok_counts = counts.reindex(ok["batch_id"]).to_numpy(dtype=float)
         consumed = self.tables["consumed"]
+        warmup_s = self.scenario.warmup_s
         lat = ok["latency_s"].to_numpy(dtype=float)
+        measured = ok["done_s"].to_numpy(dtype=float) - lat >= warmup_s
         e2e = consumed["e2e_latency_s"].to_numpy(dtype=float)
+        e2e_measured = consumed["polled_s"].to_numpy(dtype=float) - e2e >= warmup_s
+        e2e_counts = consumed["count"].to_numpy(dtype=float)
+        acked_after = float(np.nansum(ok_counts[ok["done_s"].to_numpy(dtype=float) >= warmup_s]))
         lag = self.tables["timeseries"]["max_consumer_lag"]
         pauses = self.tables["pauses"]["max_pause_s"]
         acked_messages = float(np.nansum(ok_counts))
@@ -592,11 +607,11 @@ class Results:
             "undeserializable_messages": float(
                 self.tables["deserialization_errors"]["count"].sum()
             ),
-            "produce_latency_p50_ms": 1e3 * weighted_quantile(lat, ok_counts, 0.50),
-            "produce_latency_p99_ms": 1e3 * weighted_quantile(lat, ok_counts, 0.99),
-            "e2e_latency_p50_ms": 1e3 * weighted_quantile(e2e, consumed["count"].to_numpy(), 0.50),
-            "e2e_latency_p99_ms": 1e3 * weighted_quantile(e2e, consumed["count"].to_numpy(), 0.99),
-            "throughput_msgs_s": acked_messages / self.scenario.duration_s,
+            "produce_latency_p50_ms": _ms(lat[measured], ok_counts[measured], 0.50),
+            "produce_latency_p99_ms": _ms(lat[measured], ok_counts[measured], 0.99),
+            "e2e_latency_p50_ms": _ms(e2e[e2e_measured], e2e_counts[e2e_measured], 0.50),
+            "e2e_latency_p99_ms": _ms(e2e[e2e_measured], e2e_counts[e2e_measured], 0.99),
+            "throughput_msgs_s": acked_after / (self.scenario.duration_s - warmup_s),
             "max_consumer_lag": float(lag.max()) if len(lag) else math.nan,
             "max_partition_pause_s": float(pauses.max()) if len(pauses) else 0.0,
         }

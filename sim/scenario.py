@@ -899,6 +899,10 @@ class Scenario(Spec):
     """Seed of every random stream: the same scenario and seed give the same run."""
     duration_s: PositiveFloat = 60.0
     """Simulated time the run lasts."""
+    warmup_s: NonNegFloat = 0.0
+    """Time at the start left out of the summary's latency percentiles (records sent before
+    it) and throughput (records acknowledged before it), as benchmarks leave out their warm-up:
+    the group forming, the first metadata requests. Tables and time series keep everything."""
     cluster: ClusterSpec | None = None
     """The cluster; null with ``clusters``, and a default cluster when both are null."""
     clusters: list[ClusterSpec] | None = None
@@ -922,6 +926,7 @@ class Scenario(Spec):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
+        _check_warmup(self)
         _check_clusters(self)
         _check_topics(self)
         _check_mirrors(self)
@@ -1207,6 +1212,13 @@ def _claim_name(taken: dict[str, str], name: str, path: str) -> None:
             path, f"{name!r} is already the name of {taken[name]}; names must be unique"
         )
     taken[name] = path
+
+
+def _check_warmup(s: Scenario) -> None:
+    if s.warmup_s >= s.duration_s:
+        raise ScenarioError(
+            "warmup_s", f"{s.warmup_s} leaves nothing to measure: make it less than duration_s"
+        )
 
 
 def _check_faults(s: Scenario) -> None:

@@ -190,3 +190,58 @@ def test_a_row_of_the_wrong_width_is_refused_with_the_table_named() -> None:
     table.append_row((7, 1, 42, 0.25, 0.0125))
     with pytest.raises(ValueError, match="table acked: rows of \\[5\\] values"):
         table.frame()
+
+
+def _warm_run(warmup_s: float) -> Results:
+    from sim.world import World
+
+    world = World(
+        Scenario.from_dict(
+            {
+                "name": "warmup",
+                "seed": 3,
+                "duration_s": 12.0,
+                "warmup_s": warmup_s,
+                "topics": [{"name": "t", "partitions": 2, "replication_factor": 3}],
+                "producers": [{"name": "app", "topic": "t", "rate_msgs_s": 1000.0}],
+                "consumer_groups": [
+                    {"group_id": "g", "topics": ["t"], "config": {"auto.offset.reset": "earliest"}}
+                ],
+            }
+        )
+    )
+    world.run()
+    return world.results()
+
+
+def test_warmup_leaves_the_group_forming_out_of_the_latencies_and_the_throughput() -> None:
+    """Records sent before the group formed (reading from the earliest offset) wait for it (at
+    least group.initial.rebalance.delay.ms): the 1 % sent first waited until the group was Stable,
+    less 1 % of the run, so the run's e2e p99 is at least that. With warmup_s at the group's
+    Stable time the p99 counts only records sent after it, read within a fetch's wait
+    (fetch.max.wait.ms, 500 ms). Throughput: records acknowledged from warmup_s on, per second
+    of the rest of the run. The run itself, its tables, is the same."""
+    whole = _warm_run(0.0)
+    events = whole.events
+    stable_s = float(events.loc[events["kind"] == "rebalance_end", "time_s"].min())
+    assert stable_s >= 3.0  # group.initial.rebalance.delay.ms
+    consumed = whole.consumed
+    sent_s = consumed["polled_s"] - consumed["e2e_latency_s"]
+    early_s = weighted_quantile(sent_s.to_numpy(), consumed["count"].to_numpy(), 0.02)
+    assert whole.summary()["e2e_latency_p99_ms"] >= 1e3 * (stable_s - early_s)
+    warm = _warm_run(stable_s)
+    pd.testing.assert_frame_equal(warm.consumed, whole.consumed)
+    assert warm.summary()["e2e_latency_p99_ms"] < 500.0
+    acked = warm.acked.merge(warm.produced[["batch_id", "count"]], on="batch_id")
+    after = acked[(acked["error"] == "") & (acked["done_s"] >= stable_s)]["count"].sum()
+    assert warm.summary()["throughput_msgs_s"] == pytest.approx(after / (12.0 - stable_s))
+    assert whole.summary()["throughput_msgs_s"] == pytest.approx(
+        whole.summary()["acked_messages"] / 12.0
+    )
+
+
+def test_a_warmup_as_long_as_the_run_is_refused() -> None:
+    from sim.errors import ScenarioError
+
+    with pytest.raises(ScenarioError, match="warmup_s"):
+        Scenario.from_dict({"duration_s": 10.0, "warmup_s": 10.0})
