@@ -28,7 +28,7 @@ from itertools import combinations, count
 
 import pandas as pd
 
-from sim import kafka_config
+from sim import kafka_config, liveness
 from sim.audit import audit_mirrors
 from sim.events import EventKind
 from sim.metrics import Table, events_frame
@@ -36,11 +36,12 @@ from sim.mirror.mirror_source_connector import MirrorSourceConnector
 from sim.mirror.mirror_source_task import MirrorSourceTask
 from sim.mirror.worker_source_task import WorkerSourceTask
 from sim.net import Wan
-from sim.protocol import TopicPartition
+from sim.protocol import TopicPartition, record_size_upper_bound
 from sim.results import TABLES, Results
 from sim.rng import RandomStreams
 from sim.scenario import Scenario
 from sim.timers import Environment
+from sim.workload import default_key_bytes, encoded_value_bytes
 from sim.world import MEASURED, PRODUCER_ID_BASE, World, run_until
 
 #: Summary fields measured with several clusters: one cluster's and the audit of the mirrors.
@@ -88,6 +89,7 @@ class Mirror:
         ):
             self.tasks.append((self._task(owner, spec, i, config), share))
         self.owner = owner
+        self.config = config
         self.frontier = {tp: 0 for tp in partitions}  # source offset mirrored (committed) to
 
     def _task(self, owner, spec, i: int, config) -> MirrorSourceTask:
@@ -102,7 +104,7 @@ class Mirror:
         )  # fmt: skip
         target.net.add_node(producer, target._nic_bytes_s(target.hardware))
         target.producers.append(producer)  # started with the target's producers; accounted
-        target.unbounded_producers.add(name)  # no liveness bound derived for it yet
+        target.unbounded_producers.add(name)  # its liveness is the mirror's (mirror_path)
         source = self.source
         consumer = MirrorSourceTask(
             owner.env, name, "", source.net, config.consumer, 0.0, source.metrics,
@@ -115,6 +117,30 @@ class Mirror:
     def start(self) -> None:
         for task, share in self.tasks:
             task.start_task(share)
+
+    def path(self, heal_s: float, first_fault_s: float) -> liveness.MirrorPath:
+        """What the mirror's liveness bound is derived from (:func:`sim.liveness.mirror_bound`):
+        the WAN's nominal figures, shared with every mirror over the same direction."""
+        owner, wan = self.owner, self.owner.scenario.wan
+        ends = tuple(
+            liveness.bounds(w.scenario, len(w.assignments), heal_s, first_fault_s)
+            for w in (self.source, self.target)
+        )
+        load = sum(m.offered_bytes_s() for m in owner.mirrors if m.ends == self.ends)
+        source = self.source.scenario.cluster.name
+        return liveness.MirrorPath(
+            tuple(f"{source}/{topic}" for topic in self.remote), ends, self.config,
+            wan.rtt_ms / 1000.0, wan.bandwidth_gbps * 1e9 / 8, load,
+        )  # fmt: skip
+
+    @property
+    def ends(self) -> tuple[str, str]:
+        """(source, target) cluster names."""
+        return self.source.scenario.cluster.name, self.target.scenario.cluster.name
+
+    def offered_bytes_s(self) -> float:
+        """Bytes per second offered to the topics the mirror copies (:func:`_offered_bytes_s`)."""
+        return sum(_offered_bytes_s(self.owner, self.ends[0], topic) for topic in self.remote)
 
     def sample(self, now: float) -> list[tuple]:
         """One ``mirrors`` row per source partition (none while a leader is unknown)."""
@@ -143,6 +169,29 @@ class Mirror:
                  max(source_hw - frontier, 0), lag_s)
             )  # fmt: skip
         return rows
+
+
+def _offered_bytes_s(owner: MultiClusterWorld, cluster: str, topic: str) -> float:
+    """Bytes per second offered to ``topic`` of ``cluster``, each record at its largest size on
+    the wire (a batch of its own): by its producers (``add_producer`` ones too; a closed loop's
+    rate is unknown: inf), or for a remote topic by those of the topic it copies."""
+    scenario = owner.worlds[cluster].scenario
+    registry = owner.scenario.schema_registry is not None
+    added = [f.producer for f in scenario.faults if f.kind == "add_producer"]
+    specs = [*scenario.producers, *added]
+    total = 0.0
+    for spec in specs:
+        if spec.topic != topic:
+            continue
+        if spec.arrival.kind == "closed_loop":
+            return math.inf
+        key = spec.key_bytes if spec.key_bytes is not None else default_key_bytes(spec)
+        size = record_size_upper_bound(encoded_value_bytes(spec, registry), key or None)
+        total += spec.rate_msgs_s * spec.count * float(size)
+    for remote in owner.scenario.remote_topics():
+        if (remote.cluster, remote.name) == (cluster, topic):
+            total += _offered_bytes_s(owner, remote.source, remote.source_topic)
+    return total
 
 
 def _leader_log(world: World, tp: TopicPartition):
@@ -271,13 +320,26 @@ class MultiClusterWorld:
         tables["liveness"] = pd.concat(
             [self._prefixed(r.tables["liveness"], n) for n, r in parts.items()], ignore_index=True
         )
+        mirrors, notes = self._mirror_liveness(tables)
+        tables["liveness"] = pd.concat([tables["liveness"], mirrors], ignore_index=True)
         metrics = _combined([r.metrics for r in parts.values()])
         metrics.update(audit_mirrors(tables).as_metrics())
+        metrics.update(_with_mirrors(metrics, mirrors, liveness.heal_time(tables["events"])[0]))
         warnings = list(self.scenario.warnings())
         for name, world in self.worlds.items():
             own = len(world.scenario.warnings())
             warnings += [f"{name}: {w}" for w in parts[name].warnings[own:]]
+        warnings += notes
         return Results(self.scenario, tables, metrics, MEASURED_MULTI, warnings)
+
+    def _mirror_liveness(self, tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, list[str]]:
+        """Each mirror's liveness row (:func:`sim.liveness.check_mirrors`) and warnings."""
+        events = tables["events"]
+        heal_s, _ = liveness.heal_time(events)
+        faults = events.loc[events["kind"] == EventKind.FAULT, "time_s"]
+        first_fault_s = float(faults.min()) if len(faults) else heal_s
+        paths = {m.name: m.path(heal_s, first_fault_s) for m in self.mirrors}
+        return liveness.check_mirrors(tables, paths, self.scenario.duration_s)
 
     def _prefixed(self, frame: pd.DataFrame, cluster: str) -> pd.DataFrame:
         """``frame`` with each non-empty topic or node name as ``<cluster>/<name>`` when there
@@ -306,6 +368,20 @@ def _timeseries(frames: list[pd.DataFrame]) -> pd.DataFrame:
         for column in TIMESERIES_MAX:
             first[column] = first[column].combine(frame[column], max)
     return first
+
+
+def _with_mirrors(metrics: dict[str, float], mirrors: pd.DataFrame, heal_s: float) -> dict:
+    """``liveness_violations`` and ``recovery_s`` with the mirrors' liveness rows counted (the
+    clusters' values stand when the mirrors were not checked)."""
+    if mirrors.empty:
+        return {}
+    own = liveness.summary(mirrors, heal_s, faults=heal_s > 0)
+    recovery = own["recovery_s"]
+    if not math.isnan(recovery) and not math.isnan(metrics["recovery_s"]):
+        recovery = max(recovery, metrics["recovery_s"])
+    violations = metrics["liveness_violations"]
+    violations = own["liveness_violations"] + (0.0 if math.isnan(violations) else violations)
+    return {"recovery_s": recovery, "liveness_violations": violations}
 
 
 def _combined(parts: list[dict[str, float]]) -> dict[str, float]:

@@ -188,7 +188,8 @@ TABLES: dict[str, tuple[Column, ...]] = {
             "item",
             "string",
             "what must recover after the last fault heals: leaders, isr, producer <node>, "
-            "group <id> (Stable), lag <id> (caught up) (sim.liveness)",
+            "group <id> (Stable), lag <id> (caught up), mirror <source>-><target> (copied what "
+            "its source acknowledged; several clusters' items carry their cluster) (sim.liveness)",
         ),
         ("recovered_s", "float64", "when it recovered, s; NaN for never"),
         ("bound_s", "float64", "how long after the heal it may take, from the settings, s"),
