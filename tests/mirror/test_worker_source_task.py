@@ -11,7 +11,7 @@ TP = ("east.orders", 0)
 
 def accumulator(batch_size: int = 1000) -> MirrorAccumulator:
     config, _ = kafka_config.producer_config({"batch.size": batch_size})
-    return MirrorAccumulator(config, "east->west", Table("mirrored_batches"))
+    return MirrorAccumulator(config, "east->west", Table("mirrored_batches"), {})
 
 
 def drain_all(acc: MirrorAccumulator, now: float, first_id: int = 0) -> list:
