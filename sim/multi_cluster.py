@@ -44,14 +44,15 @@ from sim.timers import Environment
 from sim.workload import default_key_bytes, encoded_value_bytes
 from sim.world import MEASURED, PRODUCER_ID_BASE, World, run_until
 
-#: Summary fields measured with several clusters: one cluster's and the audit of the mirrors.
-MEASURED_MULTI = (
-    *MEASURED,
+#: Summary fields of the mirrors' audit: NaN without mirrors (and not printed then).
+MIRROR_FIELDS = (
     "mirrored_messages",
     "mirror_missing_messages",
     "mirror_duplicate_messages",
     "mirror_out_of_order",
 )
+#: Summary fields measured with several clusters: one cluster's and the audit of the mirrors.
+MEASURED_MULTI = (*MEASURED, *MIRROR_FIELDS)
 #: Columns holding a topic or node name, prefixed with the cluster in the results.
 NAME_COLUMNS = ("topic", "producer", "member", "node", "item")
 #: How each time series adds up over clusters.
