@@ -480,9 +480,17 @@ def _mirror_counts(
     start: np.ndarray, end: np.ndarray, source_start: np.ndarray, source_end: np.ndarray
 ) -> tuple[int, int, int, int]:
     """(distinct, missing, duplicates, out of order) of runs ``[start, end)`` in stored order
-    against the source log's batches ``[source_start, source_end)``."""
-    previous_end = np.maximum.accumulate(end)
-    out_of_order = int((start[1:] < previous_end[:-1]).sum())
+    against the source log's batches ``[source_start, source_end)``.
+
+    A run in order continues the one stored before it, or goes back to re-send records from
+    one already stored (at-least-once: a task resumed from the offsets Connect flushed, a
+    batch retried without idempotence) and goes on from there. Out of order: a run that goes
+    back below the first one stored, or skips records while re-sending (it starts ahead of the
+    run before it, which ended below the furthest record stored; a gap at that frontier is
+    records missing, not an order break)."""
+    reach = np.maximum.accumulate(end)
+    skipped = (start[1:] > end[:-1]) & (end[:-1] < reach[:-1])
+    out_of_order = int((skipped | (start[1:] < start[0])).sum())
     merged_start, merged_end = _merge(start, end)
     distinct = int((merged_end - merged_start).sum())
     frontier = int(end.max())

@@ -218,7 +218,13 @@ def _default_out(name: str, assignments: list[str] | None) -> str:
 
 
 def summary_table(summary: dict[str, float], scenario: Scenario) -> str:
-    """The summary as an aligned two-column table; n/a for fields the model did not measure."""
+    """The summary as an aligned two-column table; n/a for fields the model did not measure.
+    The mirrors' fields only when the scenario has mirrors (summary.json and a sweep's table
+    keep every field, NaN there, so that their columns are the same for every run)."""
+    from sim.multi_cluster import MIRROR_FIELDS
+
+    hidden = () if scenario.mirrors else MIRROR_FIELDS
+    summary = {name: value for name, value in summary.items() if name not in hidden}
     lines = [f"{scenario.name}: {scenario.duration_s:g} s simulated, seed {scenario.seed}"]
     width = max(len(k) for k in summary)
     for name, value in summary.items():

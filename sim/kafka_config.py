@@ -1091,6 +1091,9 @@ MIRROR_PRODUCER_DEFAULTS = {
 _MSC = "MirrorSourceConfig"
 # fmt: off
 _MIRROR: tuple[_Row, ...] = (
+    ("offset.flush.interval.ms", "long", 60000, _AT_LEAST_1, "WorkerConfig", "ms",
+     "how often Connect stores the source offsets its tasks' records reached in the target; a "
+     "task restarted after a worker crash resumes from there (records since are sent again)"),
     ("replication.factor", "int", 2, None, _MSC, "",
      "replicas of each remote topic the mirror creates in the target (-1: the target's "
      "default.replication.factor)"),

@@ -13,7 +13,10 @@ checker derives from the scenario's own settings:
   failed), and from then on every batch is acknowledged: none failed, none still waiting at
   the end of the run once it has waited longer than the steady-state bound;
 - ``group <id>``: the group is Stable (its last rebalance ended, none open);
-- ``lag <id>``: the group has read everything acknowledged by the time the producers recovered.
+- ``lag <id>``: the group has read everything acknowledged by the time the producers recovered;
+- ``mirror <source>-><target>`` (several clusters, :func:`check_mirrors`): the mirror has copied
+  every record its source acknowledged by the heal (or by its source's producers' recovery),
+  the heal being the last of every cluster's faults and the WAN's.
 
 Each item's ``recovered_s`` is when it recovered (NaN for never) and ``bound_s`` the bound
 measured from the heal; a ``violation`` says what went wrong. A fault that never heals within the
@@ -306,3 +309,116 @@ def _lag_recovered(
             return math.nan
         at = max(at, float(reached.min()))
     return at
+
+
+# ------------------------------------------------------------------------------ mirrors
+
+
+@dataclass(frozen=True)
+class MirrorPath:
+    """What a mirror's recovery bound is derived from (see :func:`mirror_bound`).
+
+    ends: the liveness bounds of its source and target clusters (their elections); config: the
+    mirror's effective configs; wan_rtt_s and wan_bytes_s: the WAN's round trip, s, and the
+    bandwidth of each direction, bytes/s; load_bytes_s: the bytes per second offered to every
+    topic mirrored over the same direction of the WAN (each record at its largest size on the
+    wire, :func:`sim.protocol.record_size_upper_bound`); rewind_s: how far back a restarted
+    task may resume (``offset.flush.interval.ms`` after a Connect worker crash, else 0);
+    topics: the source topics it copies, as the tables name them (``east/orders``)."""
+
+    topics: tuple[str, ...]
+    ends: tuple[Bounds, Bounds]
+    config: kafka_config.MirrorConfig
+    wan_rtt_s: float
+    wan_bytes_s: float
+    load_bytes_s: float
+    rewind_s: float = 0.0
+
+
+def mirror_bound(path: MirrorPath, heal_s: float, first_fault_s: float) -> float:
+    """How long after the heal a mirror may take to have copied every source record
+    acknowledged by then, s (``math.inf`` when the WAN cannot carry what the sources offer).
+
+    Terms: the elections of either cluster (their ``leaders_s``); the task's consumer noticing
+    a fetch lost in a cut (``request.timeout.ms``), backing off (``retry.backoff.max.ms``)
+    and fetching again (``fetch.max.wait.ms`` and a WAN round
+    trip); its producer retrying a produce request (``request.timeout.ms``,
+    ``retry.backoff.max.ms``, ``linger.ms``); then the drain of the backlog: what the sources
+    offered from the first fault (less ``rewind_s``) until all that is done, carried by the
+    WAN's bandwidth less what keeps arriving."""
+    source, target = path.ends
+    consumer, producer = path.config.consumer, path.config.producer
+    elections_s = max(source.leaders_s, target.leaders_s)
+    fetch_s = consumer.s("request.timeout.ms") + consumer.s("retry.backoff.max.ms")
+    fetch_s += consumer.s("fetch.max.wait.ms") + path.wan_rtt_s
+    produce_s = producer.s("request.timeout.ms") + producer.s("retry.backoff.max.ms")
+    produce_s += producer.s("linger.ms")
+    notice_s = elections_s + fetch_s + produce_s
+    spare_bytes_s = path.wan_bytes_s - path.load_bytes_s
+    if spare_bytes_s <= 0:
+        return math.inf
+    behind_s = heal_s - first_fault_s + path.rewind_s + notice_s
+    return notice_s + path.load_bytes_s * behind_s / spare_bytes_s
+
+
+def mirror_recovered(
+    lag: pd.DataFrame, tables: dict[str, pd.DataFrame], topics: list[str], target_s: float
+) -> float:
+    """The first ``mirrors`` sample (``lag``: one mirror's rows) at which the mirror had copied,
+    on every source partition of ``topics``, every record acknowledged in the source by
+    ``target_s`` (the heal, or the source's producers' recovery when later); NaN when it never
+    did."""
+    produced, acked = tables["produced"], tables["acked"]
+    produced = produced[produced["topic"].isin(topics)]
+    ok = acked[(acked["error"] == "") & (acked["base_offset"] >= 0) & (acked["done_s"] <= target_s)]
+    meta = produced.set_index("batch_id")[["topic", "partition", "count"]]
+    ends = ok.join(meta, on="batch_id", how="inner")
+    ends = (ends["base_offset"] + ends["count"]).groupby([ends["topic"], ends["partition"]]).max()
+    at = target_s
+    for (topic, partition), end in ends.items():
+        rows = lag[(lag["source_topic"] == topic) & (lag["partition"] == partition)]
+        reached = rows["time_s"][rows["mirrored_records"] >= end]
+        if reached.empty:
+            return math.nan
+        at = max(at, float(reached.min()))
+    return at
+
+
+def check_mirrors(
+    tables: dict[str, pd.DataFrame], paths: dict[str, MirrorPath], end_s: float
+) -> tuple[pd.DataFrame, list[str]]:
+    """The liveness rows of the mirrors (item ``mirror <source>-><target>``), from a run's
+    tables with every cluster's (names prefixed), and warnings as :func:`check` gives them.
+
+    Each mirror recovers once it has copied what its source acknowledged by the heal or by
+    its source's producers' recovery (their ``producer`` items, when later), within
+    :func:`mirror_bound` (plus a ``mirrors`` sampling interval)."""
+    events = tables["events"]
+    heal_s, unhealed = heal_time(events)
+    if unhealed:
+        note = f"mirrors' liveness not checked: {', '.join(unhealed)} never healed within the run"
+        return pd.DataFrame({c: [] for c in COLUMNS}), [note]
+    faults = events[events["kind"] == EventKind.FAULT]
+    first_fault_s = float(faults["time_s"].min()) if len(faults) else heal_s
+    lag = tables["mirrors"]
+    times = np.unique(lag["time_s"].to_numpy(float))
+    interval_s = float(times[0]) if times.size else 0.0
+    rows = []
+    for name, path in paths.items():
+        mine = lag[lag["mirror"] == name]
+        source = name.split("->")[0] + "/"
+        items = tables["liveness"]
+        producers = items[items["item"].str.startswith(f"producer {source}")]
+        target_s = max([heal_s, *producers["recovered_s"].dropna()])
+        at = mirror_recovered(mine, tables, list(path.topics), target_s)
+        bound = mirror_bound(path, heal_s, first_fault_s) + interval_s
+        rows.append((f"mirror {name}", at, bound, _violation(at, bound, "", heal_s, end_s)))
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    notes = []
+    undecided = table.loc[table["recovered_s"].isna() & (table["violation"] == ""), "item"]
+    if len(undecided):
+        notes.append(
+            f"liveness: {', '.join(undecided)} not recovered when the run ended "
+            f"{end_s - heal_s:.3f} s after the last heal, within their bounds: run longer to tell"
+        )
+    return table, notes

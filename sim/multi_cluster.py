@@ -28,7 +28,7 @@ from itertools import combinations, count
 
 import pandas as pd
 
-from sim import kafka_config
+from sim import kafka_config, liveness
 from sim.audit import audit_mirrors
 from sim.events import EventKind
 from sim.metrics import Table, events_frame
@@ -36,21 +36,23 @@ from sim.mirror.mirror_source_connector import MirrorSourceConnector
 from sim.mirror.mirror_source_task import MirrorSourceTask
 from sim.mirror.worker_source_task import WorkerSourceTask
 from sim.net import Wan
-from sim.protocol import TopicPartition
+from sim.protocol import TopicPartition, record_size_upper_bound
 from sim.results import TABLES, Results
 from sim.rng import RandomStreams
 from sim.scenario import Scenario
 from sim.timers import Environment
+from sim.workload import default_key_bytes, encoded_value_bytes
 from sim.world import MEASURED, PRODUCER_ID_BASE, World, run_until
 
-#: Summary fields measured with several clusters: one cluster's and the audit of the mirrors.
-MEASURED_MULTI = (
-    *MEASURED,
+#: Summary fields of the mirrors' audit: NaN without mirrors (and not printed then).
+MIRROR_FIELDS = (
     "mirrored_messages",
     "mirror_missing_messages",
     "mirror_duplicate_messages",
     "mirror_out_of_order",
 )
+#: Summary fields measured with several clusters: one cluster's and the audit of the mirrors.
+MEASURED_MULTI = (*MEASURED, *MIRROR_FIELDS)
 #: Columns holding a topic or node name, prefixed with the cluster in the results.
 NAME_COLUMNS = ("topic", "producer", "member", "node", "item")
 #: How each time series adds up over clusters.
@@ -66,11 +68,14 @@ METRICS_MAX = ("recovery_s",)
 
 
 class Mirror:
-    """One source → target flow: its connector and tasks, and its lag samples."""
+    """One source → target flow: its connector and tasks, Connect's offset store for them, and
+    its lag samples."""
 
     def __init__(self, owner: MultiClusterWorld, index: int, connector: MirrorSourceConnector):
         spec = owner.scenario.mirrors[index]
-        config = kafka_config.mirror_config(spec.config, f"mirrors.{index}.config")
+        self.owner = owner
+        self.spec = spec
+        self.config = kafka_config.mirror_config(spec.config, f"mirrors.{index}.config")
         self.name = f"{spec.source}->{spec.target}"
         self.source = owner.worlds[spec.source]
         self.target = owner.worlds[spec.target]
@@ -82,44 +87,135 @@ class Mirror:
             for topic in self.remote
             for p in range(self.source.scenario.topic(topic).partitions)
         ]
+        #: batch id -> the source offset after its last record, for every producer of the mirror
+        self.batch_ends: dict[int, int] = {}
+        #: Connect's offset store (OffsetBackingStore): per source partition (``east/orders``,
+        #: 0), the offset of the last record flushed as committed
+        self.offsets: dict[tuple[str, int], int] = {}
         self.tasks: list[tuple[MirrorSourceTask, list[TopicPartition]]] = []
-        for i, share in enumerate(
-            connector.task_partitions(partitions, config.mirror["tasks.max"])
-        ):
-            self.tasks.append((self._task(owner, spec, i, config), share))
-        self.owner = owner
+        shares = connector.task_partitions(partitions, self.config.mirror["tasks.max"])
+        for i, share in enumerate(shares):
+            self.tasks.append((self._task(i), share))
         self.frontier = {tp: 0 for tp in partitions}  # source offset mirrored (committed) to
 
-    def _task(self, owner, spec, i: int, config) -> MirrorSourceTask:
+    def _task(self, i: int, previous: MirrorSourceTask | None = None) -> MirrorSourceTask:
         """Task ``i``: its producer on the target's network, its consumer on the source's at
-        the target's site."""
+        the target's site; ``previous``: the task a worker crash ended, whose nodes these
+        take the place of."""
+        spec, config, owner = self.spec, self.config, self.owner
         name = f"mirror-{spec.source}-{spec.target}-{i}"
-        target = self.target
+        target, source = self.target, self.source
+        old = None if previous is None else previous.producer
+        producer_id = PRODUCER_ID_BASE + len(target.producers)
+        if old is not None:
+            producer_id = old.sender.producer_id
         producer = WorkerSourceTask(
             owner.env, name, self.name, target.net, config.producer, target.metrics,
-            target.streams.stream("producer", name), PRODUCER_ID_BASE + len(target.producers),
+            target.streams.stream("producer", name), producer_id,
             [b.name for b in target.brokers], list(self.remote.values()), owner.mirrored,
+            self.batch_ends, old,
         )  # fmt: skip
-        target.net.add_node(producer, target._nic_bytes_s(target.hardware))
-        target.producers.append(producer)  # started with the target's producers; accounted
-        target.unbounded_producers.add(name)  # no liveness bound derived for it yet
-        source = self.source
         consumer = MirrorSourceTask(
             owner.env, name, "", source.net, config.consumer, 0.0, source.metrics,
             [b.name for b in source.brokers], remote=self.remote, producer=producer,
             source_prefix=f"{spec.source}/",
         )  # fmt: skip
-        source.net.add_node(consumer, target._nic_bytes_s(target.hardware), site=spec.target)
+        nic_bytes_s = target._nic_bytes_s(target.hardware)
+        if old is None:
+            target.net.add_node(producer, nic_bytes_s)
+            target.producers.append(producer)  # started with the target's producers; accounted
+            target.unbounded_producers.add(name)  # its liveness is the mirror's (path)
+            source.net.add_node(consumer, nic_bytes_s, site=spec.target)
+            return consumer
+        target.producers[target.producers.index(old)] = producer
+        for net, node in ((target.net, producer), (source.net, consumer)):
+            net.replace_node(node)
+            net.restart(name)
+        producer.start()
         return consumer
 
     def start(self) -> None:
-        for task, share in self.tasks:
-            task.start_task(share)
+        for i in range(len(self.tasks)):
+            self._start_task(i)
+
+    def _start_task(self, i: int) -> None:
+        """``MirrorSourceTask.start``: assign the task's partitions and seek each to the offset
+        after the one Connect stored (``loadOffsets``, ``initializeConsumer``; none stored: the
+        reset policy), before its first poll; and schedule its offset flushes."""
+        task, share = self.tasks[i]
+        task.start_task(share)
+        prefix = task.source_prefix
+        for tp in share:
+            offset = self.offsets.get((prefix + tp[0], tp[1]))
+            if offset is not None:
+                task.seek(tp, offset + 1)
+        self.owner.env.process(self._flush(task))
+
+    def _flush(self, task: MirrorSourceTask):
+        """``SourceTaskOffsetCommitter``: every ``offset.flush.interval.ms`` from the task's
+        start, ``WorkerSourceTask.commitOffsets`` stores what is committable now (the model
+        takes it at the flush rather than at the task's last ``beginSendIteration``, at most a
+        poll earlier; the offsets topic is written at once: ``offset.flush.timeout.ms`` is not
+        modelled). Ends with the task's worker."""
+        interval_s = self.config.mirror.s("offset.flush.interval.ms")
+        producer = task.producer
+        while True:
+            yield self.owner.env.timeout(interval_s)
+            if producer.crashed:
+                return
+            self.offsets.update(producer.submitted.committable_offsets())
+
+    def crash_task(self, i: int) -> str:
+        """The Connect worker running task ``i`` dies: its consumer and producer stop at once,
+        nothing flushed; the task's node name."""
+        task, _ = self.tasks[i]
+        task.crash()
+        task.producer.crash()
+        self.source.net.crash(task.name)
+        self.target.net.crash(task.name)
+        return task.name
+
+    def restart_task(self, i: int) -> str:
+        """Task ``i`` starts again on a new worker (a new consumer and producer of the same
+        name) from the offsets Connect flushed; the task's node name."""
+        old, share = self.tasks[i]
+        if old.producer.crashed:
+            self.tasks[i] = (self._task(i, old), share)
+            self._start_task(i)
+        return old.name
+
+    def path(self, heal_s: float, first_fault_s: float) -> liveness.MirrorPath:
+        """What the mirror's liveness bound is derived from (:func:`sim.liveness.mirror_bound`):
+        the WAN's nominal figures, shared with every mirror over the same direction."""
+        owner, wan = self.owner, self.owner.scenario.wan
+        ends = tuple(
+            liveness.bounds(w.scenario, len(w.assignments), heal_s, first_fault_s)
+            for w in (self.source, self.target)
+        )
+        load = sum(m.offered_bytes_s() for m in owner.mirrors if m.clusters == self.clusters)
+        source = self.source.scenario.cluster.name
+        crashes = [
+            f for f in owner.scenario.faults
+            if f.kind == "crash_mirror_worker" and f.mirror == self.name
+        ]  # fmt: skip
+        rewind_s = self.config.mirror.s("offset.flush.interval.ms") if crashes else 0.0
+        return liveness.MirrorPath(
+            tuple(f"{source}/{topic}" for topic in self.remote), ends, self.config,
+            wan.rtt_ms / 1000.0, wan.bandwidth_gbps * 1e9 / 8, load, rewind_s,
+        )  # fmt: skip
+
+    @property
+    def clusters(self) -> tuple[str, str]:
+        """(source, target) cluster names."""
+        return self.source.scenario.cluster.name, self.target.scenario.cluster.name
+
+    def offered_bytes_s(self) -> float:
+        """Bytes per second offered to the topics the mirror copies (:func:`_offered_bytes_s`)."""
+        return sum(_offered_bytes_s(self.owner, self.clusters[0], topic) for topic in self.remote)
 
     def sample(self, now: float) -> list[tuple]:
         """One ``mirrors`` row per source partition (none while a leader is unknown)."""
         rows = []
-        accumulators = [task.producer.accumulator for task, _ in self.tasks]
         for tp, frontier in self.frontier.items():
             source_log = _leader_log(self.source, tp)
             target_log = _leader_log(self.target, (self.remote[tp[0]], tp[1]))
@@ -129,8 +225,7 @@ class Mirror:
             if hw > 0:
                 entry = target_log.entry_at(hw - 1)
                 batch_id = entry.batch.batch_id
-                for accumulator in accumulators:
-                    frontier = max(frontier, accumulator.ends.get(batch_id, frontier))
+                frontier = max(frontier, self.batch_ends.get(batch_id, frontier))
                 self.frontier[tp] = frontier
             source_hw = source_log.high_watermark
             lag_s = 0.0
@@ -143,6 +238,29 @@ class Mirror:
                  max(source_hw - frontier, 0), lag_s)
             )  # fmt: skip
         return rows
+
+
+def _offered_bytes_s(owner: MultiClusterWorld, cluster: str, topic: str) -> float:
+    """Bytes per second offered to ``topic`` of ``cluster``, each record at its largest size on
+    the wire (a batch of its own): by its producers (``add_producer`` ones too; a closed loop's
+    rate is unknown: inf), or for a remote topic by those of the topic it copies."""
+    scenario = owner.worlds[cluster].scenario
+    registry = owner.scenario.schema_registry is not None
+    added = [f.producer for f in scenario.faults if f.kind == "add_producer"]
+    specs = [*scenario.producers, *added]
+    total = 0.0
+    for spec in specs:
+        if spec.topic != topic:
+            continue
+        if spec.arrival.kind == "closed_loop":
+            return math.inf
+        key = spec.key_bytes if spec.key_bytes is not None else default_key_bytes(spec)
+        size = record_size_upper_bound(encoded_value_bytes(spec, registry), key or None)
+        total += spec.rate_msgs_s * spec.count * float(size)
+    for remote in owner.scenario.remote_topics():
+        if (remote.cluster, remote.name) == (cluster, topic):
+            total += _offered_bytes_s(owner, remote.source, remote.source_topic)
+    return total
 
 
 def _leader_log(world: World, tp: TopicPartition):
@@ -191,6 +309,8 @@ class MultiClusterWorld:
                 self.env.process(self._wan_partition(fault))
             elif fault.kind == "slow_wan":
                 self.env.process(self._slow_wan(fault))
+            elif fault.kind == "crash_mirror_worker":
+                self.env.process(self._crash_mirror_worker(fault))
         run_until(self.env, self.scenario.name, self.scenario.duration_s, progress)
         for world in self.worlds.values():
             if world.checker is not None:
@@ -228,12 +348,33 @@ class MultiClusterWorld:
                 pipe.bytes_s, pipe.half_rtt_s = bytes_s, half_rtt_s
             self._wan_rows(pairs, EventKind.FAULT_END, "slow_wan", "", "back to normal")
 
+    def _crash_mirror_worker(self, fault):
+        """A ``crash_mirror_worker``: the Connect worker running the mirror's task ``task``
+        (all its tasks when omitted) dies at ``at_s`` and, ``restart_after_s`` later, the tasks
+        start again from the source offsets Connect flushed (a fault row per task at the crash,
+        a fault_end row at the restart; nodes ``<target>/mirror-<source>-<target>-<i>``)."""
+        yield self.env.timeout(fault.at_s)
+        mirror = next(m for m in self.mirrors if m.name == fault.mirror)
+        tasks = range(len(mirror.tasks)) if fault.task is None else [fault.task]
+        target = mirror.target.scenario.cluster.name
+        for i in tasks:
+            node = f"{target}/{mirror.crash_task(i)}"
+            self._fault_row(EventKind.FAULT, fault.kind, node, "unreachable", "worker crash")
+        if fault.restart_after_s is not None:
+            yield self.env.timeout(fault.restart_after_s)
+            for i in tasks:
+                node = f"{target}/{mirror.restart_task(i)}"
+                self._fault_row(EventKind.FAULT_END, fault.kind, node, "", "restart")
+
+    def _fault_row(self, kind: EventKind, fault: str, node: str, outcome: str, detail: str):
+        self.fault_rows.append(
+            {"time_s": self.env.now, "kind": kind, "fault": fault, "node": node,
+             "outcome": outcome, "detail": detail}
+        )  # fmt: skip
+
     def _wan_rows(self, pairs, kind: EventKind, fault: str, outcome: str, what: str) -> None:
         for a, b in pairs:
-            self.fault_rows.append(
-                {"time_s": self.env.now, "kind": kind, "fault": fault, "outcome": outcome,
-                 "detail": f"WAN between {a} and {b} {what}"}
-            )  # fmt: skip
+            self._fault_row(kind, fault, "", outcome, f"WAN between {a} and {b} {what}")
 
     def _set_wan(self, pairs, cut: bool) -> None:
         for a, b in pairs:
@@ -271,13 +412,26 @@ class MultiClusterWorld:
         tables["liveness"] = pd.concat(
             [self._prefixed(r.tables["liveness"], n) for n, r in parts.items()], ignore_index=True
         )
+        mirrors, notes = self._mirror_liveness(tables)
+        tables["liveness"] = pd.concat([tables["liveness"], mirrors], ignore_index=True)
         metrics = _combined([r.metrics for r in parts.values()])
         metrics.update(audit_mirrors(tables).as_metrics())
+        metrics.update(_with_mirrors(metrics, mirrors, liveness.heal_time(tables["events"])[0]))
         warnings = list(self.scenario.warnings())
         for name, world in self.worlds.items():
             own = len(world.scenario.warnings())
             warnings += [f"{name}: {w}" for w in parts[name].warnings[own:]]
+        warnings += notes
         return Results(self.scenario, tables, metrics, MEASURED_MULTI, warnings)
+
+    def _mirror_liveness(self, tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, list[str]]:
+        """Each mirror's liveness row (:func:`sim.liveness.check_mirrors`) and warnings."""
+        events = tables["events"]
+        heal_s, _ = liveness.heal_time(events)
+        faults = events.loc[events["kind"] == EventKind.FAULT, "time_s"]
+        first_fault_s = float(faults.min()) if len(faults) else heal_s
+        paths = {m.name: m.path(heal_s, first_fault_s) for m in self.mirrors}
+        return liveness.check_mirrors(tables, paths, self.scenario.duration_s)
 
     def _prefixed(self, frame: pd.DataFrame, cluster: str) -> pd.DataFrame:
         """``frame`` with each non-empty topic or node name as ``<cluster>/<name>`` when there
@@ -306,6 +460,20 @@ def _timeseries(frames: list[pd.DataFrame]) -> pd.DataFrame:
         for column in TIMESERIES_MAX:
             first[column] = first[column].combine(frame[column], max)
     return first
+
+
+def _with_mirrors(metrics: dict[str, float], mirrors: pd.DataFrame, heal_s: float) -> dict:
+    """``liveness_violations`` and ``recovery_s`` with the mirrors' liveness rows counted (the
+    clusters' values stand when the mirrors were not checked)."""
+    if mirrors.empty:
+        return {}
+    own = liveness.summary(mirrors, heal_s, faults=heal_s > 0)
+    recovery = own["recovery_s"]
+    if not math.isnan(recovery) and not math.isnan(metrics["recovery_s"]):
+        recovery = max(recovery, metrics["recovery_s"])
+    violations = metrics["liveness_violations"]
+    violations = own["liveness_violations"] + (0.0 if math.isnan(violations) else violations)
+    return {"recovery_s": recovery, "liveness_violations": violations}
 
 
 def _combined(parts: list[dict[str, float]]) -> dict[str, float]:

@@ -3,7 +3,8 @@
 Each figure function takes :class:`~sim.results.Results` and returns a matplotlib Figure titled
 with the scenario's name, with time in simulated seconds on the x axis from 0 to the run's
 duration: :func:`throughput`, :func:`latency`, :func:`latency_cdf`, :func:`consumer_lag`,
-:func:`isr`, :func:`rebalance_timeline`, :func:`lost_acked`, and :func:`dashboard` (their time
+:func:`isr`, :func:`rebalance_timeline`, :func:`lost_acked`, :func:`mirror_lag` (several
+clusters), and :func:`dashboard` (their time
 panels stacked, also ``Results.plot()``). The derived series come from :mod:`sim.timelines`.
 
 Time panels mark what happened (:func:`mark_events`), from the ``events`` columns only: fault
@@ -61,6 +62,9 @@ FAULT_COLORS = {
     "add_consumer": "teal",
     "remove_consumer": "teal",
     "add_producer": "tab:blue",
+    "wan_partition": "darkmagenta",
+    "slow_wan": "goldenrod",
+    "crash_mirror_worker": "tab:green",
 }
 #: Line style and width of each lifecycle row of a fault.
 FAULT_STEPS = {
@@ -79,6 +83,8 @@ END_WORDS = {
     "crash_consumer": "restart",
     "pause": "resume",
     "network_partition": "heal",
+    "wan_partition": "heal",
+    "crash_mirror_worker": "restart",
 }
 REBALANCE_COLOR = "tab:cyan"
 PRODUCE_COLOR, E2E_COLOR = "tab:orange", "tab:purple"
@@ -168,6 +174,32 @@ def resources(results: Results) -> Figure:
     return figure
 
 
+def mirror_lag(results: Results) -> Figure:
+    """Each mirror's replication lag (the ``mirrors`` table) per interval: the records its
+    source partitions hold that its remote topics do not yet (summed over partitions) above
+    the age of the oldest of them (the largest over partitions, s)."""
+    figure, (records, seconds) = _panels(results, "replication lag per mirror", 2)
+    lag = results.tables["mirrors"]
+    per_mirror = lag.groupby(["mirror", "time_s"], sort=True).agg(
+        lag_records=("lag_records", "sum"), lag_s=("lag_s", "max")
+    )
+    records.set_ylabel("lag (records)")
+    records.yaxis.set_major_formatter(THOUSANDS)
+    seconds.set_ylabel("oldest not mirrored (s)")
+    for ax in (records, seconds):
+        if lag.empty:
+            _note(ax, "no mirror")
+    for mirror, rows in per_mirror.groupby(level="mirror"):
+        times = rows.index.get_level_values("time_s")
+        records.plot(times, rows["lag_records"], linewidth=1.0, label=mirror)
+        seconds.plot(times, rows["lag_s"], linewidth=1.0, label=mirror)
+    for i, ax in enumerate((records, seconds)):
+        ax.set_ylim(bottom=0)
+        drawn = mark_events(ax, results, names=i == 0)
+        _legend(ax, skip=() if i == 0 else drawn)
+    return figure
+
+
 def latency_cdf(results: Results) -> Figure:
     """The distributions of produce and end-to-end latency over records (ms, log axis)."""
     figure = Figure(figsize=FIGSIZE_IN, layout="constrained")
@@ -221,7 +253,8 @@ def dashboard(results: Results) -> Figure:
 
 def save_standard_plots(results: Results, directory: str | Path) -> list[Path]:
     """Write dashboard.png and each figure's PNG (rebalances.png when the run had consumers,
-    lost_acked.png when it lost acknowledged records); their paths."""
+    lost_acked.png when it lost acknowledged records, mirrors.png when it had mirrors); their
+    paths."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     figures = {
@@ -237,6 +270,8 @@ def save_standard_plots(results: Results, directory: str | Path) -> list[Path]:
         figures["rebalances.png"] = rebalance_timeline
     if not lost_acked_over_time(results).empty:
         figures["lost_acked.png"] = lost_acked
+    if results.scenario.mirrors:
+        figures["mirrors.png"] = mirror_lag
     for name, draw in figures.items():
         draw(results).savefig(out / name)
     return [out / name for name in figures]

@@ -188,7 +188,8 @@ TABLES: dict[str, tuple[Column, ...]] = {
             "item",
             "string",
             "what must recover after the last fault heals: leaders, isr, producer <node>, "
-            "group <id> (Stable), lag <id> (caught up) (sim.liveness)",
+            "group <id> (Stable), lag <id> (caught up), mirror <source>-><target> (copied what "
+            "its source acknowledged; several clusters' items carry their cluster) (sim.liveness)",
         ),
         ("recovered_s", "float64", "when it recovered, s; NaN for never"),
         ("bound_s", "float64", "how long after the heal it may take, from the settings, s"),
@@ -407,8 +408,10 @@ SUMMARY_FIELDS: dict[str, str] = {
     "mirrored that its remote topic does not hold, all mirrors (audit across clusters)",
     "mirror_duplicate_messages": "extra copies of source records in the remote topics' final "
     "logs, all mirrors (audit across clusters)",
-    "mirror_out_of_order": "runs of mirrored records stored in a remote partition below the end "
-    "of a run stored before them (source order broken), all mirrors (audit across clusters)",
+    "mirror_out_of_order": "runs of mirrored records stored in a remote partition that go back "
+    "below the first one stored, or skip records while re-sending stored ones (source order "
+    "broken; going back to re-send stored records, as a restarted task does, is not), all "
+    "mirrors (audit across clusters)",
     "recovery_s": "time from the last fault's heal until every liveness item recovered, s; NaN "
     "without faults, when an item never recovered, or when a fault never healed (liveness)",
     "liveness_violations": "liveness items that did not recover within their bound (or whose "

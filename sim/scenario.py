@@ -653,6 +653,21 @@ class SlowWan(_FaultBase):
     """How long the WAN stays slow; null: until the end of the run."""
 
 
+class CrashMirrorWorker(_FaultBase):
+    """The Kafka Connect worker running a mirror's task dies (every task of the mirror when
+    ``task`` is omitted); restarted, a task resumes from the source offsets Connect last
+    flushed (``offset.flush.interval.ms``), so records mirrored since are mirrored again.
+    Only with several clusters."""
+
+    kind: Literal["crash_mirror_worker"]
+    mirror: str
+    """The mirror, ``<source>-><target>`` (``east->west``)."""
+    task: Annotated[int, Field(ge=0)] | None = None
+    """The task's number (0 .. its tasks - 1); null: every task of the mirror."""
+    restart_after_s: PositiveFloat | None = None
+    """Time after ``at_s`` when the tasks start again; null: never."""
+
+
 class SlowDisk(_FaultBase):
     """The broker's disk runs ``factor`` times slower for ``duration_s`` (forever when omitted)."""
 
@@ -792,7 +807,8 @@ Fault = Annotated[
     | EvolveSchema
     | SetCompatibility
     | WanPartition
-    | SlowWan,
+    | SlowWan
+    | CrashMirrorWorker,
     Field(discriminator="kind"),
 ]
 FAULT_KINDS = (
@@ -814,9 +830,10 @@ FAULT_KINDS = (
     "set_compatibility",
     "wan_partition",
     "slow_wan",
+    "crash_mirror_worker",
 )
 #: Fault kinds about several clusters, handled by sim.multi_cluster (not by one cluster's).
-MULTI_CLUSTER_FAULTS = ("wan_partition", "slow_wan")
+MULTI_CLUSTER_FAULTS = ("wan_partition", "slow_wan", "crash_mirror_worker")
 #: Fault kinds that, in a scenario of several clusters, hit the one cluster their target
 #: names (Scenario.cluster_faults).
 CLUSTER_FAULTS = (
@@ -1260,6 +1277,8 @@ def _check_fault_targets(s: Scenario, fault: Any, path: str) -> None:
             )
     elif fault.kind == "evolve_schema":
         _check_evolution(s, fault, path)
+    elif fault.kind == "crash_mirror_worker":
+        _check_mirror_worker(s, fault, path)
     elif fault.kind in MULTI_CLUSTER_FAULTS:
         _check_wan_fault(s, fault, path)
     elif fault.kind == "add_producer":
@@ -1279,6 +1298,26 @@ def _check_wan_fault(s: Scenario, fault: WanPartition | SlowWan, path: str) -> N
             raise ScenarioError(f"{path}.between.{j}", _unknown(name, names, "cluster"))
     if fault.between is not None and fault.between[0] == fault.between[1]:
         raise ScenarioError(f"{path}.between.1", "must differ from between.0")
+
+
+def _check_mirror_worker(s: Scenario, fault: CrashMirrorWorker, path: str) -> None:
+    """``mirror`` names a mirror of the scenario; ``task`` one of its tasks (min(tasks.max,
+    source partitions) of them)."""
+    names = [f"{m.source}->{m.target}" for m in s.mirrors]
+    if fault.mirror not in names:
+        raise ScenarioError(f"{path}.mirror", _unknown(fault.mirror, names, "mirror"))
+    if fault.task is None:
+        return
+    index = names.index(fault.mirror)
+    config = kafka_config.mirror_config(s.mirrors[index].config, f"mirrors.{index}.config")
+    partitions = sum(
+        s.topic(t.source_topic, t.source).partitions for t in s.remote_topics() if t.mirror == index
+    )
+    tasks = min(config.mirror["tasks.max"], partitions)
+    if fault.task >= tasks:
+        raise ScenarioError(
+            f"{path}.task", f"{fault.mirror} has {tasks} tasks (0 to {tasks - 1}), not {fault.task}"
+        )
 
 
 def _check_rolling_order(s: Scenario, order: list[int], path: str) -> None:

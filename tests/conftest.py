@@ -46,17 +46,25 @@ def _check_invariants(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _check_liveness(request, monkeypatch):
-    """Every simulation whose results a test takes recovers from its faults within the bounds
-    its settings allow (sim/liveness.py): a liveness violation fails the test, whatever the
+    """Every simulation whose results a test takes (one cluster or several, mirrors included)
+    recovers from its faults within the bounds its settings allow (sim/liveness.py): a
+    liveness violation fails the test, whatever the
     test itself asserts. A run that ends before its bounds have passed is not checked. Tests
     marked ``liveness_violation_expected`` (the checker's own) are exempt."""
     if request.node.get_closest_marker("liveness_violation_expected"):
         return
+    from sim.multi_cluster import MultiClusterWorld
     from sim.world import World
 
-    results = World.results
+    for engine in (World, MultiClusterWorld):
+        monkeypatch.setattr(engine, "results", _liveness_checked(engine.results))
 
-    def checked(world: World):
+
+def _liveness_checked(results):
+    """``results`` (World's or MultiClusterWorld's, whose table has the mirrors' rows too)
+    failing on a liveness violation."""
+
+    def checked(world):
         r = results(world)
         violations = r.liveness[r.liveness["violation"] != ""]
         assert violations.empty, (
@@ -65,7 +73,7 @@ def _check_liveness(request, monkeypatch):
         )
         return r
 
-    monkeypatch.setattr(World, "results", checked)
+    return checked
 
 
 @pytest.fixture

@@ -510,8 +510,12 @@ def _mirror_tables(remote: list[tuple[int, int]], runs: list[tuple[int, int, int
         ([(10, 4), (11, 6)], [(10, 0, 0, 4), (11, 0, 4, 2), (11, 2, 6, 4)], (10, 0, 0, 0)),
         # offsets 4, 5 never arrived though 6.. did
         ([(10, 4), (11, 4)], [(10, 0, 0, 4), (11, 0, 6, 4)], (8, 2, 0, 0)),
-        # a batch stored twice (a retry): 4 duplicates, and a rewind
-        ([(10, 4), (10, 4), (11, 2)], [(10, 0, 0, 4), (11, 0, 4, 2)], (6, 0, 4, 1)),
+        # a batch stored twice (a retry): 4 duplicates, a rewind that is no order break
+        ([(10, 4), (10, 4), (11, 2)], [(10, 0, 0, 4), (11, 0, 4, 2)], (6, 0, 4, 0)),
+        # a task resumed from offset 2 (the last flush): 2..5 again, then on in order
+        ([(10, 4), (11, 4), (12, 2)], [(10, 0, 0, 4), (11, 0, 2, 4), (12, 0, 6, 2)], (8, 0, 2, 0)),
+        # resumed from 1, but 3 and 4 skipped in the re-sent records
+        ([(10, 5), (11, 2), (12, 3)], [(10, 0, 0, 5), (11, 0, 1, 2), (12, 0, 5, 3)], (8, 0, 2, 1)),
         # stored out of source order
         ([(11, 2), (10, 4)], [(10, 0, 0, 4), (11, 0, 4, 2)], (6, 0, 0, 1)),
         # only the first 3 mirrored so far: the rest is lag, not missing

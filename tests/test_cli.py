@@ -164,3 +164,23 @@ def test_an_interrupted_sweep_says_how_to_resume(tiny, tmp_path, monkeypatch, ca
     assert line == f"interrupted: finished runs are kept in {tmp_path / 'out' / 'runs'}/; " + (
         "the same command resumes"
     )
+
+
+def test_the_printed_summary_shows_the_mirrors_fields_only_with_mirrors():
+    """A run without mirrors prints no mirror_* line (its summary keeps them, NaN: the same
+    columns for every run of a sweep); a scenario with mirrors prints them."""
+    import math
+
+    from sim.cli import summary_table
+    from sim.scenario import Scenario
+
+    single = Scenario.from_dict({"name": "one", "topics": [{"name": "t"}]})
+    summary = {"offered_messages": 10.0, "mirrored_messages": math.nan}
+    assert "mirrored_messages" not in summary_table(summary, single)
+    assert "offered_messages" in summary_table(summary, single)
+    regions = Scenario.from_dict(
+        {"name": "two", "clusters": [{"name": "east"}, {"name": "west"}],
+         "topics": [{"name": "t", "cluster": "east"}],
+         "mirrors": [{"source": "east", "target": "west"}]}
+    )  # fmt: skip
+    assert "mirrored_messages" in summary_table({**summary, "mirrored_messages": 5.0}, regions)

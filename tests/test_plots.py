@@ -15,6 +15,7 @@ from sim.plots import (
     latency,
     latency_cdf,
     lost_acked,
+    mirror_lag,
     rebalance_timeline,
     resources,
     save_standard_plots,
@@ -245,3 +246,58 @@ def test_resources_orders_brokers_by_number_within_each_cluster(story):
     legend = _legend(resources(results).axes[0])
     labels = [k for k in legend if k.rpartition("/")[2].startswith("broker-")]
     assert labels == ["broker-2", "broker-10", "east/broker-0", "west/broker-1"]
+
+
+def _regions() -> Results:
+    """Two regions mirrored both ways, 4 intervals of 1 s: east->west has two source partitions
+    (lag 10 + 5 records at 2 s, their oldest 1.5 s and 0.5 s old), west->east one; the WAN cut
+    at 1 s and healed at 3 s."""
+    import pandas as pd
+
+    from sim.metrics import events_frame
+    from sim.scenario import Scenario
+
+    scenario = Scenario.from_dict(
+        {"name": "regions", "duration_s": 4.0,
+         "clusters": [{"name": "east"}, {"name": "west"}],
+         "topics": [{"name": "t", "cluster": "east", "partitions": 2},
+                    {"name": "u", "cluster": "west"}],
+         "mirrors": [{"source": "east", "target": "west"}, {"source": "west", "target": "east"}]}
+    )  # fmt: skip
+    rows = []
+    lags_at = [(0, 0, 0), (10, 5, 3), (4, 0, 0), (0, 0, 0)]
+    for t, lags in zip([1.0, 2.0, 3.0, 4.0], lags_at, strict=True):
+        ages = {10: 1.5, 5: 0.5, 4: 0.7, 3: 0.2}
+        for (mirror, source, partition, topic), lag in zip(
+            [("east->west", "east/t", 0, "west/east.t"), ("east->west", "east/t", 1, "west/east.t"),
+             ("west->east", "west/u", 0, "east/west.u")], lags, strict=True
+        ):  # fmt: skip
+            rows.append((t, mirror, source, partition, topic, 100, lag, ages.get(lag, 0.0)))
+    columns = ["time_s", "mirror", "source_topic", "partition", "topic", "mirrored_records",
+               "lag_records", "lag_s"]  # fmt: skip
+    events = events_frame(
+        [{"time_s": 1.0, "kind": "fault", "fault": "wan_partition", "outcome": "unreachable"},
+         {"time_s": 3.0, "kind": "fault_end", "fault": "wan_partition", "outcome": "reachable"}]
+    )  # fmt: skip
+    return Results(scenario, {"mirrors": pd.DataFrame(rows, columns=columns), "events": events})
+
+
+def test_mirror_lag_draws_each_mirrors_records_and_age_and_marks_the_wan_cut():
+    records, seconds = mirror_lag(_regions()).axes
+    assert _lines(records) == {
+        "east->west": ([1.0, 2.0, 3.0, 4.0], [0, 15, 4, 0]),
+        "west->east": ([1.0, 2.0, 3.0, 4.0], [0, 3, 0, 0]),
+    }
+    assert _lines(seconds) == {
+        "east->west": ([1.0, 2.0, 3.0, 4.0], [0.0, 1.5, 0.7, 0.0]),
+        "west->east": ([1.0, 2.0, 3.0, 4.0], [0.0, 0.2, 0.0, 0.0]),
+    }
+    assert _vlines(records) == {"wan_partition": [1.0], "wan_partition heal": [3.0]}
+    assert records.figure.get_suptitle() == "regions: replication lag per mirror"
+
+
+def test_save_standard_plots_adds_mirrors_png_when_the_run_has_mirrors(tmp_path, story):
+    assert "mirrors.png" not in {p.name for p in save_standard_plots(story, tmp_path / "one")}
+    paths = save_standard_plots(_regions(), tmp_path / "two")
+    assert paths[-1] == tmp_path / "two" / "mirrors.png"
+    assert paths[-1].read_bytes().startswith(PNG_MAGIC)

@@ -11,9 +11,17 @@ flight, retries until ``delivery.timeout.ms`` = Integer.MAX_VALUE: see
 
 Each batch remembers the source records it holds (their source partition and offsets, as runs)
 and, once it has its batch id, writes them to the ``mirrored_batches`` table: the audit maps
-the remote topics' logs back to the source with it. Not modelled: Connect's offset commits
-(``offset.flush.interval.ms``; a task restart is not modelled either) and send() blocking on a
-full ``buffer.memory`` (Connect's max.block.ms is infinite: the task would stop polling).
+the remote topics' logs back to the source with it.
+
+Connect's offsets: each record sent is submitted (:class:`~sim.mirror.submitted_records.
+SubmittedRecords`) and acknowledged when its batch is (``WorkerSourceTask.recordSent``); what
+is committable is flushed by the mirror every ``offset.flush.interval.ms``
+(:mod:`sim.multi_cluster`). A Connect worker crash (:meth:`WorkerSourceTask.crash`) ends the
+producer at once: what it held (queued, in flight) never gets an answer and stays pending in
+its account, which the task's next producer (same name) carries on. Not modelled: send()
+blocking on a full ``buffer.memory`` (Connect's max.block.ms is infinite: the task would stop
+polling), and a batch failing for good failing the task (``producerSendFailed``): its records
+are never committable.
 """
 
 from __future__ import annotations
@@ -28,7 +36,9 @@ from sim.clients.producer.record_accumulator import ProducerBatch, RecordAccumul
 from sim.clients.producer.sender import Sender
 from sim.kafka_config import EffectiveConfig
 from sim.metrics import Metrics, Table
+from sim.mirror.submitted_records import SubmittedRecords
 from sim.protocol import ConnectionClosed, RecordBatch, TopicPartition
+from sim.results import SPLIT
 from sim.timers import call_later
 
 #: A run of source records: (source topic, source partition, first offset, count).
@@ -36,9 +46,13 @@ Run = tuple[str, int, int, int]
 
 
 class MirrorAccumulator(RecordAccumulator):
-    """A RecordAccumulator whose batches know the source records they hold."""
+    """A RecordAccumulator whose batches know the source records they hold; ``ends``: batch id
+    -> the source offset after its last record, shared by the mirror's producers (the lag
+    sampler reads it)."""
 
-    def __init__(self, config: EffectiveConfig, mirror: str, table: Table) -> None:
+    def __init__(
+        self, config: EffectiveConfig, mirror: str, table: Table, ends: dict[int, int]
+    ) -> None:
         super().__init__(
             config["batch.size"], config.s("linger.ms"), config["compression.type"],
             config["buffer.memory"],
@@ -47,8 +61,7 @@ class MirrorAccumulator(RecordAccumulator):
         self.table = table
         self._queued: dict[TopicPartition, deque[list]] = {}  # runs not cut yet, per partition
         self._runs: dict[ProducerBatch, list[Run]] = {}  # batches not done yet
-        #: batch id -> the source offset after its last record (the lag sampler reads it)
-        self.ends: dict[int, int] = {}
+        self.ends = ends
 
     def append_run(self, tp: TopicPartition, run: Run, record_bytes: int, keys, now: float):
         """Queue ``run``'s records for ``tp``, arrived now, of ``record_bytes`` each."""
@@ -78,7 +91,7 @@ class MirrorAccumulator(RecordAccumulator):
 
     def split_and_reenqueue(self, big: ProducerBatch, now: float) -> ProducerBatch:
         piece = super().split_and_reenqueue(big, now)
-        self._runs[piece] = self._runs[big]  # the same records (see the parent's docstring)
+        self._runs[piece] = self._runs.pop(big)  # the same records (see the parent's docstring)
         return piece
 
     def wire(self, batch: ProducerBatch, batch_id: int, producer_id: int) -> RecordBatch:
@@ -93,16 +106,36 @@ class MirrorAccumulator(RecordAccumulator):
                 self.ends[batch_id] = offset + count
         return wire
 
-    def deallocate(self, batch: ProducerBatch) -> None:
-        super().deallocate(batch)
-        self._runs.pop(batch, None)
+    def runs_done(self, batch: ProducerBatch) -> list[Run]:
+        """The source records of ``batch``, done for good (not split): forgotten."""
+        return self._runs.pop(batch, [])
+
+
+class _ConnectSender(Sender):
+    """The producer's Sender with Connect's send callback (``WorkerSourceTask.recordSent``):
+    a batch acknowledged acknowledges its source records (``on_acked``)."""
+
+    def __init__(self, *args, on_acked, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.on_acked = on_acked
+
+    def _complete(
+        self, batch: ProducerBatch, now: float, base_offset: int, error: str = ""
+    ) -> None:
+        super()._complete(batch, now, base_offset, error)
+        if error != SPLIT:  # a split batch's records go on in the batch split from it
+            runs = self.accumulator.runs_done(batch)
+            if not error:
+                self.on_acked(runs)
 
 
 class WorkerSourceTask:
     """Producer client ``name`` of a mirror's task, on the target's network ``net``.
 
     mirror: the mirror's name (``east->west``); topics: the remote topics it writes;
-    bootstrap: the target's broker node names; table: ``mirrored_batches``.
+    bootstrap: the target's broker node names; table: ``mirrored_batches``; ends: shared by the
+    mirror's producers (:class:`MirrorAccumulator`); previous: the producer of the same name
+    that a worker crash ended, whose account this one carries on.
     """
 
     def __init__(
@@ -118,19 +151,25 @@ class WorkerSourceTask:
         bootstrap: list[str],
         topics: list[str],
         table: Table,
+        ends: dict[int, int],
+        previous: WorkerSourceTask | None = None,
     ) -> None:
         self.env = env
         self.name = name
-        self.accumulator = MirrorAccumulator(config, mirror, table)
-        self.sender = Sender(
+        self.previous = previous
+        self.accumulator = MirrorAccumulator(config, mirror, table, ends)
+        #: the records sent, and which Connect may commit
+        self.submitted = SubmittedRecords()
+        self.sender = _ConnectSender(
             env, name, net, self.accumulator, config, metrics, rng, producer_id,
-            self._stale, self._wake,
+            self._stale, self._wake, on_acked=self._acked,
         )  # fmt: skip
         self.metadata = Metadata(env, net, name, bootstrap, config, self._on_metadata)
         self.metadata.topics = sorted(topics)
         #: records handed to send() so far
         self.offered = 0
         self._awake = True  # a round is due or running (true until the first)
+        self.crashed = False
         self._rounds = 0
         self._round_callbacks = (self._round,)
         self._timer_callbacks = (self._on_timer,)
@@ -151,16 +190,34 @@ class WorkerSourceTask:
         """producer.send() of ``run``'s records to ``tp`` (SourceRecord.kafkaPartition: the
         source partition), each of ``record_bytes`` bytes, keys ids or None."""
         self.accumulator.append_run(tp, run, record_bytes, keys, self.env.now)
+        self.submitted.submit(run[:2], run[2])
         self.offered += run[3]
         self._wake()
 
+    def crash(self) -> None:
+        """The Connect worker dies: nothing more is sent or answered (the world resets the
+        node's connections); what the producer held stays pending."""
+        self.crashed = True
+        self.metadata.stop()
+
     def account(self, end_s: float) -> tuple[int, int, int, int]:
-        """(offered, blocked, queued, in flight) at ``end_s`` for the ``producers`` table."""
+        """(offered, blocked, queued, in flight) at ``end_s`` for the ``producers`` table, the
+        crashed producers' before it included."""
         queued = self.accumulator.records_before(end_s)
-        return self.offered, 0, queued, self.sender.in_flight_records()
+        own = (self.offered, 0, queued, self.sender.in_flight_records())
+        if self.previous is None:
+            return own
+        before = self.previous.account(end_s)
+        return tuple(a + b for a, b in zip(own, before, strict=True))
+
+    def _acked(self, runs: list[Run]) -> None:
+        for topic, partition, first, count in runs:
+            self.submitted.ack((topic, partition), first, count)
 
     def _round(self, _event=None) -> None:
         """Drain and send what is ready; a timer for when the next batch will be."""
+        if self.crashed:
+            return
         now = self.env.now
         self.sender.run_once(now)
         self._rounds += 1

@@ -11,7 +11,7 @@ TP = ("east.orders", 0)
 
 def accumulator(batch_size: int = 1000) -> MirrorAccumulator:
     config, _ = kafka_config.producer_config({"batch.size": batch_size})
-    return MirrorAccumulator(config, "east->west", Table("mirrored_batches"))
+    return MirrorAccumulator(config, "east->west", Table("mirrored_batches"), {})
 
 
 def drain_all(acc: MirrorAccumulator, now: float, first_id: int = 0) -> list:
@@ -51,7 +51,7 @@ def test_a_split_batch_keeps_its_records_and_a_wired_batch_is_recorded_once():
     acc.append_run(TP, ("east/orders", 0, 40, 4), 100, None, 0.0)
     [big] = drain_all(acc, 1.0)
     acc.wire(big, 0, -1)  # an epoch bump wires it again: no second row
+    acc.deallocate(big)  # Sender._split: the big batch completes (SPLIT), then is split
     piece = acc.split_and_reenqueue(big, 2.0)
-    acc.deallocate(big)
     acc.wire(piece, 1, -1)
     assert [tuple(r) for r in rows(acc)] == [(0, 0, 40, 4), (1, 0, 40, 4)]
