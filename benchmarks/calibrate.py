@@ -18,6 +18,7 @@ import datetime
 import importlib.util
 from pathlib import Path
 
+from sim.protocol import RECORD_BATCH_OVERHEAD_BYTES, RECORD_OVERHEAD_BYTES
 from sim.scenario import Scenario
 from sim.world import World
 
@@ -26,6 +27,9 @@ KREPS = ROOT / "scenarios" / "calibration" / "kreps2014.py"
 WARM_S = 1.0  # the closed loop's ramp: metadata, the first batches
 TOLERANCE = 0.25  # within ±25 % of the published figure
 GBE_MB_S = 125.0  # 1 Gb/s in MB/s (10^6 bytes)
+CONSUMER_WARM_S = 0.25  # a consumer row's ramp: joining its group, the first fetches
+CONSUMER_WINDOW_S = 1.0  # the window a consumer row's rate is counted in
+NIC_BOUND = 0.95  # a row whose busiest NIC is this busy is held by it
 
 #: why a row is off, by row (printed for rows off by more than TOLERANCE)
 REASONS = {
@@ -64,9 +68,6 @@ def run_row(data: dict, duration_s: float) -> dict:
     acked = acked.merge(results.produced[["batch_id", "count"]], on="batch_id")
     offered = results.producers.set_index("producer")["offered"]
     app_busy = max(offered[p.name] * p.workload.send_s for p in world.producers) / duration_s
-    nodes = results.nodes[results.nodes["time_s"] > WARM_S]
-    nic = nodes.groupby("node")[["nic_out_utilisation", "nic_in_utilisation"]].mean().stack()
-    node, column = nic.idxmax()
     latency_ms = acked["latency_s"].repeat(acked["count"]) * 1e3
     sent = acked.merge(results.produced[["batch_id", "closed_s", "bytes"]], on="batch_id")
     return {
@@ -74,10 +75,39 @@ def run_row(data: dict, duration_s: float) -> dict:
         "batch_bytes": sent["bytes"].mean(),
         "rate": acked["count"].sum() / (duration_s - WARM_S),
         "app_busy": app_busy,
-        "nic": f"{node} {'out' if 'out' in column else 'in'} {nic.max():.2f}",
+        "nic": "{} {:.2f}".format(*_busiest_nic(results.nodes, WARM_S, duration_s)),
         "p50_ms": latency_ms.quantile(0.5),
         "p99_ms": latency_ms.quantile(0.99),
     }
+
+
+def _busiest_nic(nodes, start_s: float, end_s: float) -> tuple[str, float]:
+    """The node and direction of the NIC with the highest mean utilisation in the samples
+    after start_s up to end_s, and that utilisation."""
+    nodes = nodes[(nodes["time_s"] > start_s) & (nodes["time_s"] <= end_s)]
+    nic = nodes.groupby("node")[["nic_out_utilisation", "nic_in_utilisation"]].mean().stack()
+    node, column = nic.idxmax()
+    return f"{node} {'out' if 'out' in column else 'in'}", float(nic.max())
+
+
+def run_consumer_row(data: dict) -> dict:
+    """Run one consumer row: records/s polled by all its consumers in a CONSUMER_WINDOW_S
+    window from CONSUMER_WARM_S after they start (WARM_S at the earliest, with the producer's
+    ramp), and the busiest NIC in that window. A row's fill outlasts the window (it holds
+    more records than its consumers poll in it: checked)."""
+    world = World(Scenario.from_dict(data))
+    world.run()
+    results = world.results()
+    start_s = min(group["start_s"] for group in data["consumer_groups"])
+    low = max(start_s + CONSUMER_WARM_S, WARM_S)
+    high = low + CONSUMER_WINDOW_S
+    consumed = results.consumed
+    polled = consumed[(consumed["polled_s"] >= low) & (consumed["polled_s"] < high)]
+    per_group = consumed[consumed["polled_s"] >= high].groupby("group")["count"].sum()
+    if len(per_group) < len(data["consumer_groups"]):
+        raise RuntimeError(f"{data['name']}: a consumer read the whole log before {high:g} s")
+    nic, utilisation = _busiest_nic(results.nodes, low, high)
+    return {"rate": polled["count"].sum() / CONSUMER_WINDOW_S, "nic": nic, "nic_use": utilisation}
 
 
 def run_latency(data: dict) -> dict[str, float]:
@@ -116,6 +146,65 @@ def _rf3_arithmetic(published: float, value_bytes: int) -> str:
     )
 
 
+#: bytes a record of Kafka 0.8.1 carries besides its value, no key: message format v0's
+#: MessageSet.LogOverhead (offset 8, size 4) and Message.MinHeaderSize (CRC 4, magic 1,
+#: attributes 1, key length 4, value length 4)
+V0_RECORD_OVERHEAD = 26
+
+
+def _wire_bytes_per_record(value_bytes: int, batch_bytes: int) -> float:
+    """Bytes a record without key takes in a v2 batch of about ``batch_bytes`` (Kafka 3.9:
+    DefaultRecord's overhead, the batch header shared by its records)."""
+    per_record = value_bytes + RECORD_OVERHEAD_BYTES
+    return per_record + RECORD_BATCH_OVERHEAD_BYTES / (batch_bytes // per_record)
+
+
+def _consumer_lines(rows: dict, published: dict, value_bytes: int, batch_bytes: int) -> list:
+    """The consumer rows' table, and the record format arithmetic for a NIC-bound read."""
+    ours_bytes = _wire_bytes_per_record(value_bytes, batch_bytes)
+    old_bytes = value_bytes + V0_RECORD_OVERHEAD
+    lines = [
+        "",
+        "## Consumer rows",
+        "",
+        "Each a scenario of `CONSUMER_ROWS` in the same file: a closed-loop producer fills the "
+        "log, then the consumers read it from the start (`auto.offset.reset` earliest); "
+        "records/s polled by all consumers together in a "
+        f"{CONSUMER_WINDOW_S:g} s window from {CONSUMER_WARM_S:g} s after they start (the "
+        f"producer-and-consumer row: from {WARM_S:g} s).",
+        "",
+        "| row | published | ours | ours / published | ours × format | busiest NIC (mean "
+        "utilisation) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, row in rows.items():
+        ratio = row["rate"] / published[name]
+        scaled = ratio * ours_bytes / old_bytes
+        lines.append(
+            f"| {name} | {published[name]:,.0f} | {row['rate']:,.0f} | {ratio:.2f} | "
+            f"{f'{scaled:.2f}' if row['nic_use'] >= NIC_BOUND else '—'} | "
+            f"{row['nic']} {row['nic_use']:.2f} |"
+        )
+    lines += [
+        "",
+        "A read of 100-byte records is held by the NICs (the consumer's in, or with three "
+        "consumers the brokers' out as well), so it moves as many records as fit in the "
+        "line rate. Kafka 0.8.1 wrote each record in message format v0, "
+        f"{V0_RECORD_OVERHEAD} bytes besides its value (MessageSet.LogOverhead: offset 8, size "
+        "4; Message.MinHeaderSize: CRC 4, magic 1, attributes 1, key length 4, value length 4), "
+        f"{old_bytes} bytes a record; Kafka 3.9's v2 batches carry "
+        f"{RECORD_OVERHEAD_BYTES} bytes a record without key and a "
+        f"{RECORD_BATCH_OVERHEAD_BYTES}-byte header per batch (DefaultRecord, "
+        f"DefaultRecordBatch), {ours_bytes:.1f} bytes a record in batches of "
+        f"{batch_bytes:,} bytes. The same line rate carries {old_bytes / ours_bytes:.2f}× "
+        "more of today's records: 'ours × format' is ours at the 2014 format "
+        f"(× {ours_bytes:.1f} / {old_bytes}), for the rows held by a NIC (busiest NIC at "
+        f"{NIC_BOUND:.2f} or more). The producer-and-consumer row is held by the producer's "
+        "application thread, as the producer rows are.",
+    ]
+    return lines
+
+
 def _latency_lines(latency: dict, published: dict) -> list[str]:
     lines = [
         "",
@@ -140,7 +229,7 @@ def _latency_lines(latency: dict, published: dict) -> list[str]:
 
 
 def render(
-    rows: dict, published: dict, duration_s: float, value_bytes: int, latency_lines: list[str]
+    rows: dict, published: dict, duration_s: float, value_bytes: int, more_lines: list[str]
 ) -> str:
     lines = [
         "# Calibration",
@@ -180,7 +269,7 @@ def render(
         )
     name = "3 producers, RF 3 async (acks=1)"
     lines += ["", "## The three-producer row", "", _rf3_arithmetic(published[name], value_bytes)]
-    return "\n".join(lines + latency_lines) + "\n"
+    return "\n".join(lines + more_lines) + "\n"
 
 
 def main() -> None:
@@ -193,11 +282,18 @@ def main() -> None:
     for name, data in kreps.ROWS.items():
         rows[name] = run_row(data, args.duration)
         print(f"{name}: {rows[name]['rate']:,.0f} records/s", flush=True)
+    consumer_rows = {}
+    for name, data in kreps.CONSUMER_ROWS.items():
+        consumer_rows[name] = run_consumer_row(data)
+        print(f"{name}: {consumer_rows[name]['rate']:,.0f} records/s polled", flush=True)
     latency = run_latency(kreps.LATENCY)
     print(f"end-to-end latency: p50 {latency['p50']:.2f} ms, p99 {latency['p99']:.2f} ms")
     value_bytes = next(iter(kreps.ROWS.values()))["producers"][0]["message_bytes"]
-    latency_lines = _latency_lines(latency, kreps.PUBLISHED_LATENCY_MS)
-    text = render(rows, kreps.PUBLISHED, args.duration, value_bytes, latency_lines)
+    batch_bytes = kreps.ROWS["1 producer, RF 1"]["producers"][0]["config"]["batch.size"]
+    more_lines = _consumer_lines(
+        consumer_rows, kreps.PUBLISHED_CONSUMER, value_bytes, batch_bytes
+    ) + _latency_lines(latency, kreps.PUBLISHED_LATENCY_MS)
+    text = render(rows, kreps.PUBLISHED, args.duration, value_bytes, more_lines)
     Path(args.out).write_text(text)
     print(f"wrote {args.out}")
 

@@ -1,5 +1,5 @@
 """scenarios/calibration/: every published row loads as a scenario, closed loop, and its
-published figure is known (benchmarks/calibrate.py runs them)."""
+published figure is known (benchmarks/calibrate.py runs them); a consumer row has consumers."""
 
 from __future__ import annotations
 
@@ -27,6 +27,10 @@ def test_rows_are_closed_loop_scenarios_with_a_published_figure(path):
     for data in module.ROWS.values():
         scenario = Scenario.from_dict(data)
         assert all(p.arrival.kind == "closed_loop" for p in scenario.producers)
+    consumer_rows = getattr(module, "CONSUMER_ROWS", {})
+    assert set(consumer_rows) == set(getattr(module, "PUBLISHED_CONSUMER", {}))
+    for data in consumer_rows.values():
+        assert Scenario.from_dict(data).consumer_groups
     latency = Scenario.from_dict(module.LATENCY)
     assert latency.consumer_groups and set(module.PUBLISHED_LATENCY_MS) == {"p50", "p99"}
     assert load_scenario(path).name == Scenario.from_dict(next(iter(module.ROWS.values()))).name

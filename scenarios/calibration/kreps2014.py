@@ -23,8 +23,20 @@ and waits for a consumer to receive it, through the replicated topic; published 
 99th percentile 3 ms. Here one record every 10 ms (far apart: none waits for another) of 100
 bytes, acks=1 (the async rows' setting; the post does not give the tool's), one consumer.
 
-``ROWS`` holds each producer row's scenario, ``PUBLISHED`` its published records/s;
-``benchmarks/calibrate.py`` runs them. ``build()`` gives the first row.
+Consumer rows (``CONSUMER_ROWS``): the post's kafka-consumer-perf-test reads 50 million
+records of the same 6-partition, RF 3 topic on a machine of its own, from the start of the log.
+Here a closed-loop producer first fills the log with ``FILL_RECORDS`` records (``num_records``),
+then the consumers start at ``CONSUMER_START_S`` with ``auto.offset.reset`` earliest; only their
+rate counts. "Three consumers" runs the tool on three machines at once, each in a group of its
+own (the tool's group id is random per run: ConsumerPerformance, Kafka 0.8.1), so each reads
+every record. "Producer and consumer" runs one of each at once from an empty log. The brokers
+set ``group.initial.rebalance.delay.ms`` 0: the 2014 consumer joined through ZooKeeper with no
+such delay (the setting came with Kafka 0.11, KIP-134), and 3 s of it would leave a short run
+empty.
+
+``ROWS`` holds each producer row's scenario, ``PUBLISHED`` its published records/s,
+``CONSUMER_ROWS`` and ``PUBLISHED_CONSUMER`` the same for the consumer rows (records/s polled,
+all consumers together); ``benchmarks/calibrate.py`` runs them. ``build()`` gives the first row.
 """
 
 from __future__ import annotations
@@ -78,6 +90,45 @@ ROWS = {
     "1 producer, RF 3 async (acks=1)": _row(3),
     "1 producer, RF 3 sync (acks=all)": _row(3, **{"acks": "all", "batch.size": 64_000}),
     "3 producers, RF 3 async (acks=1)": _row(3, producers=3),
+}
+
+
+#: records/s published for each consumer row, all consumers together
+PUBLISHED_CONSUMER = {
+    "1 consumer": 940_521,
+    "3 consumers (one group each)": 2_615_968,
+    "1 producer and 1 consumer at once": 795_064,
+}
+
+#: records the producer writes before the consumers of a read row start
+FILL_RECORDS = 2_000_000
+#: when those consumers start (the fill takes about 2.3 s at the producer's 877,000 records/s)
+CONSUMER_START_S = 3.0
+
+
+def _consumer_row(consumers: int, fill: bool = True) -> dict:
+    scenario = _row(3)
+    scenario["cluster"]["config"] = {"group.initial.rebalance.delay.ms": 0}
+    start_s = CONSUMER_START_S if fill else 0.0
+    if fill:
+        scenario["producers"][0]["arrival"]["num_records"] = FILL_RECORDS
+    scenario["duration_s"] = start_s + 2.5
+    scenario["consumer_groups"] = [
+        {
+            "group_id": f"perf-consumer-{i}",
+            "topics": ["test"],
+            "start_s": start_s,
+            "config": {"auto.offset.reset": "earliest"},
+        }
+        for i in range(consumers)
+    ]
+    return scenario
+
+
+CONSUMER_ROWS = {
+    "1 consumer": _consumer_row(1),
+    "3 consumers (one group each)": _consumer_row(3),
+    "1 producer and 1 consumer at once": _consumer_row(1, fill=False),
 }
 
 
