@@ -167,24 +167,26 @@ def _busiest_nic(nodes, start_s: float, end_s: float) -> tuple[str, float]:
     return f"{node} {'out' if 'out' in column else 'in'}", float(nic.max())
 
 
-def run_consumer_row(data: dict) -> dict:
-    """Run one consumer row: records/s polled by all its consumers in a CONSUMER_WINDOW_S
-    window from CONSUMER_WARM_S after they start (WARM_S at the earliest, with the producer's
-    ramp), and the busiest NIC in that window. A row's fill outlasts the window (it holds
-    more records than its consumers poll in it: checked)."""
+def run_consumer_row(
+    data: dict, warm_s: float = CONSUMER_WARM_S, window_s: float = CONSUMER_WINDOW_S
+) -> dict:
+    """Run one consumer row: records/s polled by all its consumers in a ``window_s`` window
+    from ``warm_s`` after they start (from WARM_S when they start at 0 with the producer),
+    and the busiest NIC in that window. A row's fill outlasts the window (it holds more
+    records than its consumers poll in it: checked)."""
     world = World(Scenario.from_dict(data))
     world.run()
     results = world.results()
     start_s = min(group["start_s"] for group in data["consumer_groups"])
-    low = max(start_s + CONSUMER_WARM_S, WARM_S)
-    high = low + CONSUMER_WINDOW_S
+    low = start_s + warm_s if start_s else WARM_S
+    high = low + window_s
     consumed = results.consumed
     polled = consumed[(consumed["polled_s"] >= low) & (consumed["polled_s"] < high)]
     per_group = consumed[consumed["polled_s"] >= high].groupby("group")["count"].sum()
     if len(per_group) < len(data["consumer_groups"]):
         raise RuntimeError(f"{data['name']}: a consumer read the whole log before {high:g} s")
     nic, utilisation = _busiest_nic(results.nodes, low, high)
-    return {"rate": polled["count"].sum() / CONSUMER_WINDOW_S, "nic": nic, "nic_use": utilisation}
+    return {"rate": polled["count"].sum() / window_s, "nic": nic, "nic_use": utilisation}
 
 
 def run_latency(data: dict, measure) -> dict[str, dict[str, float]]:
