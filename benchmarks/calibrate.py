@@ -1,14 +1,18 @@
 """Calibration: run each published benchmark row of ``scenarios/calibration/`` and write
 ``docs/calibration.md`` (``make calibrate``).
 
-Each row is a scenario built from the published hardware and settings only. "ours" is the
-records acknowledged per second after the first second (the closed loop's steady state), as
-kafka-producer-perf-test reports records/s. The table also says which resource binds: the
-producers' application threads (busy fraction: send() calls × their CPU time over the run) and
-the busiest NIC direction of any node (``nodes`` table, mean utilisation after the first
-second).
+Each row is a scenario built from the published hardware and settings only. For a producer
+row "ours" is the records acknowledged per second after the first second (the closed loop's
+steady state), as kafka-producer-perf-test reports records/s; for a consumer row the records
+polled per second in a window after the consumers start (``run_consumer_row``). The tables
+also say which resource binds: the producers' application threads (busy fraction: send()
+calls × their CPU time over the run) and the busiest NIC direction of any node (``nodes``
+table, mean utilisation). Latencies are per record (``record_times``) and shown as the
+benchmark's own tool measures them too (``kreps_tool``, ``omb_tool``). The acks=all row's
+explanation comes from a diagnostic run with the application's CPU cut
+DIAGNOSTIC_CPU_FACTOR-fold.
 
-Run ``python benchmarks/calibrate.py [--duration S] [--out docs/calibration.md]``.
+Run ``python benchmarks/calibrate.py [--duration S] [--confluent-duration S] [--out PATH]``.
 """
 
 from __future__ import annotations
@@ -54,7 +58,8 @@ ACKS_ALL_REASON = (
     "application's CPU per send() cut {factor}-fold (a diagnostic run in the same `make "
     "calibrate`, not a row) the brokers take {fast:,.0f} records/s, held by {nic}. Under "
     "acks=all a broker serves a connection's requests one at a time (SocketServer mutes the "
-    "channel until the answer is sent; 0.8.1's Processor stopped reading it the same way) and "
+    "channel until the answer is sent; 0.8.1.1's Processor.read drops OP_READ the same way "
+    "until Processor.write has sent the answer) and "
     "answers each once the followers' next fetch shows their log end offsets past it "
     "(DelayedProduce; in 0.8.1.1 the same path: KafkaApis.handleFetchRequest, "
     "recordFollowerPosition, producerRequestPurgatory.update). With two partitions led per "
