@@ -183,20 +183,21 @@ class HardwareSpec(Spec):
     zlib's CRC-32 of a 16,384-byte batch in 6.15 µs."""
     broker_network_request_us: NonNegFloat = 5.0
     """CPU time of a broker's network thread (``num.network.threads`` of them, SocketServer's
-    Processors) per request it reads, besides its bytes. Default: the model's estimate, not
+    Processors) per request it reads, besides its bytes. Default uncited: the model's estimate, not
     a measurement (one socket system call is 1.1 µs on the build machine,
     benchmarks/bench_client_cpu.py; parsing and the selector's bookkeeping are not measured)."""
     broker_network_mb_s: PositiveFloat = 1000.0
     """Rate at which a broker's network thread reads a request's bytes, MB (10^6 bytes) per
-    second. Default: the model's estimate, below the socket copy measured on the build machine
-    (1,760 MB/s, benchmarks/bench_client_cpu.py)."""
+    second. Default uncited: the model's estimate, below the socket copy measured on the build
+    machine (1,760 MB/s, benchmarks/bench_client_cpu.py)."""
     broker_io_request_us: NonNegFloat = 20.0
     """CPU time of a broker's request handler (``num.io.threads`` of them, KafkaRequestHandler)
-    per request, besides its bytes. Default: the model's estimate, not a measurement."""
+    per request, besides its bytes. Default uncited: the model's estimate, not a measurement (no
+    published measurement of a request handler's time per request was found)."""
     broker_io_mb_s: PositiveFloat = 2000.0
     """Rate at which a broker's request handler goes through a request's bytes, MB (10^6 bytes)
     per second: for a produce request the CRC32C of each batch
-    (UnifiedLog.analyzeAndValidateRecords) and its copy into the log. Default: the model's
+    (UnifiedLog.analyzeAndValidateRecords) and its copy into the log. Default uncited: the model's
     estimate, below the checksum rate measured on the build machine (2,660 MB/s,
     benchmarks/bench_client_cpu.py)."""
     per_broker: dict[str, HardwareOverride] = Field(default_factory=dict)

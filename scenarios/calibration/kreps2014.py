@@ -20,11 +20,26 @@ SATA RAID-5 array is about 600MB/sec", design, "Don't fear the filesystem!");
 
 End-to-end latency (``LATENCY``): the post's TestEndToEndLatency sends one record at a time
 and waits for a consumer to receive it, through the replicated topic; published median 2 ms,
-99th percentile 3 ms. Here one record every 10 ms (far apart: none waits for another) of 100
-bytes, acks=1 (the async rows' setting; the post does not give the tool's), one consumer.
+99th percentile 3 ms. The tool as Kreps ran it (Kafka commit 02311c0, 22 April 2014,
+"KAFKA-1468 Misc. improvements from benchmarking", five days before the post): the 21-byte
+value "hello there beautiful", the producer's default acks (1) and ``linger.ms`` 0, a consumer
+with ``fetch.wait.max.ms`` 1 (3.9's ``fetch.max.wait.ms``); each latency kept in whole ms,
+truncated. Here one record every 10 ms (far apart: none waits for another), one consumer.
 
-``ROWS`` holds each producer row's scenario, ``PUBLISHED`` its published records/s;
-``benchmarks/calibrate.py`` runs them. ``build()`` gives the first row.
+Consumer rows (``CONSUMER_ROWS``): the post's kafka-consumer-perf-test reads 50 million
+records of the same 6-partition, RF 3 topic on a machine of its own, from the start of the log.
+Here a closed-loop producer first fills the log with ``FILL_RECORDS`` records (``num_records``),
+then the consumers start at ``CONSUMER_START_S`` with ``auto.offset.reset`` earliest; only their
+rate counts. "Three consumers" runs the tool on three machines at once, each in a group of its
+own (the tool's group id is random per run: ConsumerPerformance, Kafka 0.8.1), so each reads
+every record. "Producer and consumer" runs one of each at once from an empty log. The brokers
+set ``group.initial.rebalance.delay.ms`` 0: the 2014 consumer joined through ZooKeeper with no
+such delay (the setting came with Kafka 0.11, KIP-134), and 3 s of it would leave a short run
+empty.
+
+``ROWS`` holds each producer row's scenario, ``PUBLISHED`` its published records/s,
+``CONSUMER_ROWS`` and ``PUBLISHED_CONSUMER`` the same for the consumer rows (records/s polled,
+all consumers together); ``benchmarks/calibrate.py`` runs them. ``build()`` gives the first row.
 """
 
 from __future__ import annotations
@@ -81,8 +96,47 @@ ROWS = {
 }
 
 
-#: published end-to-end latency, ms
-PUBLISHED_LATENCY_MS = {"p50": 2.0, "p99": 3.0}
+#: records/s published for each consumer row, all consumers together
+PUBLISHED_CONSUMER = {
+    "1 consumer": 940_521,
+    "3 consumers (one group each)": 2_615_968,
+    "1 producer and 1 consumer at once": 795_064,
+}
+
+#: records the producer writes before the consumers of a read row start
+FILL_RECORDS = 2_000_000
+#: when those consumers start (the fill takes about 2.3 s at the producer's 877,000 records/s)
+CONSUMER_START_S = 3.0
+
+
+def _consumer_row(consumers: int, fill: bool = True) -> dict:
+    scenario = _row(3)
+    scenario["cluster"]["config"] = {"group.initial.rebalance.delay.ms": 0}
+    start_s = CONSUMER_START_S if fill else 0.0
+    if fill:
+        scenario["producers"][0]["arrival"]["num_records"] = FILL_RECORDS
+    scenario["duration_s"] = start_s + 2.5
+    scenario["consumer_groups"] = [
+        {
+            "group_id": f"perf-consumer-{i}",
+            "topics": ["test"],
+            "start_s": start_s,
+            "config": {"auto.offset.reset": "earliest"},
+        }
+        for i in range(consumers)
+    ]
+    return scenario
+
+
+CONSUMER_ROWS = {
+    "1 consumer": _consumer_row(1),
+    "3 consumers (one group each)": _consumer_row(3),
+    "1 producer and 1 consumer at once": _consumer_row(1, fill=False),
+}
+
+
+#: published end-to-end latency, ms (the tool's whole ms, truncated)
+PUBLISHED_LATENCY_MS = {"e2e p50": 2.0, "e2e p99": 3.0}
 
 
 def _latency() -> dict:
@@ -91,12 +145,14 @@ def _latency() -> dict:
     producer = scenario["producers"][0]
     producer["arrival"] = {"kind": "constant"}
     producer["rate_msgs_s"] = 100
+    producer["message_bytes"] = len(b"hello there beautiful")
+    producer["config"] = {"acks": "1", "linger.ms": 0}
     scenario["consumer_groups"] = [
         {
             "group_id": "e2e",
             "members": 1,
             "topics": ["test"],
-            "config": {"auto.offset.reset": "latest"},
+            "config": {"auto.offset.reset": "latest", "fetch.max.wait.ms": 1},
         }
     ]
     return scenario
