@@ -32,8 +32,11 @@ from sim import kafka_config
 from sim.audit import audit_mirrors
 from sim.events import EventKind
 from sim.metrics import Table, events_frame
+from sim.mirror.mirror_checkpoint_task import MirrorCheckpointTask
 from sim.mirror.mirror_source_connector import MirrorSourceConnector
 from sim.mirror.mirror_source_task import MirrorSourceTask
+from sim.mirror.offset_sync_store import OffsetSync
+from sim.mirror.offset_sync_writer import OFFSET_FLUSH_INTERVAL_S, OffsetSyncWriter
 from sim.mirror.worker_source_task import WorkerSourceTask
 from sim.net import Wan
 from sim.protocol import TopicPartition
@@ -51,6 +54,8 @@ MEASURED_MULTI = (
     "mirror_duplicate_messages",
     "mirror_out_of_order",
 )
+#: Tables only a run of several clusters fills (a cluster's own World leaves them empty).
+MULTI_CLUSTER_TABLES = ("mirrors", "mirrored_batches", "checkpoints")
 #: Columns holding a topic or node name, prefixed with the cluster in the results.
 NAME_COLUMNS = ("topic", "producer", "member", "node", "item")
 #: How each time series adds up over clusters.
@@ -82,12 +87,15 @@ class Mirror:
             for topic in self.remote
             for p in range(self.source.scenario.topic(topic).partitions)
         ]
+        self.owner = owner
+        self.spec = spec
+        self.checkpoint_task = self._checkpoint_task(owner, spec, config)
+        self.writers: list[OffsetSyncWriter] = []
         self.tasks: list[tuple[MirrorSourceTask, list[TopicPartition]]] = []
         for i, share in enumerate(
             connector.task_partitions(partitions, config.mirror["tasks.max"])
         ):
             self.tasks.append((self._task(owner, spec, i, config), share))
-        self.owner = owner
         self.frontier = {tp: 0 for tp in partitions}  # source offset mirrored (committed) to
 
     def _task(self, owner, spec, i: int, config) -> MirrorSourceTask:
@@ -95,10 +103,16 @@ class Mirror:
         the target's site."""
         name = f"mirror-{spec.source}-{spec.target}-{i}"
         target = self.target
+        commit_record = None
+        if config.mirror["emit.offset-syncs.enabled"]:
+            writer = OffsetSyncWriter(config.mirror["offset.lag.max"], self._send_offset_sync)
+            self.writers.append(writer)
+            commit_record = writer.commit_runs
         producer = WorkerSourceTask(
             owner.env, name, self.name, target.net, config.producer, target.metrics,
             target.streams.stream("producer", name), PRODUCER_ID_BASE + len(target.producers),
             [b.name for b in target.brokers], list(self.remote.values()), owner.mirrored,
+            commit_record,
         )  # fmt: skip
         target.net.add_node(producer, target._nic_bytes_s(target.hardware))
         target.producers.append(producer)  # started with the target's producers; accounted
@@ -115,6 +129,60 @@ class Mirror:
     def start(self) -> None:
         for task, share in self.tasks:
             task.start_task(share)
+        self.checkpoint_task.start()
+        if self.writers:
+            self.owner.env.process(self._commit_loop())
+
+    # ---------------------------------------------------------------- offset syncs, checkpoints
+
+    def _checkpoint_task(self, owner, spec, config) -> MirrorCheckpointTask:
+        """The mirror's MirrorCheckpointTask, its admin clients at the target's site."""
+        groups = [g.group_id for g in self.source.scenario.consumer_groups]
+        task = MirrorCheckpointTask(
+            owner.env, self.name, self.source, self.target, self.remote, f"{spec.source}/",
+            groups, config.mirror, owner.checkpoints,
+        )  # fmt: skip
+        nic = self.target._nic_bytes_s(self.target.hardware)
+        self.source.net.add_node(task.source_admin, nic, site=spec.target)
+        self.target.net.add_node(task.target_admin, nic)
+        return task
+
+    def _commit_loop(self):
+        """Connect's SourceTaskOffsetCommitter: each task's commit() every
+        offset.flush.interval.ms (its delayed offset syncs go out)."""
+        while True:
+            yield self.owner.env.timeout(OFFSET_FLUSH_INTERVAL_S)
+            for writer in self.writers:
+                writer.commit()
+
+    def _send_offset_sync(self, sync: OffsetSync, done) -> None:
+        """The offset producer's write of ``sync`` to mm2-offset-syncs.<target>.internal in
+        the cluster offset-syncs.topic.location names (see sim.mirror.mirror_checkpoint_task
+        for the timing): the checkpoint task reads it and ``done`` runs one round trip later,
+        or ``done`` runs now when that cluster cannot take it."""
+        location = self.spec.source if self.offset_syncs_in_source else self.spec.target
+        world = self.owner.worlds[location]
+        reachable = location == self.spec.target or not self.owner.wan_cut(
+            self.spec.source, self.spec.target
+        )
+        if not reachable or not any(b.running for b in world.brokers):
+            done()
+            return
+        if location == self.spec.target:
+            rtt_s = world.scenario.cluster.rtt_ms / 1000.0
+        else:
+            rtt_s = self.owner.wan.pipe(self.spec.target, location).half_rtt_s * 2
+        self.owner.env.process(self._deliver(sync, done, rtt_s))
+
+    def _deliver(self, sync: OffsetSync, done, after_s: float):
+        yield self.owner.env.timeout(after_s)
+        self.checkpoint_task.handle_record(sync)
+        done()
+
+    @property
+    def offset_syncs_in_source(self) -> bool:
+        config = kafka_config.mirror_config(self.spec.config).mirror
+        return config["offset-syncs.topic.location"] == "source"
 
     def sample(self, now: float) -> list[tuple]:
         """One ``mirrors`` row per source partition (none while a leader is unknown)."""
@@ -173,6 +241,8 @@ class MultiClusterWorld:
             )  # fmt: skip
         self.mirrored = Table("mirrored_batches")
         self.lag = Table("mirrors")
+        self.checkpoints = Table("checkpoints")
+        self._wan_cut: set[frozenset[str]] = set()
         self.mirrors = [
             Mirror(self, flow.index, flow.connector) for flow in scenario.mirror_flows()
         ]
@@ -235,8 +305,16 @@ class MultiClusterWorld:
                  "detail": f"WAN between {a} and {b} {what}"}
             )  # fmt: skip
 
+    def wan_cut(self, a: str, b: str) -> bool:
+        """Whether the WAN between clusters ``a`` and ``b`` is cut now."""
+        return frozenset((a, b)) in self._wan_cut
+
     def _set_wan(self, pairs, cut: bool) -> None:
         for a, b in pairs:
+            if cut:
+                self._wan_cut.add(frozenset((a, b)))
+            else:
+                self._wan_cut.discard(frozenset((a, b)))
             for world in self.worlds.values():
                 if cut:
                     world.net.cut_sites(a, b)
@@ -259,7 +337,7 @@ class MultiClusterWorld:
         parts = {name: world.results() for name, world in self.worlds.items()}
         tables = {}
         for table in TABLES:
-            if table in ("mirrors", "mirrored_batches"):
+            if table in MULTI_CLUSTER_TABLES:
                 continue
             frames = [self._prefixed(r.tables[table], name) for name, r in parts.items()]
             tables[table] = pd.concat(frames, ignore_index=True)
@@ -268,6 +346,7 @@ class MultiClusterWorld:
         tables["timeseries"] = _timeseries([r.tables["timeseries"] for r in parts.values()])
         tables["mirrors"] = self.lag.frame()
         tables["mirrored_batches"] = self.mirrored.frame()
+        tables["checkpoints"] = self.checkpoints.frame()
         tables["liveness"] = pd.concat(
             [self._prefixed(r.tables["liveness"], n) for n, r in parts.items()], ignore_index=True
         )

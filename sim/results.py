@@ -350,6 +350,21 @@ TABLES: dict[str, tuple[Column, ...]] = {
         ("source_offset", "int64", "the source offset of the run's first record"),
         ("count", "int32", "records in the run: consecutive source offsets"),
     ),
+    "checkpoints": _cols(
+        ("time_s", "float64", "when the mirror's checkpoint task emitted it, s"),
+        ("mirror", "string", "the mirror, <source>-><target>"),
+        ("group", "string", "the source's consumer group"),
+        ("topic", "string", "the remote topic, <target>/<source>.<topic>"),
+        ("partition", "int32", "partition number (the same in source and remote topic)"),
+        ("source_topic", "string", "the source topic, <source>/<topic>"),
+        ("upstream_offset", "int64", "the group's committed offset in the source partition"),
+        (
+            "downstream_offset",
+            "int64",
+            "where it resumes in the remote partition: translated by the offset syncs "
+            "(OffsetSyncStore.translateDownstream)",
+        ),
+    ),
 }
 
 #: Summary fields and what each means.

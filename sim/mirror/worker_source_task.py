@@ -97,12 +97,32 @@ class MirrorAccumulator(RecordAccumulator):
         super().deallocate(batch)
         self._runs.pop(batch, None)
 
+    def runs(self, batch: ProducerBatch) -> list[Run]:
+        """The source records ``batch`` holds, as runs in batch order."""
+        return self._runs.get(batch, [])
+
+
+class MirrorSender(Sender):
+    """A Sender that tells ``commit_record`` the remote offsets of each batch acknowledged
+    (WorkerSourceTask calls ``SourceTask.commitRecord(record, metadata)`` per record acked)."""
+
+    def __init__(self, *args, commit_record, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.commit_record = commit_record
+
+    def _complete(self, batch, now: float, base_offset: int, error: str = "") -> None:
+        if base_offset >= 0 and not error:
+            self.commit_record(self.accumulator.runs(batch), base_offset)
+        super()._complete(batch, now, base_offset, error)
+
 
 class WorkerSourceTask:
     """Producer client ``name`` of a mirror's task, on the target's network ``net``.
 
     mirror: the mirror's name (``east->west``); topics: the remote topics it writes;
-    bootstrap: the target's broker node names; table: ``mirrored_batches``.
+    bootstrap: the target's broker node names; table: ``mirrored_batches``;
+    commit_record(runs, base_offset): called as each batch is acknowledged with the source
+    runs it holds and its first remote offset (MirrorSourceTask.commitRecord).
     """
 
     def __init__(
@@ -118,13 +138,14 @@ class WorkerSourceTask:
         bootstrap: list[str],
         topics: list[str],
         table: Table,
+        commit_record=None,
     ) -> None:
         self.env = env
         self.name = name
         self.accumulator = MirrorAccumulator(config, mirror, table)
-        self.sender = Sender(
+        self.sender = MirrorSender(
             env, name, net, self.accumulator, config, metrics, rng, producer_id,
-            self._stale, self._wake,
+            self._stale, self._wake, commit_record=commit_record or _ignore,
         )  # fmt: skip
         self.metadata = Metadata(env, net, name, bootstrap, config, self._on_metadata)
         self.metadata.topics = sorted(topics)
@@ -189,6 +210,10 @@ class WorkerSourceTask:
         }
         self.sender.set_leaders(leaders)
         self._wake()
+
+
+def _ignore(runs: list[Run], base_offset: int) -> None:
+    """No offset syncs (``emit.offset-syncs.enabled`` false)."""
 
 
 class _Timer:
