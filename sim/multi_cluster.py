@@ -29,7 +29,7 @@ from itertools import combinations, count
 import pandas as pd
 
 from sim import kafka_config
-from sim.audit import audit_mirrors
+from sim.audit import audit_failovers, audit_mirrors, failover_metrics
 from sim.events import EventKind
 from sim.metrics import Table, events_frame
 from sim.mirror.mirror_checkpoint_task import MirrorCheckpointTask
@@ -53,9 +53,19 @@ MEASURED_MULTI = (
     "mirror_missing_messages",
     "mirror_duplicate_messages",
     "mirror_out_of_order",
+    "failover_reread_messages",
+    "failover_unread_messages",
+    "failover_unread_mirrored_messages",
+    "failover_rpo_s",
 )
 #: Tables only a run of several clusters fills (a cluster's own World leaves them empty).
-MULTI_CLUSTER_TABLES = ("mirrors", "mirrored_batches", "checkpoints")
+MULTI_CLUSTER_TABLES = (
+    "mirrors",
+    "mirrored_batches",
+    "checkpoints",
+    "failovers",
+    "failover_audit",
+)
 #: Columns holding a topic or node name, prefixed with the cluster in the results.
 NAME_COLUMNS = ("topic", "producer", "member", "node", "item")
 #: How each time series adds up over clusters.
@@ -242,6 +252,7 @@ class MultiClusterWorld:
         self.mirrored = Table("mirrored_batches")
         self.lag = Table("mirrors")
         self.checkpoints = Table("checkpoints")
+        self.failovers = Table("failovers")
         self._wan_cut: set[frozenset[str]] = set()
         self.mirrors = [
             Mirror(self, flow.index, flow.connector) for flow in scenario.mirror_flows()
@@ -261,6 +272,8 @@ class MultiClusterWorld:
                 self.env.process(self._wan_partition(fault))
             elif fault.kind == "slow_wan":
                 self.env.process(self._slow_wan(fault))
+            elif fault.kind == "failover":
+                self.env.process(self._failover(fault))
         run_until(self.env, self.scenario.name, self.scenario.duration_s, progress)
         for world in self.worlds.values():
             if world.checker is not None:
@@ -325,6 +338,58 @@ class MultiClusterWorld:
         else:
             self._wan_rows(pairs, EventKind.FAULT_END, "wan_partition", "reachable", "healed")
 
+    # ---------------------------------------------------------------- failover
+
+    def _failover(self, fault):
+        """A ``failover``: at ``at_s`` the group's members leave its cluster (die when no
+        broker of it runs); its offsets in ``to`` are, in this order, those already committed
+        there (sync.group.offsets.enabled), the last checkpoints (MirrorClient.
+        remoteConsumerOffsets, committed now as RemoteClusterUtils.translateOffsets users do),
+        or none (auto.offset.reset); its members in ``to`` start now (Scenario.for_cluster)."""
+        yield self.env.timeout(fault.at_s)
+        group = next(g for g in self.scenario.consumer_groups if g.group_id == fault.group)
+        source, target = self.worlds[group.cluster], self.worlds[fault.to]
+        self._stop_group(source, fault.group)
+        task = next(
+            m.checkpoint_task for m in self.mirrors
+            if m.spec.source == group.cluster and m.spec.target == fault.to
+        )  # fmt: skip
+        remote = self.scenario.failover_topics(fault)
+        committed = task.target_offsets(fault.group)
+        checkpointed = task.remote_consumer_offsets(fault.group)
+        if checkpointed and not committed:
+            task.commit_offsets(fault.group, checkpointed)
+        for topic in group.topics:
+            name = remote[topic]
+            for p in range(target.scenario.topic(name).partitions):
+                tp = (name, p)
+                if committed:
+                    offset, origin = committed.get(tp, -1), "committed"
+                else:
+                    offset, origin = checkpointed.get(tp, -1), "checkpoint"
+                if offset < 0:
+                    origin = "auto.offset.reset"
+                self.failovers.append_row(
+                    (self.env.now, fault.group, group.cluster, fault.to,
+                     f"{fault.to}/{name}", p, offset, origin)
+                )  # fmt: skip
+        self.fault_rows.append(
+            {"time_s": self.env.now, "kind": EventKind.FAULT, "fault": "failover", "outcome": "",
+             "detail": f"group {fault.group} fails over from {group.cluster} to {fault.to}"}
+        )  # fmt: skip
+
+    @staticmethod
+    def _stop_group(world: World, group_id: str) -> None:
+        """The group's running members close (or die, their cluster down)."""
+        up = any(b.running for b in world.brokers)
+        for consumer, _ in list(world.consumers):
+            if consumer.group_id == group_id and not consumer.stopped:
+                member = int(consumer.name.rsplit("-", 1)[1])
+                if up:
+                    world.faults.remove_consumer(group_id, member)
+                else:
+                    world.faults.crash_consumer(group_id, member)
+
     def _sample(self):
         while True:
             yield self.env.timeout(self.interval_s)
@@ -347,11 +412,14 @@ class MultiClusterWorld:
         tables["mirrors"] = self.lag.frame()
         tables["mirrored_batches"] = self.mirrored.frame()
         tables["checkpoints"] = self.checkpoints.frame()
+        tables["failovers"] = self.failovers.frame()
         tables["liveness"] = pd.concat(
             [self._prefixed(r.tables["liveness"], n) for n, r in parts.items()], ignore_index=True
         )
         metrics = _combined([r.metrics for r in parts.values()])
         metrics.update(audit_mirrors(tables).as_metrics())
+        tables["failover_audit"] = audit_failovers(tables)
+        metrics.update(failover_metrics(tables["failover_audit"]))
         warnings = list(self.scenario.warnings())
         for name, world in self.worlds.items():
             own = len(world.scenario.warnings())

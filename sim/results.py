@@ -365,6 +365,44 @@ TABLES: dict[str, tuple[Column, ...]] = {
             "(OffsetSyncStore.translateDownstream)",
         ),
     ),
+    "failovers": _cols(
+        ("time_s", "float64", "when the group failed over, s"),
+        ("group", "string", "the consumer group"),
+        ("source", "string", "the cluster it left"),
+        ("target", "string", "the cluster it moved to"),
+        ("topic", "string", "a remote topic it reads there, <target>/<source>.<topic>"),
+        ("partition", "int32", "partition number"),
+        ("offset", "int64", "where it resumes in the remote partition; -1: auto.offset.reset"),
+        (
+            "origin",
+            "string",
+            "where that offset came from: committed (in the target already: "
+            "sync.group.offsets.enabled), checkpoint (the last checkpoint, committed at the "
+            "failover) or auto.offset.reset",
+        ),
+    ),
+    "failover_audit": _cols(
+        ("group", "string", "a consumer group that failed over"),
+        ("source_topic", "string", "a topic it read before, <source>/<topic>"),
+        ("partition", "int32", "partition number (the same in the remote topic)"),
+        ("remote_topic", "string", "the topic it reads after, <target>/<source>.<topic>"),
+        (
+            "records",
+            "int64",
+            "source records: those of the source's final log and those mirrored",
+        ),
+        ("read_in_source", "int64", "of them, read by the group in the source"),
+        ("read_in_target", "int64", "of them, read by the group in the remote topic"),
+        ("reread", "int64", "of them, read in both: duplicates the failover caused"),
+        ("unread", "int64", "of them, read in neither: the RPO in records"),
+        ("unread_mirrored", "int64", "of the unread, those the remote topic holds"),
+        (
+            "rpo_s",
+            "float64",
+            "from when the oldest unread record's batch was closed for sending to the "
+            "failover, s (0 when none is unread)",
+        ),
+    ),
 }
 
 #: Summary fields and what each means.
@@ -419,6 +457,14 @@ SUMMARY_FIELDS: dict[str, str] = {
     "logs, all mirrors (audit across clusters)",
     "mirror_out_of_order": "runs of mirrored records stored in a remote partition below the end "
     "of a run stored before them (source order broken), all mirrors (audit across clusters)",
+    "failover_reread_messages": "records a group that failed over read both in its source "
+    "cluster and, mirrored, in the target, all failovers (failover_audit)",
+    "failover_unread_messages": "source records such a group read in neither cluster: the RPO "
+    "in records, all failovers (failover_audit)",
+    "failover_unread_mirrored_messages": "of those, the records the remote topics held (a "
+    "failover that skipped mirrored records), all failovers (failover_audit)",
+    "failover_rpo_s": "the largest rpo_s of failover_audit: how old the oldest record a group "
+    "never read was at its failover, s",
     "recovery_s": "time from the last fault's heal until every liveness item recovered, s; NaN "
     "without faults, when an item never recovered, or when a fault never healed (liveness)",
     "liveness_violations": "liveness items that did not recover within their bound (or whose "

@@ -7,12 +7,13 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.multi_cluster import MultiClusterWorld
 from sim.results import Results
-from sim.scenario import Scenario
+from sim.scenario import Scenario, ScenarioError
 
 EVENT_CAP = 3_000_000
 SEEDS = st.integers(0, 2**32 - 1)
@@ -83,3 +84,90 @@ def test_checkpoints_never_skip_a_record_and_move_forward_every_interval(seed):
         assert (np.diff(rows["downstream_offset"].to_numpy()) > 0).all()
     polls = np.unique(checkpoints["time_s"].to_numpy())
     assert (np.diff(polls) >= INTERVAL_S).all()
+
+
+OUTAGE_S = 8.0
+WAN_RTT_S = 0.06  # ScenarioSpec.wan's default rtt_ms
+COMMIT_S = 1.0  # the source group's auto.commit.interval.ms
+FETCH_WAIT_S = 0.5  # fetch.max.wait.ms default
+FAILOVER = {
+    **CHECKPOINTED,
+    "duration_s": 16.0,
+    "producers": [{"name": "app", "topic": "orders", "cluster": "east", "rate_msgs_s": 300}],
+    "faults": [
+        {"kind": "cluster_outage", "cluster": "east", "at_s": OUTAGE_S},
+        {"kind": "failover", "group": "billing", "to": "west", "at_s": OUTAGE_S},
+    ],
+}
+
+
+def _acked_before(r: Results, topic: str, partition: int, before_s: float) -> int:
+    """Records of ``topic``'s partition in its final log acknowledged before ``before_s``."""
+    log = r.log[(r.log["topic"] == topic) & (r.log["partition"] == partition)]
+    ok = r.acked[(r.acked["base_offset"] >= 0) & (r.acked["done_s"] < before_s)]
+    return int(log[log["batch_id"].isin(ok["batch_id"])]["count"].sum())
+
+
+@settings(max_examples=4, deadline=None)
+@given(seed=SEEDS)
+def test_after_failover_the_group_misses_nothing_mirrored_and_rereads_what_followed_its_checkpoint(
+    seed,
+):
+    """Must show: east is lost at OUTAGE_S and billing fails over to west. It resumes at its
+    last checkpoint, taken at most emit.checkpoints.interval.seconds + one WAN round trip (the
+    OffsetFetch) before; it misses no record west holds (unread_mirrored 0) and never resumes
+    past its checkpointed offset C (the translation never skips). What it reads again is at
+    most the records after C plus the translation's error E = C - the source offset it resumed
+    at (OffsetSyncStore: the latest sync at or below C, one past it); and C covers every record
+    acknowledged before the checkpoint less one commit interval, two fetch waits and a WAN
+    round trip (auto commits run in poll(), polls at least every fetch.max.wait.ms), so the
+    records after C are at most those not acknowledged by then."""
+    r = _run(FAILOVER, seed)
+    audit = r.failover_audit.set_index("partition")
+    assert len(audit) == 3
+    assert (audit["unread_mirrored"] == 0).all()
+    checkpoints = r.checkpoints[r.checkpoints["time_s"] <= OUTAGE_S]
+    last_s = checkpoints["time_s"].max()
+    assert OUTAGE_S - last_s <= INTERVAL_S + WAN_RTT_S
+    resumed = r.failovers.set_index("partition")
+    assert (resumed["origin"] == "checkpoint").all()
+    mapping = remote_to_source(r, "west/east.orders")
+    window_s = last_s - COMMIT_S - 2 * FETCH_WAIT_S - WAN_RTT_S
+    summary = r.summary()
+    for partition, row in audit.iterrows():
+        last = checkpoints[checkpoints["partition"] == partition].iloc[-1]
+        committed = int(last["upstream_offset"])
+        assert int(resumed.loc[partition, "offset"]) == int(last["downstream_offset"])
+        source = mapping[partition]
+        downstream = int(last["downstream_offset"])
+        start = int(source[downstream]) if downstream < len(source) else committed
+        assert start <= committed  # never past the checkpoint
+        after = row["records"] - _acked_before(r, "east/orders", partition, window_s)
+        assert row["reread"] <= after + (committed - start)
+    assert summary["failover_reread_messages"] == audit["reread"].sum()
+    assert summary["failover_unread_mirrored_messages"] == 0
+
+
+@pytest.mark.parametrize(
+    ("fault", "field", "says"),
+    [
+        ({"group": "nobody", "to": "west"}, "faults.0.group", "nobody"),
+        ({"group": "billing", "to": "north"}, "faults.0.to", "north"),
+        ({"group": "billing", "to": "east"}, "faults.0.to", "already"),
+    ],
+)
+def test_a_failover_names_a_group_and_another_cluster(fault, field, says):
+    data = {**CHECKPOINTED, "faults": [{"kind": "failover", "at_s": 5, **fault}]}
+    with pytest.raises(ScenarioError, match=says) as error:
+        Scenario.from_dict(data)
+    assert error.value.path == field
+
+
+def test_a_failover_needs_a_mirror_of_each_topic_of_the_group():
+    data = {
+        **CHECKPOINTED,
+        "mirrors": [{"source": "east", "target": "west", "topics": "x.*"}],
+        "faults": [{"kind": "failover", "at_s": 5, "group": "billing", "to": "west"}],
+    }
+    with pytest.raises(ScenarioError, match="no mirror copies east/orders"):
+        Scenario.from_dict(data)

@@ -193,6 +193,11 @@ class MirrorCheckpointTask:
         partition, as read from the checkpoints topic (its downstream offset)."""
         return {tp: c.downstream for tp, c in self.checkpoints.get(group, {}).items()}
 
+    def target_offsets(self, group: str) -> dict[TopicPartition, int]:
+        """The group's committed offsets in the target now (none without a coordinator)."""
+        state = _group(self.target, group)
+        return {} if state is None else {tp: om.offset for tp, om in state.offsets.items()}
+
     # ---------------------------------------------------------------- sync.group.offsets
 
     def _sync_loop(self):
