@@ -534,7 +534,8 @@ FAILOVER_AUDIT_COLUMNS = (
 
 def audit_failovers(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Per group that failed over and source partition it read: the source records (the
-    source's final log and those mirrored) it read in the source, read in the target (remote
+    source's final log and those mirrored, from the first it read there on) it read in the
+    source, read in the target (remote
     records mapped back to their source offsets by ``mirrored_batches``), read in both
     (``reread``), and read in neither (``unread``; ``unread_mirrored`` of them were in the
     remote topic); ``rpo_s``: from when the oldest unread record's batch was closed for
@@ -563,6 +564,8 @@ def audit_failovers(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         present |= in_remote
         mine = consumed[consumed["group"] == group]
         here = mine[(mine["topic"] == source_topic) & (mine["partition"] == source_partition)]
+        if not here.empty:  # records before where it started (auto.offset.reset) are not its
+            present[: int(here["base_offset"].min())] = False
         in_source = _mask(size, (_starts(here), _ends(here))) & present
         there = mine[(mine["topic"] == remote) & (mine["partition"] == partition)]
         in_target = _read_remote(size, runs, there)

@@ -389,7 +389,8 @@ TABLES: dict[str, tuple[Column, ...]] = {
         (
             "records",
             "int64",
-            "source records: those of the source's final log and those mirrored",
+            "source records: those of the source's final log and those mirrored, from the first "
+            "the group read in the source on",
         ),
         ("read_in_source", "int64", "of them, read by the group in the source"),
         ("read_in_target", "int64", "of them, read by the group in the remote topic"),

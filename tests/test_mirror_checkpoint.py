@@ -101,11 +101,12 @@ FAILOVER = {
 }
 
 
-def _acked_before(r: Results, topic: str, partition: int, before_s: float) -> int:
-    """Records of ``topic``'s partition in its final log acknowledged before ``before_s``."""
+def _not_acked_before(r: Results, topic: str, partition: int, before_s: float) -> int:
+    """Records of ``topic``'s partition in its final log not acknowledged before
+    ``before_s``."""
     log = r.log[(r.log["topic"] == topic) & (r.log["partition"] == partition)]
     ok = r.acked[(r.acked["base_offset"] >= 0) & (r.acked["done_s"] < before_s)]
-    return int(log[log["batch_id"].isin(ok["batch_id"])]["count"].sum())
+    return int(log[~log["batch_id"].isin(ok["batch_id"])]["count"].sum())
 
 
 @settings(max_examples=4, deadline=None)
@@ -113,27 +114,53 @@ def _acked_before(r: Results, topic: str, partition: int, before_s: float) -> in
 def test_after_failover_the_group_misses_nothing_mirrored_and_rereads_what_followed_its_checkpoint(
     seed,
 ):
-    """Must show: east is lost at OUTAGE_S and billing fails over to west. It resumes at its
-    last checkpoint, taken at most emit.checkpoints.interval.seconds + one WAN round trip (the
-    OffsetFetch) before; it misses no record west holds (unread_mirrored 0) and never resumes
-    past its checkpointed offset C (the translation never skips). What it reads again is at
-    most the records after C plus the translation's error E = C - the source offset it resumed
-    at (OffsetSyncStore: the latest sync at or below C, one past it); and C covers every record
-    acknowledged before the checkpoint less one commit interval, two fetch waits and a WAN
-    round trip (auto commits run in poll(), polls at least every fetch.max.wait.ms), so the
-    records after C are at most those not acknowledged by then."""
-    r = _run(FAILOVER, seed)
+    """Must show: east is lost at OUTAGE_S and billing fails over to west (checkpoints every
+    INTERVAL_S, commits every COMMIT_S): see :func:`_check_failover`."""
+    _check_failover(_run(FAILOVER, seed), OUTAGE_S, INTERVAL_S, COMMIT_S)
+
+
+DEFAULT_OUTAGE_S = 64.0
+AT_DEFAULTS = {
+    **FAILOVER,
+    "duration_s": 70.0,
+    "producers": [{"name": "app", "topic": "orders", "cluster": "east", "rate_msgs_s": 30}],
+    "consumer_groups": [{"group_id": "billing", "topics": ["orders"], "cluster": "east"}],
+    "mirrors": [{"source": "east", "target": "west"}],
+    "faults": [
+        {"kind": "cluster_outage", "cluster": "east", "at_s": DEFAULT_OUTAGE_S},
+        {"kind": "failover", "group": "billing", "to": "west", "at_s": DEFAULT_OUTAGE_S},
+    ],
+}
+
+
+@settings(max_examples=2, deadline=None)
+@given(seed=SEEDS)
+def test_the_failover_claims_hold_at_the_default_intervals(seed):
+    """The same at MirrorMaker's and the consumer's defaults: emit.checkpoints.interval.seconds
+    60, offset.lag.max 100, auto.commit.interval.ms 5,000 (a slow producer keeps it short)."""
+    _check_failover(_run(AT_DEFAULTS, seed), DEFAULT_OUTAGE_S, 60.0, 5.0)
+
+
+def _check_failover(r: Results, outage_s: float, interval_s: float, commit_s: float) -> None:
+    """billing resumes at its last checkpoint, taken at most ``interval_s``
+    (emit.checkpoints.interval.seconds) + one WAN round trip (the OffsetFetch) before
+    ``outage_s``; it misses no record west holds (unread_mirrored 0) and never resumes past its
+    checkpointed offset C (the translation never skips). What it reads again is at most the
+    records after C plus the translation's error E = C - the source offset it resumed at
+    (OffsetSyncStore: the latest sync at or below C, one past it); and C covers every record
+    acknowledged before the checkpoint less one commit interval ``commit_s``, two fetch waits and
+    a WAN round trip (auto commits run in poll(), polls at least every fetch.max.wait.ms), so
+    the records after C are at most those not acknowledged by then."""
     audit = r.failover_audit.set_index("partition")
     assert len(audit) == 3
     assert (audit["unread_mirrored"] == 0).all()
-    checkpoints = r.checkpoints[r.checkpoints["time_s"] <= OUTAGE_S]
+    checkpoints = r.checkpoints[r.checkpoints["time_s"] <= outage_s]
     last_s = checkpoints["time_s"].max()
-    assert OUTAGE_S - last_s <= INTERVAL_S + WAN_RTT_S
+    assert outage_s - last_s <= interval_s + WAN_RTT_S
     resumed = r.failovers.set_index("partition")
     assert (resumed["origin"] == "checkpoint").all()
     mapping = remote_to_source(r, "west/east.orders")
-    window_s = last_s - COMMIT_S - 2 * FETCH_WAIT_S - WAN_RTT_S
-    summary = r.summary()
+    window_s = last_s - commit_s - 2 * FETCH_WAIT_S - WAN_RTT_S
     for partition, row in audit.iterrows():
         last = checkpoints[checkpoints["partition"] == partition].iloc[-1]
         committed = int(last["upstream_offset"])
@@ -142,8 +169,9 @@ def test_after_failover_the_group_misses_nothing_mirrored_and_rereads_what_follo
         downstream = int(last["downstream_offset"])
         start = int(source[downstream]) if downstream < len(source) else committed
         assert start <= committed  # never past the checkpoint
-        after = row["records"] - _acked_before(r, "east/orders", partition, window_s)
+        after = _not_acked_before(r, "east/orders", partition, window_s)
         assert row["reread"] <= after + (committed - start)
+    summary = r.summary()
     assert summary["failover_reread_messages"] == audit["reread"].sum()
     assert summary["failover_unread_mirrored_messages"] == 0
 
