@@ -224,3 +224,27 @@ def test_with_sync_group_offsets_the_group_resumes_from_offsets_already_committe
         ]
         assert row["offset"] in set(given_["downstream_offset"])
     assert r.summary()["failover_unread_mirrored_messages"] == 0
+
+
+PLANNED_S = 7.0
+PLANNED = {
+    **FAILOVER,
+    "faults": [{"kind": "failover", "group": "billing", "to": "west", "at_s": PLANNED_S}],
+}
+
+
+@settings(max_examples=2, deadline=None)
+@given(seed=SEEDS)
+def test_a_planned_failover_closes_the_members_in_the_source_and_misses_nothing(seed):
+    """With east up, billing's member closes there (remove_consumer: it commits and leaves),
+    reads nothing more in east after the failover's close completes, resumes in west from its
+    checkpoints and, with the producer still writing to east, reads in west every record
+    mirrored after them: none is unread that west holds."""
+    r = _run(PLANNED, seed)
+    rows = r.events[r.events["fault"] == "remove_consumer"]
+    assert list(rows["time_s"]) == [PLANNED_S]
+    east = r.consumed[(r.consumed["group"] == "billing") & (r.consumed["topic"] == "east/orders")]
+    assert east["polled_s"].max() <= PLANNED_S
+    west = r.consumed[r.consumed["topic"] == "west/east.orders"]
+    assert west["polled_s"].min() > PLANNED_S
+    assert r.summary()["failover_unread_mirrored_messages"] == 0
