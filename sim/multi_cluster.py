@@ -99,6 +99,7 @@ class Mirror:
         ]
         self.owner = owner
         self.spec = spec
+        self.offset_syncs_in_source = config.mirror["offset-syncs.topic.location"] == "source"
         self.checkpoint_task = self._checkpoint_task(owner, spec, config)
         self.writers: list[OffsetSyncWriter] = []
         self.tasks: list[tuple[MirrorSourceTask, list[TopicPartition]]] = []
@@ -179,7 +180,7 @@ class Mirror:
             done()
             return
         if location == self.spec.target:
-            rtt_s = world.scenario.cluster.rtt_ms / 1000.0
+            rtt_s = world.scenario.cluster.hardware.rtt_ms / 1000.0
         else:
             rtt_s = self.owner.wan.pipe(self.spec.target, location).half_rtt_s * 2
         self.owner.env.process(self._deliver(sync, done, rtt_s))
@@ -188,11 +189,6 @@ class Mirror:
         yield self.owner.env.timeout(after_s)
         self.checkpoint_task.handle_record(sync)
         done()
-
-    @property
-    def offset_syncs_in_source(self) -> bool:
-        config = kafka_config.mirror_config(self.spec.config).mirror
-        return config["offset-syncs.topic.location"] == "source"
 
     def sample(self, now: float) -> list[tuple]:
         """One ``mirrors`` row per source partition (none while a leader is unknown)."""
