@@ -14,6 +14,13 @@ MirrorMaker 2's documentation advises (consume remotely, produce locally): each 
 is a node of the source's network at the target's site (its fetches cross the WAN) and its
 producer a node of the target's network, named ``mirror-<source>-<target>-<i>`` in both.
 
+Each mirror also has its MirrorCheckpointConnector's task
+(:mod:`sim.mirror.mirror_checkpoint_task`): the source tasks' offset syncs reach it, it
+checkpoints the source's groups into the ``checkpoints`` table and, with
+``sync.group.offsets.enabled``, commits their offsets in the target. A ``failover`` moves a
+group to another cluster at a time, resuming from those offsets (``failovers`` table); the
+``failover_audit`` table and summary count what it read twice and what it never read.
+
 Results: the clusters' tables put together, every topic and node name prefixed with its
 cluster (``east/orders``, ``east/broker-0``, ``west/dr-0``); the time series summed per interval
 (rates, under-replicated partitions) or their maximum (latency p99, lag); each cluster's audit
