@@ -17,6 +17,7 @@ raises :class:`AccountingError`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 
@@ -527,3 +528,124 @@ def _overlap(a_start, a_end, b_start, b_end) -> int:
         else:
             j += 1
     return int(total)
+
+
+# --------------------------------------------------------------------------- failovers
+
+
+#: Columns of a failover_audit row (see sim.results.TABLES).
+FAILOVER_AUDIT_COLUMNS = (
+    "group", "source_topic", "partition", "remote_topic", "records", "read_in_source",
+    "read_in_target", "reread", "unread", "unread_mirrored", "rpo_s",
+)  # fmt: skip
+
+
+def audit_failovers(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per group that failed over and source partition it read: the source records (the
+    source's final log and those mirrored, from the first it read there on) it read in the
+    source, read in the target (remote
+    records mapped back to their source offsets by ``mirrored_batches``), read in both
+    (``reread``), and read in neither (``unread``; ``unread_mirrored`` of them were in the
+    remote topic); ``rpo_s``: from when the oldest unread record's batch was closed for
+    sending to the failover, s (0 when none is unread)."""
+    failovers = _table(tables, "failovers")
+    log = _table(tables, "log")
+    consumed = _table(tables, "consumed")
+    produced = _table(tables, "produced")[["batch_id", "closed_s"]]
+    stored = log[["topic", "partition", "base_offset", "batch_id"]].merge(
+        _table(tables, "mirrored_batches"), on="batch_id"
+    )
+    rows = []
+    for (group, remote, partition), first in failovers.groupby(
+        ["group", "topic", "partition"], sort=True
+    ):
+        runs = stored[(stored["topic"] == remote) & (stored["partition"] == partition)]
+        if runs.empty:
+            continue
+        source_topic = runs["source_topic"].iloc[0]
+        source_partition = int(runs["source_partition"].iloc[0])
+        source_log = log[(log["topic"] == source_topic) & (log["partition"] == source_partition)]
+        mirrored = _source_ranges(runs)
+        size = int(max(_ends(source_log).max(initial=0), mirrored[1].max(initial=0)))
+        present = _mask(size, (_starts(source_log), _ends(source_log)))
+        in_remote = _mask(size, mirrored)
+        present |= in_remote
+        mine = consumed[consumed["group"] == group]
+        here = mine[(mine["topic"] == source_topic) & (mine["partition"] == source_partition)]
+        if not here.empty:  # records before where it started (auto.offset.reset) are not its
+            present[: int(here["base_offset"].min())] = False
+        in_source = _mask(size, (_starts(here), _ends(here))) & present
+        there = mine[(mine["topic"] == remote) & (mine["partition"] == partition)]
+        in_target = _read_remote(size, runs, there)
+        unread = present & ~in_source & ~in_target
+        rpo_s = _rpo_s(unread, source_log, produced, float(first["time_s"].iloc[0]))
+        rows.append(
+            (group, source_topic, source_partition, remote, int(present.sum()),
+             int(in_source.sum()), int(in_target.sum()), int((in_source & in_target).sum()),
+             int(unread.sum()), int((unread & in_remote).sum()), rpo_s)
+        )  # fmt: skip
+    return pd.DataFrame(rows, columns=list(FAILOVER_AUDIT_COLUMNS))
+
+
+def failover_metrics(audit: pd.DataFrame) -> dict[str, float]:
+    """The summary fields of the failovers' audit (NaN without a failover)."""
+    if audit.empty:
+        return {}
+    return {
+        "failover_reread_messages": float(audit["reread"].sum()),
+        "failover_unread_messages": float(audit["unread"].sum()),
+        "failover_unread_mirrored_messages": float(audit["unread_mirrored"].sum()),
+        "failover_rpo_s": float(audit["rpo_s"].max()),
+    }
+
+
+def _starts(frame: pd.DataFrame) -> np.ndarray:
+    return frame["base_offset"].to_numpy(dtype=np.int64)
+
+
+def _ends(frame: pd.DataFrame) -> np.ndarray:
+    return _starts(frame) + frame["count"].to_numpy(dtype=np.int64)
+
+
+def _mask(size: int, ranges: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """A boolean per offset below ``size``: inside one of the ranges ``[start, end)``."""
+    delta = np.zeros(size + 1, dtype=np.int64)
+    start, end = np.clip(ranges[0], 0, size), np.clip(ranges[1], 0, size)
+    np.add.at(delta, start, 1)
+    np.add.at(delta, end, -1)
+    return np.cumsum(delta[:size]) > 0
+
+
+def _source_ranges(runs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The source offset ranges of a remote partition's mirrored runs."""
+    start = runs["source_offset"].to_numpy(dtype=np.int64)
+    return start, start + runs["count"].to_numpy(dtype=np.int64)
+
+
+def _read_remote(size: int, runs: pd.DataFrame, read: pd.DataFrame) -> np.ndarray:
+    """The source offsets (below ``size``) of the remote records in ``read`` (consumed rows of
+    the remote partition whose final log's runs are ``runs``)."""
+    remote_start = (runs["base_offset"] + runs["index"]).to_numpy(dtype=np.int64)
+    count = runs["count"].to_numpy(dtype=np.int64)
+    remote_end = int((remote_start + count).max(initial=0))
+    source_of = np.full(remote_end, -1, dtype=np.int64)
+    for r0, n, s0 in zip(remote_start, count, runs["source_offset"].to_numpy(), strict=True):
+        source_of[r0 : r0 + n] = s0 + np.arange(n)
+    got = _mask(remote_end, (_starts(read), _ends(read)))
+    offsets = source_of[got]
+    mask = np.zeros(size, dtype=bool)
+    mask[offsets[(offsets >= 0) & (offsets < size)]] = True
+    return mask
+
+
+def _rpo_s(unread: np.ndarray, source_log: pd.DataFrame, produced: pd.DataFrame, at_s: float):
+    """From when the oldest unread record's batch was closed to ``at_s``, s (0: none unread,
+    or it was closed after ``at_s``); NaN when its batch is not in the source's log."""
+    if not unread.any():
+        return 0.0
+    oldest = int(np.argmax(unread))
+    batches = source_log[(_starts(source_log) <= oldest) & (_ends(source_log) > oldest)]
+    if batches.empty:
+        return math.nan
+    closed = produced[produced["batch_id"] == int(batches["batch_id"].iloc[0])]["closed_s"]
+    return max(at_s - float(closed.min()), 0.0) if not closed.empty else math.nan

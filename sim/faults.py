@@ -107,6 +107,8 @@ class FaultInjector:
             self.drop_messages(a, b, fault.probability, fault.direction, fault.duration_s)
         elif kind == "add_producer":
             self.add_producer(fault.producer)
+        elif kind == "cluster_outage":
+            self.cluster_outage(fault.power_loss, fault.restart_after_s)
         elif kind == "crash_consumer":
             self.crash_consumer(fault.group, fault.member, fault.restart_after_s)
         elif kind == "add_consumer":
@@ -190,6 +192,27 @@ class FaultInjector:
         self._record(EventKind.FAULT, fault, broker.name, detail, ClientReach.UNREACHABLE)
         if restart_after_s is not None:
             self.env.process(self._restart_after(broker, fault, restart_after_s))
+
+    def cluster_outage(
+        self, power_loss: bool = False, restart_after_s: float | None = None
+    ) -> None:
+        """Every node of the cluster down at once: each running broker crashes (as
+        ``crash_broker``, or ``power_loss`` with it), ZooKeeper becomes unreachable. One fault
+        row; after ``restart_after_s`` ZooKeeper and then every broker start again (one
+        fault_end row)."""
+        for broker in self.world.brokers:
+            if broker.running:
+                broker.crash(power_loss=power_loss)
+        self.world.net.crash(self.world.zookeeper.name)
+        detail = "cluster outage" + (" (power loss)" if power_loss else "")
+        self._record(EventKind.FAULT, "cluster_outage", "cluster", detail, ClientReach.UNREACHABLE)
+        self._later(restart_after_s, self._cluster_back, "cluster_outage", "cluster", "restart")
+
+    def _cluster_back(self) -> None:
+        """ZooKeeper reachable again, then every broker restarted (with its recovered log)."""
+        self.world.net.restart(self.world.zookeeper.name)
+        for broker in self.world.brokers:
+            broker.restart()
 
     def controlled_shutdown(self, target: int | str, restart_after_s: float | None = None) -> None:
         """SIGTERM: the broker asks the controller to move its leaderships, then stops."""

@@ -1089,6 +1089,7 @@ MIRROR_PRODUCER_DEFAULTS = {
 }
 
 _MSC = "MirrorSourceConfig"
+_MCC = "MirrorCheckpointConfig"
 # fmt: off
 _MIRROR: tuple[_Row, ...] = (
     ("offset.flush.interval.ms", "long", 60000, _AT_LEAST_1, "WorkerConfig", "ms",
@@ -1105,27 +1106,41 @@ _MIRROR: tuple[_Row, ...] = (
      "partitions) tasks, each a consumer on the source and a producer on the target"),
     ("topics.exclude", "list", [".*[\\-\\.]internal", ".*\\.replica", "__.*"], None,
      "DefaultTopicFilter", "", "regular expressions of source topics never mirrored"),
+    ("emit.offset-syncs.enabled", "boolean", True, None, "MirrorConnectorConfig", "",
+     "the tasks write offset syncs (OffsetSyncWriter); the checkpoints need them"),
+    ("offset.lag.max", "long", 100, None, _MSC, "records",
+     "a task writes an offset sync once the remote offset is this far past the last one "
+     "(OffsetSyncWriter.PartitionState.update)"),
+    ("offset-syncs.topic.location", "string", "source", ValidString(("source", "target")),
+     "MirrorConnectorConfig", "",
+     "the cluster holding mm2-offset-syncs.<target>.internal: where the syncs travel to"),
+    ("emit.checkpoints.enabled", "boolean", True, None, _MCC, "",
+     "MirrorCheckpointTask emits checkpoints of the source's consumer groups"),
+    ("emit.checkpoints.interval.seconds", "long", 60, _AT_LEAST_1, _MCC, "s",
+     "how often the groups' committed offsets are read and translated into checkpoints"),
+    ("groups", "list", [".*"], None, "DefaultGroupFilter", "",
+     "regular expressions of the source's consumer groups checkpointed"),
+    ("groups.exclude", "list", ["console-consumer-.*", "connect-.*", "__.*"], None,
+     "DefaultGroupFilter", "", "regular expressions of consumer groups never checkpointed"),
+    ("sync.group.offsets.enabled", "boolean", False, None, _MCC, "",
+     "the checkpoints' offsets are committed in the target for groups inactive there"),
+    ("sync.group.offsets.interval.seconds", "long", 60, _AT_LEAST_1, _MCC, "s",
+     "how often the translated offsets are committed in the target"),
 )
 # fmt: on
 _MIRROR_KEYS = _build("mirror", _MIRROR)
 #: MirrorMaker 2 properties (MirrorSourceConfig, MirrorConnectorConfig, MirrorClientConfig,
 #: DefaultTopicFilter, ConnectorConfig) accepted without effect in the model: the
-#: checkpoints, offset syncs, heartbeats and periodic syncs it does not run yet.
+#: heartbeats, periodic refreshes and config syncs it does not run yet.
 MIRROR_NO_EFFECT = frozenset(
     {
         "consumer.poll.timeout.ms",
-        "emit.checkpoints.enabled",
-        "emit.checkpoints.interval.seconds",
         "emit.heartbeats.enabled",
         "emit.heartbeats.interval.seconds",
-        "emit.offset-syncs.enabled",
-        "offset.lag.max",
         "refresh.groups.enabled",
         "refresh.groups.interval.seconds",
         "refresh.topics.enabled",
         "refresh.topics.interval.seconds",
-        "sync.group.offsets.enabled",
-        "sync.group.offsets.interval.seconds",
         "sync.topic.acls.enabled",
         "sync.topic.acls.interval.seconds",
         "sync.topic.configs.enabled",

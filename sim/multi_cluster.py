@@ -14,6 +14,13 @@ MirrorMaker 2's documentation advises (consume remotely, produce locally): each 
 is a node of the source's network at the target's site (its fetches cross the WAN) and its
 producer a node of the target's network, named ``mirror-<source>-<target>-<i>`` in both.
 
+Each mirror also has its MirrorCheckpointConnector's task
+(:mod:`sim.mirror.mirror_checkpoint_task`): the source tasks' offset syncs reach it, it
+checkpoints the source's groups into the ``checkpoints`` table and, with
+``sync.group.offsets.enabled``, commits their offsets in the target. A ``failover`` moves a
+group to another cluster at a time, resuming from those offsets (``failovers`` table); the
+``failover_audit`` table and summary count what it read twice and what it never read.
+
 Results: the clusters' tables put together, every topic and node name prefixed with its
 cluster (``east/orders``, ``east/broker-0``, ``west/dr-0``); the time series summed per interval
 (rates, under-replicated partitions) or their maximum (latency p99, lag); each cluster's audit
@@ -29,11 +36,14 @@ from itertools import combinations, count
 import pandas as pd
 
 from sim import kafka_config, liveness
-from sim.audit import audit_mirrors
+from sim.audit import audit_failovers, audit_mirrors, failover_metrics
 from sim.events import EventKind
 from sim.metrics import Table, events_frame
+from sim.mirror.mirror_checkpoint_task import MirrorCheckpointTask
 from sim.mirror.mirror_source_connector import MirrorSourceConnector
 from sim.mirror.mirror_source_task import MirrorSourceTask
+from sim.mirror.offset_sync_store import OffsetSync
+from sim.mirror.offset_sync_writer import OffsetSyncWriter
 from sim.mirror.worker_source_task import WorkerSourceTask
 from sim.net import Wan
 from sim.protocol import TopicPartition, record_size_upper_bound
@@ -50,6 +60,18 @@ MIRROR_FIELDS = (
     "mirror_missing_messages",
     "mirror_duplicate_messages",
     "mirror_out_of_order",
+    "failover_reread_messages",
+    "failover_unread_messages",
+    "failover_unread_mirrored_messages",
+    "failover_rpo_s",
+)
+#: Tables only a run of several clusters fills (a cluster's own World leaves them empty).
+MULTI_CLUSTER_TABLES = (
+    "mirrors",
+    "mirrored_batches",
+    "checkpoints",
+    "failovers",
+    "failover_audit",
 )
 #: Summary fields measured with several clusters: one cluster's and the audit of the mirrors.
 MEASURED_MULTI = (*MEASURED, *MIRROR_FIELDS)
@@ -92,6 +114,10 @@ class Mirror:
         #: Connect's offset store (OffsetBackingStore): per source partition (``east/orders``,
         #: 0), the offset of the last record flushed as committed
         self.offsets: dict[tuple[str, int], int] = {}
+        self.offset_syncs_in_source = self.config.mirror["offset-syncs.topic.location"] == "source"
+        self.checkpoint_task = self._checkpoint_task(owner, spec, self.config)
+        #: each task's OffsetSyncWriter (emit.offset-syncs.enabled), by task index
+        self.writers: dict[int, OffsetSyncWriter] = {}
         self.tasks: list[tuple[MirrorSourceTask, list[TopicPartition]]] = []
         shares = connector.task_partitions(partitions, self.config.mirror["tasks.max"])
         for i, share in enumerate(shares):
@@ -109,11 +135,16 @@ class Mirror:
         producer_id = PRODUCER_ID_BASE + len(target.producers)
         if old is not None:
             producer_id = old.sender.producer_id
+        commit_record = None
+        if config.mirror["emit.offset-syncs.enabled"]:
+            writer = OffsetSyncWriter(config.mirror["offset.lag.max"], self._send_offset_sync)
+            self.writers[i] = writer  # a restarted task starts a new one (MirrorSourceTask.start)
+            commit_record = writer.commit_runs
         producer = WorkerSourceTask(
             owner.env, name, self.name, target.net, config.producer, target.metrics,
             target.streams.stream("producer", name), producer_id,
             [b.name for b in target.brokers], list(self.remote.values()), owner.mirrored,
-            self.batch_ends, old,
+            self.batch_ends, old, commit_record,
         )  # fmt: skip
         consumer = MirrorSourceTask(
             owner.env, name, "", source.net, config.consumer, 0.0, source.metrics,
@@ -137,6 +168,7 @@ class Mirror:
     def start(self) -> None:
         for i in range(len(self.tasks)):
             self._start_task(i)
+        self.checkpoint_task.start()
 
     def _start_task(self, i: int) -> None:
         """``MirrorSourceTask.start``: assign the task's partitions and seek each to the offset
@@ -149,14 +181,15 @@ class Mirror:
             offset = self.offsets.get((prefix + tp[0], tp[1]))
             if offset is not None:
                 task.seek(tp, offset + 1)
-        self.owner.env.process(self._flush(task))
+        self.owner.env.process(self._flush(task, self.writers.get(i)))
 
-    def _flush(self, task: MirrorSourceTask):
+    def _flush(self, task: MirrorSourceTask, writer: OffsetSyncWriter | None):
         """``SourceTaskOffsetCommitter``: every ``offset.flush.interval.ms`` from the task's
         start, ``WorkerSourceTask.commitOffsets`` stores what is committable now (the model
         takes it at the flush rather than at the task's last ``beginSendIteration``, at most a
         poll earlier; the offsets topic is written at once: ``offset.flush.timeout.ms`` is not
-        modelled). Ends with the task's worker."""
+        modelled), and the task's ``commit()`` sends its delayed offset syncs
+        (``OffsetSyncWriter.firePendingOffsetSyncs``). Ends with the task's worker."""
         interval_s = self.config.mirror.s("offset.flush.interval.ms")
         producer = task.producer
         while True:
@@ -164,6 +197,8 @@ class Mirror:
             if producer.crashed:
                 return
             self.offsets.update(producer.submitted.committable_offsets())
+            if writer is not None:
+                writer.commit()
 
     def crash_task(self, i: int) -> str:
         """The Connect worker running task ``i`` dies: its consumer and producer stop at once,
@@ -212,6 +247,44 @@ class Mirror:
     def offered_bytes_s(self) -> float:
         """Bytes per second offered to the topics the mirror copies (:func:`_offered_bytes_s`)."""
         return sum(_offered_bytes_s(self.owner, self.clusters[0], topic) for topic in self.remote)
+
+    # ---------------------------------------------------------------- offset syncs, checkpoints
+
+    def _checkpoint_task(self, owner, spec, config) -> MirrorCheckpointTask:
+        """The mirror's MirrorCheckpointTask, its admin clients at the target's site."""
+        groups = [g.group_id for g in self.source.scenario.consumer_groups]
+        task = MirrorCheckpointTask(
+            owner.env, self.name, self.source, self.target, self.remote, f"{spec.source}/",
+            groups, config.mirror, owner.checkpoints,
+        )  # fmt: skip
+        nic = self.target._nic_bytes_s(self.target.hardware)
+        self.source.net.add_node(task.source_admin, nic, site=spec.target)
+        self.target.net.add_node(task.target_admin, nic)
+        return task
+
+    def _send_offset_sync(self, sync: OffsetSync, done) -> None:
+        """The offset producer's write of ``sync`` to mm2-offset-syncs.<target>.internal in
+        the cluster offset-syncs.topic.location names (see sim.mirror.mirror_checkpoint_task
+        for the timing): the checkpoint task reads it and ``done`` runs one round trip later,
+        or ``done`` runs now when that cluster cannot take it."""
+        location = self.spec.source if self.offset_syncs_in_source else self.spec.target
+        world = self.owner.worlds[location]
+        reachable = location == self.spec.target or not self.owner.wan_cut(
+            self.spec.source, self.spec.target
+        )
+        if not reachable or not any(b.running for b in world.brokers):
+            done()
+            return
+        if location == self.spec.target:
+            rtt_s = world.scenario.cluster.hardware.rtt_ms / 1000.0
+        else:
+            rtt_s = self.owner.wan.pipe(self.spec.target, location).half_rtt_s * 2
+        self.owner.env.process(self._deliver(sync, done, rtt_s))
+
+    def _deliver(self, sync: OffsetSync, done, after_s: float):
+        yield self.owner.env.timeout(after_s)
+        self.checkpoint_task.handle_record(sync)
+        done()
 
     def sample(self, now: float) -> list[tuple]:
         """One ``mirrors`` row per source partition (none while a leader is unknown)."""
@@ -291,6 +364,9 @@ class MultiClusterWorld:
             )  # fmt: skip
         self.mirrored = Table("mirrored_batches")
         self.lag = Table("mirrors")
+        self.checkpoints = Table("checkpoints")
+        self.failovers = Table("failovers")
+        self._wan_cut: set[frozenset[str]] = set()
         self.mirrors = [
             Mirror(self, flow.index, flow.connector) for flow in scenario.mirror_flows()
         ]
@@ -311,6 +387,8 @@ class MultiClusterWorld:
                 self.env.process(self._slow_wan(fault))
             elif fault.kind == "crash_mirror_worker":
                 self.env.process(self._crash_mirror_worker(fault))
+            elif fault.kind == "failover":
+                self.env.process(self._failover(fault))
         run_until(self.env, self.scenario.name, self.scenario.duration_s, progress)
         for world in self.worlds.values():
             if world.checker is not None:
@@ -376,8 +454,16 @@ class MultiClusterWorld:
         for a, b in pairs:
             self._fault_row(kind, fault, "", outcome, f"WAN between {a} and {b} {what}")
 
+    def wan_cut(self, a: str, b: str) -> bool:
+        """Whether the WAN between clusters ``a`` and ``b`` is cut now."""
+        return frozenset((a, b)) in self._wan_cut
+
     def _set_wan(self, pairs, cut: bool) -> None:
         for a, b in pairs:
+            if cut:
+                self._wan_cut.add(frozenset((a, b)))
+            else:
+                self._wan_cut.discard(frozenset((a, b)))
             for world in self.worlds.values():
                 if cut:
                     world.net.cut_sites(a, b)
@@ -387,6 +473,58 @@ class MultiClusterWorld:
             self._wan_rows(pairs, EventKind.FAULT, "wan_partition", "unreachable", "cut")
         else:
             self._wan_rows(pairs, EventKind.FAULT_END, "wan_partition", "reachable", "healed")
+
+    # ---------------------------------------------------------------- failover
+
+    def _failover(self, fault):
+        """A ``failover``: at ``at_s`` the group's members leave its cluster (die when no
+        broker of it runs); its offsets in ``to`` are, in this order, those already committed
+        there (sync.group.offsets.enabled), the last checkpoints (MirrorClient.
+        remoteConsumerOffsets, committed now as RemoteClusterUtils.translateOffsets users do),
+        or none (auto.offset.reset); its members in ``to`` start now (Scenario.for_cluster)."""
+        yield self.env.timeout(fault.at_s)
+        group = next(g for g in self.scenario.consumer_groups if g.group_id == fault.group)
+        source, target = self.worlds[group.cluster], self.worlds[fault.to]
+        self._stop_group(source, fault.group)
+        task = next(
+            m.checkpoint_task for m in self.mirrors
+            if m.spec.source == group.cluster and m.spec.target == fault.to
+        )  # fmt: skip
+        remote = self.scenario.failover_topics(fault)
+        committed = task.target_offsets(fault.group)
+        checkpointed = task.remote_consumer_offsets(fault.group)
+        if checkpointed and not committed:
+            task.commit_offsets(fault.group, checkpointed)
+        for topic in group.topics:
+            name = remote[topic]
+            for p in range(target.scenario.topic(name).partitions):
+                tp = (name, p)
+                if committed:
+                    offset, origin = committed.get(tp, -1), "committed"
+                else:
+                    offset, origin = checkpointed.get(tp, -1), "checkpoint"
+                if offset < 0:
+                    origin = "auto.offset.reset"
+                self.failovers.append_row(
+                    (self.env.now, fault.group, group.cluster, fault.to,
+                     f"{fault.to}/{name}", p, offset, origin)
+                )  # fmt: skip
+        self.fault_rows.append(
+            {"time_s": self.env.now, "kind": EventKind.FAULT, "fault": "failover", "outcome": "",
+             "detail": f"group {fault.group} fails over from {group.cluster} to {fault.to}"}
+        )  # fmt: skip
+
+    @staticmethod
+    def _stop_group(world: World, group_id: str) -> None:
+        """The group's running members close (or die, their cluster down)."""
+        up = any(b.running for b in world.brokers)
+        for consumer, _ in list(world.consumers):
+            if consumer.group_id == group_id and not consumer.stopped:
+                member = int(consumer.name.rsplit("-", 1)[1])
+                if up:
+                    world.faults.remove_consumer(group_id, member)
+                else:
+                    world.faults.crash_consumer(group_id, member)
 
     def _sample(self):
         while True:
@@ -400,7 +538,7 @@ class MultiClusterWorld:
         parts = {name: world.results() for name, world in self.worlds.items()}
         tables = {}
         for table in TABLES:
-            if table in ("mirrors", "mirrored_batches"):
+            if table in MULTI_CLUSTER_TABLES:
                 continue
             frames = [self._prefixed(r.tables[table], name) for name, r in parts.items()]
             tables[table] = pd.concat(frames, ignore_index=True)
@@ -409,6 +547,8 @@ class MultiClusterWorld:
         tables["timeseries"] = _timeseries([r.tables["timeseries"] for r in parts.values()])
         tables["mirrors"] = self.lag.frame()
         tables["mirrored_batches"] = self.mirrored.frame()
+        tables["checkpoints"] = self.checkpoints.frame()
+        tables["failovers"] = self.failovers.frame()
         tables["liveness"] = pd.concat(
             [self._prefixed(r.tables["liveness"], n) for n, r in parts.items()], ignore_index=True
         )
@@ -416,6 +556,8 @@ class MultiClusterWorld:
         tables["liveness"] = pd.concat([tables["liveness"], mirrors], ignore_index=True)
         metrics = _combined([r.metrics for r in parts.values()])
         metrics.update(audit_mirrors(tables).as_metrics())
+        tables["failover_audit"] = audit_failovers(tables)
+        metrics.update(failover_metrics(tables["failover_audit"]))
         metrics.update(_with_mirrors(metrics, mirrors, liveness.heal_time(tables["events"])[0]))
         warnings = list(self.scenario.warnings())
         for name, world in self.worlds.items():

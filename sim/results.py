@@ -351,6 +351,60 @@ TABLES: dict[str, tuple[Column, ...]] = {
         ("source_offset", "int64", "the source offset of the run's first record"),
         ("count", "int32", "records in the run: consecutive source offsets"),
     ),
+    "checkpoints": _cols(
+        ("time_s", "float64", "when the mirror's checkpoint task emitted it, s"),
+        ("mirror", "string", "the mirror, <source>-><target>"),
+        ("group", "string", "the source's consumer group"),
+        ("topic", "string", "the remote topic, <target>/<source>.<topic>"),
+        ("partition", "int32", "partition number (the same in source and remote topic)"),
+        ("source_topic", "string", "the source topic, <source>/<topic>"),
+        ("upstream_offset", "int64", "the group's committed offset in the source partition"),
+        (
+            "downstream_offset",
+            "int64",
+            "where it resumes in the remote partition: translated by the offset syncs "
+            "(OffsetSyncStore.translateDownstream)",
+        ),
+    ),
+    "failovers": _cols(
+        ("time_s", "float64", "when the group failed over, s"),
+        ("group", "string", "the consumer group"),
+        ("source", "string", "the cluster it left"),
+        ("target", "string", "the cluster it moved to"),
+        ("topic", "string", "a remote topic it reads there, <target>/<source>.<topic>"),
+        ("partition", "int32", "partition number"),
+        ("offset", "int64", "where it resumes in the remote partition; -1: auto.offset.reset"),
+        (
+            "origin",
+            "string",
+            "where that offset came from: committed (in the target already: "
+            "sync.group.offsets.enabled), checkpoint (the last checkpoint, committed at the "
+            "failover) or auto.offset.reset",
+        ),
+    ),
+    "failover_audit": _cols(
+        ("group", "string", "a consumer group that failed over"),
+        ("source_topic", "string", "a topic it read before, <source>/<topic>"),
+        ("partition", "int32", "partition number (the same in the remote topic)"),
+        ("remote_topic", "string", "the topic it reads after, <target>/<source>.<topic>"),
+        (
+            "records",
+            "int64",
+            "source records: those of the source's final log and those mirrored, from the first "
+            "the group read in the source on",
+        ),
+        ("read_in_source", "int64", "of them, read by the group in the source"),
+        ("read_in_target", "int64", "of them, read by the group in the remote topic"),
+        ("reread", "int64", "of them, read in both: duplicates the failover caused"),
+        ("unread", "int64", "of them, read in neither: the RPO in records"),
+        ("unread_mirrored", "int64", "of the unread, those the remote topic holds"),
+        (
+            "rpo_s",
+            "float64",
+            "from when the oldest unread record's batch was closed for sending to the "
+            "failover, s (0 when none is unread)",
+        ),
+    ),
 }
 
 #: Summary fields and what each means.
@@ -412,6 +466,14 @@ SUMMARY_FIELDS: dict[str, str] = {
     "below the first one stored, or skip records while re-sending stored ones (source order "
     "broken; going back to re-send stored records, as a restarted task does, is not), all "
     "mirrors (audit across clusters)",
+    "failover_reread_messages": "records a group that failed over read both in its source "
+    "cluster and, mirrored, in the target, all failovers (failover_audit)",
+    "failover_unread_messages": "source records such a group read in neither cluster: the RPO "
+    "in records, all failovers (failover_audit)",
+    "failover_unread_mirrored_messages": "of those, the records the remote topics held (a "
+    "failover that skipped mirrored records), all failovers (failover_audit)",
+    "failover_rpo_s": "the largest rpo_s of failover_audit: how old the oldest record a group "
+    "never read was at its failover, s",
     "recovery_s": "time from the last fault's heal until every liveness item recovered, s; NaN "
     "without faults, when an item never recovered, or when a fault never healed (liveness)",
     "liveness_violations": "liveness items that did not recover within their bound (or whose "

@@ -669,6 +669,38 @@ class CrashMirrorWorker(_FaultBase):
     """Time after ``at_s`` when the tasks start again; null: never."""
 
 
+class ClusterOutage(_FaultBase):
+    """Every node of a cluster down at once (a region or data centre lost): its brokers, the
+    controller among them, crash and its ZooKeeper stops; with ``power_loss`` each broker also
+    loses what its OS had not written back, as ``power_loss`` does."""
+
+    kind: Literal["cluster_outage"]
+    cluster: str | None = None
+    """The cluster's name, with several clusters; null in a one-cluster scenario."""
+    power_loss: bool = False
+    """True: the machines lose power (each broker's unwritten page cache is lost)."""
+    restart_after_s: PositiveFloat | None = None
+    """Time after ``at_s`` when the cluster starts again (ZooKeeper, then every broker with
+    what reached its disk); null: it stays down."""
+
+
+class Failover(_FaultBase):
+    """Consumer group ``group`` moves to cluster ``to`` (a scenario event, not a fault): its
+    members leave its own cluster (they just die when no broker of it runs) and as many start
+    in ``to``, subscribed to the remote topics of its topics (``<cluster>.<topic>``), from the
+    offsets MirrorMaker 2 translated: the group's committed offsets in ``to`` if
+    ``sync.group.offsets.enabled`` put some there, else its last checkpoints
+    (RemoteClusterUtils.translateOffsets, committed before the members start), else
+    ``auto.offset.reset``. Needs a mirror from the group's cluster to ``to`` that mirrors each
+    of its topics (docs/multi_cluster.md)."""
+
+    kind: Literal["failover"]
+    group: str
+    """The consumer group's ``group_id``."""
+    to: str
+    """The cluster it moves to."""
+
+
 class SlowDisk(_FaultBase):
     """The broker's disk runs ``factor`` times slower for ``duration_s`` (forever when omitted)."""
 
@@ -809,7 +841,9 @@ Fault = Annotated[
     | SetCompatibility
     | WanPartition
     | SlowWan
-    | CrashMirrorWorker,
+    | CrashMirrorWorker
+    | ClusterOutage
+    | Failover,
     Field(discriminator="kind"),
 ]
 FAULT_KINDS = (
@@ -832,9 +866,11 @@ FAULT_KINDS = (
     "wan_partition",
     "slow_wan",
     "crash_mirror_worker",
+    "cluster_outage",
+    "failover",
 )
 #: Fault kinds about several clusters, handled by sim.multi_cluster (not by one cluster's).
-MULTI_CLUSTER_FAULTS = ("wan_partition", "slow_wan", "crash_mirror_worker")
+MULTI_CLUSTER_FAULTS = ("wan_partition", "slow_wan", "crash_mirror_worker", "failover")
 #: Fault kinds that, in a scenario of several clusters, hit the one cluster their target
 #: names (Scenario.cluster_faults).
 CLUSTER_FAULTS = (
@@ -848,6 +884,7 @@ CLUSTER_FAULTS = (
     "add_consumer",
     "remove_consumer",
     "add_producer",
+    "cluster_outage",
 )
 #: The registry's node name (faults name it so: pause, network_partition, slow_network).
 SCHEMA_REGISTRY_NODE = "schema-registry"
@@ -1036,11 +1073,33 @@ class Scenario(Spec):
                 ],
                 "consumer_groups": [
                     {**g, "cluster": None} for g in data["consumer_groups"] if g["cluster"] == name
-                ],
+                ]
+                + self._failover_groups(data, name),
                 "faults": [f for owner, f in self.cluster_faults() if owner == name],
                 "mirrors": [],
             }
         )
+
+    def failover_topics(self, fault: Failover) -> dict[str, str]:
+        """Topic of the failing-over group's cluster -> its remote topic in ``fault.to``."""
+        group = next(g for g in self.consumer_groups if g.group_id == fault.group)
+        return {
+            t.source_topic: t.name
+            for t in self.remote_topics()
+            if t.cluster == fault.to and t.source == group.cluster
+        }
+
+    def _failover_groups(self, data: dict[str, Any], name: str) -> list[dict[str, Any]]:
+        """The groups failing over to cluster ``name`` (``data``: this scenario's dict), as it
+        runs them: subscribed to the remote topics, starting at the failover."""
+        out = []
+        for fault in self.faults:
+            if fault.kind == "failover" and fault.to == name:
+                group = next(g for g in data["consumer_groups"] if g["group_id"] == fault.group)
+                remote = self.failover_topics(fault)
+                topics = [remote[t] for t in group["topics"]]
+                out.append({**group, "cluster": None, "topics": topics, "start_s": fault.at_s})
+        return out
 
     def cluster_faults(self) -> list[tuple[str, dict[str, Any]]]:
         """The faults of a scenario of several clusters that hit one cluster
@@ -1059,6 +1118,8 @@ class Scenario(Spec):
             elif kind == "add_producer":
                 owner = fault["producer"]["cluster"]
                 fault["producer"]["cluster"] = None
+            elif kind == "cluster_outage":
+                owner, fault["cluster"] = fault["cluster"], None
             else:  # the consumer faults
                 owner = next(
                     g.cluster for g in self.consumer_groups if g.group_id == fault["group"]
@@ -1280,6 +1341,10 @@ def _check_fault_targets(s: Scenario, fault: Any, path: str) -> None:
         _check_evolution(s, fault, path)
     elif fault.kind == "crash_mirror_worker":
         _check_mirror_worker(s, fault, path)
+    elif fault.kind == "cluster_outage":
+        _check_outage(s, fault, path)
+    elif fault.kind == "failover":
+        _check_failover(s, fault, path)
     elif fault.kind in MULTI_CLUSTER_FAULTS:
         _check_wan_fault(s, fault, path)
     elif fault.kind == "add_producer":
@@ -1319,6 +1384,40 @@ def _check_mirror_worker(s: Scenario, fault: CrashMirrorWorker, path: str) -> No
         raise ScenarioError(
             f"{path}.task", f"{fault.mirror} has {tasks} tasks (0 to {tasks - 1}), not {fault.task}"
         )
+
+
+def _check_outage(s: Scenario, fault: ClusterOutage, path: str) -> None:
+    """With several clusters, ``cluster`` names one of them; with one, it is left out."""
+    several = s.clusters is not None and len(s.clusters) > 1
+    names = [c.name for c in s.all_clusters]
+    if several and fault.cluster not in names:
+        raise ScenarioError(f"{path}.cluster", _unknown(str(fault.cluster), names, "cluster"))
+    if not several and fault.cluster is not None and fault.cluster not in names:
+        raise ScenarioError(f"{path}.cluster", "one cluster: leave 'cluster' out")
+
+
+def _check_failover(s: Scenario, fault: Failover, path: str) -> None:
+    """The group exists, ``to`` is another cluster, and a mirror copies each of its topics
+    there; one failover per group."""
+    groups = {g.group_id: g for g in s.consumer_groups}
+    group = groups.get(fault.group)
+    if group is None:
+        raise ScenarioError(f"{path}.group", _unknown(fault.group, list(groups), "consumer group"))
+    names = [c.name for c in s.all_clusters]
+    if fault.to not in names:
+        raise ScenarioError(f"{path}.to", _unknown(fault.to, names, "cluster"))
+    if fault.to == group.cluster:
+        raise ScenarioError(f"{path}.to", f"{fault.group!r} is in {fault.to!r} already")
+    failovers = [f for f in s.faults if f.kind == "failover" and f.group == fault.group]
+    if failovers[0] is not fault:
+        raise ScenarioError(f"{path}.group", f"{fault.group!r} fails over once at most")
+    remote = s.failover_topics(fault)
+    for topic in group.topics:
+        if topic not in remote:
+            raise ScenarioError(
+                f"{path}.to",
+                f"no mirror copies {group.cluster}/{topic} to {fault.to!r}; add one to 'mirrors'",
+            )
 
 
 def _check_rolling_order(s: Scenario, order: list[int], path: str) -> None:

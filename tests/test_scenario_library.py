@@ -53,7 +53,8 @@ def _scaled(data: Any, factor: float) -> Any:
 def loses_nothing_acked(s: Scenario) -> bool:
     """Kafka's guarantee holds: every producer uses acks=all, every topic has an effective
     minimum ISR of at least 2 and no unclean election, followers truncate by leader epoch
-    (KIP-101), and no fault drops what a broker had not yet written to disk (power_loss)."""
+    (KIP-101), and no fault drops what a broker had not yet written to disk (power_loss, a
+    cluster_outage with power_loss)."""
     producers = list(s.producers) + [f.producer for f in s.faults if f.kind == "add_producer"]
     if any(kafka_config.producer_config(p.config)[0]["acks"] != "all" for p in producers):
         return False
@@ -64,7 +65,9 @@ def loses_nothing_acked(s: Scenario) -> bool:
             return False
         if eff["unclean.leader.election.enable"] or cluster.legacy_hw_truncation:
             return False
-    return not any(f.kind == "power_loss" for f in s.faults)
+    return not any(
+        f.kind == "power_loss" or (f.kind == "cluster_outage" and f.power_loss) for f in s.faults
+    )
 
 
 def test_the_library_is_found():

@@ -113,11 +113,14 @@ class MirrorAccumulator(RecordAccumulator):
 
 class _ConnectSender(Sender):
     """The producer's Sender with Connect's send callback (``WorkerSourceTask.recordSent``):
-    a batch acknowledged acknowledges its source records (``on_acked``)."""
+    a batch acknowledged acknowledges its source records (``on_acked``) and tells the task
+    their remote offsets (``commit_record(runs, base_offset)``: WorkerSourceTask calls
+    ``SourceTask.commitRecord(record, metadata)`` per record acknowledged)."""
 
-    def __init__(self, *args, on_acked, **kwargs) -> None:
+    def __init__(self, *args, on_acked, commit_record, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.on_acked = on_acked
+        self.commit_record = commit_record
 
     def _complete(
         self, batch: ProducerBatch, now: float, base_offset: int, error: str = ""
@@ -127,6 +130,8 @@ class _ConnectSender(Sender):
             runs = self.accumulator.runs_done(batch)
             if not error:
                 self.on_acked(runs)
+                if base_offset >= 0:
+                    self.commit_record(runs, base_offset)
 
 
 class WorkerSourceTask:
@@ -135,7 +140,9 @@ class WorkerSourceTask:
     mirror: the mirror's name (``east->west``); topics: the remote topics it writes;
     bootstrap: the target's broker node names; table: ``mirrored_batches``; ends: shared by the
     mirror's producers (:class:`MirrorAccumulator`); previous: the producer of the same name
-    that a worker crash ended, whose account this one carries on.
+    that a worker crash ended, whose account this one carries on; commit_record(runs,
+    base_offset): called as each batch is acknowledged with the source runs it holds and its
+    first remote offset (MirrorSourceTask.commitRecord).
     """
 
     def __init__(
@@ -153,6 +160,7 @@ class WorkerSourceTask:
         table: Table,
         ends: dict[int, int],
         previous: WorkerSourceTask | None = None,
+        commit_record=None,
     ) -> None:
         self.env = env
         self.name = name
@@ -163,6 +171,7 @@ class WorkerSourceTask:
         self.sender = _ConnectSender(
             env, name, net, self.accumulator, config, metrics, rng, producer_id,
             self._stale, self._wake, on_acked=self._acked,
+            commit_record=commit_record or _ignore,
         )  # fmt: skip
         self.metadata = Metadata(env, net, name, bootstrap, config, self._on_metadata)
         self.metadata.topics = sorted(topics)
@@ -246,6 +255,10 @@ class WorkerSourceTask:
         }
         self.sender.set_leaders(leaders)
         self._wake()
+
+
+def _ignore(runs: list[Run], base_offset: int) -> None:
+    """No offset syncs (``emit.offset-syncs.enabled`` false)."""
 
 
 class _Timer:
