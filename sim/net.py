@@ -270,7 +270,7 @@ class _Call:
         self.responded = True
         self.response = response
         net, src, dst = self.net, self.src, self.dst
-        if self.done or dst.paused or net._cut or net._links:
+        if self.done or dst.paused or net._cut or net._links or net._held:
             net._dispatch_response(self, after_s)
         else:  # _dispatch_response's usual case written out: it runs once per request
             delay = net._transmit(dst, src, response.size_bytes, _NORMAL, after_s)
@@ -396,9 +396,9 @@ class Network:
         call = _Call(self, cid, src, dst, request, event)
         self._open[cid] = call
         self._deadlines.add(timeout_s, cid)
-        if src.up and dst.up and not src.paused and not self._cut and not self._links:
-            # _dispatch_request's usual case written out (both ends up, no fault on any link):
-            # it runs once per request
+        if src.up and dst.up and not src.paused and not (self._cut or self._links or self._held):
+            # _dispatch_request's usual case written out (both ends up, no link cut, degraded
+            # or holding anything): it runs once per request
             delay = self._transmit(src, dst, request.size_bytes, _NORMAL)
             call_later(self.env, delay, call, self._request_arrival)
         else:

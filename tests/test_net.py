@@ -606,3 +606,17 @@ def test_a_cut_wan_holds_what_crosses_it_until_tcp_sends_it_again():
     # held from 0.001 (the request): timeouts WAN_RTT + 200 ms, doubling: 0.26, 0.52, 1.04
     resent_s = 0.001 + (WAN_RTT + 0.2) * (1 + 2 + 4)
     assert nodes["a"].received[0][0] > resent_s
+
+
+def test_a_request_sent_after_the_heal_waits_behind_what_the_cut_held():
+    """After the heal, until TCP sends the held message again, a request on the same
+    connection queues behind it (the usual fast path must not overtake it)."""
+    env, net, nodes = make()
+    net.cut("a", "b")
+    net.send("a", "b", Msg(N, "held"))
+    env.run(until=0.5)
+    net.heal("a", "b")
+    net.request("a", "b", Msg(N, "next"), 10.0)
+    env.run()
+    assert [tag for _, _, tag in nodes["b"].received] == ["held", "next"]
+    assert nodes["b"].received[0][0] > RTO_S * (1 + 2)  # resent at 0.606 s
