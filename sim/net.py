@@ -55,8 +55,9 @@ Faults.
   its first send plus the retransmission timeouts since, from ``rtt_s`` + 200 ms (Linux's
   TCP_RTO_MIN), doubling up to 120 s (TCP_RTO_MAX). A link cut longer than TCP tries
   (``tcp_retries2`` 15: 924.6 s, Linux ip-sysctl) loses what it held. Meanwhile the callers'
-  own timeouts run as before: a request whose caller timed out is not sent again (the client
-  closed the connection), nor is anything of a connection a crash reset.
+  own timeouts run as before: once a request times out its client closes the connection (as
+  Kafka's NetworkClient does), so nothing it held is sent again and the next request opens a
+  new connection that waits behind nothing; nor is anything of a connection a crash reset.
 - set_link drops: silence. A dropped message is never sent and never sent again (a message
   lost above TCP: the caller's timeout notices).
 - Connection identity: a response belongs to its request's connection. A crash of either end
@@ -200,16 +201,18 @@ TCP_GIVE_UP_S = 924.6
 
 
 class _Retransmission:
-    """What a cut link holds from ``src`` to ``dst``: (resend, item, src incarnation, dst
-    incarnation) in send order, the oldest first sent at ``first_s``. Messages sent on the link
-    after it healed, until they are sent again, join them (TCP keeps a connection's order)."""
+    """What a cut link holds from ``src`` to ``dst`` on the connection ``client`` opened:
+    (resend, item, src incarnation, dst incarnation) in send order, the oldest first sent at
+    ``first_s``. Messages sent on that connection after the heal, until these are sent again,
+    join them (TCP keeps a connection's order)."""
 
-    __slots__ = ("first_s", "src", "dst", "items", "resend_at_s")
+    __slots__ = ("first_s", "src", "dst", "client", "items", "resend_at_s")
 
-    def __init__(self, first_s: float, src: _Host, dst: _Host) -> None:
+    def __init__(self, first_s: float, src: _Host, dst: _Host, client: _Host) -> None:
         self.first_s = first_s
         self.src = src
         self.dst = dst
+        self.client = client
         #: when they are sent again, once the link healed (None while it is cut)
         self.resend_at_s: float | None = None
         self.items: list[tuple[Callable[[Any], Any], Any, int, int]] = []
@@ -328,8 +331,9 @@ class Network:
         self._links: dict[tuple[str, str], _Link] = {}
         #: cut links: (a, b) node names, and (SITES, a, b) for a cut WAN between sites
         self._cut: set[tuple[str, ...]] = set()
-        #: what the cuts hold, by (source, destination) node names, in send order
-        self._held: dict[tuple[str, str], _Retransmission] = {}
+        #: what the cuts hold, by connection and direction: (source, destination, the client
+        #: that opened the connection) node names, in send order
+        self._held: dict[tuple[str, str, str], _Retransmission] = {}
         # open requests by id, in send order; the deadline queue holds ids only, so an answered
         # request is freed at once instead of living on (for the GC) until its timeout
         self._open: dict[int, _Call] = {}
@@ -527,20 +531,29 @@ class Network:
         """Whether a link that drops with ``drop_probability`` drops this message."""
         return bool(drop_probability) and self._rng.random() < drop_probability
 
-    def _hold(self, src: _Host, dst: _Host, resend: Callable[[Any], Any], item: Any) -> None:
-        """Keep ``item`` (a call or a message) that a cut kept from ``dst``, to ``resend`` it
-        once the cut heals (the module docstring's cut)."""
-        key = (src.name, dst.name)
+    def _hold(
+        self, src: _Host, dst: _Host, client: _Host, resend: Callable[[Any], Any], item: Any
+    ) -> None:
+        """Keep ``item`` (a call or a message) that a cut kept from ``dst`` on the connection
+        ``client`` opened, to ``resend`` it once the cut heals (the module docstring's cut)."""
+        key = (src.name, dst.name, client.name)
         held = self._held.get(key)
         if held is None:
-            held = self._held[key] = _Retransmission(self.env.now, src, dst)
+            held = self._held[key] = _Retransmission(self.env.now, src, dst, client)
         held.items.append((resend, item, src.incarnation, dst.incarnation))
 
-    def _holds(self, src: _Host, dst: _Host) -> bool:
-        """Whether a message src->dst waits: its link is cut, or holds messages not yet sent
-        again (TCP delivers a connection's bytes in order). The hot paths call it only when
-        some link is cut or holds messages."""
-        return self._is_cut(src, dst) or (src.name, dst.name) in self._held
+    def _holds(self, src: _Host, dst: _Host, client: _Host) -> bool:
+        """Whether a message src->dst on the connection ``client`` opened waits: its link is
+        cut, or the connection holds messages not yet sent again (TCP delivers a connection's
+        bytes in order). The hot paths call it only when some link is cut or holds messages."""
+        return self._is_cut(src, dst) or (src.name, dst.name, client.name) in self._held
+
+    def _close_connection(self, client: _Host, server: _Host) -> None:
+        """The client closed its connection to ``server`` (a request of it timed out, as
+        Kafka's NetworkClient then closes the connection): what it held is dropped, and the
+        next request opens a new connection that waits behind nothing."""
+        self._held.pop((client.name, server.name, client.name), None)
+        self._held.pop((server.name, client.name, client.name), None)
 
     def _resend_healed(self) -> None:
         """Schedule what the cuts held on each link that is no longer cut."""
@@ -557,7 +570,10 @@ class Network:
     def _resend(self, timer: simpy.Event) -> None:
         """Send again what a healed cut held, unless a crash reset its connection since."""
         held: _Retransmission = timer.value
-        del self._held[(held.src.name, held.dst.name)]
+        key = (held.src.name, held.dst.name, held.client.name)
+        if self._held.get(key) is not held:
+            return  # its connection was closed since
+        del self._held[key]
         for resend, item, src_incarnation, dst_incarnation in held.items:
             if held.src.incarnation == src_incarnation and held.dst.incarnation == dst_incarnation:
                 resend(item)
@@ -633,8 +649,8 @@ class Network:
         elif src.paused:
             src.held_out.append((self._dispatch_request, call))
         else:
-            if (self._cut or self._held) and self._holds(src, dst):
-                self._hold(src, dst, self._dispatch_request, call)
+            if (self._cut or self._held) and self._holds(src, dst, src):
+                self._hold(src, dst, src, self._dispatch_request, call)
                 return
             link = self._link(src, dst)
             if link.drop_requests and self._dropped(link.drop_requests):
@@ -649,7 +665,7 @@ class Network:
     def _on_request_arrival(self, call: _Call) -> None:
         src, dst = call.src, call.dst
         if self._cut and self._is_cut(src, dst):
-            self._hold(src, dst, self._dispatch_request, call)
+            self._hold(src, dst, src, self._dispatch_request, call)
             return
         if dst.paused:
             dst.held_in.append((self._deliver_request, call))
@@ -677,6 +693,8 @@ class Network:
         call.dst.node.on_request(request, call.src.name, call)
 
     def _on_deadline(self, call: _Call) -> None:
+        if self._held:
+            self._close_connection(call.src, call.dst)
         if self._settle(call):
             _fire(call.event, RequestTimedOut(call.dst.name))
             call.event = None
@@ -695,8 +713,8 @@ class Network:
         if dst.paused:
             dst.held_out.append((self._dispatch_response, call))
             return
-        if (self._cut or self._held) and self._holds(dst, src):
-            self._hold(dst, src, self._dispatch_response, call)
+        if (self._cut or self._held) and self._holds(dst, src, src):
+            self._hold(dst, src, src, self._dispatch_response, call)
             return
         link = self._link(dst, src)
         if link.drop_responses and self._dropped(link.drop_responses):
@@ -708,7 +726,7 @@ class Network:
         if call.done:
             return
         if self._cut and self._is_cut(call.dst, call.src):
-            self._hold(call.dst, call.src, self._dispatch_response, call)
+            self._hold(call.dst, call.src, call.src, self._dispatch_response, call)
             return
         if call.src.paused:
             call.src.held_in.append((self._deliver_response, call))
@@ -745,8 +763,8 @@ class Network:
         if src.paused:
             src.held_out.append((self._dispatch_message, msg))
             return None
-        if self._holds(src, dst):
-            self._hold(src, dst, self._dispatch_message, msg)
+        if self._holds(src, dst, src):
+            self._hold(src, dst, src, self._dispatch_message, msg)
             return None
         link = self._link(src, dst)
         if self._dropped(link.drop_requests):
@@ -758,7 +776,7 @@ class Network:
     def _on_message_arrival(self, msg: _Message) -> None:
         src, dst = msg.src, msg.dst
         if self._is_cut(src, dst):
-            self._hold(src, dst, self._dispatch_message, msg)
+            self._hold(src, dst, src, self._dispatch_message, msg)
             return
         if dst.paused:
             dst.held_in.append((self._deliver_message, msg))

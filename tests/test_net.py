@@ -295,20 +295,23 @@ def test_a_request_held_by_a_cut_is_answered_after_tcps_next_retransmission():
 
 def test_a_response_in_flight_when_cut_waits_and_keeps_the_connections_order():
     """b answers a's request; the response is on the wire when the link is cut: held, sent
-    again once healed, and a message b sends after the heal arrives after it."""
+    again once healed; the answer to a request a sends after the heal, on the same
+    connection, arrives after it."""
     env, net, nodes = make(b=False)
-    seen = outcome_log(env, net.request("a", "b", Msg(N, "q"), 10.0))
+    first = outcome_log(env, net.request("a", "b", Msg(N, "q"), 10.0))
     env.run(until=0.1)
     nodes["b"].owed.pop()(Msg(N, "re"))
     env.run(until=0.101)
     net.cut("a", "b")
     env.run(until=1.0)
     net.heal("a", "b")
-    net.send("b", "a", Msg(RESP_BYTES, "after"))
+    second = outcome_log(env, net.request("a", "b", Msg(RESP_BYTES, "q2"), 10.0))
+    env.run(until=1.1)
+    nodes["b"].owed.pop()(Msg(RESP_BYTES, "re2"))
     env.run()
-    assert seen and seen[0][0] > 0.101 + RTO_S * (1 + 2 + 4)  # resent at 0.101 + 1.414
-    assert seen[0][1] == Msg(N, "re")
-    assert nodes["a"].received[0][0] > seen[0][0]
+    assert first and first[0][0] > 0.101 + RTO_S * (1 + 2 + 4)  # resent at 0.101 + 1.414
+    assert first[0][1] == Msg(N, "re")
+    assert second[0][0] > first[0][0]
 
 
 def test_a_crash_or_tcps_give_up_loses_what_a_cut_held():
@@ -585,27 +588,30 @@ def test_a_node_elsewhere_needs_a_wan():
 
 
 def test_a_cut_wan_holds_what_crosses_it_until_tcp_sends_it_again():
-    """A WAN cut holds the message in flight across it, and the request sent into it; the
-    request's caller times out (its client closes the connection: never sent again); after
-    the heal the held message goes at TCP's next retransmission, before what is sent after
-    the heal on the same connection; the LAN is unaffected."""
+    """A WAN cut holds the message in flight across it and the requests sent into it; one
+    request's caller times out, so its client closes the connection: what that connection
+    held is not sent again. After the heal what the other connection held goes at TCP's next
+    retransmission, before what is sent on it after the heal; the LAN is unaffected."""
     env, east, _, _, nodes = make_sites()
-    east.send("x", "a", Msg(N, "in flight"))
+    east.send("a", "x", Msg(N, "in flight"))
     env.run(until=0.001)
     east.cut_sites("east", "west")
     seen = outcome_log(env, east.request("x", "a", Msg(N, "q"), TIMEOUT))
+    east.send("a", "x", Msg(N, "held"))
     east.send("a", "b", Msg(N, "lan"))  # within a site: unaffected
     env.run()
     assert seen == [(pytest.approx(0.001 + TIMEOUT), RequestTimedOut("a"))]
-    assert [tag for _, _, tag in nodes["a"].received] == []
+    assert nodes["a"].received == [] and nodes["x"].received == []
     assert [tag for _, _, tag in nodes["b"].received] == ["lan"]
     east.heal_sites("west", "east")
-    east.send("x", "a", Msg(N, "after"))
+    east.send("a", "x", Msg(N, "after"))
+    east.send("x", "a", Msg(N, "new connection"))
     env.run()
-    assert [tag for _, _, tag in nodes["a"].received] == ["in flight", "after"]
-    # held from 0.001 (the request): timeouts WAN_RTT + 200 ms, doubling: 0.26, 0.52, 1.04
-    resent_s = 0.001 + (WAN_RTT + 0.2) * (1 + 2 + 4)
-    assert nodes["a"].received[0][0] > resent_s
+    assert [tag for _, _, tag in nodes["x"].received] == ["held", "in flight", "after"]
+    assert [tag for _, _, tag in nodes["a"].received] == ["new connection"]
+    # held from 0.001: timeouts WAN_RTT + 200 ms, doubling: 0.26, 0.52, 1.04
+    assert nodes["x"].received[0][0] > 0.001 + (WAN_RTT + 0.2) * (1 + 2 + 4)
+    assert nodes["a"].received[0][0] < nodes["x"].received[0][0]
 
 
 def test_a_request_sent_after_the_heal_waits_behind_what_the_cut_held():
