@@ -339,7 +339,7 @@ Three checks run on every run's tables:
   producer, each group and its lag must recover within a bound derived from the scenario's own
   settings (the `liveness` table gives each item's `recovered_s` and `bound_s`). The bounds add up
   the terms Kafka pays: ZooKeeper session expiry and a tick; the controller's work per
-  partition; request timeouts and retry backoffs for requests lost in a cut link; catching up at
+  partition; request timeouts and retry backoffs for requests held in a cut link; catching up at
   half a NIC; for groups, `session.timeout.ms` and two rebalances of
   `group.initial.rebalance.delay.ms` and two heartbeats. A fault that never heals leaves
   liveness unchecked (NaN, and a warning).

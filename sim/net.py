@@ -48,8 +48,18 @@ Faults.
 - pause (SIGSTOP, long GC): what reaches the node is held, and what it sends (requests,
   responses, messages) is held; at ``resume`` it first sends what it held, then receives what was
   held, in order. Its peers see silence: their timeouts fire. Its own timers still run.
-- cut / set_link drops: silence. A dropped or cut message is never sent (it uses no NIC time);
-  a message in flight when its link is cut is lost. Callers time out.
+- cut: what crosses a cut link is held, as TCP holds an unacknowledged segment and sends it
+  again (:class:`_Retransmission`): the message is never sent while the link is cut (it uses
+  no NIC time), and a message in flight when the link is cut is taken back. Once the link heals,
+  everything held on it is sent again, in order, at TCP's next retransmission of the oldest:
+  its first send plus the retransmission timeouts since, from ``rtt_s`` + 200 ms (Linux's
+  TCP_RTO_MIN), doubling up to 120 s (TCP_RTO_MAX). A link cut longer than TCP tries
+  (``tcp_retries2`` 15: 924.6 s, Linux ip-sysctl) loses what it held. Meanwhile the callers'
+  own timeouts run as before: once a request times out its client closes the connection (as
+  Kafka's NetworkClient does), so nothing it held is sent again and the next request opens a
+  new connection that waits behind nothing; nor is anything of a connection a crash reset.
+- set_link drops: silence. A dropped message is never sent and never sent again (a message
+  lost above TCP: the caller's timeout notices).
 - Connection identity: a response belongs to its request's connection. A crash of either end
   ends the connection, so late responses of it are discarded.
 
@@ -182,6 +192,44 @@ class _Host:
         self.bytes_out = 0
 
 
+#: Linux TCP's retransmission timeouts (include/net/tcp.h TCP_RTO_MIN, TCP_RTO_MAX), s, and how
+#: long it retransmits before it gives up with tcp_retries2 = 15 (Documentation/networking/
+#: ip-sysctl: "a hypothetical timeout of 924.6 seconds"), s.
+TCP_RTO_MIN_S = 0.2
+TCP_RTO_MAX_S = 120.0
+TCP_GIVE_UP_S = 924.6
+
+
+class _Retransmission:
+    """What a cut link holds from ``src`` to ``dst`` on the connection ``client`` opened:
+    (resend, item, src incarnation, dst incarnation) in send order, the oldest first sent at
+    ``first_s``. Messages sent on that connection after the heal, until these are sent again,
+    join them (TCP keeps a connection's order)."""
+
+    __slots__ = ("first_s", "src", "dst", "client", "items", "resend_at_s")
+
+    def __init__(self, first_s: float, src: _Host, dst: _Host, client: _Host) -> None:
+        self.first_s = first_s
+        self.src = src
+        self.dst = dst
+        self.client = client
+        #: when they are sent again, once the link healed (None while it is cut)
+        self.resend_at_s: float | None = None
+        self.items: list[tuple[Callable[[Any], Any], Any, int, int]] = []
+
+    def next_retransmission_s(self, now: float, half_rtt_s: float) -> float | None:
+        """When TCP sends the oldest held segment again, at ``now`` or after, s; None when it
+        gave up before (the connection is lost). The first timeout is the round trip plus
+        TCP_RTO_MIN (RFC 6298's SRTT + 4 RTTVAR with Linux's floor on the variance term),
+        each next one twice the last, up to TCP_RTO_MAX."""
+        rto = 2 * half_rtt_s + TCP_RTO_MIN_S
+        at = self.first_s + rto
+        while at < now:
+            rto = min(2 * rto, TCP_RTO_MAX_S)
+            at += rto
+        return at if at - self.first_s <= TCP_GIVE_UP_S else None
+
+
 class _Call:
     """One request on its way; also the ``respond`` callable handed to the target, and the event
     of its deliveries on SimPy's queue (see :func:`sim.timers.call_later`)."""
@@ -225,7 +273,7 @@ class _Call:
         self.responded = True
         self.response = response
         net, src, dst = self.net, self.src, self.dst
-        if self.done or dst.paused or net._cut or net._links:
+        if self.done or dst.paused or net._cut or net._links or net._held:
             net._dispatch_response(self, after_s)
         else:  # _dispatch_response's usual case written out: it runs once per request
             delay = net._transmit(dst, src, response.size_bytes, _NORMAL, after_s)
@@ -283,6 +331,9 @@ class Network:
         self._links: dict[tuple[str, str], _Link] = {}
         #: cut links: (a, b) node names, and (SITES, a, b) for a cut WAN between sites
         self._cut: set[tuple[str, ...]] = set()
+        #: what the cuts hold, by connection and direction: (source, destination, the client
+        #: that opened the connection) node names, in send order
+        self._held: dict[tuple[str, str, str], _Retransmission] = {}
         # open requests by id, in send order; the deadline queue holds ids only, so an answered
         # request is freed at once instead of living on (for the GC) until its timeout
         self._open: dict[int, _Call] = {}
@@ -349,9 +400,9 @@ class Network:
         call = _Call(self, cid, src, dst, request, event)
         self._open[cid] = call
         self._deadlines.add(timeout_s, cid)
-        if src.up and dst.up and not src.paused and not self._cut and not self._links:
-            # _dispatch_request's usual case written out (both ends up, no fault on any link):
-            # it runs once per request
+        if src.up and dst.up and not src.paused and not (self._cut or self._links or self._held):
+            # _dispatch_request's usual case written out (both ends up, no link cut, degraded
+            # or holding anything): it runs once per request
             delay = self._transmit(src, dst, request.size_bytes, _NORMAL)
             call_later(self.env, delay, call, self._request_arrival)
         else:
@@ -415,6 +466,7 @@ class Network:
         self._cut.discard((a, b))
         if not one_way:
             self._cut.discard((b, a))
+        self._resend_healed()
 
     def cut_sites(self, a: str, b: str) -> None:
         """Drop everything between sites a and b, both ways, silently (a WAN cut): what is in
@@ -426,6 +478,7 @@ class Network:
         """Undo :meth:`cut_sites`."""
         self._cut.discard((SITES, a, b))
         self._cut.discard((SITES, b, a))
+        self._resend_healed()
 
     def set_link(
         self,
@@ -474,12 +527,56 @@ class Network:
             return True
         return src.site != dst.site and (SITES, src.site, dst.site) in cut
 
-    def _lost(self, src: _Host, dst: _Host, drop_probability: float) -> bool:
-        """Whether a message src->dst is dropped before it is sent (cut link or random drop).
-        The hot paths call it only when some link is cut or this one drops."""
-        if self._is_cut(src, dst):
-            return True
+    def _dropped(self, drop_probability: float) -> bool:
+        """Whether a link that drops with ``drop_probability`` drops this message."""
         return bool(drop_probability) and self._rng.random() < drop_probability
+
+    def _hold(
+        self, src: _Host, dst: _Host, client: _Host, resend: Callable[[Any], Any], item: Any
+    ) -> None:
+        """Keep ``item`` (a call or a message) that a cut kept from ``dst`` on the connection
+        ``client`` opened, to ``resend`` it once the cut heals (the module docstring's cut)."""
+        key = (src.name, dst.name, client.name)
+        held = self._held.get(key)
+        if held is None:
+            held = self._held[key] = _Retransmission(self.env.now, src, dst, client)
+        held.items.append((resend, item, src.incarnation, dst.incarnation))
+
+    def _holds(self, src: _Host, dst: _Host, client: _Host) -> bool:
+        """Whether a message src->dst on the connection ``client`` opened waits: its link is
+        cut, or the connection holds messages not yet sent again (TCP delivers a connection's
+        bytes in order). The hot paths call it only when some link is cut or holds messages."""
+        return self._is_cut(src, dst) or (src.name, dst.name, client.name) in self._held
+
+    def _close_connection(self, client: _Host, server: _Host) -> None:
+        """The client closed its connection to ``server`` (a request of it timed out, as
+        Kafka's NetworkClient then closes the connection): what it held is dropped, and the
+        next request opens a new connection that waits behind nothing."""
+        self._held.pop((client.name, server.name, client.name), None)
+        self._held.pop((server.name, client.name, client.name), None)
+
+    def _resend_healed(self) -> None:
+        """Schedule what the cuts held on each link that is no longer cut."""
+        for key, held in list(self._held.items()):
+            if held.resend_at_s is None and not self._is_cut(held.src, held.dst):
+                at = held.next_retransmission_s(self.env.now, self._half_rtt(held.src, held.dst))
+                if at is None:
+                    del self._held[key]  # TCP gave up: the connection is lost
+                    continue
+                held.resend_at_s = at
+                timer = self.env.timeout(at - self.env.now, held)
+                timer.callbacks.append(self._resend)
+
+    def _resend(self, timer: simpy.Event) -> None:
+        """Send again what a healed cut held, unless a crash reset its connection since."""
+        held: _Retransmission = timer.value
+        key = (held.src.name, held.dst.name, held.client.name)
+        if self._held.get(key) is not held:
+            return  # its connection was closed since
+        del self._held[key]
+        for resend, item, src_incarnation, dst_incarnation in held.items:
+            if held.src.incarnation == src_incarnation and held.dst.incarnation == dst_incarnation:
+                resend(item)
 
     def _half_rtt(self, src: _Host, dst: _Host) -> float:
         """One-way propagation delay from ``src`` to ``dst``, s (the WAN's between sites)."""
@@ -552,8 +649,11 @@ class Network:
         elif src.paused:
             src.held_out.append((self._dispatch_request, call))
         else:
+            if (self._cut or self._held) and self._holds(src, dst, src):
+                self._hold(src, dst, src, self._dispatch_request, call)
+                return
             link = self._link(src, dst)
-            if (self._cut or link.drop_requests) and self._lost(src, dst, link.drop_requests):
+            if link.drop_requests and self._dropped(link.drop_requests):
                 return  # silence: the caller times out
             if dst.up:
                 delay = self._transmit(src, dst, call.request.size_bytes, link)
@@ -565,6 +665,7 @@ class Network:
     def _on_request_arrival(self, call: _Call) -> None:
         src, dst = call.src, call.dst
         if self._cut and self._is_cut(src, dst):
+            self._hold(src, dst, src, self._dispatch_request, call)
             return
         if dst.paused:
             dst.held_in.append((self._deliver_request, call))
@@ -592,6 +693,8 @@ class Network:
         call.dst.node.on_request(request, call.src.name, call)
 
     def _on_deadline(self, call: _Call) -> None:
+        if self._held:
+            self._close_connection(call.src, call.dst)
         if self._settle(call):
             _fire(call.event, RequestTimedOut(call.dst.name))
             call.event = None
@@ -610,14 +713,20 @@ class Network:
         if dst.paused:
             dst.held_out.append((self._dispatch_response, call))
             return
+        if (self._cut or self._held) and self._holds(dst, src, src):
+            self._hold(dst, src, src, self._dispatch_response, call)
+            return
         link = self._link(dst, src)
-        if (self._cut or link.drop_responses) and self._lost(dst, src, link.drop_responses):
+        if link.drop_responses and self._dropped(link.drop_responses):
             return
         delay = self._transmit(dst, src, call.response.size_bytes, link, after_s)
         call_later(self.env, delay, call, self._response_arrival)
 
     def _on_response_arrival(self, call: _Call) -> None:
-        if call.done or (self._cut and self._is_cut(call.dst, call.src)):
+        if call.done:
+            return
+        if self._cut and self._is_cut(call.dst, call.src):
+            self._hold(call.dst, call.src, call.src, self._dispatch_response, call)
             return
         if call.src.paused:
             call.src.held_in.append((self._deliver_response, call))
@@ -654,8 +763,11 @@ class Network:
         if src.paused:
             src.held_out.append((self._dispatch_message, msg))
             return None
+        if self._holds(src, dst, src):
+            self._hold(src, dst, src, self._dispatch_message, msg)
+            return None
         link = self._link(src, dst)
-        if self._lost(src, dst, link.drop_requests):
+        if self._dropped(link.drop_requests):
             return None
         delay = self._transmit(src, dst, msg.message.size_bytes, link)
         call_later(self.env, delay, msg, self._message_arrival)
@@ -664,6 +776,7 @@ class Network:
     def _on_message_arrival(self, msg: _Message) -> None:
         src, dst = msg.src, msg.dst
         if self._is_cut(src, dst):
+            self._hold(src, dst, src, self._dispatch_message, msg)
             return
         if dst.paused:
             dst.held_in.append((self._deliver_message, msg))

@@ -596,7 +596,10 @@ PEER_CLASSES = ("brokers", "zookeeper", "clients")
 class NetworkPartition(_FaultBase):
     """Cut ``isolate`` off from the node classes in ``from`` (all when omitted), or cut ``links``.
 
-    A cut link is silence: the sender notices only at its request timeout.
+    A cut link is silence, as a firewall dropping packets: what crosses it waits in TCP, sent
+    again at TCP's retransmissions (from 200 ms, doubling), so once the cut heals it arrives at
+    the next one, unless the sender's request timeout fired first (its client then closed the
+    connection and sends the request again elsewhere or later).
     """
 
     kind: Literal["network_partition"]
@@ -629,8 +632,9 @@ class NetworkPartition(_FaultBase):
 
 class WanPartition(_FaultBase):
     """Cut the WAN between two clusters' sites (every pair when ``between`` is omitted), both
-    ways: what crosses it is lost, what is in flight too; only timeouts tell the senders.
-    Only with several clusters."""
+    ways: what crosses it, what is in flight too, waits in TCP until a retransmission after the
+    heal (as for ``network_partition``); only timeouts tell the senders. Only with several
+    clusters."""
 
     kind: Literal["wan_partition"]
     between: tuple[str, str] | None = None

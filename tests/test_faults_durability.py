@@ -299,6 +299,34 @@ def test_acks_all_min_isr_2_loses_nothing(fault: str, seed: int) -> None:
         assert not done.between(2.5 + SLACK_S, 2.5 + 4.5).any()
 
 
+def test_regression_a_join_answer_held_by_a_cut_reaches_the_member_after_the_heal() -> None:
+    """Found by running the "leader isolated" case above past its liveness bounds: broker 2,
+    t-0's leader and group g's coordinator, is cut off from everything at 2.5 s while g-0's
+    JoinGroup waits out group.initial.rebalance.delay.ms (3 s); the answer crosses the cut. The
+    network used to lose what crossed a cut, so g-0 waited for that answer for its JoinGroup
+    timeout (max.poll.interval.ms + 5 s, 305 s) and the group never formed (liveness: "group
+    g never recovered" at 110 s). TCP holds it and sends it again after the heal (7 s), so g-0
+    learns the coordinator moved and joins the new one: every item recovers in its bound."""
+    from sim import liveness
+
+    faults = NO_LOSS_FAULTS["leader isolated"]
+    probe = World(Scenario.from_dict(_scenario(faults, seed=0, consumers=True, duration_s=1e6)))
+    heal_s = faults[0]["at_s"] + faults[0]["heal_after_s"]
+    partitions = len(probe.assignments)
+    bound = liveness.bounds(probe.scenario, partitions, heal_s, first_fault_s=faults[0]["at_s"])
+    duration_s = heal_s + max(bound.group_s, bound.lag_s) + 2.0
+    d = _scenario(
+        faults, seed=0, consumers=True, duration_s=duration_s, request_timeout_ms=2000,
+        broker_config=SHORT_SOCKET_TIMEOUTS,
+    )  # fmt: skip
+    run = _run(d)
+    ends = run.events[run.events["kind"] == "rebalance_end"]
+    assert list(ends["outcome"])[:1] == ["coordinator_moved"]  # the path the test is about
+    table = run.results.liveness
+    assert not table.empty and (table["violation"] == "").all(), table.to_string()
+    assert table["recovered_s"].notna().all(), table.to_string()
+
+
 # ---------------------------------------------------------------- 2a. acks=1, leader crash
 
 ACKS1_RTT_MS = 20.0

@@ -272,6 +272,68 @@ def test_a_response_blocked_by_a_one_way_cut_times_out():
     assert seen == [(TIMEOUT, RequestTimedOut("b"))]
 
 
+#: TCP's first retransmission timeout on the LAN: the round trip plus TCP_RTO_MIN, s
+RTO_S = RTT + 0.2
+
+
+def test_a_request_held_by_a_cut_is_answered_after_tcps_next_retransmission():
+    """Cut from 0 to 2 s: the request waits in TCP, sent again at 0.202, 0.606, 1.414 and
+    3.030 s (timeouts doubling from RTT + 200 ms); the last, after the heal, gets through and
+    is answered, within the caller's 10 s."""
+    env, net, nodes = make()
+    net.cut("a", "b")
+    seen = outcome_log(env, net.request("a", "b", Msg(N, "q"), 10.0))
+    env.run(until=2.0)
+    net.heal("a", "b")
+    env.run()
+    resent_s = RTO_S * (1 + 2 + 4 + 8)
+    arrived_s = resent_s + RTT / 2 + N / BW
+    assert nodes["b"].received == [(pytest.approx(arrived_s), "a", "q")]
+    answered_s = arrived_s + RTT / 2 + RESP_BYTES / BW
+    assert seen == [(pytest.approx(answered_s), Msg(RESP_BYTES, ("re", "q")))]
+
+
+def test_a_response_in_flight_when_cut_waits_and_keeps_the_connections_order():
+    """b answers a's request; the response is on the wire when the link is cut: held, sent
+    again once healed; the answer to a request a sends after the heal, on the same
+    connection, arrives after it."""
+    env, net, nodes = make(b=False)
+    first = outcome_log(env, net.request("a", "b", Msg(N, "q"), 10.0))
+    env.run(until=0.1)
+    nodes["b"].owed.pop()(Msg(N, "re"))
+    env.run(until=0.101)
+    net.cut("a", "b")
+    env.run(until=1.0)
+    net.heal("a", "b")
+    second = outcome_log(env, net.request("a", "b", Msg(RESP_BYTES, "q2"), 10.0))
+    env.run(until=1.1)
+    nodes["b"].owed.pop()(Msg(RESP_BYTES, "re2"))
+    env.run()
+    assert first and first[0][0] > 0.101 + RTO_S * (1 + 2 + 4)  # resent at 0.101 + 1.414
+    assert first[0][1] == Msg(N, "re")
+    assert second[0][0] > first[0][0]
+
+
+def test_a_crash_or_tcps_give_up_loses_what_a_cut_held():
+    """What a cut held is not sent again to a node restarted since (the connection was
+    reset), nor after TCP gave up (tcp_retries2: 924.6 s)."""
+    env, net, nodes = make()
+    net.cut("a", "b")
+    net.cut("a", "c")
+    net.send("a", "b", Msg(N, "to b"))
+    net.send("a", "c", Msg(N, "to c"))
+    env.run(until=1.0)
+    net.crash("b")
+    net.restart("b")
+    net.heal("a", "b")
+    env.run(until=925.0)
+    net.heal("a", "c")
+    net.send("a", "c", Msg(N, "after"))
+    env.run()
+    assert nodes["b"].received == []
+    assert [tag for _, _, tag in nodes["c"].received] == ["after"]
+
+
 def test_heal_restores_the_link():
     env, net, nodes = make()
     net.cut("a", "b")
@@ -525,18 +587,42 @@ def test_a_node_elsewhere_needs_a_wan():
         net.add_node(Node(env, "x"), BW, site="west")
 
 
-def test_a_cut_wan_is_silence_and_loses_what_is_in_flight_until_healed():
+def test_a_cut_wan_holds_what_crosses_it_until_tcp_sends_it_again():
+    """A WAN cut holds the message in flight across it and the requests sent into it; one
+    request's caller times out, so its client closes the connection: what that connection
+    held is not sent again. After the heal what the other connection held goes at TCP's next
+    retransmission, before what is sent on it after the heal; the LAN is unaffected."""
     env, east, _, _, nodes = make_sites()
-    east.send("x", "a", Msg(N, "in flight"))
+    east.send("a", "x", Msg(N, "in flight"))
     env.run(until=0.001)
     east.cut_sites("east", "west")
     seen = outcome_log(env, east.request("x", "a", Msg(N, "q"), TIMEOUT))
+    east.send("a", "x", Msg(N, "held"))
     east.send("a", "b", Msg(N, "lan"))  # within a site: unaffected
     env.run()
     assert seen == [(pytest.approx(0.001 + TIMEOUT), RequestTimedOut("a"))]
-    assert [tag for _, _, tag in nodes["a"].received] == []
+    assert nodes["a"].received == [] and nodes["x"].received == []
     assert [tag for _, _, tag in nodes["b"].received] == ["lan"]
     east.heal_sites("west", "east")
-    east.send("x", "a", Msg(N, "after"))
+    east.send("a", "x", Msg(N, "after"))
+    east.send("x", "a", Msg(N, "new connection"))
     env.run()
-    assert [tag for _, _, tag in nodes["a"].received] == ["after"]
+    assert [tag for _, _, tag in nodes["x"].received] == ["held", "in flight", "after"]
+    assert [tag for _, _, tag in nodes["a"].received] == ["new connection"]
+    # held from 0.001: timeouts WAN_RTT + 200 ms, doubling: 0.26, 0.52, 1.04
+    assert nodes["x"].received[0][0] > 0.001 + (WAN_RTT + 0.2) * (1 + 2 + 4)
+    assert nodes["a"].received[0][0] < nodes["x"].received[0][0]
+
+
+def test_a_request_sent_after_the_heal_waits_behind_what_the_cut_held():
+    """After the heal, until TCP sends the held message again, a request on the same
+    connection queues behind it (the usual fast path must not overtake it)."""
+    env, net, nodes = make()
+    net.cut("a", "b")
+    net.send("a", "b", Msg(N, "held"))
+    env.run(until=0.5)
+    net.heal("a", "b")
+    net.request("a", "b", Msg(N, "next"), 10.0)
+    env.run()
+    assert [tag for _, _, tag in nodes["b"].received] == ["held", "next"]
+    assert nodes["b"].received[0][0] > RTO_S * (1 + 2)  # resent at 0.606 s
