@@ -198,14 +198,18 @@ class FaultInjector:
     ) -> None:
         """Every node of the cluster down at once: each running broker crashes (as
         ``crash_broker``, or ``power_loss`` with it), ZooKeeper becomes unreachable. One fault
-        row; after ``restart_after_s`` ZooKeeper and then every broker start again (one
-        fault_end row)."""
+        row, and a ``broker_stopped`` row per broker (its partitions unavailable); after
+        ``restart_after_s`` ZooKeeper and then every broker start again (one fault_end row)."""
+        detail = "cluster outage" + (" (power loss)" if power_loss else "")
+        self._record(EventKind.FAULT, "cluster_outage", "cluster", detail, ClientReach.UNREACHABLE)
         for broker in self.world.brokers:
             if broker.running:
                 broker.crash(power_loss=power_loss)
+                # its partitions are unavailable from now (sim.availability reads this row)
+                stopped = EventKind.BROKER_STOPPED
+                reach = ClientReach.UNREACHABLE
+                self._record(stopped, "cluster_outage", broker.name, "down with its cluster", reach)
         self.world.net.crash(self.world.zookeeper.name)
-        detail = "cluster outage" + (" (power loss)" if power_loss else "")
-        self._record(EventKind.FAULT, "cluster_outage", "cluster", detail, ClientReach.UNREACHABLE)
         self._later(restart_after_s, self._cluster_back, "cluster_outage", "cluster", "restart")
 
     def _cluster_back(self) -> None:

@@ -43,7 +43,9 @@ from sim.events import FAULT_ROWS, EventKind
 from sim.scenario import Scenario
 
 #: Fault kinds that are over when injected (nothing to heal).
-INSTANT_FAULTS = frozenset({"zookeeper_expire", "add_producer", "add_consumer", "remove_consumer"})
+INSTANT_FAULTS = frozenset(
+    {"zookeeper_expire", "add_producer", "add_consumer", "remove_consumer", "failover"}
+)
 
 COLUMNS = ["item", "recovered_s", "bound_s", "violation"]
 

@@ -32,13 +32,17 @@ def _run(seed: int, power_loss: bool):
 @settings(max_examples=2, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), power_loss=st.booleans())
 def test_a_cluster_outage_stops_every_broker_and_the_cluster_comes_back(seed, power_loss):
-    """One fault row and one fault_end row; no record is acknowledged while the cluster is
-    down; after it restarts the producer's records are acknowledged again; a crash keeps every
-    acknowledged record, a power loss loses only records acknowledged before the outage."""
+    """One fault row, a broker_stopped row per broker and one fault_end row; every partition
+    of t unavailable for the whole outage at least; no record is acknowledged while the cluster
+    is down; after it restarts the producer's records are acknowledged again; a crash keeps
+    every acknowledged record, a power loss loses only records acknowledged before the
+    outage."""
     r = _run(seed, power_loss)
     rows = r.events[r.events["fault"] == "cluster_outage"]
-    assert list(rows["kind"]) == ["fault", "fault_end"]
-    assert list(rows["time_s"]) == [AT_S, AT_S + DOWN_S]
+    assert list(rows["kind"]) == ["fault"] + ["broker_stopped"] * 3 + ["fault_end"]
+    assert list(rows["time_s"]) == [AT_S] * 4 + [AT_S + DOWN_S]
+    assert sorted(rows.loc[rows["kind"] == "broker_stopped", "broker"]) == [0, 1, 2]
+    assert r.summary()["unavailable_partition_s"] >= 3 * DOWN_S
     acked = r.acked[r.acked["base_offset"] >= 0]
     down = acked[(acked["done_s"] > AT_S) & (acked["done_s"] < AT_S + DOWN_S)]
     assert down.empty

@@ -252,8 +252,10 @@ def test_a_planned_failover_closes_the_members_in_the_source_and_misses_nothing(
     """With east up, billing's member closes there (remove_consumer: it commits and leaves),
     reads nothing more in east after the failover's close completes, resumes in west from its
     checkpoints and, with the producer still writing to east, reads in west every record
-    mirrored after them: none is unread that west holds."""
+    mirrored after them: none is unread that west holds. A failover is over once made (no
+    fault left open): the run's liveness is checked."""
     r = _run(PLANNED, seed)
+    assert not r.liveness.empty
     rows = r.events[r.events["fault"] == "remove_consumer"]
     assert list(rows["time_s"]) == [PLANNED_S]
     east = r.consumed[(r.consumed["group"] == "billing") & (r.consumed["topic"] == "east/orders")]
