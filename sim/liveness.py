@@ -189,14 +189,19 @@ def check(
             table["recovered_s"], table["bound_s"], table["violation"], strict=True
         )
     ]
-    notes = []
+    return table, _undecided(table, heal_s, end_s)
+
+
+def _undecided(table: pd.DataFrame, heal_s: float, end_s: float) -> list[str]:
+    """A warning naming the items not recovered yet whose bounds had not passed when the run
+    ended (none: an empty list)."""
     undecided = table.loc[table["recovered_s"].isna() & (table["violation"] == ""), "item"]
-    if len(undecided):
-        notes.append(
-            f"liveness: {', '.join(undecided)} not recovered when the run ended "
-            f"{end_s - heal_s:.3f} s after the last heal, within their bounds: run longer to tell"
-        )
-    return table, notes
+    if not len(undecided):
+        return []
+    return [
+        f"liveness: {', '.join(undecided)} not recovered when the run ended "
+        f"{end_s - heal_s:.3f} s after the last heal, within their bounds: run longer to tell"
+    ]
 
 
 def summary(table: pd.DataFrame, heal_s: float, faults: bool) -> dict[str, float]:
@@ -416,11 +421,4 @@ def check_mirrors(
         bound = mirror_bound(path, heal_s, first_fault_s) + interval_s
         rows.append((f"mirror {name}", at, bound, _violation(at, bound, "", heal_s, end_s)))
     table = pd.DataFrame(rows, columns=COLUMNS)
-    notes = []
-    undecided = table.loc[table["recovered_s"].isna() & (table["violation"] == ""), "item"]
-    if len(undecided):
-        notes.append(
-            f"liveness: {', '.join(undecided)} not recovered when the run ended "
-            f"{end_s - heal_s:.3f} s after the last heal, within their bounds: run longer to tell"
-        )
-    return table, notes
+    return table, _undecided(table, heal_s, end_s)

@@ -11,11 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.multi_cluster import MultiClusterWorld
 from sim.results import Results
 from sim.scenario import Scenario, ScenarioError
+from tests.test_multi_cluster import _run
 
-EVENT_CAP = 3_000_000
 SEEDS = st.integers(0, 2**32 - 1)
 EARLIEST = {"auto.offset.reset": "earliest"}
 INTERVAL_S = 2  # emit.checkpoints.interval.seconds in these tests (default 60)
@@ -36,13 +35,6 @@ CHECKPOINTED = {
                  "config": {"emit.checkpoints.interval.seconds": INTERVAL_S,
                             "offset.lag.max": 50}}],
 }  # fmt: skip
-
-
-def _run(data: dict, seed: int) -> Results:
-    world = MultiClusterWorld(Scenario.from_dict({**copy.deepcopy(data), "seed": seed}))
-    world.env.event_limit = EVENT_CAP
-    world.run()
-    return world.results()
 
 
 def remote_to_source(r: Results, remote: str) -> dict[int, np.ndarray]:
