@@ -13,10 +13,12 @@ What to look for (seed 1). Before the cut the mirror runs 100 to 250 records beh
 at most 0.12 s: a fetch across the 60 ms WAN, then a local produce). At 30 s the WAN is cut: the
 lag grows by the 2,000 records a second east keeps acknowledging, to 58,988 records and 29.7 s
 at 59.6 s. The WAN heals at 50 s, yet nothing moves for ten more seconds: the fetch each task
-had in flight at the cut was lost, and its consumer waits ``request.timeout.ms`` (30 s, from
-30 s) before it fetches again (``consumer.request.timeout.ms`` in the mirror's config shortens
-that). From 60 s the backlog, about 60 MB, crosses the 1 Gb/s WAN in under a second: the lag is
-181 records at 61.9 s and back to its usual level after. ``mirrored_messages`` 179,100, every
+had in flight at the cut waits in TCP, whose retransmission timeout has doubled while the WAN
+was cut (its last try at 46.4 s, the next due at 63 s), and its consumer gives up on it first,
+at ``request.timeout.ms`` (30 s, from 30 s), and fetches again on a new connection
+(``consumer.request.timeout.ms`` in the mirror's config shortens that). From 60 s the backlog,
+about 60 MB, crosses the 1 Gb/s WAN in under a second: the lag is 181 records at 61.9 s and
+back to its usual level after. ``mirrored_messages`` 179,100, every
 one of them read by ``dr``; ``mirror_missing_messages``, ``mirror_duplicate_messages`` and
 ``mirror_out_of_order`` 0.
 """

@@ -98,8 +98,10 @@ def bounds(scenario: Scenario, partitions: int, heal_s: float, first_fault_s: fl
       retries every ``REGISTER_RETRY_S``);
     - the controller's own work: loading every partition when it takes office, and up to three
       passes of elections, ISR changes and LeaderAndIsr over every partition;
-    - a request lost in a cut link is noticed after its timeout (``request.timeout.ms``,
-      ``replica.socket.timeout.ms``, ``controller.socket.timeout.ms``), and sent again after a
+    - a request held in a cut link (TCP's retransmission timeout doubles while it is cut, so
+      its next try may come long after the heal) is given up after its timeout
+      (``request.timeout.ms``, ``replica.socket.timeout.ms``, ``controller.socket.timeout.ms``),
+      and sent again after a
       backoff (``retry.backoff.max.ms``, ``replica.fetch.backoff.ms``, the controller's 100 ms);
     - catching up: the bytes offered from the first fault to the leaders' recovery, at half a
       NIC; a producer's full ``buffer.memory`` at a NIC;
