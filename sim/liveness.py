@@ -87,6 +87,12 @@ def heal_time(events: pd.DataFrame) -> tuple[float, list[str]]:
     return last, unhealed
 
 
+def first_fault_time(events: pd.DataFrame, heal_s: float) -> float:
+    """When the first fault was injected, s (``heal_s`` when there was none)."""
+    faults = events.loc[events["kind"] == EventKind.FAULT, "time_s"]
+    return float(faults.min()) if len(faults) else heal_s
+
+
 def bounds(scenario: Scenario, partitions: int, heal_s: float, first_fault_s: float) -> Bounds:
     """Each item's recovery bound, s, from the scenario's settings and hardware.
 
@@ -163,8 +169,7 @@ def check(
     if unhealed:
         note = f"liveness not checked: {', '.join(unhealed)} never healed within the run"
         return pd.DataFrame({c: [] for c in COLUMNS}), [note]
-    faults = events[events["kind"] == EventKind.FAULT]
-    first_fault_s = float(faults["time_s"].min()) if len(faults) else heal_s
+    first_fault_s = first_fault_time(events, heal_s)
     limits = bounds(scenario, partitions, heal_s, first_fault_s)
     end_s = scenario.duration_s
     leaders_at = _leaders_recovered(events, heal_s, end_s)
@@ -407,8 +412,7 @@ def check_mirrors(
     if unhealed:
         note = f"mirrors' liveness not checked: {', '.join(unhealed)} never healed within the run"
         return pd.DataFrame({c: [] for c in COLUMNS}), [note]
-    faults = events[events["kind"] == EventKind.FAULT]
-    first_fault_s = float(faults["time_s"].min()) if len(faults) else heal_s
+    first_fault_s = first_fault_time(events, heal_s)
     lag = tables["mirrors"]
     times = np.unique(lag["time_s"].to_numpy(float))
     interval_s = float(times[0]) if times.size else 0.0

@@ -570,8 +570,7 @@ class MultiClusterWorld:
         """Each mirror's liveness row (:func:`sim.liveness.check_mirrors`) and warnings."""
         events = tables["events"]
         heal_s, _ = liveness.heal_time(events)
-        faults = events.loc[events["kind"] == EventKind.FAULT, "time_s"]
-        first_fault_s = float(faults.min()) if len(faults) else heal_s
+        first_fault_s = liveness.first_fault_time(events, heal_s)
         paths = {m.name: m.path(heal_s, first_fault_s) for m in self.mirrors}
         return liveness.check_mirrors(tables, paths, self.scenario.duration_s)
 
