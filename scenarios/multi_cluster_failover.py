@@ -25,6 +25,11 @@ checkpoint, the 5 s its commits lag, the translation); 1 record it never reads
 (``failover_unread_messages``: appended in east 3 ms before the loss, never mirrored;
 ``failover_rpo_s`` 0.003), none that west held (``failover_unread_mirrored_messages`` 0).
 ``unconsumed_messages`` (46,870) counts west's copies that billing had read in east already.
+The rest of the summary is the lost region's: ``unavailable_partition_s`` 210 (east's 6
+partitions of ``orders`` and its one of ``__consumer_offsets``, 30 s each, never elected
+again), ``pending_messages`` 29,763 (what east's producer was offered after the loss, still
+waiting), and ``throughput_msgs_s`` 1,338 counts the mirror's copies in west beside the
+originals (docs/multi_cluster.md).
 """
 
 SCENARIO = {
