@@ -550,7 +550,8 @@ class Network:
 
     def _close_connection(self, client: _Host, server: _Host) -> None:
         """The client closed its connection to ``server`` (a request of it timed out, as
-        Kafka's NetworkClient then closes the connection): what it held is dropped, and the
+        Kafka's NetworkClient.handleTimedOutRequests then closes the node's connection and fails
+        its other requests in flight): what it held is dropped, and the
         next request opens a new connection that waits behind nothing."""
         self._held.pop((client.name, server.name, client.name), None)
         self._held.pop((server.name, client.name, client.name), None)
