@@ -87,6 +87,7 @@ from sim.protocol import (
     UpdateMetadataRequest,
 )
 from sim.scenario import HardwareSpec
+from sim.timers import call_later
 
 #: Wait before a broker whose registration failed tries again (a supervisor's restart), s.
 REGISTER_RETRY_S = 1.0
@@ -172,11 +173,44 @@ class _Connection:
         elif isinstance(response, ConnectionClosed):
             broker.net.send(broker.name, self.peer, response)  # the client sees the close
         self.free_at_s = send_at
+        if self.queue:
+            # The next request is handled in an event of its own at this time, not inside the
+            # caller of this answer, which may be mid-way through a state change (the group
+            # coordinator's store callback answers the SyncGroups, then moves the group to
+            # Stable): Kafka hands it to a request handler only after this answer has left.
+            # The channel stays muted until then.
+            call_later(broker.env, 0.0, _Unmute(self), _UNMUTE)
+        else:
+            self.held = False
+
+    def handle_queued(self) -> None:
+        """Unmute the channel: handle the requests queued behind the answered one, until one
+        must wait for its answer."""
+        if self.closed:
+            return
         self.held = False
         queue = self.queue
+        broker = self.broker
         while queue and not self.held:
             queued, queued_respond = queue.popleft()
             broker._handle(self, queued, queued_respond)
+
+
+class _Unmute:
+    """A connection's unmuting as an item on SimPy's queue (``call_later``)."""
+
+    __slots__ = ("connection", "callbacks")
+    _ok = True  # as an event on SimPy's queue: it succeeded
+
+    def __init__(self, connection: _Connection) -> None:
+        self.connection = connection
+
+
+def _unmute(item: _Unmute) -> None:
+    item.connection.handle_queued()
+
+
+_UNMUTE = (_unmute,)
 
 
 #: The connection a request travels on, by request type (one dict lookup per request). The
