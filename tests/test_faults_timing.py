@@ -37,6 +37,7 @@ from sim.broker.controller import (
 )
 from sim.coordination.zookeeper import CONTROLLER_EPOCH_PATH, broker_path, partition_state_path
 from sim.events import FAULT_ROWS
+from sim.liveness import heal_time
 from sim.protocol import Errors, LeaderAndIsrRequest, UpdateMetadataRequest
 from sim.results import Results
 from sim.scenario import Scenario
@@ -949,11 +950,42 @@ def test_regression_controlled_shutdown_of_a_broker_whose_session_just_expired()
         {"kind": "zookeeper_expire", "at_s": 2.37, "node": 2},
         {"kind": "controlled_shutdown", "at_s": 2.37, "broker": 2, "restart_after_s": 1.0},
     ]
-    world = _world(_scenario(faults, duration_s=8.0))
+    world = _world(_scenario(faults, duration_s=14.0))
     r = _finish(world)
     assert broker_path(2) in world.zookeeper.znodes
     _assert_consistent_leadership(world)
     _assert_safe(r)
+    _assert_back_in_every_isr(world, r, 2)
+
+
+def _assert_back_in_every_isr(world: World, r: Results, broker: int) -> None:
+    """``broker`` is in the ISR of every partition it replicates when the run ends, and the
+    run lasted past the liveness bound of the ISRs (so a broker left out for ever fails)."""
+    isr = r.liveness.set_index("item").loc["isr"]
+    heal_s, _ = heal_time(r.events)
+    assert world.scenario.duration_s > heal_s + isr["bound_s"]
+    controller = world.brokers[world.controller_id()].controller
+    left_out = [tp for tp, s in controller.states.items() if broker in set(s.replicas) - set(s.isr)]
+    assert left_out == [] and math.isfinite(isr["recovered_s"]), left_out
+
+
+def test_regression_controlled_shutdown_refused_once_the_session_expired() -> None:
+    """Found by running the test above to its liveness bounds (``make explore``): the session
+    of broker 2 expires as it begins a controlled shutdown. The controller took it for dead
+    (onBrokerFailure), then marked it shutting down on its ControlledShutdown anyway; after
+    its restart the controller answered every AlterPartition adding it to an ISR with
+    INELIGIBLE_REPLICA, for ever (4 partitions under-replicated to the end). Kafka's
+    doControlledShutdown refuses a broker neither live nor shutting down (BROKER_NOT_AVAILABLE):
+    the broker retries, then stops; after its restart it rejoins every ISR. Over seeds."""
+    faults = [
+        {"kind": "zookeeper_expire", "at_s": 2.37, "node": 2},
+        {"kind": "controlled_shutdown", "at_s": 2.37, "broker": 2, "restart_after_s": 1.0},
+    ]
+    for seed in (0, 2, 3):
+        world = _world(_scenario(faults, duration_s=14.0, seed=seed))
+        r = _finish(world)
+        _assert_safe(r)
+        _assert_back_in_every_isr(world, r, 2)
 
 
 def test_leader_restarted_within_its_session_may_lead_again_with_its_checkpointed_hw() -> None:
@@ -969,6 +1001,27 @@ def test_leader_restarted_within_its_session_may_lead_again_with_its_checkpointe
     assert world.brokers[0].starts == 2
     _assert_consistent_leadership(world)
     _assert_safe(r)
+
+
+def test_regression_a_request_queued_behind_an_answer_waits_for_the_answer_to_finish() -> None:
+    """Found by running the test above to its liveness bounds (``make explore``): the group's
+    first SyncGroup (generation 1, at 3 s) waits for its assignment's write to
+    __consumer_offsets, held by the crashed broker 0 until its restart at 5 s; the member
+    gives up at request.timeout.ms and sends JoinGroup, queued behind the SyncGroup on its
+    connection. The broker used to handle the JoinGroup inside the write's callback, after the
+    SyncGroup's answer and before the group became Stable: the JoinGroup began generation 2,
+    and the rest of the callback then made generation 2 Stable with an empty assignment. The
+    member, assigned nothing, consumed nothing for ever. Now the queued request waits until
+    the callback is done (Kafka unmutes the channel once the answer has left), and the member
+    gets every partition of t in generation 2."""
+    fault = {"kind": "crash_broker", "at_s": 2.0, "broker": "leader:t-0", "restart_after_s": 3.0}
+    for seed in (1, 2):
+        r = _finish(_world(_scenario([fault], duration_s=10.0, seed=seed)))
+        assigned = r.tables["assignments"]
+        assigned = assigned[assigned["action"] == "assigned"]
+        last = assigned[assigned["generation"] == assigned["generation"].max()]
+        assert sorted(last["partition"]) == [0, 1, 2]
+        assert (r.consumed["polled_s"] > 5.0).any()
 
 
 def test_regression_restart_within_session_then_controller_failover() -> None:

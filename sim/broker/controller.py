@@ -456,8 +456,15 @@ class Controller:
     # ---------------------------------------------------------------- requests from brokers
 
     def _on_controlled_shutdown(self, request) -> Generator[simpy.Event, Any, None]:
-        """KafkaController.doControlledShutdown: move leaderships off, out of ISRs, answer."""
+        """KafkaController.doControlledShutdown: move leaderships off, out of ISRs, answer. A
+        broker neither live nor shutting down (its session expired first: onBrokerFailure took
+        it out of both) is refused with BROKER_NOT_AVAILABLE ("Broker id does not exist"), not
+        marked shutting down: it would stay so after it registers again, and the controller
+        would refuse it in every ISR (INELIGIBLE_REPLICA) for ever."""
         broker, respond = request
+        if broker not in self.live and broker not in self.shutting_down:
+            respond(ControlledShutdownResponse(Errors.BROKER_NOT_AVAILABLE, []))
+            return
         self.shutting_down.add(broker)
         changed: dict[TopicPartition, PartitionState] = {}
         for tp, state in sorted(self.states.items()):
