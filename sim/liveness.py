@@ -185,6 +185,8 @@ def check(
         producers_at = max(producers_at, at) if not math.isnan(at) else producers_at
     for group in scenario.consumer_groups:
         gid = group.group_id
+        if not _members_at_end(scenario, group):
+            continue  # the scenario stops every member: nothing is left to recover
         stable_at = _group_stable(events, gid, coordinators.get(gid), heal_s)
         rows.append((f"group {gid}", stable_at, limits.group_s, ""))
         lag_at = _lag_recovered(tables, gid, list(group.topics), producers_at)
@@ -197,6 +199,22 @@ def check(
         )
     ]
     return table, _undecided(table, heal_s, end_s)
+
+
+def _members_at_end(scenario: Scenario, group) -> int:
+    """How many members of ``group`` the scenario leaves running: its own, plus those
+    add_consumer adds, less those remove_consumer removes and crash_consumer stops for good."""
+    count = group.members
+    for fault in scenario.faults:
+        if getattr(fault, "group", None) != group.group_id:
+            continue
+        if fault.kind == "add_consumer":
+            count += fault.count
+        elif fault.kind == "remove_consumer" or (
+            fault.kind == "crash_consumer" and fault.restart_after_s is None
+        ):
+            count -= 1
+    return count
 
 
 def _undecided(table: pd.DataFrame, heal_s: float, end_s: float) -> list[str]:

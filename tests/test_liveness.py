@@ -99,3 +99,17 @@ def test_a_producer_failing_records_after_the_heal_did_not_recover_unless_they_w
     at, problem = liveness._producer_recovered(produced, acked, 5.0, 20.0, limits)
     assert at == 5.5  # batch 0, offered before the heal at 5 s, answered at 5.5 s
     assert problem == violation
+
+
+@pytest.mark.parametrize(("members", "checked"), [(1, False), (2, True)])
+def test_a_group_the_scenario_empties_has_nothing_to_recover(members, checked):
+    """remove_consumer of the only member leaves the group Empty for good, by the scenario's
+    design: no group or lag item (it used to read 'never recovered' once the run outlasted the
+    bounds). With a member left, both items are checked and recover."""
+    d = _default(duration_s=60.0)
+    d["consumer_groups"][0]["members"] = members
+    d["faults"] = [{"kind": "remove_consumer", "at_s": 5.0, "group": "billing"}]
+    table = sim.run(sim.Scenario.from_dict(d)).liveness
+    items = set(table["item"])
+    assert ({"group billing", "lag billing"} <= items) is checked
+    assert (table["violation"] == "").all(), table
