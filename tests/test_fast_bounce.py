@@ -96,7 +96,11 @@ def _acked_records_after(r, start_s: float) -> int:
     return int(r.produced.set_index("batch_id")["count"].reindex(acked["batch_id"]).sum())
 
 
-@pytest.mark.parametrize("refresh", [True, False])
+@pytest.mark.parametrize(
+    "refresh",
+    # without the refresh the producer never recovers, which a run to its bounds reports
+    [True, pytest.param(False, marks=pytest.mark.liveness_violation_expected)],
+)
 def test_leaderless_partitions_back_only_through_the_refresh(monkeypatch, refresh: bool) -> None:
     """Brokers 0 and 1 crash (ISRs shrink to broker 2), then broker 2; 0 and 1 come back first,
     so every partition is without a leader (unclean election off) until broker 2 is back: the
