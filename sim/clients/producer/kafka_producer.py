@@ -723,7 +723,7 @@ class KafkaProducer:
         unassigned = self._unassigned
         first = unassigned.first_time()
         if self._tight and self._memory_short():
-            return first  # it may open a batch that finds no memory: send() would block
+            return self._short_memory_ready_s(now, first)
         accumulator = self.accumulator
         sticky = self.partitioner.sticky if self._sticky else None
         q = None if sticky is None else accumulator.queues.get((self.topic, sticky.partition))
@@ -733,6 +733,37 @@ class KafkaProducer:
             return fill_s if fill_s < lingered else lingered
         room = accumulator.batch_size - (q.cum[-1] - q.before())
         return unassigned.fill_time(room) if room > 0 else _INF
+
+    def _short_memory_ready_s(self, now: float, first: float) -> float:
+        """Memory is short: the next record may open a batch that finds none (send() would
+        block), so a round runs at its arrival (``first``) — unless the records up to the first
+        that may open a batch or make the sticky partition switch (the *special* one) join the
+        sticky partition's open batch, which takes no memory, and the sender would do nothing
+        before then (:meth:`Sender.idle_until`). Rounds at their arrivals would then only take
+        them in: one round at the arrival of the last of them takes them in together, and the
+        next at the special record's own, which sees what a round per record leaves (the
+        partition's queue as its load stats read it, the nodes' ready times). This holds a
+        closed loop at a full pool to two rounds per batch rather than one per record."""
+        part = self.partitioner
+        sticky = part.sticky if self._sticky else None
+        if sticky is None or self._refused:
+            return first
+        accumulator = self.accumulator
+        tp = (self.topic, sticky.partition)
+        room = accumulator.open_room(tp)
+        if room <= 0 or accumulator.all_batches_full(tp, now):
+            return first
+        unassigned = self._unassigned
+        start, cum, taken = unassigned.start, unassigned.cum, unassigned.taken_bytes
+        overflow = bisect_right(cum, taken + room, start)  # the first that does not fit
+        # the first whose bytes make the switch due (BuiltInPartitioner.switch_due, not full)
+        switch = bisect_left(cum, taken + 2 * part.sticky_batch_size - sticky.produced_bytes, start)
+        special = overflow if overflow < switch else switch
+        if special == start:
+            return first
+        # the last record drawn when none is special yet: the window after it may hold it
+        last_s = unassigned.times[special - 1]
+        return last_s if self.sender.idle_until(now, last_s) else first
 
 
 _INF = float("inf")
