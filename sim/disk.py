@@ -33,6 +33,9 @@ import simpy
 
 #: ``expired_before_s`` that no append meets: write back only over the background threshold.
 _NEVER = float("-inf")
+#: Linux's ``vm.dirty_ratio`` default: the share of the page cache dirty data may take before
+#: writers wait for the disk
+DIRTY_RATIO = 0.20
 
 
 class _LogState:
@@ -69,7 +72,7 @@ class Disk:
         dirty_expire_s: float = 30.0,
         writeback_interval_s: float = 5.0,
         dirty_background_ratio: float = 0.10,
-        dirty_ratio: float = 0.20,
+        dirty_ratio: float = DIRTY_RATIO,
     ) -> None:
         """write_bytes_s / read_bytes_s: sequential throughput, bytes/s. page_cache_bytes: memory
         for cached file data, bytes. dirty_*: the Linux ``vm.dirty_*`` settings."""

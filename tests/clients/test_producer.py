@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
-from sim.clients.producer.kafka_producer import KafkaProducer
+from sim.clients.producer.kafka_producer import LIST_CHUNK, KafkaProducer, _Unassigned
 from sim.clients.producer.sender import RETRY_JITTER, Sender
 from sim.net import RequestTimedOut
 from sim.protocol import NO_LEADER, Errors
@@ -284,3 +285,20 @@ def test_a_retried_batch_backs_off_from_retry_backoff_ms_doubling_to_its_max(bas
         base_s = min(base_ms * 2 ** (attempt - 1), max_ms) / 1000
         assert base_s * (1 - RETRY_JITTER) <= wait_s <= base_s * (1 + RETRY_JITTER)
         p.sleep(wait_s)
+
+
+def test_unassigned_records_past_the_listed_ones_are_found_and_dropped():
+    """Records not yet given a partition join the lists only as far as a search reaches: a
+    search past them finds what a search over every record would, and dropping the records
+    after the oldest counts those never listed."""
+    n = 3 * LIST_CHUNK
+    unassigned = _Unassigned()
+    unassigned.add(np.arange(n) * 1e-3, None, np.full(n, 100))
+    assert unassigned.fill_time(100 * (LIST_CHUNK + 10)) == (LIST_CHUNK + 10) * 1e-3
+    assert unassigned.count_before(2.5 * LIST_CHUNK * 1e-3) == 2.5 * LIST_CHUNK
+    assert unassigned.take((LIST_CHUNK + 20) * 1e-3) == (0, LIST_CHUNK + 21)
+    assert unassigned.pending_bytes() == 100 * (n - LIST_CHUNK - 21)
+    assert unassigned.drop_after_first() == n - LIST_CHUNK - 22
+    unassigned.add(np.array([5.0]), None, np.array([7]))
+    assert unassigned.take(5.0) == (0, 2)
+    assert unassigned.taken_bytes == 100 * (LIST_CHUNK + 22) + 7

@@ -75,6 +75,9 @@ ARRIVAL_WINDOW_S = 0.05
 #: Records taken in at a time once a send() has waited for memory this round: the backlog
 #: behind it can be long, and only the first few find memory before it runs out again.
 TAKE_IN_CHUNK = 256
+#: Records drawn and not yet given a partition moved from arrays to lists at least at a time
+#: (:class:`_Unassigned`).
+LIST_CHUNK = 1024
 
 
 class KafkaProducer:
@@ -686,6 +689,7 @@ class KafkaProducer:
         available = pool.available_bytes()
         batch_size = accumulator.batch_size
         start = unassigned.start
+        unassigned.list_all()
         partitions = self.key_partitions[unassigned.keys[start:]].tolist()
         times, sizes = unassigned.times, unassigned.sizes
         state: dict[int, list] = {}  # partition -> [room of its last batch, what to watch]
@@ -723,7 +727,7 @@ class KafkaProducer:
         unassigned = self._unassigned
         first = unassigned.first_time()
         if self._tight and self._memory_short():
-            return first  # it may open a batch that finds no memory: send() would block
+            return self._short_memory_ready_s(now, first)
         accumulator = self.accumulator
         sticky = self.partitioner.sticky if self._sticky else None
         q = None if sticky is None else accumulator.queues.get((self.topic, sticky.partition))
@@ -733,6 +737,36 @@ class KafkaProducer:
             return fill_s if fill_s < lingered else lingered
         room = accumulator.batch_size - (q.cum[-1] - q.before())
         return unassigned.fill_time(room) if room > 0 else _INF
+
+    def _short_memory_ready_s(self, now: float, first: float) -> float:
+        """Memory is short: the next record may open a batch that finds none (send() would
+        block), so a round runs at its arrival (``first``) — unless the records up to the first
+        that may open a batch or make the sticky partition switch (the *special* one) join the
+        sticky partition's open batch, which takes no memory, and the sender would do nothing
+        before then (:meth:`Sender.idle_until`). Rounds at their arrivals would then only take
+        them in: one round at the arrival of the last of them takes them in together, and the
+        next at the special record's own, which sees what a round per record leaves (the
+        partition's queue as its load stats read it, the nodes' ready times). This holds a
+        closed loop at a full pool to two rounds per batch rather than one per record."""
+        part = self.partitioner
+        sticky = part.sticky if self._sticky else None
+        if sticky is None or self._refused:
+            return first
+        accumulator = self.accumulator
+        tp = (self.topic, sticky.partition)
+        room = accumulator.open_room(tp)
+        if room <= 0 or accumulator.all_batches_full(tp, now):
+            return first
+        unassigned = self._unassigned
+        overflow = unassigned.index_past(room)  # the first that does not fit
+        # the first whose bytes make the switch due (BuiltInPartitioner.switch_due, not full)
+        switch = unassigned.index_past(2 * part.sticky_batch_size - sticky.produced_bytes, "left")
+        special = overflow if overflow < switch else switch
+        if special == unassigned.start:
+            return first
+        # the last record drawn when none is special yet: the window after it may hold it
+        last_s = unassigned.times[special - 1]
+        return last_s if self.sender.idle_until(now, last_s) else first
 
 
 _INF = float("inf")
@@ -754,9 +788,13 @@ class _Unassigned:
     keys: key ids or None. start: index of the first record not yet taken. taken_bytes: bytes
     of the records taken so far (``cum`` just before ``start``).
 
-    ``times``, ``sizes`` and ``cum`` are Python lists, converted once per drawn window: a round
-    needs a few lookups and short slices, where ``bisect`` and list indexing cost a tenth of
-    numpy's searchsorted and scalar indexing.
+    ``times``, ``sizes`` and ``cum`` are Python lists: a round needs a few lookups and short
+    slices, where ``bisect`` and list indexing cost a tenth of numpy's searchsorted and scalar
+    indexing. A drawn window's records join them only as far as a search reaches, at least
+    LIST_CHUNK at a time (the rest wait as arrays): a closed loop whose send() blocks drops
+    what it drew after that record (:meth:`drop_after_first`), most of the window it drew at
+    its last resume, which converting and dropping whole cost the Confluent 2020 peak row half
+    its time. The lists hold the record at ``start`` whenever one is left.
     """
 
     def __init__(self) -> None:
@@ -766,19 +804,61 @@ class _Unassigned:
         self.keys: np.ndarray | None = None
         self.start = 0
         self.taken_bytes = 0
+        #: the records after the lists' (times, sizes, cum as arrays), or None
+        self._rest: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def add(self, times: np.ndarray, keys: np.ndarray | None, record_bytes: np.ndarray) -> None:
         """Append newly drawn records; taken ones are dropped."""
         start = self.start
-        last = self.cum[-1] if self.cum else self.taken_bytes
+        last = self._last_cum()
         del self.times[:start], self.sizes[:start], self.cum[:start]
-        self.times += times.tolist()
-        self.sizes += record_bytes.tolist()
-        self.cum += (last + np.cumsum(record_bytes)).tolist()
+        self.start = 0
+        rest = (times, record_bytes, last + np.cumsum(record_bytes))
+        if self._rest is not None:
+            rest = tuple(np.concatenate(pair) for pair in zip(self._rest, rest, strict=True))
+        self._rest = rest
         if keys is not None:
             old = self.keys[start:] if self.keys is not None else np.empty(0, dtype=np.int64)
             self.keys = np.concatenate([old, keys])
-        self.start = 0
+        self._list_to(1)
+
+    def _last_cum(self) -> int:
+        """Cumulative bytes up to the last record drawn."""
+        if self._rest is not None:
+            return int(self._rest[2][-1])
+        return self.cum[-1] if self.cum else self.taken_bytes
+
+    def _list_to(self, n: int) -> None:
+        """Move records from the arrays into the lists until they hold the first ``n`` (or all),
+        at least LIST_CHUNK of them."""
+        rest = self._rest
+        if rest is None or n <= len(self.times):
+            return
+        k = n - len(self.times)
+        if k < LIST_CHUNK:
+            k = LIST_CHUNK
+        times, sizes, cum = rest
+        self.times += times[:k].tolist()
+        self.sizes += sizes[:k].tolist()
+        self.cum += cum[:k].tolist()
+        self._rest = (times[k:], sizes[k:], cum[k:]) if k < len(times) else None
+
+    def list_all(self) -> None:
+        """Move every record into the lists (for a scan to the last one drawn)."""
+        if self._rest is not None:
+            self._list_to(len(self.times) + len(self._rest[0]))
+
+    def _search(self, column: int, value: float, side: str) -> int:
+        """Index of the first record from ``start`` whose time (``column`` 0) or cumulative
+        bytes (2) is above ``value`` (``side`` "right") or at least it ("left"), as bisect
+        finds it in the lists extended by the arrays; the lists then hold that record."""
+        values = self.times if column == 0 else self.cum
+        search = bisect_right if side == "right" else bisect_left
+        i = search(values, value, self.start)
+        if i == len(values) and self._rest is not None:
+            i += int(np.searchsorted(self._rest[column], value, side))
+            self._list_to(i + 1)
+        return i
 
     def waiting(self, now: float) -> bool:
         """Some record has arrived by ``now``."""
@@ -790,19 +870,25 @@ class _Unassigned:
 
     def pending_bytes(self) -> int:
         """Bytes of the records not taken yet."""
-        return self.cum[-1] - self.taken_bytes if self.start < len(self.times) else 0
+        return self._last_cum() - self.taken_bytes if self.start < len(self.times) else 0
 
     def count_before(self, end_s: float) -> int:
         """Records not taken yet that arrived before ``end_s``, s."""
-        return bisect_left(self.times, end_s, self.start) - self.start
+        return self._search(0, end_s, "left") - self.start
 
     def first_time(self) -> float:
         """Arrival time of the oldest record, s."""
         return self.times[self.start]
 
+    def index_past(self, extra_bytes: int, side: str = "right") -> int:
+        """Index of the first record whose bytes, with those before it not taken yet, are more
+        than ``extra_bytes`` (``side`` "right"; "left": at least that many); past the last
+        record drawn if none are."""
+        return self._search(2, self.taken_bytes + extra_bytes, side)
+
     def fill_time(self, room: int) -> float:
         """When the records would overflow ``room`` bytes (> 0), s (inf if they never do)."""
-        k = bisect_right(self.cum, self.taken_bytes + room, self.start)
+        k = self.index_past(room)
         return self.times[k] if k < len(self.times) else _INF
 
     def take(self, now: float, limit: int | None = None) -> tuple[int, int]:
@@ -810,7 +896,7 @@ class _Unassigned:
         range in the lists (valid until the next ``add``; ``cum`` there is based at
         ``taken_bytes`` before the call)."""
         start = self.start
-        end = bisect_right(self.times, now, start)
+        end = self._search(0, now, "right")
         if limit is not None:
             end = min(end, start + limit)
         self.start = end
@@ -827,6 +913,9 @@ class _Unassigned:
         send() for them: it waits in the oldest's): how many."""
         keep = self.start + 1
         count = len(self.times) - keep
+        if self._rest is not None:
+            count += len(self._rest[0])
+            self._rest = None
         del self.times[keep:], self.sizes[keep:], self.cum[keep:]
         if self.keys is not None:
             self.keys = self.keys[:keep]
@@ -843,5 +932,6 @@ class _Unassigned:
         i = self.start
         self.start = i + 1
         self.taken_bytes = self.cum[i]
+        self._list_to(i + 2)
         keys = None if self.keys is None else self.keys[i : i + 1]
         return self.times[i], keys, self.sizes[i]

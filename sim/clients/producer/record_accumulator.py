@@ -478,6 +478,11 @@ class RecordAccumulator:
         self._oldest_s = oldest
         return expired
 
+    def expires_by(self, until_s: float, timeout_s: float) -> bool:
+        """Whether :meth:`expire_all` at a time up to ``until_s`` may find records waiting
+        longer than ``timeout_s`` (it visits the queues only then)."""
+        return until_s >= self._oldest_s + timeout_s
+
     def expire(self, q: PartitionQueue, now: float, timeout_s: float) -> ProducerBatch | None:
         """Records whose batch was created more than ``timeout_s`` ago (delivery.timeout.ms) as
         one failed batch."""

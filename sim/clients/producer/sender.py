@@ -178,6 +178,30 @@ class Sender:
                 if batches:
                     self._send(node, batches, now)
 
+    def idle_until(self, now: float, until_s: float) -> bool:
+        """Whether :meth:`run_once` at any time in (``now``, ``until_s``] would change nothing,
+        given the state after a round at ``now`` and no answer, readiness or timer before then:
+        no sequence to resolve or epoch to bump, no batch in flight or queued reaching its
+        delivery timeout, and every node with a ready batch (:meth:`_ready_nodes`) has
+        max.in.flight requests in flight, with no partition's leader unknown. A node that
+        cannot drain only has its ready time moved on (:meth:`_update_node_latency`), which is
+        read at a partition switch only, after a round at the arrival of the record before."""
+        if self.unresolved or self.bump_for or until_s >= self.in_flight_expiry_s:
+            return False
+        accumulator = self.accumulator
+        if accumulator.expires_by(until_s, self.delivery_timeout_s):
+            return False
+        leader_of, muted = self.leader_of, self.muted
+        for tp, q in accumulator.busy.items():
+            leader = leader_of.get(tp)
+            if leader is None:
+                return False
+            ready_s = q.retries[0].retry_at_s if q.retries else q.next_s
+            can_drain = self.in_flight_to(leader) < self.max_in_flight
+            if ready_s <= now and tp not in muted and can_drain:
+                return False
+        return True
+
     def _expire_in_flight(self, now: float) -> None:
         """Sender.getExpiredInflightBatches: a batch in flight whose delivery timeout has passed
         fails now (:meth:`_expire`, as failBatch with adjustSequenceNumbers false and, for a
