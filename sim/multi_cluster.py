@@ -486,6 +486,7 @@ class MultiClusterWorld:
         group = next(g for g in self.scenario.consumer_groups if g.group_id == fault.group)
         source, target = self.worlds[group.cluster], self.worlds[fault.to]
         self._stop_group(source, fault.group)
+        source.departed_groups.add(fault.group)  # its liveness is the target's
         task = next(
             m.checkpoint_task for m in self.mirrors
             if m.spec.source == group.cluster and m.spec.target == fault.to

@@ -191,6 +191,8 @@ class World:
         #: producers another component drives (MirrorMaker's tasks), whose recovery this
         #: world's scenario gives no bound for: left out of the liveness table
         self.unbounded_producers: set[str] = set()
+        #: consumer groups moved to another cluster (a failover): nothing left here to recover
+        self.departed_groups: set[str] = set()
         for spec in scenario.producers:
             self.add_producer(spec)
         self.consumers: list[tuple[KafkaConsumer, float]] = []
@@ -665,10 +667,11 @@ class World:
         tables["liveness"], notes = liveness.check(
             self.scenario, tables, partitions, self.coordinators_at_end()
         )
-        if self.unbounded_producers:
+        elsewhere = {f"producer {name}" for name in self.unbounded_producers}
+        elsewhere |= {f"{item} {g}" for g in self.departed_groups for item in ("group", "lag")}
+        if elsewhere:
             items = tables["liveness"]["item"]
-            unbounded = items.isin({f"producer {name}" for name in self.unbounded_producers})
-            tables["liveness"] = tables["liveness"][~unbounded].reset_index(drop=True)
+            tables["liveness"] = tables["liveness"][~items.isin(elsewhere)].reset_index(drop=True)
         results = Results(self.scenario, tables, {}, MEASURED, self.warnings + notes)
         subscriptions = {g.group_id: g.topics for g in self.scenario.consumer_groups}
         results.metrics.update(audit(results.tables, subscriptions).as_metrics())
