@@ -24,12 +24,12 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_FLAGS)
 
 # every slow test, then the properties over random fault schedules, all on fresh examples
-# (make test repeats the same fixed examples every run), then the fault tests again with each
-# run that ended before its liveness bounds run again to them (tests/conftest.py)
+# (make test repeats the same fixed examples every run), then the suite again with each run
+# that ended before its liveness bounds run again to them (tests/conftest.py; about 50 min)
 explore: $(STAMP)
 	HYPOTHESIS_PROFILE=explore $(BIN)/python -m pytest -p no:randomly -m slow $(PYTEST_FLAGS)
 	HYPOTHESIS_PROFILE=explore $(BIN)/python -m pytest -p no:randomly tests/test_faults_timing.py tests/test_recovery_property.py -k "random_fault_schedules and not more and not long" $(PYTEST_FLAGS)
-	KAFKASIM_LIVENESS_TO_BOUNDS=1 $(BIN)/python -m pytest -p no:randomly -m "not slow" tests/test_faults_durability.py tests/test_faults_timing.py tests/test_fast_bounce.py tests/test_rolling_restart.py tests/test_cluster_outage.py tests/test_groups.py $(PYTEST_FLAGS)
+	KAFKASIM_LIVENESS_TO_BOUNDS=1 $(BIN)/python -m pytest -p no:randomly -m "not slow" tests $(PYTEST_FLAGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check sim tests benchmarks scenarios notebooks
