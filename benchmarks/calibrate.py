@@ -42,6 +42,7 @@ GBE_MB_S = 125.0  # 1 Gb/s in MB/s (10^6 bytes)
 CONSUMER_WARM_S = 0.25  # a consumer row's ramp: joining its group, the first fetches
 CONSUMER_WINDOW_S = 1.0  # the window a consumer row's rate is counted in
 NIC_BOUND = 0.95  # a row whose busiest NIC is this busy is held by it
+APP_BOUND = 0.95  # a row whose application thread is this busy is held by it
 
 #: why a row is off, by row (printed for rows off by more than TOLERANCE)
 REASONS = {
@@ -57,50 +58,65 @@ DIAGNOSTIC_CPU_FACTOR = 10  # the acks=all diagnostic run cuts the application's
 DIAGNOSTIC_DURATION_S = 2.5  # its simulated s (a steady state after WARM_S)
 
 ACKS_ALL_REASON = (
-    "Ours is held by the application thread (busy {app_busy:.2f}), not by acks=all. With the "
-    "application's CPU per send() cut {factor}-fold (a diagnostic run in the same `make "
-    "calibrate`, not a row) the brokers take {fast:,.0f} records/s, held by {nic}. Under "
-    "acks=all a broker serves a connection's requests one at a time (SocketServer mutes the "
-    "channel until the answer is sent; 0.8.1.1's Processor.read drops OP_READ the same way "
-    "until Processor.write has sent the answer) and "
-    "answers each once the followers' next fetch shows their log end offsets past it "
-    "(DelayedProduce; in 0.8.1.1 the same path: KafkaApis.handleFetchRequest, "
-    "recordFollowerPosition, producerRequestPurgatory.update). With two partitions led per "
-    "broker a request carries two batches of up to {batch:,} bytes: at the brokers' limit "
-    "ours takes {cycle_ours:.1f} ms per request, most of it wire time at 1 GbE (the request "
-    "in, its copy out to two followers: 3 × {request_kb:.0f} kB at {gbe:.0f} MB/s = "
-    "{wire_ms:.1f} ms); the published rate needs {cycle_pub:.1f} ms. The model's path is "
-    "Kafka's; the {extra_ms:.1f} ms more per request that 2014 spent is not published. Its "
-    "brokers ran 0.8.1's RequestPurgatory (watcher lists per partition, a full purge every "
-    "1,000 requests, tuned by KAFKA-1468, the commit of Kreps' benchmarking; replaced by a "
-    "timing wheel in 0.9, KAFKA-1989), whose cost per request is not published either: not "
-    "explained by a published setting."
+    "{held}. With the application's CPU per send() cut {factor}-fold (a diagnostic run in the "
+    "same `make calibrate`, not a row) the brokers take {fast:,.0f} records/s, held by {nic}. "
+    "Under acks=all a broker serves a connection's requests one at a time (SocketServer mutes "
+    "the channel until the answer is sent; 0.8.1.1's Processor.read drops OP_READ the same way "
+    "until Processor.write has sent the answer) and answers each once the followers' next fetch "
+    "shows their log end offsets past it: one round trip, in 2014 as in the model "
+    "(KafkaApis.handleProducerOrOffsetCommitRequest appends, then wakes the followers' parked "
+    "fetches; handleFetchRequest, recordFollowerPosition, producerRequestPurgatory.update). "
+    "With two partitions led per broker a request carries two batches: at the brokers' limit "
+    "ours takes {cycle_ours:.1f} ms per request; the published rate needs {cycle_pub:.1f} ms "
+    "(two batches of {v0_batch} records at 2014's {v0_bytes} bytes a record). 2014's code rules "
+    "out what could add the difference: the producer's in-flight limit (the muted channel "
+    "serves one request at a time whatever it is), the replica fetcher's loop (no backoff "
+    "between fetches), TCP windows at a LAN's round trip, flushes (log.flush.interval.messages "
+    "unset) and the purgatory's purges (one per 1,000 requests, well under 1 % of the time). "
+    "What 2014's brokers had and Kafka 3.9 has not is a race, closed by KAFKA-1430 (August "
+    "2014, released in 0.8.2): a follower's fetch that found nothing new joined the fetch "
+    "purgatory only after its read (0.8.1.1 KafkaApis.handleFetchRequest: readMessageSets, "
+    "then fetchRequestPurgatory.watch), so a produce appended in between never woke it, and "
+    "the leader's producer connection, muted behind that produce, waited out the fetch's "
+    "replica.fetch.wait.max.ms ({fetch_wait_ms:,.0f} ms). Lost once in {one_in:,.0f} requests "
+    "it would account for the {extra_ms:.1f} ms; how often it was lost depends on the 2014 "
+    "machines' thread scheduling, which is not published, and the model follows Kafka 3.9, "
+    "where it cannot be lost: not explained by a published setting."
 )
+
+#: 0.8.1's replica.fetch.wait.max.ms default, ms (the 2014 race's stall)
+V0_FETCH_WAIT_MS = 500.0
 
 
 def acks_all_reason(row: dict, fast: dict, published: float, value_bytes: int, batch: int):
     """Why the acks=all row is off, from the row and its diagnostic run ``fast``: the time a
     broker connection's request takes at the brokers' limit in ours and at the published
-    rate (3 brokers, two batches of ``batch`` bytes a request, one request at a time)."""
-    record_bytes = _wire_bytes_per_record(value_bytes, batch)
-    request_bytes = 2 * batch
+    rate (3 brokers, two batches of ``batch`` bytes a request, one request at a time), each in
+    its own message format."""
+    ours_per_batch = batch // _wire_bytes_per_record(value_bytes, batch)
+    v0_bytes = value_bytes + V0_RECORD_OVERHEAD
+    v0_per_batch = batch // v0_bytes
 
-    def cycle_ms(rate: float) -> float:
-        return request_bytes / (rate * record_bytes / 3) * 1e3
+    def cycle_ms(rate: float, per_batch: float) -> float:
+        return 2 * per_batch / (rate / 3) * 1e3
 
-    wire_ms = 3 * request_bytes / (GBE_MB_S * 1e6) * 1e3
+    ours, needed = cycle_ms(fast["rate"], ours_per_batch), cycle_ms(published, v0_per_batch)
+    if row["app_busy"] >= APP_BOUND:
+        held = f"Ours is held by the application thread (busy {row['app_busy']:.2f})"
+    else:
+        held = f"Ours is held by the brokers (application thread busy {row['app_busy']:.2f})"
     return ACKS_ALL_REASON.format(
-        app_busy=row["app_busy"],
+        held=held,
         factor=DIAGNOSTIC_CPU_FACTOR,
         fast=fast["rate"],
         nic=fast["nic"],
-        batch=batch,
-        cycle_ours=cycle_ms(fast["rate"]),
-        cycle_pub=cycle_ms(published),
-        extra_ms=cycle_ms(published) - cycle_ms(fast["rate"]),
-        request_kb=request_bytes / 1e3,
-        gbe=GBE_MB_S,
-        wire_ms=wire_ms,
+        cycle_ours=ours,
+        cycle_pub=needed,
+        v0_batch=v0_per_batch,
+        v0_bytes=v0_bytes,
+        fetch_wait_ms=V0_FETCH_WAIT_MS,
+        one_in=V0_FETCH_WAIT_MS / (needed - ours),
+        extra_ms=needed - ours,
     )
 
 
