@@ -206,9 +206,11 @@ class HardwareSpec(Spec):
     """CPU cores of each broker and each producer machine, shared by its modelled threads (a
     broker's network threads, request handlers and replica fetchers; a producer's sender
     thread): a piece of work waits for a free core and then holds it for its whole CPU time (no
-    preemption). null: as many cores as threads, no thread ever waits for a core. Either way the
-    ``nodes`` table reports the CPU seconds used per second (``cpu_busy``); with cores set,
-    ``cpu_utilisation`` is that over the cores."""
+    preemption). A producer's application thread counts in its machine's CPU use but never
+    waits for a core (its send() times are set in advance). null: as many cores as threads, no
+    thread ever waits for a core. Either way the ``nodes`` table reports the CPU seconds used
+    per second (``cpu_busy``, cores' worth); with cores set, ``cpu_utilisation`` is that over
+    the cores."""
     per_broker: dict[str, HardwareOverride] = Field(default_factory=dict)
     """Overrides keyed by broker id, e.g. ``{"2": {"disk_write_mb_s": 20}}``."""
 
