@@ -146,15 +146,17 @@ def lost_acked(results: Results) -> Figure:
 
 
 def resources(results: Results) -> Figure:
-    """Each broker's NIC, out and in, as a fraction of its line rate, and its disk appends
-    (MB/s) per interval (the ``nodes`` table): which resource a saturated run runs out of."""
-    figure, axes = _panels(results, "broker NICs and disks", 3)
+    """Each broker's NIC, out and in, as a fraction of its line rate, its disk appends (MB/s)
+    and its CPU use (cores busy, with a line at the brokers' cores when set) per interval (the
+    ``nodes`` table): which resource a saturated run runs out of."""
+    figure, axes = _panels(results, "broker NICs, disks and CPUs", 4)
     nodes = results.tables["nodes"]
     brokers = nodes[nodes["node"].str.contains(r"(?:^|/)broker-\d+$", regex=True)]
     panels = {
         "NIC out (of line rate)": "nic_out_utilisation",
         "NIC in (of line rate)": "nic_in_utilisation",
         "disk appends (MB/s)": "disk_append_mb_s",
+        "CPU (cores busy)": "cpu_busy",
     }
     # by cluster, then by broker number (broker-2 before broker-10)
     names = sorted(brokers["node"].unique(), key=lambda n: (n.rpartition("/")[0], len(n), n))
@@ -166,12 +168,22 @@ def resources(results: Results) -> Figure:
         for name in names:
             rows = brokers[brokers["node"] == name]
             ax.plot(rows["time_s"], rows[column], label=name, color=colors[name], linewidth=1.0)
-        if column != "disk_append_mb_s" and not brokers.empty:  # the line rate
+        if column.startswith("nic") and not brokers.empty:  # the line rate
             ax.axhline(1.0, color="0.5", linewidth=0.8, linestyle=":", zorder=0)
+        if column == "cpu_busy":
+            for cores in _cores(brokers):
+                ax.axhline(cores, color="0.5", linewidth=0.8, linestyle=":", zorder=0)
         ax.set_ylim(bottom=0)
         drawn = mark_events(ax, results)
         _legend(ax, skip=() if i == 0 else drawn)
     return figure
+
+
+def _cores(nodes: pd.DataFrame) -> list[float]:
+    """The distinct core counts of ``nodes`` (rows of the ``nodes`` table), from the intervals
+    that used their CPU: cpu_busy over cpu_utilisation (NaN when cores are not set)."""
+    used = nodes[nodes["cpu_utilisation"] > 0]
+    return sorted((used["cpu_busy"] / used["cpu_utilisation"]).round().unique())
 
 
 def mirror_lag(results: Results) -> Figure:

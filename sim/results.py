@@ -170,6 +170,20 @@ TABLES: dict[str, tuple[Column, ...]] = {
             "float64",
             "brokers: bytes not yet durable (dirty or under writeback) at the end, MB; else NaN",
         ),
+        (
+            "cpu_busy",
+            "float64",
+            "brokers and producers: CPU seconds per second used by the node's modelled threads in "
+            "the interval (cores' worth; a broker's network threads, request handlers and replica "
+            "fetchers, a producer's application and sender threads), counted when the work is "
+            "handed to a thread; NaN for nodes without a modelled CPU",
+        ),
+        (
+            "cpu_utilisation",
+            "float64",
+            "cpu_busy over the node's cores (cluster.hardware.cpu_cores): 1 is every core busy; "
+            "NaN when cpu_cores is null (no contention) or the node has no modelled CPU",
+        ),
     ),
     "pauses": _cols(
         ("group", "string", "consumer group id"),

@@ -122,6 +122,8 @@ class HardwareOverride(Spec):
     """This broker's request-handler time per request; null: the cluster's."""
     broker_io_mb_s: PositiveFloat | None = None
     """This broker's request-handler byte rate; null: the cluster's."""
+    cpu_cores: Annotated[int, Field(ge=1)] | None = None
+    """This broker's CPU cores; null: the cluster's ``cpu_cores``."""
 
 
 class CodecSpeeds(Spec):
@@ -200,6 +202,15 @@ class HardwareSpec(Spec):
     (UnifiedLog.analyzeAndValidateRecords) and its copy into the log. Default uncited: the model's
     estimate, below the checksum rate measured on the build machine (2,660 MB/s,
     benchmarks/bench_client_cpu.py)."""
+    cpu_cores: Annotated[int, Field(ge=1)] | None = None
+    """CPU cores of each broker and each producer machine, shared by its modelled threads (a
+    broker's network threads, request handlers and replica fetchers; a producer's sender
+    thread): a piece of work waits for a free core and then holds it for its whole CPU time (no
+    preemption). A producer's application thread counts in its machine's CPU use but never
+    waits for a core (its send() times are set in advance). null: as many cores as threads, no
+    thread ever waits for a core. Either way the ``nodes`` table reports the CPU seconds used
+    per second (``cpu_busy``, cores' worth); with cores set, ``cpu_utilisation`` is that over
+    the cores."""
     per_broker: dict[str, HardwareOverride] = Field(default_factory=dict)
     """Overrides keyed by broker id, e.g. ``{"2": {"disk_write_mb_s": 20}}``."""
 

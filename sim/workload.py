@@ -114,6 +114,14 @@ class Workload:
         later = len(self._last_times) - int(np.searchsorted(self._last_times, end_s, "left"))
         return self.drawn - later
 
+    def send_cpu_s(self, end_s: float) -> float:
+        """CPU seconds the application's thread spent in send() before ``end_s``, s: ``send_s``
+        per record drawn that arrived before then (the records not drawn yet count once the
+        producer draws them). The send() times are set in advance (``send_s`` apart in a closed
+        loop; the arrival times otherwise), so no other thread holds the thread up: this counts
+        its CPU time, it does not contend for a core."""
+        return self.send_s * self.offered_before(min(end_s, self._last_window[1]))
+
     def hold(self, count: int) -> None:
         """A closed loop's send() blocks (no memory): the last ``count`` records drawn, those
         after it, were never called, and none is until :meth:`resume`."""

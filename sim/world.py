@@ -48,6 +48,7 @@ from sim.coordination.zookeeper import (
     broker_path,
     partition_state_path,
 )
+from sim.cpu import Cpu
 from sim.disk import Disk
 from sim.events import EventKind
 from sim.faults import SIMULATED_FAULTS, FaultInjector
@@ -141,7 +142,9 @@ def _hardware(spec: HardwareSpec, broker: int) -> HardwareSpec:
 
 
 #: The counters of a node added during the interval (a consumer joining): all from zero.
-_NEW_NODE = (0, 0, 0.0, 0.0, 0.0, 0)
+_NEW_NODE = (0, 0, 0.0, 0.0, 0.0, 0, 0.0, None)
+#: The CPU counters of a node whose CPU is not modelled: CPU seconds, cores.
+_NO_CPU = (math.nan, None)
 
 
 class World:
@@ -382,6 +385,7 @@ class World:
         hardware = self.hardware
         producer.sender.request_cpu_s = hardware.producer_request_us * 1e-6
         producer.sender.byte_cpu_s = 1.0 / (hardware.producer_checksum_mb_s * 1e6)
+        producer.sender.cpu = Cpu(hardware.cpu_cores)
 
     def _warn_batches_over_limit(self, name: str, topic: str, config) -> None:
         """Producer ``name``'s batches can be larger than ``topic``'s max.message.bytes: the
@@ -534,12 +538,29 @@ class World:
             before = self._sample_nodes(before, disks, interval)
 
     def _node_counters(self, disks: dict[str, Disk]) -> dict[str, tuple]:
-        """Each node's NIC counters (Network.nic_counters) and, for a broker (``disks``: each
-        broker's by name), bytes appended to its disk so far (Disk.position), else -1."""
+        """Each node's NIC counters (Network.nic_counters); for a broker (``disks``: each
+        broker's by name), bytes appended to its disk so far (Disk.position), else -1; CPU
+        seconds used so far and cores (:meth:`_cpus`), NaN and None for nodes without."""
+        cpus = self._cpus()
         return {
-            c[0]: (*c[1:], disks[c[0]].position() if c[0] in disks else -1)
+            c[0]: (
+                *c[1:],
+                disks[c[0]].position() if c[0] in disks else -1,
+                *cpus.get(c[0], _NO_CPU),
+            )
             for c in self.net.nic_counters()
         }
+
+    def _cpus(self) -> dict[str, tuple[float, int | None]]:
+        """The nodes whose CPU is modelled, brokers and producer clients (not a mirror's
+        tasks, which pay no CPU time): CPU seconds used so far, and cores (None: no
+        contention)."""
+        now = self.env.now
+        cpus = {b.name: (b.cpu.busy_s, b.cpu.cores) for b in self.brokers}
+        for p in self.producers:
+            if isinstance(p, KafkaProducer):
+                cpus[p.name] = (p.cpu_busy_s(now), p.sender.cpu.cores)
+        return cpus
 
     def _sample_nodes(
         self, before: dict[str, tuple], disks: dict[str, Disk], interval_s: float
@@ -547,16 +568,17 @@ class World:
         """Append one row per node for the interval ending now; returns the counters now."""
         now = self.env.now
         after = self._node_counters(disks)
-        for name, (out, into, out_free, in_free, nic, appended) in after.items():
-            out0, in0, _, _, _, appended0 = before.get(name, _NEW_NODE)  # added in the run
+        for name, (out, into, out_free, in_free, nic, appended, cpu_s, cores) in after.items():
+            out0, in0, _, _, _, appended0, cpu0_s, _ = before.get(name, _NEW_NODE)  # added later
             out_b, in_b = (out - out0) / interval_s, (into - in0) / interval_s
             disk = disks.get(name)
             append_mb = (appended - appended0) / interval_s / 1e6 if disk else math.nan
             dirty_mb = disk.dirty_bytes / 1e6 if disk else math.nan
+            cpu_busy = (cpu_s - cpu0_s) / interval_s  # NaN without a modelled CPU
             self.metrics.nodes.append_row(
                 (now, name, out_b / 1e6, in_b / 1e6, out_b / nic, in_b / nic,
                  max(0.0, out_free - now) * 1e3, max(0.0, in_free - now) * 1e3,
-                 append_mb, dirty_mb)
+                 append_mb, dirty_mb, cpu_busy, cpu_busy / cores if cores else math.nan)
             )  # fmt: skip
         return after
 

@@ -176,17 +176,20 @@ def story():
          "produce_latency_p99_ms": 5.0, "max_consumer_lag": 0,
          "under_replicated_partitions": [0, 0, 1, 0, 0, 0, 0, 0, 0, 0]}
     )  # fmt: skip
-    # each broker's NIC out at 0.1 of its line rate, in at 0.2, appending 1 MB/s; broker-1
-    # silent in the interval of its crash (2-3 s); a client without a disk
+    # each broker's NIC out at 0.1 of its line rate, in at 0.2, appending 1 MB/s, using half a
+    # core of its 2; broker-1 silent in the interval of its crash (2-3 s); a client without a
+    # disk
     nodes = pd.DataFrame(
         {"time_s": np.repeat(ends, 4), "node": ["broker-0", "broker-1", "broker-2", "app-0"] * 10,
          "nic_out_mb_s": 12.5, "nic_in_mb_s": 25.0, "nic_out_utilisation": 0.1,
          "nic_in_utilisation": 0.2, "nic_out_backlog_ms": 0.0, "nic_in_backlog_ms": 0.0,
-         "disk_append_mb_s": [1.0, 1.0, 1.0, np.nan] * 10, "dirty_mb": [5.0, 5.0, 5.0, np.nan] * 10}
+         "disk_append_mb_s": [1.0, 1.0, 1.0, np.nan] * 10, "dirty_mb": [5.0, 5.0, 5.0, np.nan] * 10,
+         "cpu_busy": [0.5, 0.5, 0.5, 0.1] * 10, "cpu_utilisation": [0.25, 0.25, 0.25, 0.05] * 10}
     )  # fmt: skip
     crashed = (nodes["node"] == "broker-1") & (nodes["time_s"] == 3.0)
     nodes.loc[crashed, ["nic_out_mb_s", "nic_in_mb_s", "nic_out_utilisation"]] = 0.0
-    nodes.loc[crashed, ["nic_in_utilisation", "disk_append_mb_s"]] = 0.0
+    nodes.loc[crashed, ["nic_in_utilisation", "disk_append_mb_s", "cpu_busy"]] = 0.0
+    nodes.loc[crashed, "cpu_utilisation"] = 0.0
     tables = {"produced": produced, "acked": acked, "consumed": consumed, "log": log,
               "events": events, "assignments": assignments, "timeseries": timeseries,
               "nodes": nodes}  # fmt: skip

@@ -3,8 +3,9 @@ resource it sets and no other (issue 19). Short runs of two Kreps 2014 rows: the
 producer without replication, held by its application thread's CPU (``producer_send_us``),
 and the single consumer reading a filled log, held by its NIC (``network_gbps``); a variant
 of the first with a small page cache is held by the disk (``disk_write_mb_s``), and one with
-a costly request handler by the brokers' I/O threads (``broker_io_request_us``). Each run is
-cached by its settings: the tests share the unchanged rows."""
+a costly request handler by the brokers' I/O threads (``broker_io_request_us``), and the
+same with three producers, whose connections run at once, by the brokers' cores
+(``cpu_cores``). Each run is cached by its settings: the tests share the unchanged rows."""
 
 from __future__ import annotations
 
@@ -46,9 +47,10 @@ SEND_RATE = 1e6 / calibrate.HardwareSpec().producer_send_us  # the application t
 
 
 @functools.cache
-def _write(seed: int, **hardware) -> float:
+def _write(seed: int, producers: int = 1, **hardware) -> float:
     data = copy.deepcopy(kreps.ROWS["1 producer, RF 1"])
     data["seed"] = seed
+    data["producers"][0]["count"] = producers
     data["cluster"]["hardware"].update(hardware)
     return calibrate.run_row(data, WRITE_S)["rate"]
 
@@ -133,3 +135,33 @@ def test_the_broker_cpu_moves_the_write_and_not_the_read(seed):
         rate = _write(seed, broker_io_request_us=io_us)
         assert abs(rate / (3 * 2 * FULL_BATCH / request_s) - 1) < 1 / 60
     assert _near(_read(seed, broker_io_request_us=700.0), _line_rate(1.0), READ_SLACK)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_cpu_cores_move_a_write_held_by_the_brokers_cpu_and_not_the_others(seed):
+    """With the costly request handler above (700 µs), three producers give each broker three
+    connections, each with one request at a time: with cores for all (null) the write is three
+    times the one producer's; with 1 core per broker the three connections share it, so the
+    write is the one producer's, within a 60th; with 2 cores more than that and at most twice
+    it (a core's time before work handed to it ahead of time is lost: sim.cpu). One producer
+    (one connection per broker, one request at a time) needs one core: its write, held by its
+    application thread or by that request handler, is the same within a 60th with 1 core; the
+    read, held by the NIC, stays at the line rate."""
+    hardware = calibrate.HardwareSpec()
+    request_bytes = 2 * 8196
+    io_us = 700.0
+    request_s = 1e-6 * (
+        io_us
+        + hardware.broker_network_request_us
+        + request_bytes / hardware.broker_network_mb_s
+        + request_bytes / hardware.broker_io_mb_s
+    )
+    one_connection = 3 * 2 * FULL_BATCH / request_s  # records/s, as in the test above
+    for cores, connections_at_once in ((None, 3), (1, 1)):
+        rate = _write(seed, 3, broker_io_request_us=io_us, cpu_cores=cores)
+        assert abs(rate / (connections_at_once * one_connection) - 1) < 1 / 60
+    two_cores = _write(seed, 3, broker_io_request_us=io_us, cpu_cores=2)
+    assert one_connection * (1 + 1 / 60) < two_cores < 2 * one_connection * (1 + 1 / 60)
+    assert abs(_write(seed, cpu_cores=1) / SEND_RATE - 1) < 1 / 60
+    assert abs(_write(seed, broker_io_request_us=io_us, cpu_cores=1) / one_connection - 1) < 1 / 60
+    assert _near(_read(seed, cpu_cores=1), _line_rate(1.0), READ_SLACK)

@@ -130,9 +130,9 @@ def test_isr_draws_under_replicated_count_and_each_partitions_isr(story):
     assert "1 out of ISR" in _legend(rows) and "no leader" in _legend(rows)
 
 
-def test_resources_draws_each_brokers_nics_and_disk_not_the_clients(story):
-    out, into, disk = resources(story).axes
-    for ax, value in ((out, 0.1), (into, 0.2), (disk, 1.0)):
+def test_resources_draws_each_brokers_nics_disk_and_cpu_not_the_clients(story):
+    out, into, disk, cpu = resources(story).axes
+    for ax, value in ((out, 0.1), (into, 0.2), (disk, 1.0), (cpu, 0.5)):
         lines = _lines(ax)
         assert sorted(k for k in lines if k.startswith("broker")) == [
             "broker-0",
@@ -144,6 +144,7 @@ def test_resources_draws_each_brokers_nics_and_disk_not_the_clients(story):
         assert times == [float(t) for t in range(1, 11)]
         assert values == [value, value, 0.0] + [value] * 7  # silent while it was down
     assert "crash_broker" in _legend(out) and "crash_broker" not in _legend(disk)
+    assert [line.get_ydata()[0] for line in cpu.lines if line.get_linestyle() == ":"] == [2.0]
 
 
 def test_rebalance_timeline_one_row_per_member(story):
@@ -240,7 +241,8 @@ def test_resources_orders_brokers_by_number_within_each_cluster(story):
     nodes = pd.DataFrame(
         {"time_s": 1.0, "node": names, "nic_out_mb_s": 1.0, "nic_in_mb_s": 1.0,
          "nic_out_utilisation": 0.1, "nic_in_utilisation": 0.1, "nic_out_backlog_ms": 0.0,
-         "nic_in_backlog_ms": 0.0, "disk_append_mb_s": 1.0, "dirty_mb": 1.0}
+         "nic_in_backlog_ms": 0.0, "disk_append_mb_s": 1.0, "dirty_mb": 1.0, "cpu_busy": 1.0,
+         "cpu_utilisation": float("nan")}
     )  # fmt: skip
     results = Results(story.scenario, {**story.tables, "nodes": nodes})
     legend = _legend(resources(results).axes[0])

@@ -14,7 +14,8 @@ Machines (``driver-kafka/deploy/terraform.tfvars``): three brokers on i3en.2xlar
 ``num.replica.fetchers`` 8, the two NVMe disks as two log directories (JBOD, xfs), a 6 GiB heap
 (``templates/kafka.service``): ``page_cache_mb`` 64 GiB less the heap. The model has one disk
 per broker: ``disk_write_mb_s`` is the model's default (the post does not give the disks'
-throughput).
+throughput). ``cpu_cores`` 8: the brokers' 8 vCPUs, each counted as a core; the model gives the
+producers' machines the same figure (the sources quoted here do not give the c5n.2xlarge's).
 
 Workload (``blog/workloads/1-topic-100-partitions-1kb-4-producers-*-rate.yaml``): one topic of
 100 partitions, RF 3, ``min.insync.replicas`` 2, 1,024-byte records, four producers and one
@@ -64,7 +65,7 @@ _BASE = {
             "num.replica.fetchers": 8,
             "group.initial.rebalance.delay.ms": 0,
         },
-        "hardware": {"network_gbps": 25.0, "page_cache_mb": (64 - 6) * _GIB_MB},
+        "hardware": {"network_gbps": 25.0, "page_cache_mb": (64 - 6) * _GIB_MB, "cpu_cores": 8},
     },
     "topics": [
         {

@@ -15,7 +15,8 @@ partitions, 50,000,000 records).
 Hardware: ``network_gbps`` 1 (1 GbE); ``disk_write_mb_s`` 600, Kafka's documentation for six
 7200 rpm SATA drives ("the performance of linear writes on a JBOD configuration with six 7200rpm
 SATA RAID-5 array is about 600MB/sec", design, "Don't fear the filesystem!");
-``page_cache_mb`` 32 GB less 4 GB for the JVM heap and the OS. The runs are shorter than the
+``page_cache_mb`` 32 GB less 4 GB for the JVM heap and the OS; ``cpu_cores`` 6, the post's six
+cores, on the brokers and the producers' machines alike. The runs are shorter than the
 50 million records (``duration_s``): each is a steady state after its first second.
 
 End-to-end latency (``LATENCY``): the post's TestEndToEndLatency sends one record at a time
@@ -63,7 +64,12 @@ _BASE = {
     "cluster": {
         "brokers": 3,
         "coordination": "zookeeper",
-        "hardware": {"network_gbps": 1.0, "disk_write_mb_s": 600.0, "page_cache_mb": 28_672.0},
+        "hardware": {
+            "network_gbps": 1.0,
+            "disk_write_mb_s": 600.0,
+            "page_cache_mb": 28_672.0,
+            "cpu_cores": 6,
+        },
     },
     "topics": [{"name": "test", "partitions": 6, "replication_factor": 1}],
     "producers": [

@@ -51,6 +51,7 @@ from sim.coordination.zookeeper import (
     partition_state_path,
     topic_path,
 )
+from sim.cpu import Cpu
 from sim.disk import Disk
 from sim.events import EventKind
 from sim.kafka_config import EffectiveConfig
@@ -104,13 +105,19 @@ IO_BYTES_S = _HARDWARE.broker_io_mb_s * 1e6
 
 class RequestHandlerPool:
     """``num.network.threads`` then ``num.io.threads`` servers, each a busy-until time (s), at
-    ``hardware``'s CPU costs per request and per byte."""
+    ``hardware``'s CPU costs per request and per byte, their work run on the broker's ``cpu``
+    (default: one of its own, without contention)."""
 
     def __init__(
-        self, network_threads: int, io_threads: int, hardware: HardwareSpec = _HARDWARE
+        self,
+        network_threads: int,
+        io_threads: int,
+        hardware: HardwareSpec = _HARDWARE,
+        cpu: Cpu | None = None,
     ) -> None:
         self._network = [0.0] * network_threads
         self._io = [0.0] * io_threads
+        self._cpu = cpu if cpu is not None else Cpu()
         self._network_request_s = hardware.broker_network_request_us * 1e-6
         self._network_bytes_s = hardware.broker_network_mb_s * 1e6
         self._io_request_s = hardware.broker_io_request_us * 1e-6
@@ -119,19 +126,21 @@ class RequestHandlerPool:
     def done_at(self, now: float, nbytes: int) -> float:
         """When a request of ``nbytes`` arriving ``now`` has been read and handled, s.
 
-        In each pool the first free server (the heap's smallest busy-until time) serves it: one
-        heapreplace, not heappop + heappush (the heap holds the same busy-until times
+        In each pool the first free server (the heap's smallest busy-until time) takes it, as
+        soon as it is free, and runs its work on the CPU (Cpu.run: later if no core is free):
+        one heapreplace, not heappop + heappush (the heap holds the same busy-until times
         afterwards, so every later answer is the same). Both pools written out, max() inlined:
         this runs once per request."""
+        run = self._cpu.run
         network = self._network
         free = network[0]
-        read = (now if now > free else free) + (
-            self._network_request_s + nbytes / self._network_bytes_s
+        read = run(
+            now if now > free else free, self._network_request_s + nbytes / self._network_bytes_s
         )
         heapreplace(network, read)
         io = self._io
         free = io[0]
-        done = (read if read > free else free) + (self._io_request_s + nbytes / self._io_bytes_s)
+        done = run(read if read > free else free, self._io_request_s + nbytes / self._io_bytes_s)
         heapreplace(io, done)
         return done
 
@@ -260,13 +269,16 @@ class Broker:
         self.metrics = metrics
         #: the metadata cache's alive brokers (set by UpdateMetadata; its partitions read it)
         self.live_brokers: set[int] = set()
+        #: the machine's cores, shared by its request handlers and replica fetchers
+        self.cpu = Cpu(hardware.cpu_cores)
         self.replicas = ReplicaManager(
             env, broker_id, net, disk, config, topic_configs, metrics,
             self._send_alter_partition, self.live_brokers, legacy_hw_truncation,
+            self.cpu, hardware,
         )  # fmt: skip
         self.log_manager = LogManager(env, self.name, self.replicas, config, topic_configs, metrics)
         self.handlers = RequestHandlerPool(
-            config["num.network.threads"], config["num.io.threads"], hardware
+            config["num.network.threads"], config["num.io.threads"], hardware, self.cpu
         )
         self.metadata: dict[TopicPartition, PartitionMetadata] = {}
         self.controller_id = -1

@@ -134,6 +134,9 @@ class ReplicaFetcher:
             if isinstance(response, NetworkFailure):
                 yield self.env.timeout(self.backoff_s)
                 continue
+            append_s = self._append_cpu_s(response)
+            if append_s > 0:  # the thread validates and appends the records first
+                yield self.env.timeout(append_s)
             failed = False
             throttle_s = 0.0
             partitions = self.partitions
@@ -155,6 +158,27 @@ class ReplicaFetcher:
                 yield self.env.timeout(throttle_s)
             if failed:
                 yield self.env.timeout(self.backoff_s)
+
+    def _append_cpu_s(self, response) -> float:
+        """How long this thread works, s from now, on the CPU (ReplicaManager.cpu) to append
+        the records of ``response``, if it carries any: the request handlers' costs
+        (``broker_io_request_us`` once per response, and its records' bytes at
+        ``broker_io_mb_s``), for the follower's append checks every batch's CRC as the leader's
+        does (ReplicaFetcherThread.processPartitionData -> UnifiedLog.appendAsFollower ->
+        append -> analyzeAndValidateRecords: ``batch.isValid``). The partitions are appended
+        when it is done, so the next fetch, which tells the leader the new log end offsets,
+        leaves then. A response without records costs nothing (append returns at once when
+        there are no valid bytes)."""
+        nbytes = 0
+        for data in response.partitions.values():
+            if data.entries:
+                nbytes += data.size_bytes
+        if not nbytes:
+            return 0.0
+        replicas = self.replicas
+        now = self.env.now
+        cost_s = replicas.append_request_s + nbytes / replicas.append_bytes_s
+        return replicas.cpu.run(now, cost_s) - now
 
     def _on_partition_fenced(self, tp: TopicPartition) -> None:
         """AbstractFetcherThread.onPartitionFenced when the request carried the partition's

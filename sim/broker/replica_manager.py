@@ -17,6 +17,7 @@ import simpy
 from sim.broker.log import PartitionLog
 from sim.broker.partition import Completion, Partition
 from sim.broker.replica_fetcher import ReplicaFetcher, fetcher_id, offset_to_truncate_to
+from sim.cpu import Cpu
 from sim.disk import Disk
 from sim.events import EventKind
 from sim.kafka_config import EffectiveConfig
@@ -42,6 +43,7 @@ from sim.protocol import (
     ProduceResponse,
     TopicPartition,
 )
+from sim.scenario import HardwareSpec
 from sim.timers import Deadlines
 
 #: Errors members bound once: a lookup on the Errors class costs ~0.1 µs in Python 3.11 (its
@@ -105,6 +107,8 @@ class ReplicaManager:
         alter_partition: AlterPartition,
         alive_brokers: set[int],
         legacy_hw_truncation: bool = False,
+        cpu: Cpu | None = None,
+        hardware: HardwareSpec | None = None,
     ) -> None:
         self.env = env
         self.broker_id = broker_id
@@ -117,6 +121,12 @@ class ReplicaManager:
         self.alter_partition = alter_partition
         self.alive_brokers = alive_brokers  # the broker's metadata cache's, for its partitions
         self.legacy_hw_truncation = legacy_hw_truncation
+        #: the broker's CPU (default: its own, without contention), on which its replica
+        #: fetchers append what they fetch, at the request handlers' costs (see ReplicaFetcher)
+        self.cpu = cpu if cpu is not None else Cpu()
+        hardware = hardware if hardware is not None else HardwareSpec()
+        self.append_request_s = hardware.broker_io_request_us * 1e-6
+        self.append_bytes_s = hardware.broker_io_mb_s * 1e6
         self.partitions: dict[TopicPartition, Partition] = {}
         self.fetchers: dict[tuple[int, int], ReplicaFetcher] = {}
         self._fetcher_of: dict[TopicPartition, ReplicaFetcher] = {}  # of each followed partition

@@ -169,6 +169,11 @@ class KafkaProducer:
         """Start sending at the producer's start_s."""
         self.process = self.env.process(self.run())
 
+    def cpu_busy_s(self, now: float) -> float:
+        """CPU seconds the producer's machine used so far: the application thread's send()
+        calls (Workload.send_cpu_s) and the sender thread's requests (Sender.cpu)."""
+        return self.workload.send_cpu_s(now) + self.sender.cpu.busy_s
+
     def account(self, end_s: float) -> tuple[int, int, int, int]:
         """Where the application's records stand at ``end_s``, s (the end of the run; no round
         runs then): (offered, blocked, queued, in flight). offered: records that arrived

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.clients.producer.record_accumulator import ProducerBatch, RecordAccumulator
+from sim.cpu import Cpu
 from sim.events import EventKind
 from sim.kafka_config import EffectiveConfig
 from sim.metrics import Metrics
@@ -152,9 +153,11 @@ class Sender:
         #: wakes the producer for a round (an answer arrived)
         self.wake = wake
         #: the sender thread's CPU time per request, s, and per byte of its batches (their
-        #: checksums), s (set from the hardware); requests leave one after another
+        #: checksums), s (set from the hardware); requests leave one after another, each built
+        #: on the producer machine's CPU
         self.request_cpu_s = 0.0
         self.byte_cpu_s = 0.0
+        self.cpu = Cpu()
         self._busy_until_s = 0.0  # when the sender thread is done with the requests so far
 
     # ---------------------------------------------------------------- one round
@@ -361,10 +364,10 @@ class Sender:
     def _cpu_delay_s(self, request_bytes: int, now: float) -> float:
         """When the sender thread is done building a request of ``request_bytes`` built at
         ``now``, s from now: after the requests before it, its own time (a socket write and
-        its batches' checksums)."""
+        its batches' checksums), on the CPU (later if no core is free)."""
         cost = self.request_cpu_s + self.byte_cpu_s * request_bytes
         start = now if now > self._busy_until_s else self._busy_until_s
-        self._busy_until_s = start + cost
+        self._busy_until_s = self.cpu.run(start, cost)
         return self._busy_until_s - now
 
     def _transmit_later(self, later: _Transmit) -> None:
