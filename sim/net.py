@@ -389,24 +389,27 @@ class Network:
 
     # ------------------------------------------------------------------ traffic
 
-    def request(self, source: str, target: str, request: Any, timeout_s: float) -> simpy.Event:
+    def request(
+        self, source: str, target: str, request: Any, timeout_s: float, after_s: float = 0.0
+    ) -> simpy.Event:
         """Send ``request`` (it has ``size_bytes``); the event succeeds with the response or a
-        :class:`NetworkFailure` (:class:`RequestTimedOut` at ``now + timeout_s`` at the latest).
-        """
+        :class:`NetworkFailure` (:class:`RequestTimedOut` at ``now + after_s + timeout_s`` at
+        the latest). after_s: the request leaves that long from now (its sender's thread is
+        busy until then), s."""
         hosts = self._hosts
         src, dst = hosts[source], hosts[target]
         self._next_call_id = cid = self._next_call_id + 1
         event = Event(self.env)
         call = _Call(self, cid, src, dst, request, event)
         self._open[cid] = call
-        self._deadlines.add(timeout_s, cid)
+        self._deadlines.add(after_s + timeout_s, cid)
         if src.up and dst.up and not src.paused and not (self._cut or self._links or self._held):
             # _dispatch_request's usual case written out (both ends up, no link cut, degraded
             # or holding anything): it runs once per request
-            delay = self._transmit(src, dst, request.size_bytes, _NORMAL)
+            delay = self._transmit(src, dst, request.size_bytes, _NORMAL, after_s)
             call_later(self.env, delay, call, self._request_arrival)
         else:
-            self._dispatch_request(call)
+            self._dispatch_request(call, after_s)
         return event
 
     def send(self, source: str, target: str, message: Any) -> float | None:
@@ -641,7 +644,8 @@ class Network:
 
     # requests: src -> dst
 
-    def _dispatch_request(self, call: _Call) -> None:
+    def _dispatch_request(self, call: _Call, after_s: float = 0.0) -> None:
+        """Send the call's request, ready to leave ``after_s`` from now (Network.request)."""
         src, dst = call.src, call.dst
         if call.done:
             return
@@ -657,10 +661,10 @@ class Network:
             if link.drop_requests and self._dropped(link.drop_requests):
                 return  # silence: the caller times out
             if dst.up:
-                delay = self._transmit(src, dst, call.request.size_bytes, link)
+                delay = self._transmit(src, dst, call.request.size_bytes, link, after_s)
                 call_later(self.env, delay, call, self._request_arrival)
             else:  # connection refused
-                delay = 2 * (self._half_rtt(src, dst) + link.extra_delay_s)
+                delay = after_s + 2 * (self._half_rtt(src, dst) + link.extra_delay_s)
                 call_later(self.env, delay, call, self._refusal)
 
     def _on_request_arrival(self, call: _Call) -> None:

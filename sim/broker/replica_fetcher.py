@@ -92,6 +92,7 @@ class ReplicaFetcher:
         self.backoff_s = cfg.s("replica.fetch.backoff.ms")
         self.timeout_s = cfg.s("replica.socket.timeout.ms")
         self._wakeup = self.env.event()
+        self._cpu_until_s = 0.0  # when this thread is done appending the last response, s
         self.process: simpy.Process | None = None
 
     def add_partition(self, partition: Partition) -> None:
@@ -128,15 +129,15 @@ class ReplicaFetcher:
                 yield self._wakeup
                 continue
             request, epochs = self._build_request()
+            busy_s = self._cpu_until_s - self.env.now  # the last response's append
             response = yield self.replicas.net.request(
-                self.replicas.name, self.leader_name, request, self.timeout_s
-            )
+                self.replicas.name, self.leader_name, request, self.timeout_s,
+                busy_s if busy_s > 0 else 0.0,
+            )  # fmt: skip
             if isinstance(response, NetworkFailure):
                 yield self.env.timeout(self.backoff_s)
                 continue
-            append_s = self._append_cpu_s(response)
-            if append_s > 0:  # the thread validates and appends the records first
-                yield self.env.timeout(append_s)
+            self._cpu_until_s = self.env.now + self._append_cpu_s(response)
             failed = False
             throttle_s = 0.0
             partitions = self.partitions
@@ -165,10 +166,10 @@ class ReplicaFetcher:
         (``broker_io_request_us`` once per response, and its records' bytes at
         ``broker_io_mb_s``), for the follower's append checks every batch's CRC as the leader's
         does (ReplicaFetcherThread.processPartitionData -> UnifiedLog.appendAsFollower ->
-        append -> analyzeAndValidateRecords: ``batch.isValid``). The partitions are appended
-        when it is done, so the next fetch, which tells the leader the new log end offsets,
-        leaves then. A response without records costs nothing (append returns at once when
-        there are no valid bytes)."""
+        append -> analyzeAndValidateRecords: ``batch.isValid``). The records are appended at
+        once and the next fetch, which tells the leader the new log end offsets, leaves when
+        the work is done (``Network.request``'s after_s: no event of its own). A response
+        without records costs nothing (append returns at once when there are no valid bytes)."""
         nbytes = 0
         for data in response.partitions.values():
             if data.entries:
