@@ -67,7 +67,14 @@ ACKS_ALL_REASON = (
     "(KafkaApis.handleProducerOrOffsetCommitRequest appends, then wakes the followers' parked "
     "fetches; handleFetchRequest, recordFollowerPosition, producerRequestPurgatory.update). "
     "With two partitions led per broker a request carries two batches: at the brokers' limit "
-    "ours takes {cycle_ours:.1f} ms per request; the published rate needs {cycle_pub:.1f} ms "
+    "ours takes {cycle_ours:.1f} ms per request (that limit is the model's least certain "
+    "figure: each NIC sends whole messages first come, first served, so a follower's small "
+    "fetch waits behind whole batches booked on the leader's NIC before it, and the three "
+    "leaders' cycles lock into patterns a microsecond's shift can change; NICs that "
+    "interleaved packets would let the brokers reach their line rate, {wire_ms:.1f} ms a "
+    "request for the request and the other two leaders' batches it fetches as a follower); "
+    "the published rate needs "
+    "{cycle_pub:.1f} ms "
     "(two batches of {v0_batch} records at 2014's {v0_bytes} bytes a record). 2014's code rules "
     "out what could add the difference: the producer's in-flight limit (the muted channel "
     "serves one request at a time whatever it is), the replica fetcher's loop (no backoff "
@@ -112,6 +119,7 @@ def acks_all_reason(row: dict, fast: dict, published: float, value_bytes: int, b
         nic=fast["nic"],
         cycle_ours=ours,
         cycle_pub=needed,
+        wire_ms=3 * 2 * batch / (GBE_MB_S * 1e6) * 1e3,
         v0_batch=v0_per_batch,
         v0_bytes=v0_bytes,
         fetch_wait_ms=V0_FETCH_WAIT_MS,
@@ -289,10 +297,12 @@ CONFLUENT_CACHE_HELD = (
     "`make calibrate` runs the row for {default_s:g} s, counted after {default_warm_s:g} s."
 )
 #: the Confluent rows' simulated s and the s they are counted after (``make calibrate``): the
-#: peak row's dirty data reaches the page cache's limit at about 6.5 s, and from 7 s the rate
-#: is the disks' (measured on 7 December 2026)
-CONFLUENT_DURATION_S = 12.0
-CONFLUENT_WARM_S = 7.0
+#: peak row's dirty data reaches the page cache's limit before 10 s with the brokers' CPU on
+#: i3en.2xlarge's 8 cores (at about 6.5 s with no CPU contention), and from then the rate is
+#: the disks' (measured on 7 December 2026: 484,016 records/s counted after 10 s of 16; after 7
+#: s of 12 the page cache had not quite filled, 582,561)
+CONFLUENT_DURATION_S = 16.0
+CONFLUENT_WARM_S = 10.0
 
 
 def confluent_peak_reason(row: dict, hardware: HardwareSpec, warm_s: float) -> str:
