@@ -41,7 +41,7 @@ class Cpu:
         self.cores = cores
         #: CPU seconds handed out so far
         self.busy_s = 0.0
-        # each core's busy-until time, a heap (None: no contention)
+        # each core's busy-until time, sorted (None: no contention)
         self._free: list[float] | None = None if cores is None else [0.0] * cores
 
     def run(self, ready_s: float, cost_s: float) -> float:
