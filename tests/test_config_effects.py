@@ -79,10 +79,10 @@ def _recorded_run(d: dict, kind: type) -> tuple[World, list[_Sent]]:
     net, sent = world.net, []
     request = net.request
 
-    def recording(source: str, target: str, msg: Any, timeout_s: float):
-        event = request(source, target, msg, timeout_s)
+    def recording(source: str, target: str, msg: Any, timeout_s: float, after_s: float = 0.0):
+        event = request(source, target, msg, timeout_s, after_s)
         if isinstance(msg, kind):
-            row = _Sent(source, msg, world.env.now)
+            row = _Sent(source, msg, world.env.now + after_s)  # when it leaves
             sent.append(row)
             event.callbacks.append(lambda ev: _answered(row, world.env.now, ev._value))
         return event
