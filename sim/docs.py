@@ -85,8 +85,9 @@ ones the model honours, their defaults, validation and cross-property rules are 
 10^6 bytes, `_mb_s` 10^6 bytes per second, `_gbps` gigabits per second, `_msgs_s` records per
 second. Times of the run (`at_s`, `start_s`, `stop_s`) are simulated seconds from its start.
 
-**Not simulated yet**: several clusters, `mirrors`, `schema_registry` and `coordination:
-"kraft"` are part of the schema, but a run refuses a scenario that uses them, naming the field.
+**Not simulated yet**: `coordination: "kraft"` is part of the schema, but a run refuses a
+scenario that uses it, naming the field. Several clusters (`clusters`, `mirrors`) and the
+schema registry (`schema_registry`) are simulated.
 
 **Fault targets** (a fault's `broker`, `node`, `isolate`, `links` or `between`): {targets}
 """

@@ -450,7 +450,8 @@ SUMMARY_FIELDS: dict[str, str] = {
     "produce_latency_p50_ms": "median record latency, send() to ack, ms, of the batches sent "
     "from warmup_s on (from acked)",
     "produce_latency_p99_ms": "99th percentile record latency, send() to ack, ms, of the "
-    "batches sent from warmup_s on (from acked)",
+    "batches sent from warmup_s on (from acked); records never answered (pending_messages, "
+    "failed_messages) are not in the latencies: read them beside these",
     "e2e_latency_p50_ms": "median record latency, send() to poll(), ms, of the records sent "
     "from warmup_s on (from consumed)",
     "e2e_latency_p99_ms": "99th percentile record latency, send() to poll(), ms, of the "

@@ -199,7 +199,9 @@ class HardwareSpec(Spec):
     broker_io_mb_s: PositiveFloat = 2000.0
     """Rate at which a broker's request handler goes through a request's bytes, MB (10^6 bytes)
     per second: for a produce request the CRC32C of each batch
-    (UnifiedLog.analyzeAndValidateRecords) and its copy into the log. Default uncited: the model's
+    (UnifiedLog.analyzeAndValidateRecords) and its copy into the log. A replica fetcher thread
+    pays the same, with ``broker_io_request_us``, for each fetch response it appends (one
+    thread per ``num.replica.fetchers`` and leader). Default uncited: the model's
     estimate, below the checksum rate measured on the build machine (2,660 MB/s,
     benchmarks/bench_client_cpu.py)."""
     cpu_cores: Annotated[int, Field(ge=1)] | None = None
@@ -1165,7 +1167,8 @@ class Scenario(Spec):
                     f"topics.{i}.config.min.insync.replicas: {eff['min.insync.replicas']} exceeds "
                     f"replication_factor {topic.replication_factor}; Kafka >= 3.7 uses "
                     f"min({eff['min.insync.replicas']}, {topic.replication_factor}) = "
-                    f"{topic.replication_factor} as the effective minimum ISR"
+                    f"{topic.replication_factor} as the effective minimum ISR "
+                    "(Partition.effectiveMinIsr)"
                 )
         for i, producer in enumerate(self.producers):
             _, notes = kafka_config.producer_config(producer.config, f"producers.{i}.config")
