@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from heapq import heapreplace
-from typing import Any
+from typing import Any, ClassVar
 
 import simpy
 
@@ -164,6 +164,8 @@ class _Connection:
     respond: Callable | None = None
     done_at_s: float = 0.0
     closed: bool = False
+    callbacks: tuple | None = None  # as an item on SimPy's queue (call_later): its unmuting
+    _ok: ClassVar[bool] = True  # as an event on SimPy's queue: it succeeded
 
     def reply(self, response: Any, extra_s: float = 0.0) -> None:
         """Answer the held request with ``response`` (None: no answer, as for acks=0), leaving
@@ -188,7 +190,7 @@ class _Connection:
             # coordinator's store callback answers the SyncGroups, then moves the group to
             # Stable): Kafka hands it to a request handler only after this answer has left.
             # The channel stays muted until then.
-            call_later(broker.env, 0.0, _Unmute(self), _UNMUTE)
+            call_later(broker.env, 0.0, self, _UNMUTE)
         else:
             self.held = False
 
@@ -205,21 +207,8 @@ class _Connection:
             broker._handle(self, queued, queued_respond)
 
 
-class _Unmute:
-    """A connection's unmuting as an item on SimPy's queue (``call_later``)."""
-
-    __slots__ = ("connection", "callbacks")
-    _ok = True  # as an event on SimPy's queue: it succeeded
-
-    def __init__(self, connection: _Connection) -> None:
-        self.connection = connection
-
-
-def _unmute(item: _Unmute) -> None:
-    item.connection.handle_queued()
-
-
-_UNMUTE = (_unmute,)
+#: the connection's unmuting, with the connection itself as the item on SimPy's queue
+_UNMUTE = (_Connection.handle_queued,)
 
 
 #: The connection a request travels on, by request type (one dict lookup per request). The
