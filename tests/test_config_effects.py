@@ -410,3 +410,25 @@ def test_a_commit_the_offsets_isr_cannot_replicate_is_answered_at_offsets_commit
     assert timeout_s <= after[0].answered_s - after[0].sent_s <= timeout_s + SLACK_S
     gaps = np.diff([s.answered_s for s in after])
     assert gaps == pytest.approx([timeout_s] * len(gaps), abs=SLACK_S)
+
+
+def test_a_followers_next_fetch_leaves_after_it_has_appended_the_last_answer() -> None:
+    """A replica fetcher appends an answer with records at the request handlers' costs
+    (broker_io_request_us, then its bytes at broker_io_mb_s) before its next fetch leaves: the
+    gap from each answer to the next fetch is that cost (an empty answer costs nothing). 2 ms a
+    response, so a fetch sent at once would show."""
+    d = _scenario(2.0, brokers=2, rf=2, producer={"rate_msgs_s": 200})
+    hardware = d["cluster"]["hardware"]
+    hardware.update({"broker_io_request_us": 2000.0, "broker_io_mb_s": 100.0})
+    _, sent = _recorded_run(d, FetchRequest)
+    fetches = [s for s in sent if s.request.replica_id >= 0]
+    gaps = []
+    for answered, following in zip(fetches, fetches[1:], strict=False):
+        if answered.answer is None or not hasattr(answered.answer, "partitions"):
+            continue
+        nbytes = sum(p.size_bytes for p in answered.answer.partitions.values() if p.entries)
+        cost_s = 2e-3 + nbytes / 100e6 if nbytes else 0.0
+        gaps.append((following.sent_s - answered.answered_s, cost_s))
+    with_records = [(gap, cost) for gap, cost in gaps if cost > 0]
+    assert len(with_records) >= 100
+    assert all(gap == pytest.approx(cost, abs=1e-9) for gap, cost in gaps)
