@@ -45,6 +45,11 @@ Faults.
   flight to or from it are lost (the connections are reset). Requests to a down node complete
   with :class:`Disconnected` after one round trip of the link (connection refused; a cut link
   stays silence); one-way messages to it are dropped.
+- not listening (:meth:`Network.listen`): the node is up but has no server socket open (a
+  restarted broker until it has registered: Kafka's KafkaServer.startup registers in ZooKeeper
+  before SocketServer.enableRequestProcessing starts the acceptors, which open the socket only
+  then). Requests to it are refused as to a down node; its own requests, their responses and
+  one-way messages to it (a ZooKeeper watch on its own session) flow as usual.
 - pause (SIGSTOP, long GC): what reaches the node is held, and what it sends (requests,
   responses, messages) is held; at ``resume`` it first sends what it held, then receives what was
   held, in order. Its peers see silence: their timeouts fire. Its own timers still run.
@@ -168,6 +173,7 @@ class _Host:
         "out_busy_s",
         "in_busy_s",
         "up",
+        "listening",
         "paused",
         "incarnation",
         "held_in",
@@ -184,6 +190,7 @@ class _Host:
         self.out_busy_s = 0.0
         self.in_busy_s = 0.0
         self.up = True
+        self.listening = True  # accepts connections (Network.listen)
         self.paused = False
         self.incarnation = 0  # +1 at each crash: ends all connections of the node
         self.held_in: list[tuple[Callable[[Any], None], Any]] = []  # arrivals while paused
@@ -403,7 +410,13 @@ class Network:
         call = _Call(self, cid, src, dst, request, event)
         self._open[cid] = call
         self._deadlines.add(after_s + timeout_s, cid)
-        if src.up and dst.up and not src.paused and not (self._cut or self._links or self._held):
+        if (
+            src.up
+            and dst.up
+            and dst.listening
+            and not src.paused
+            and not (self._cut or self._links or self._held)
+        ):
             # _dispatch_request's usual case written out (both ends up, no link cut, degraded
             # or holding anything): it runs once per request
             delay = self._transmit(src, dst, request.size_bytes, _NORMAL, after_s)
@@ -441,6 +454,11 @@ class Network:
     def restart(self, name: str) -> None:
         """The node is up again, with fresh connections."""
         self._hosts[name].up = True
+
+    def listen(self, name: str, listening: bool) -> None:
+        """Open (True) or close (False) the node's server socket: requests to a node that is
+        not listening are refused (the module docstring's faults)."""
+        self._hosts[name].listening = listening
 
     def pause(self, name: str) -> None:
         """Freeze the node (SIGSTOP): its traffic is held until :meth:`resume`."""
@@ -660,7 +678,7 @@ class Network:
             link = self._link(src, dst)
             if link.drop_requests and self._dropped(link.drop_requests):
                 return  # silence: the caller times out
-            if dst.up:
+            if dst.up and dst.listening:
                 delay = self._transmit(src, dst, call.request.size_bytes, link, after_s)
                 call_later(self.env, delay, call, self._request_arrival)
             else:  # connection refused

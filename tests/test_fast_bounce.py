@@ -27,8 +27,10 @@ from pathlib import Path
 import pytest
 
 from sim import kafka_config
-from sim.broker.broker import REGISTER_RETRY_S
+from sim.broker.broker import REGISTER_RETRY_S, Broker
 from sim.clients.producer.sender import Sender
+from sim.coordination.zookeeper import ZooKeeperClient, broker_path
+from sim.events import EventKind
 from sim.scenario import Scenario, load_scenario, with_values
 from sim.world import World
 
@@ -88,6 +90,43 @@ def test_fast_bounce_recovers_the_offered_rate_and_full_isrs(seed: int) -> None:
     offered = spec.rate_msgs_s * window_s
     linger_s = world.producers[0].config.s("linger.ms")
     assert acked_records >= offered - 5 * math.sqrt(offered) - spec.rate_msgs_s * linger_s
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_restarted_broker_refuses_requests_until_registered(monkeypatch, seed: int) -> None:
+    """The restarted broker handles no request before its new ZooKeeper session has created
+    its /brokers/ids znode (Kafka opens its listeners after registerBroker: KafkaServer.startup,
+    SocketServer.enableRequestProcessing), and handles requests after it. Before the fix it
+    answered the clients from its restart on, knowing no partition (NOT_LEADER_OR_FOLLOWER),
+    all through the seconds its registration was refused."""
+    handled: list[tuple[float, str, int]] = []  # (time, broker, its process) of each request
+    registered: list[tuple[float, str]] = []  # (time, path) of each broker znode created
+    handle, create = Broker._handle, ZooKeeperClient.create
+
+    def recording_handle(self, conn, request, respond):
+        handled.append((self.env.now, self.name, self.starts))
+        handle(self, conn, request, respond)
+
+    def recording_create(self, path, data=None, ephemeral=False):
+        result = yield from create(self, path, data, ephemeral)
+        if result.ok:
+            registered.append((self.env.now, path))
+        return result
+
+    monkeypatch.setattr(Broker, "_handle", recording_handle)
+    monkeypatch.setattr(ZooKeeperClient, "create", recording_create)
+    world = World(_scenario(seed))
+    world.run()
+    events = world.results().events
+    restarted = events[events["kind"] == EventKind.FAULT_END.value]["node"].tolist()
+    assert len(restarted) == 1
+    refused = events[events["kind"] == EventKind.REGISTRATION_FAILED.value]
+    assert refused["node"].tolist() == restarted  # within the session: refused, then retried
+    broker = next(b for b in world.brokers if b.name == restarted[0])
+    at = [t for t, path in registered if path == broker_path(broker.broker_id)]
+    assert len(at) == 1  # the process started with the run adopted its session
+    after_restart = [t for t, name, starts in handled if name == broker.name and starts == 2]
+    assert after_restart and min(after_restart) >= at[0]
 
 
 def _acked_records_after(r, start_s: float) -> int:

@@ -196,6 +196,25 @@ def test_request_to_a_down_node_is_refused_after_one_rtt():
     assert net.bytes_out["a"] == 0
 
 
+def test_a_node_not_listening_refuses_requests_but_its_own_traffic_flows():
+    """A restarted broker before its registration: requests to it are refused after one round
+    trip, as to a down node; its own request is answered, and a one-way message to it (a
+    ZooKeeper watch on its session) arrives. Once it listens, requests reach it."""
+    env, net, nodes = make()
+    net.listen("b", False)
+    refused = outcome_log(env, net.request("a", "b", Msg(N, "refused"), TIMEOUT))
+    own = outcome_log(env, net.request("b", "a", Msg(N, "own"), TIMEOUT))
+    net.send("a", "b", Msg(N, "watch"))
+    env.run()
+    assert refused == [(pytest.approx(RTT), Disconnected("b"))]
+    assert own == [(pytest.approx(RTT + (N + RESP_BYTES) / BW), Msg(RESP_BYTES, ("re", "own")))]
+    assert [tag for _, _, tag in nodes["b"].received] == ["watch"]
+    net.listen("b", True)
+    answered = outcome_log(env, net.request("a", "b", Msg(N, "later"), TIMEOUT))
+    env.run()
+    assert answered[0][1] == Msg(RESP_BYTES, ("re", "later"))
+
+
 def test_restart_brings_the_node_back_with_fresh_connections():
     env, net, nodes = make()
     net.send("a", "b", Msg(N, "lost"))  # in flight when b crashes

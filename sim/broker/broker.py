@@ -295,7 +295,13 @@ class Broker:
 
     def start(self, session: tuple[int, float] | None = None) -> None:
         """Run: timers, fetchers, the ZooKeeper session (``session`` adopts one already open,
-        for a run that starts with the cluster up; otherwise register anew)."""
+        for a run that starts with the cluster up; otherwise register anew, and accept
+        connections only once registered: KafkaServer.startup calls registerBroker before
+        SocketServer.enableRequestProcessing, and the acceptors open the server socket only
+        when they start, "so that systems which assume that the socket being open indicates
+        readiness are not confused")."""
+        if session is None:
+            self.net.listen(self.name, False)
         self.running = True
         self.starts += 1
         self._told_since_start.clear()
@@ -600,12 +606,14 @@ class Broker:
 
         While the previous session's ``/brokers/ids/<id>`` lives on (a restart within the
         session timeout), Kafka's startup fails with NodeExists; the model retries every
-        ``REGISTER_RETRY_S`` as a supervisor restarting the broker would."""
+        ``REGISTER_RETRY_S`` as a supervisor restarting the broker would, refusing connections
+        meanwhile (:meth:`start`). Once registered it accepts them."""
         path = broker_path(self.broker_id)
         reported = False
         while self.running:
             result = yield from self.zk.create(path, {"host": self.name}, ephemeral=True)
             if result.ok:
+                self.net.listen(self.name, True)
                 yield from self._elect_controller()
                 return
             if result.error is ZkCode.NODE_EXISTS and not reported:
