@@ -1,7 +1,10 @@
 """The network between nodes: NICs, links, request/response with timeouts, and fault hooks.
 
 Timing. Each node has one NIC of ``nic_bytes_s`` bytes/s in each direction, modelled as two
-"busy until" times, not as SimPy resources. A message of n bytes from A to B::
+"busy until" times, not as SimPy resources. A message of m bytes occupies n = wire_bytes(m) on
+the wire: its TCP packets of up to MSS_BYTES (1,448) each add FRAME_OVERHEAD_BYTES (90) of
+headers and Ethernet framing, so a NIC carries at most 94 % of its line rate in messages (TCP's
+acknowledgements, some 3 % of the other direction, are not modelled). From A to B::
 
     start    = max(now, A.out_busy);           A.out_busy = start + n / bw_A
     in_start = max(start + prop, B.in_busy);   B.in_busy  = in_start + n / bw_B
@@ -127,6 +130,23 @@ class _Link:
 
 
 _NORMAL = _Link()
+#: TCP's payload per packet on Ethernet, bytes: the MTU, 1,500, less the IP (20) and TCP (20)
+#: headers and the timestamps option (12; Linux's net.ipv4.tcp_timestamps is on by default,
+#: RFC 7323).
+MSS_BYTES = 1448
+#: What each packet adds on the wire besides its payload, bytes: those 52 bytes of headers, the
+#: Ethernet header (14) and frame check sequence (4), and the preamble with its start-of-frame
+#: delimiter (8) and the inter-frame gap (12) that hold the line (IEEE 802.3). A 1 Gbit/s NIC so
+#: carries at most 1448 / 1538 of 125 MB/s of payload: 117.7 MB/s.
+FRAME_OVERHEAD_BYTES = 90
+
+
+def wire_bytes(nbytes: int) -> int:
+    """What ``nbytes`` of a message occupy on the wire, bytes: its packets' headers and framing
+    added (one packet at least)."""
+    return nbytes + max(1, -(-nbytes // MSS_BYTES)) * FRAME_OVERHEAD_BYTES
+
+
 #: First item of a cut WAN's entries in a network's cut links (node pairs have two items).
 SITES = "sites"
 
@@ -134,7 +154,8 @@ SITES = "sites"
 @dataclass(slots=True)
 class WanPipe:
     """One direction of the WAN between two sites: its propagation delay (half its round trip),
-    s, bandwidth, bytes/s, until when it is busy, s, and the bytes it has carried."""
+    s, bandwidth, bytes/s, until when it is busy, s, and the bytes it has carried (on the wire:
+    with their packets' framing, :func:`wire_bytes`)."""
 
     half_rtt_s: float
     bytes_s: float
@@ -180,6 +201,8 @@ class _Host:
         "held_out",
         "bytes_in",
         "bytes_out",
+        "wire_in",
+        "wire_out",
     )
 
     def __init__(self, node: Node, nic_bytes_s: float, site: str | None) -> None:
@@ -197,6 +220,8 @@ class _Host:
         self.held_out: list[tuple[Callable[[Any], None], Any]] = []  # sends while paused
         self.bytes_in = 0
         self.bytes_out = 0
+        self.wire_in = 0  # bytes booked on its NIC, each way, framing included (wire_bytes)
+        self.wire_out = 0
 
 
 #: Linux TCP's retransmission timeouts (include/net/tcp.h TCP_RTO_MIN, TCP_RTO_MAX), s, and how
@@ -381,12 +406,22 @@ class Network:
         """Bytes delivered to each node."""
         return {name: host.bytes_in for name, host in self._hosts.items()}
 
-    def nic_counters(self) -> list[tuple[str, int, int, float, float, float]]:
-        """Per node: (name, bytes put on the wire so far, bytes delivered to it so far, when
+    def nic_counters(self) -> list[tuple[str, int, int, int, int, float, float, float]]:
+        """Per node: (name, bytes put on the wire so far, bytes delivered to it so far, the
+        same two on the wire with their packets' framing (wire_bytes, booked when sent), when
         its sending NIC is next free, when its receiving NIC is next free (s), its NIC
-        bandwidth in bytes/s). Bytes count when sent, loopback ones too."""
+        bandwidth in bytes/s). Bytes count when sent, loopback ones too (not on the wire)."""
         return [
-            (h.name, h.bytes_out, h.bytes_in, h.out_busy_s, h.in_busy_s, h.nic_bytes_s)
+            (
+                h.name,
+                h.bytes_out,
+                h.bytes_in,
+                h.wire_out,
+                h.wire_in,
+                h.out_busy_s,
+                h.in_busy_s,
+                h.nic_bytes_s,
+            )  # fmt: skip
             for h in self._hosts.values()
         ]
 
@@ -618,18 +653,23 @@ class Network:
         now = self.env.now
         if src is dst:
             return after_s
+        # wire_bytes() written out: this runs once per message
+        packets = -(-nbytes // MSS_BYTES)
+        wire = nbytes + (packets if packets > 1 else 1) * FRAME_OVERHEAD_BYTES
+        src.wire_out += wire
+        dst.wire_in += wire
         if src.site != dst.site:
-            return self._transmit_wan(src, dst, nbytes, link, now + after_s)
+            return self._transmit_wan(src, dst, wire, link, now + after_s)
         factor = link.bandwidth_factor
         ready = now + after_s
         start = ready if ready > src.out_busy_s else src.out_busy_s
-        out_end = start + nbytes / (src.nic_bytes_s * factor)
+        out_end = start + wire / (src.nic_bytes_s * factor)
         src.out_busy_s = out_end
         prop = self._half_rtt_s
         in_start = start + prop
         if dst.in_busy_s > in_start:
             in_start = dst.in_busy_s
-        in_end = in_start + nbytes / (dst.nic_bytes_s * factor)
+        in_end = in_start + wire / (dst.nic_bytes_s * factor)
         dst.in_busy_s = in_end
         done = out_end + prop
         return (done if done > in_end else in_end) + link.extra_delay_s - now
@@ -637,7 +677,8 @@ class Network:
     def _transmit_wan(
         self, src: _Host, dst: _Host, nbytes: int, link: _Link, ready: float
     ) -> float:
-        """:meth:`_transmit` between sites: the WAN pipe between the NICs (module docstring)."""
+        """:meth:`_transmit` between sites: the WAN pipe between the NICs (module docstring);
+        ``nbytes`` on the wire."""
         now = self.env.now
         factor = link.bandwidth_factor
         pipe = self.wan.pipe(src.site, dst.site)

@@ -143,16 +143,22 @@ TABLES: dict[str, tuple[Column, ...]] = {
         (
             "nic_out_mb_s",
             "float64",
-            "bytes the node put on the wire in the interval, MB/s (10^6 bytes), counted when sent",
+            "bytes of messages the node sent in the interval (requests, responses), MB/s (10^6 "
+            "bytes), counted when sent; TCP/IP headers and Ethernet framing not counted",
         ),
-        ("nic_in_mb_s", "float64", "bytes delivered to the node in the interval, MB/s"),
+        ("nic_in_mb_s", "float64", "bytes of messages delivered to the node in the interval, MB/s"),
         (
             "nic_out_utilisation",
             "float64",
-            "nic_out_mb_s over the NIC's bandwidth: 1 is the line rate; above 1 the send queue "
-            "grew in the interval",
+            "the wire time of what the node sent in the interval (the messages and their "
+            "packets' headers and framing, 90 bytes per 1,448) over the interval: 1 is the line "
+            "rate, about 0.94 of it in nic_out_mb_s; above 1 the send queue grew in the interval",
         ),
-        ("nic_in_utilisation", "float64", "nic_in_mb_s over the NIC's bandwidth"),
+        (
+            "nic_in_utilisation",
+            "float64",
+            "the same for what was sent to the node in the interval (counted when sent)",
+        ),
         (
             "nic_out_backlog_ms",
             "float64",

@@ -142,7 +142,7 @@ def _hardware(spec: HardwareSpec, broker: int) -> HardwareSpec:
 
 
 #: The counters of a node added during the interval (a consumer joining): all from zero.
-_NEW_NODE = (0, 0, 0.0, 0.0, 0.0, 0, 0.0, None)
+_NEW_NODE = (0, 0, 0, 0, 0.0, 0.0, 0.0, 0, 0.0, None)
 #: The CPU counters of a node whose CPU is not modelled: CPU seconds, cores.
 _NO_CPU = (math.nan, None)
 
@@ -568,15 +568,20 @@ class World:
         """Append one row per node for the interval ending now; returns the counters now."""
         now = self.env.now
         after = self._node_counters(disks)
-        for name, (out, into, out_free, in_free, nic, appended, cpu_s, cores) in after.items():
-            out0, in0, _, _, _, appended0, cpu0_s, _ = before.get(name, _NEW_NODE)  # added later
+        for name, counters in after.items():
+            out, into, wire_out, wire_in, out_free, in_free, nic, appended, cpu_s, cores = counters
+            out0, in0, wire_out0, wire_in0, _, _, _, appended0, cpu0_s, _ = before.get(
+                name, _NEW_NODE
+            )  # a node added later
             out_b, in_b = (out - out0) / interval_s, (into - in0) / interval_s
+            wire_out_b = (wire_out - wire_out0) / interval_s
+            wire_in_b = (wire_in - wire_in0) / interval_s
             disk = disks.get(name)
             append_mb = (appended - appended0) / interval_s / 1e6 if disk else math.nan
             dirty_mb = disk.dirty_bytes / 1e6 if disk else math.nan
             cpu_busy = (cpu_s - cpu0_s) / interval_s  # NaN without a modelled CPU
             self.metrics.nodes.append_row(
-                (now, name, out_b / 1e6, in_b / 1e6, out_b / nic, in_b / nic,
+                (now, name, out_b / 1e6, in_b / 1e6, wire_out_b / nic, wire_in_b / nic,
                  max(0.0, out_free - now) * 1e3, max(0.0, in_free - now) * 1e3,
                  append_mb, dirty_mb, cpu_busy, cpu_busy / cores if cores else math.nan)
             )  # fmt: skip

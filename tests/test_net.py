@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import binomtest
 
-from sim.net import Disconnected, Network, NetworkFailure, RequestTimedOut
+from sim.net import Disconnected, Network, NetworkFailure, RequestTimedOut, wire_bytes
 from sim.scenario import Scenario
 from sim.world import World
 
@@ -21,6 +21,8 @@ BW = 1e6  # bytes/s
 N = 10_000  # bytes: 0.01 s on a BW NIC
 RESP_BYTES = 500
 TIMEOUT = 1.0  # s
+WN = wire_bytes(N)  # a message of N bytes on the wire
+WR = wire_bytes(RESP_BYTES)
 
 
 @dataclass
@@ -68,7 +70,7 @@ def test_idle_latency_is_propagation_plus_transfer_on_the_slower_nic():
     env, net, nodes = make(bw={"a": BW, "b": BW / 4})
     net.send("a", "b", Msg(N, 1))
     env.run()
-    assert nodes["b"].received == [(pytest.approx(RTT / 2 + N / (BW / 4)), "a", 1)]
+    assert nodes["b"].received == [(pytest.approx(RTT / 2 + WN / (BW / 4)), "a", 1)]
     assert net.bytes_out["a"] == N
     assert net.bytes_in["b"] == N
     assert net.messages_delivered == 1
@@ -82,7 +84,7 @@ def test_a_burst_saturates_the_nic_and_arrives_n_over_bw_apart():
     env.run()
     times = [t for t, _, _ in nodes["b"].received]
     assert [tag for _, _, tag in nodes["b"].received] == list(range(k))
-    assert times == pytest.approx([RTT / 2 + (i + 1) * N / BW for i in range(k)])
+    assert times == pytest.approx([RTT / 2 + (i + 1) * WN / BW for i in range(k)])
 
 
 def test_send_returns_when_its_last_byte_leaves_the_senders_nic():
@@ -91,7 +93,7 @@ def test_send_returns_when_its_last_byte_leaves_the_senders_nic():
     message not put on the wire."""
     env, net, _ = make()
     assert [net.send("a", "b", Msg(N)) for _ in range(3)] == pytest.approx(
-        [(i + 1) * N / BW for i in range(3)]
+        [(i + 1) * WN / BW for i in range(3)]
     )
     assert net.send("a", "a", Msg(N)) == 0.0
     net.crash("c")
@@ -104,14 +106,14 @@ def test_two_senders_share_the_receivers_in_nic():
     net.send("b", "c", Msg(N, "b"))
     env.run()
     times = [t for t, _, _ in nodes["c"].received]
-    assert times == pytest.approx([RTT / 2 + N / BW, RTT / 2 + 2 * N / BW])
+    assert times == pytest.approx([RTT / 2 + WN / BW, RTT / 2 + 2 * WN / BW])
 
 
 def test_round_trip_returns_the_response():
     env, net, _ = make()
     seen = outcome_log(env, net.request("a", "b", Msg(N, "q"), TIMEOUT))
     env.run()
-    expected = RTT / 2 + N / BW + RTT / 2 + RESP_BYTES / BW
+    expected = RTT / 2 + WN / BW + RTT / 2 + WR / BW
     assert seen == [(pytest.approx(expected), Msg(RESP_BYTES, ("re", "q")))]
     assert net.bytes_out == {"a": N, "b": RESP_BYTES, "c": 0}
 
@@ -154,11 +156,11 @@ def test_crash_disconnects_pending_requesters_at_the_crash_time():
     env, net, nodes = make(b=False)
     to_b = outcome_log(env, net.request("a", "b", Msg(N), TIMEOUT))
     in_flight = outcome_log(env, net.request("c", "b", Msg(N), TIMEOUT))
-    env.run(until=RTT / 2 + 1.5 * N / BW)  # a's request arrived, c's is still on the wire
+    env.run(until=RTT / 2 + 1.5 * WN / BW)  # a's request arrived, c's is still on the wire
     assert len(nodes["b"].received) == 1
     net.crash("b")
     env.run()
-    assert to_b == [(RTT / 2 + 1.5 * N / BW, Disconnected("b"))]
+    assert to_b == [(RTT / 2 + 1.5 * WN / BW, Disconnected("b"))]
     assert in_flight == to_b
     assert len(nodes["b"].received) == 1  # c's request was lost with the connection
     nodes["b"].owed[0](Msg(RESP_BYTES))  # a response owed by the crashed node is never sent
@@ -207,7 +209,7 @@ def test_a_node_not_listening_refuses_requests_but_its_own_traffic_flows():
     net.send("a", "b", Msg(N, "watch"))
     env.run()
     assert refused == [(pytest.approx(RTT), Disconnected("b"))]
-    assert own == [(pytest.approx(RTT + (N + RESP_BYTES) / BW), Msg(RESP_BYTES, ("re", "own")))]
+    assert own == [(pytest.approx(RTT + (WN + WR) / BW), Msg(RESP_BYTES, ("re", "own")))]
     assert [tag for _, _, tag in nodes["b"].received] == ["watch"]
     net.listen("b", True)
     answered = outcome_log(env, net.request("a", "b", Msg(N, "later"), TIMEOUT))
@@ -236,11 +238,9 @@ def test_pause_holds_requests_and_resume_delivers_them_in_order():
     net.resume("b")
     env.run()
     assert nodes["b"].received == [(0.5, "a", 0), (0.5, "a", 1), (0.5, "a", 2)]
-    first_back = 0.5 + RTT / 2 + RESP_BYTES / BW
+    first_back = 0.5 + RTT / 2 + WR / BW
     for i, seen in enumerate(outcomes):
-        assert seen == [
-            (pytest.approx(first_back + i * RESP_BYTES / BW), Msg(RESP_BYTES, ("re", i)))
-        ]
+        assert seen == [(pytest.approx(first_back + i * WR / BW), Msg(RESP_BYTES, ("re", i)))]
 
 
 def test_a_paused_node_sends_nothing_until_resumed():
@@ -254,8 +254,8 @@ def test_a_paused_node_sends_nothing_until_resumed():
     assert seen == [] and nodes["c"].received == []
     net.resume("b")
     env.run()
-    assert seen == [(pytest.approx(0.8 + RTT / 2 + RESP_BYTES / BW), Msg(RESP_BYTES))]
-    note_at = 0.8 + (RESP_BYTES + N) / BW + RTT / 2  # queued behind the response on b's NIC
+    assert seen == [(pytest.approx(0.8 + RTT / 2 + WR / BW), Msg(RESP_BYTES))]
+    note_at = 0.8 + (WR + WN) / BW + RTT / 2  # queued behind the response on b's NIC
     assert nodes["c"].received == [(pytest.approx(note_at), "b", "note")]
 
 
@@ -306,9 +306,9 @@ def test_a_request_held_by_a_cut_is_answered_after_tcps_next_retransmission():
     net.heal("a", "b")
     env.run()
     resent_s = RTO_S * (1 + 2 + 4 + 8)
-    arrived_s = resent_s + RTT / 2 + N / BW
+    arrived_s = resent_s + RTT / 2 + WN / BW
     assert nodes["b"].received == [(pytest.approx(arrived_s), "a", "q")]
-    answered_s = arrived_s + RTT / 2 + RESP_BYTES / BW
+    answered_s = arrived_s + RTT / 2 + WR / BW
     assert seen == [(pytest.approx(answered_s), Msg(RESP_BYTES, ("re", "q")))]
 
 
@@ -367,13 +367,13 @@ def test_set_link_adds_delay_and_scales_bandwidth_both_ways_and_resets():
     net.set_link("a", "b", extra_delay_s=0.1, bandwidth_factor=0.5)
     seen = outcome_log(env, net.request("a", "b", Msg(N), TIMEOUT))
     env.run()
-    expected = 2 * (RTT / 2 + 0.1) + (N + RESP_BYTES) / (BW * 0.5)
+    expected = 2 * (RTT / 2 + 0.1) + (WN + WR) / (BW * 0.5)
     assert seen[0][0] == pytest.approx(expected)
     net.set_link("a", "b")
     start = env.now
     net.send("b", "a", Msg(N, "x"))
     env.run()
-    assert nodes["a"].received[-1][0] == pytest.approx(start + RTT / 2 + N / BW)
+    assert nodes["a"].received[-1][0] == pytest.approx(start + RTT / 2 + WN / BW)
 
 
 @pytest.mark.parametrize("direction", ["drop_requests", "drop_responses"])
@@ -569,9 +569,9 @@ def test_a_message_between_sites_takes_the_wan_propagation_and_bandwidth():
     east.send("x", "a", Msg(N, 1))
     east.send("a", "b", Msg(N, 2))  # same site: the LAN
     env.run()
-    assert nodes["a"].received == [(pytest.approx(WAN_RTT / 2 + N / WAN_BW), "x", 1)]
-    assert nodes["b"].received == [(pytest.approx(RTT / 2 + N / BW), "a", 2)]
-    assert wan.pipe("west", "east").bytes_carried == N
+    assert nodes["a"].received == [(pytest.approx(WAN_RTT / 2 + WN / WAN_BW), "x", 1)]
+    assert nodes["b"].received == [(pytest.approx(RTT / 2 + WN / BW), "a", 2)]
+    assert wan.pipe("west", "east").bytes_carried == WN
     assert wan.pipe("east", "west").bytes_carried == 0
 
 
@@ -588,7 +588,7 @@ def test_the_wan_pipe_is_shared_by_every_node_and_network_of_its_sites():
     start = env.now
     env.run()
     times = [t - start for t, _, tag in nodes["b"].received]
-    assert times == pytest.approx([WAN_RTT / 2 + (i + 1) * N / WAN_BW for i in range(k)])
+    assert times == pytest.approx([WAN_RTT / 2 + (i + 1) * WN / WAN_BW for i in range(k)])
 
 
 def test_a_refused_connection_between_sites_takes_the_wan_round_trip():
