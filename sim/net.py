@@ -4,30 +4,46 @@ Timing. Each node has one NIC of ``nic_bytes_s`` bytes/s in each direction, mode
 "busy until" times, not as SimPy resources. A message of m bytes occupies n = wire_bytes(m) on
 the wire: its TCP packets of up to MSS_BYTES (1,448) each add FRAME_OVERHEAD_BYTES (90) of
 headers and Ethernet framing, so a NIC carries at most 94 % of its line rate in messages (TCP's
-acknowledgements, some 3 % of the other direction, are not modelled). From A to B::
+acknowledgements, some 3 % of the other direction, are not modelled).
 
-    start    = max(now, A.out_busy);           A.out_busy = start + n / bw_A
-    in_start = max(start + prop, B.in_busy);   B.in_busy  = in_start + n / bw_B
-    delivered at max(A.out_busy + prop, B.in_busy)
+Each direction of a NIC carries messages first come, first served,
+except a one-packet message (a fetch request, an answer, a heartbeat) of a flow with nothing
+queued on it (a flow: the messages between one pair of nodes in one direction, kept in order as
+TCP keeps a connection's bytes): it goes ahead of the backlog after the packet on the wire, as
+Linux's default queueing discipline, fq_codel, serves a new flow's first quantum before the
+flows with a queue (RFC 8290), rather than waiting behind whole batches of other connections. A
+message of n bytes on the wire from A to B (:func:`_book_nic`)::
+
+    start    = max(now, when A's flow to B last ended)
+    A.out_busy = max(A.out_busy, start) + n / bw_A
+    out_end  = A.out_busy, or for a one-packet message of an idle flow
+               start + min(one packet, the backlog) + n / bw_A
+    in_end   = the same on B's in-NIC from out_end − n / bw_A + prop
+    delivered at max(out_end + prop, in_end)
 
 with ``prop = rtt_s / 2 + extra delay of the link`` and both bandwidths scaled by the link's
 ``bandwidth_factor``. An idle path takes ``prop + n / min(bw_A, bw_B)``; a NIC asked to carry
-more than its bandwidth queues, so throughput saturates at the NIC. Approximation: B's in-NIC is
-booked when A sends, so B serves transfers FIFO by *send* time, not by arrival time (a message
-from a far node can hold B's NIC ahead of a later one from a near node). A node sending to
-itself uses the loopback: no NIC, no delay.
+more than its bandwidth queues, so throughput saturates at the NIC. Approximations: a
+one-packet message that goes ahead adds its time to the backlog (what is booked after it waits
+for it) but what was booked before keeps its end; B's in-NIC is booked when A sends, so B
+serves transfers in the order they were sent, not by arrival time. A node sending to itself
+uses the loopback: no NIC, no delay.
 
 Sites. Each node is at a site (its cluster's data centre; one site when there is one cluster).
 Between two sites a message also crosses the :class:`Wan`: one pipe per direction and pair of
 sites, shared by all their traffic, of ``bytes_s`` bytes/s and ``rtt_s / 2`` propagation, which
-replaces the LAN's::
+replaces the LAN's; a message between sites takes the NICs and the pipe whole, first come,
+first served::
 
     wan_start = max(start, pipe.busy);          pipe.busy = wan_start + n / pipe.bytes_s
     in_start  = max(wan_start + prop, B.in_busy)
     delivered at max(A.out_busy, pipe.busy) + prop, or B.in_busy if later
 
-so the WAN saturates at its bandwidth whatever the NICs. Several networks (one per cluster)
-may share one :class:`Wan`: a client of one cluster placed at another's site crosses it.
+so the WAN saturates at its bandwidth whatever the NICs. When a request times out, what of it
+or its answer was still to cross the WAN is not sent (its client closed the connection; the
+socket's unsent bytes are dropped), so the pipe is free that much sooner. Several networks
+(one per cluster) may share one :class:`Wan`: a client of one cluster placed at another's site
+crosses it.
 
 Events. A delivery is one entry on SimPy's event queue: the request's call (or the one-way
 message) itself stands in for the event (:func:`sim.timers.call_later`); a request adds one timer
@@ -139,6 +155,8 @@ MSS_BYTES = 1448
 #: delimiter (8) and the inter-frame gap (12) that hold the line (IEEE 802.3). A 1 Gbit/s NIC so
 #: carries at most 1448 / 1538 of 125 MB/s of payload: 117.7 MB/s.
 FRAME_OVERHEAD_BYTES = 90
+#: A full packet on the wire, bytes.
+_PACKET_BYTES = MSS_BYTES + FRAME_OVERHEAD_BYTES
 
 
 def wire_bytes(nbytes: int) -> int:
@@ -193,6 +211,8 @@ class _Host:
         "nic_bytes_s",
         "out_busy_s",
         "in_busy_s",
+        "out_flows",
+        "in_flows",
         "up",
         "listening",
         "paused",
@@ -212,6 +232,9 @@ class _Host:
         self.nic_bytes_s = nic_bytes_s
         self.out_busy_s = 0.0
         self.in_busy_s = 0.0
+        #: when each peer's last message ends on the NIC, s, by peer: sending, receiving
+        self.out_flows: dict[_Host, float] = {}
+        self.in_flows: dict[_Host, float] = {}
         self.up = True
         self.listening = True  # accepts connections (Network.listen)
         self.paused = False
@@ -279,6 +302,7 @@ class _Call:
         "response",
         "responded",
         "done",
+        "wan",
     )
     _ok = True  # as a delivery event on SimPy's queue: it succeeded
 
@@ -296,6 +320,9 @@ class _Call:
         self.response: Any = None
         self.responded = False
         self.done = False  # outcome decided (or forgotten): nothing more happens
+        #: its request's or response's time on the WAN pipe (pipe, start, end in s) while it
+        #: crosses between sites, else None
+        self.wan: tuple[WanPipe, float, float] | None = None
 
     def __call__(self, response: Any, after_s: float = 0.0) -> None:
         """``respond(response)``: send the response back on the request's connection, its first
@@ -308,7 +335,7 @@ class _Call:
         if self.done or dst.paused or net._cut or net._links or net._held:
             net._dispatch_response(self, after_s)
         else:  # _dispatch_response's usual case written out: it runs once per request
-            delay = net._transmit(dst, src, response.size_bytes, _NORMAL, after_s)
+            delay = net._transmit(dst, src, response.size_bytes, _NORMAL, after_s, self)
             call_later(net.env, delay, self, net._response_arrival)
 
 
@@ -324,6 +351,41 @@ class _Message:
         self.message = message
         self.src_incarnation = src.incarnation
         self.dst_incarnation = dst.incarnation
+
+
+def _book_nic(
+    flows: dict[_Host, float],
+    peer: _Host,
+    ready_s: float,
+    busy_s: float,
+    own_s: float,
+    packet_s: float,
+    sparse: bool,
+) -> tuple[float, float, float]:
+    """Book one direction of a NIC for a message from or to ``peer`` that takes ``own_s`` on
+    it alone, ready at ``ready_s``; returns (start, end, the NIC's new busy-until time), s.
+
+    ``flows`` holds when each peer's last message ends on this NIC, ``busy_s`` when the NIC
+    has carried everything booked on it. A message waits for its own flow's last one (a
+    connection's bytes stay in order), then for the NIC's backlog, first come, first served;
+    except a one-packet message (``sparse``: not over MSS_BYTES) of a flow with nothing
+    queued, which goes ahead of the backlog after the packet on the wire (``packet_s``), as
+    Linux's default queueing discipline, fq_codel, serves a new flow's first quantum of
+    1,514 bytes before the flows with a queue (RFC 8290, section 4.1). Its time is added to
+    the backlog: what was booked before keeps its end, what is booked after waits for it."""
+    own_end = flows.get(peer, 0.0)
+    start = ready_s if ready_s > own_end else own_end
+    if busy_s > start:
+        if sparse and own_end <= ready_s:
+            backlog = busy_s - start
+            end = start + (packet_s if packet_s < backlog else backlog) + own_s
+        else:
+            end = busy_s + own_s
+        busy_s += own_s
+    else:
+        end = busy_s = start + own_s
+    flows[peer] = end
+    return start, end, busy_s
 
 
 def _fire(event: simpy.Event, value: Any) -> None:
@@ -376,6 +438,8 @@ class Network:
         self._refusal = (self._on_refused,)
         self._response_arrival = (self._on_response_arrival,)
         self._message_arrival = (self._on_message_arrival,)
+        #: when the last message booked left its sender's NIC, s (what send() returns)
+        self._left_nic_s = 0.0
 
     # ------------------------------------------------------------------ nodes and counters
 
@@ -454,7 +518,7 @@ class Network:
         ):
             # _dispatch_request's usual case written out (both ends up, no link cut, degraded
             # or holding anything): it runs once per request
-            delay = self._transmit(src, dst, request.size_bytes, _NORMAL, after_s)
+            delay = self._transmit(src, dst, request.size_bytes, _NORMAL, after_s, call)
             call_later(self.env, delay, call, self._request_arrival)
         else:
             self._dispatch_request(call, after_s)
@@ -482,6 +546,8 @@ class Network:
         host.held_in.clear()
         host.held_out.clear()
         host.out_busy_s = host.in_busy_s = self.env.now
+        host.out_flows.clear()
+        host.in_flows.clear()
         for call in [call for call in self._open.values() if call.dst is host]:
             if self._settle(call):
                 call.event.succeed(Disconnected(name))
@@ -642,10 +708,17 @@ class Network:
         return self._half_rtt_s
 
     def _transmit(
-        self, src: _Host, dst: _Host, nbytes: int, link: _Link, after_s: float = 0.0
+        self,
+        src: _Host,
+        dst: _Host,
+        nbytes: int,
+        link: _Link,
+        after_s: float = 0.0,
+        call: _Call | None = None,
     ) -> float:
         """Book both NICs for ``nbytes``, ready to leave ``after_s`` from now, and return the
-        delay until delivery, seconds.
+        delay until delivery, seconds. ``call``: the request it belongs to, if any (it keeps
+        its time on the WAN pipe between sites, see :meth:`_release_wan`).
 
         A link's extra delay (slow_network) is added after the receiving NIC: it lengthens the
         path without holding the NIC, so traffic from other links is not queued behind it."""
@@ -659,23 +732,26 @@ class Network:
         src.wire_out += wire
         dst.wire_in += wire
         if src.site != dst.site:
-            return self._transmit_wan(src, dst, wire, link, now + after_s)
+            return self._transmit_wan(src, dst, wire, link, now + after_s, call)
         factor = link.bandwidth_factor
-        ready = now + after_s
-        start = ready if ready > src.out_busy_s else src.out_busy_s
-        out_end = start + wire / (src.nic_bytes_s * factor)
-        src.out_busy_s = out_end
         prop = self._half_rtt_s
-        in_start = start + prop
-        if dst.in_busy_s > in_start:
-            in_start = dst.in_busy_s
-        in_end = in_start + wire / (dst.nic_bytes_s * factor)
-        dst.in_busy_s = in_end
+        out_bw = src.nic_bytes_s * factor
+        in_bw = dst.nic_bytes_s * factor
+        sparse = packets <= 1
+        start, out_end, src.out_busy_s = _book_nic(
+            src.out_flows, dst, now + after_s, src.out_busy_s, wire / out_bw,
+            _PACKET_BYTES / out_bw, sparse,
+        )  # fmt: skip
+        self._left_nic_s = out_end
+        _, in_end, dst.in_busy_s = _book_nic(
+            dst.in_flows, src, start + prop, dst.in_busy_s, wire / in_bw,
+            _PACKET_BYTES / in_bw, sparse,
+        )  # fmt: skip
         done = out_end + prop
         return (done if done > in_end else in_end) + link.extra_delay_s - now
 
     def _transmit_wan(
-        self, src: _Host, dst: _Host, nbytes: int, link: _Link, ready: float
+        self, src: _Host, dst: _Host, nbytes: int, link: _Link, ready: float, call: _Call | None
     ) -> float:
         """:meth:`_transmit` between sites: the WAN pipe between the NICs (module docstring);
         ``nbytes`` on the wire."""
@@ -684,9 +760,12 @@ class Network:
         pipe = self.wan.pipe(src.site, dst.site)
         start = max(ready, src.out_busy_s)
         src.out_busy_s = out_end = start + nbytes / (src.nic_bytes_s * factor)
+        self._left_nic_s = out_end
         wan_start = max(start, pipe.busy_s)
         pipe.busy_s = wan_end = wan_start + nbytes / pipe.bytes_s
         pipe.bytes_carried += nbytes
+        if call is not None:
+            call.wan = (pipe, wan_start, wan_end)
         prop = pipe.half_rtt_s
         in_start = max(wan_start + prop, dst.in_busy_s)
         dst.in_busy_s = in_end = in_start + nbytes / (dst.nic_bytes_s * factor)
@@ -720,7 +799,7 @@ class Network:
             if link.drop_requests and self._dropped(link.drop_requests):
                 return  # silence: the caller times out
             if dst.up and dst.listening:
-                delay = self._transmit(src, dst, call.request.size_bytes, link, after_s)
+                delay = self._transmit(src, dst, call.request.size_bytes, link, after_s, call)
                 call_later(self.env, delay, call, self._request_arrival)
             else:  # connection refused
                 delay = after_s + 2 * (self._half_rtt(src, dst) + link.extra_delay_s)
@@ -757,11 +836,25 @@ class Network:
         call.dst.node.on_request(request, call.src.name, call)
 
     def _on_deadline(self, call: _Call) -> None:
+        if call.wan is not None:
+            self._release_wan(call)
         if self._held:
             self._close_connection(call.src, call.dst)
         if self._settle(call):
             _fire(call.event, RequestTimedOut(call.dst.name))
             call.event = None
+
+    def _release_wan(self, call: _Call) -> None:
+        """The call's client closed its connection (its timeout): what of its request or
+        response was still to cross the WAN is not sent (the closed socket's unsent bytes are
+        dropped), so the pipe is free that much sooner. Messages booked after it keep their
+        times; only later ones gain."""
+        pipe, start, end = call.wan
+        call.wan = None
+        now = self.env.now
+        left = end - (start if start > now else now)
+        if left > 0:
+            pipe.busy_s = max(now, pipe.busy_s - left)
 
     def _on_refused(self, call: _Call) -> None:
         if self._settle(call):
@@ -783,7 +876,7 @@ class Network:
         link = self._link(dst, src)
         if link.drop_responses and self._dropped(link.drop_responses):
             return
-        delay = self._transmit(dst, src, call.response.size_bytes, link, after_s)
+        delay = self._transmit(dst, src, call.response.size_bytes, link, after_s, call)
         call_later(self.env, delay, call, self._response_arrival)
 
     def _on_response_arrival(self, call: _Call) -> None:
@@ -835,7 +928,7 @@ class Network:
             return None
         delay = self._transmit(src, dst, msg.message.size_bytes, link)
         call_later(self.env, delay, msg, self._message_arrival)
-        return 0.0 if src is dst else src.out_busy_s - self.env.now
+        return 0.0 if src is dst else self._left_nic_s - self.env.now
 
     def _on_message_arrival(self, msg: _Message) -> None:
         src, dst = msg.src, msg.dst

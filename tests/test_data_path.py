@@ -18,6 +18,7 @@ import pytest
 
 from sim.audit import audit
 from sim.broker.broker import IO_REQUEST_S, NETWORK_REQUEST_S
+from sim.net import wire_bytes
 from sim.results import TABLES, Results
 from sim.scenario import Scenario
 from sim.world import World, run
@@ -385,9 +386,9 @@ def test_no_isr_shrink_under_steady_load() -> None:
 
 
 def test_slow_follower_leaves_isr_and_rejoins_after_catching_up() -> None:
-    """Follower NIC 0.01 Gbps (B = 1.25 MB/s) against 2.5 MB/s produced from 0.7 s to 2.7 s
-    (acks=1), replica.fetch.max.bytes M = 64 KiB, lag = 1 s. The follower stops keeping up at
-    0.7 s (plus at most M/B · R/(R-B) ≈ 0.1 s while its fetches still cover the leader's previous
+    """Follower NIC 0.01 Gbps (B = 1.25 MB/s less framing) against 2.5 MB/s produced from 0.7 s to
+    2.7 s (acks=1), replica.fetch.max.bytes M = 64 KiB, lag = 1 s. The follower stops keeping up
+    at 0.7 s (plus at most M/B · R/(R-B) ≈ 0.1 s while its fetches still cover the leader's previous
     LEO); it is removed by an isr-expiration check (every lag/2) 1× to 1.5× lag after that. It
     rejoins when it has received everything: not before start + bytes/B (its NIC's limit), and
     within one fetch round per M of data (rtt + handling) plus one fetch after that."""
@@ -401,7 +402,9 @@ def test_slow_follower_leaves_isr_and_rejoins_after_catching_up() -> None:
     assert len(shrinks) == 1 and len(expands) == 1
     assert shrinks["detail"].iloc[0] == f"broker-{slow} left the ISR"
     assert shrinks["node"].iloc[0] == f"broker-{leader}"
-    b_s = 0.01e9 / 8
+    # the follower's NIC carries its line rate less the packets' framing: in fetch responses of
+    # up to M = 64 KiB, B is 1.25 MB/s × M / wire_bytes(M)
+    b_s = 0.01e9 / 8 * 65536 / wire_bytes(65536)
     rate_b = 2500 * r.produced["bytes"].sum() / r.produced["count"].sum()
     keep_up_s = 65536 / b_s * rate_b / (rate_b - b_s)
     shrink_at = shrinks["time_s"].iloc[0]

@@ -12,7 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import binomtest
 
-from sim.net import Disconnected, Network, NetworkFailure, RequestTimedOut, wire_bytes
+from sim.net import (
+    MSS_BYTES,
+    Disconnected,
+    Network,
+    NetworkFailure,
+    RequestTimedOut,
+    wire_bytes,
+)
 from sim.scenario import Scenario
 from sim.world import World
 
@@ -107,6 +114,76 @@ def test_two_senders_share_the_receivers_in_nic():
     env.run()
     times = [t for t, _, _ in nodes["c"].received]
     assert times == pytest.approx([RTT / 2 + WN / BW, RTT / 2 + 2 * WN / BW])
+
+
+def test_a_one_packet_message_goes_ahead_of_a_big_one_on_the_nic():
+    """A one-packet message of a connection with nothing queued (a fetch request, an answer)
+    goes ahead of the receiving NIC's backlog after the packet on the wire, as fq_codel serves
+    a new flow first: c's small message to b, sent while a's big one is still arriving at b,
+    does not wait for all of it. The big one keeps its end; the small one's time is added to
+    the backlog (a's next message waits for its own big one, then for it); and a message of
+    more than one packet waits for the backlog, first come, first served."""
+    env, net, nodes = make()
+    big, small, two_packets = 50 * N, RESP_BYTES, 2 * MSS_BYTES
+    net.send("a", "b", Msg(big, "big"))
+    env.run(until=0.1)
+    net.send("c", "b", Msg(small, "small"))
+    env.run(until=0.2)
+    net.send("a", "b", Msg(small, "after"))
+    net.send("c", "b", Msg(two_packets, "two packets"))
+    env.run()
+    at = {tag: t for t, _, tag in nodes["b"].received}
+    big_s, small_s = wire_bytes(big) / BW, wire_bytes(small) / BW
+    packet_s = wire_bytes(MSS_BYTES) / BW
+    assert at["big"] == pytest.approx(RTT / 2 + big_s)
+    assert at["small"] == pytest.approx(0.1 + RTT / 2 + packet_s + small_s)
+    assert at["after"] == pytest.approx(RTT / 2 + big_s + small_s + small_s)
+    assert at["two packets"] == pytest.approx(at["after"] + wire_bytes(two_packets) / BW)
+
+
+@settings(deadline=None, max_examples=100, derandomize=True)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0.0, 0.02),
+            st.sampled_from([("a", "b"), ("c", "b"), ("a", "c"), ("b", "a")]),
+            st.integers(1, 40 * N),
+        ),
+        max_size=30,
+    )
+)
+def test_the_nics_keep_each_connections_order_and_their_capacity(sends):
+    """Whatever is sent when: each pair's messages arrive in the order sent, none before it
+    could cross an idle path, and a sending NIC is busy exactly as long as first come, first
+    served would keep it (the work booked on it, whatever the order: letting one-packet
+    messages ahead moves no capacity), every message arriving by the time both its NICs are
+    done."""
+    env, net, nodes = make()
+    sent_by = {name: [] for name in "abc"}  # (when, wire bytes) each node sent
+
+    def sender():
+        for tag, (gap, (src, dst), nbytes) in enumerate(sends):
+            yield env.timeout(gap)
+            net.send(src, dst, Msg(nbytes, (src, tag, env.now, nbytes)))
+            sent_by[src].append((env.now, wire_bytes(nbytes)))
+
+    env.process(sender())
+    env.run()
+    received = [(t, dst, tag) for dst, node in nodes.items() for t, _, tag in node.received]
+    assert len(received) == len(sends)
+    counters = {c[0]: c for c in net.nic_counters()}  # name, ..., out free, in free, bandwidth
+    for t, dst, (src, _tag, sent, nbytes) in received:
+        assert t >= sent + RTT / 2 + wire_bytes(nbytes) / BW - 1e-12
+        assert t <= max(counters[src][5] + RTT / 2, counters[dst][6]) + 1e-12
+    for node in nodes.values():
+        for src in "abc":
+            tags = [tag[1] for _, _, tag in node.received if tag[0] == src]
+            assert tags == sorted(tags)
+    for name, items in sent_by.items():
+        done = 0.0
+        for when, wire in items:
+            done = max(done, when) + wire / BW
+        assert counters[name][5] == pytest.approx(done)
 
 
 def test_round_trip_returns_the_response():

@@ -8,7 +8,7 @@ import pytest
 import simpy
 
 from sim.errors import ScenarioError
-from sim.net import Network
+from sim.net import Network, wire_bytes
 from sim.schemas import (
     CheckCompatibilityRequest,
     CompatibilityLevel,
@@ -148,8 +148,10 @@ def call(env, net, request):
 
 
 def idle_round_trip_s(request, response, server_s: float = 0.0) -> float:
-    """An idle path's request/response time (sim.net): propagation plus each transfer."""
-    return RTT_S + (request.size_bytes + response.size_bytes) / NIC_BYTES_S + server_s
+    """An idle path's request/response time (sim.net): propagation plus each transfer (its
+    bytes on the wire)."""
+    wire = wire_bytes(request.size_bytes) + wire_bytes(response.size_bytes)
+    return RTT_S + wire / NIC_BYTES_S + server_s
 
 
 def test_registry_answers_over_the_network_after_its_store_write():
