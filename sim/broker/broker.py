@@ -211,25 +211,6 @@ class _Connection:
 _UNMUTE = (_Connection.handle_queued,)
 
 
-#: The connection a request travels on, by request type (one dict lookup per request). The
-#: consumer's group requests go to the group coordinator on a separate connection (Kafka opens
-#: it as a separate node, ``Integer.MAX_VALUE - nodeId``): a parked JoinGroup holds up its
-#: heartbeats. A fetch travels on the connection it names (FetchRequest.connection: each replica
-#: fetcher thread has its own, see :meth:`Broker.on_request`); any other type on the client's.
-_CHANNEL_BY_TYPE: dict[type, str] = {
-    JoinGroupRequest: "coordinator",
-    SyncGroupRequest: "coordinator",
-    HeartbeatRequest: "coordinator",
-    LeaveGroupRequest: "coordinator",
-    OffsetCommitRequest: "coordinator",
-    OffsetFetchRequest: "coordinator",
-    LeaderAndIsrRequest: "controller-channel",
-    UpdateMetadataRequest: "controller-channel",
-    AlterPartitionRequest: "to-controller",
-    ControlledShutdownRequest: "to-controller",
-}
-
-
 class Broker:
     """Broker ``broker_id`` (node ``broker-<id>``).
 
@@ -422,12 +403,7 @@ class Broker:
         if isinstance(request, WatchEvent):
             self.zk.deliver(request)
             return
-        # which of the peer's connections it travels on
-        kind = type(request)
-        if kind is FetchRequest:
-            key = (source, request.connection)  # a fetcher thread's own, or the client's
-        else:
-            key = (source, _CHANNEL_BY_TYPE.get(kind, "client"))
+        key = (source, request.connection)  # which of the peer's connections it travels on
         conn = self._connections.get(key)
         if conn is None:
             conn = self._connections[key] = _Connection(self, source)
