@@ -10,7 +10,8 @@ their own (AbstractCoordinator's coordinator node, ``Integer.MAX_VALUE - nodeId`
 fetcher thread has its own (FetchRequest.connection), the controller's requests to a broker
 travel on its ControllerChannelManager's and a broker's requests to the controller on its
 BrokerToControllerChannelManager's; anything else on the client's. The broker handles each
-connection's requests in order.
+connection's requests in order, and a timeout closes only the timed-out request's connection
+(:mod:`sim.net`).
 """
 
 from __future__ import annotations
