@@ -58,6 +58,19 @@ A request that reaches its target after its caller timed out is still handed to 
 bytes arrived; Kafka's server likewise processes a request whose client gave up), and its
 response is discarded.
 
+Connections. A Kafka request travels on the connection its ``connection`` names (sim.protocol:
+the client's, a consumer's coordinator connection, a replica fetcher thread's, the controller's
+channel). Its timeout closes that connection, always, and only it
+(NetworkClient.handleTimedOutRequests: ``selector.close(nodeId)``, then
+processTimeoutDisconnection times out every request in flight to that node): every request
+still open on it completes with :class:`RequestTimedOut` at once, in send order, and the next
+request opens a new connection. Other traffic (ZooKeeper's client, which gives its connection up
+and reconnects by itself; the schema registry's) names no connection: a timeout ends only its
+own request. The target sees the close through
+the calls it holds (``respond``): one not yet answered whose ``done`` is set belongs to a
+connection that is gone, closed by its caller or reset by a crash of either end (the broker then
+drops what that connection queued; sim.broker.broker's ``_Connection``); its answer goes nowhere.
+
 Faults.
 - crash: the node is down. Requests others sent to it complete at once with
   :class:`Disconnected` (peers see the reset); responses it owes are never sent; messages in
@@ -79,13 +92,15 @@ Faults.
   its first send plus the retransmission timeouts since, from ``rtt_s`` + 200 ms (Linux's
   TCP_RTO_MIN), doubling up to 120 s (TCP_RTO_MAX). A link cut longer than TCP tries
   (``tcp_retries2`` 15: 924.6 s, Linux ip-sysctl) loses what it held. Meanwhile the callers'
-  own timeouts run as before: once a request times out its client closes the connection (as
-  Kafka's NetworkClient does), so nothing it held is sent again and the next request opens a
-  new connection that waits behind nothing; nor is anything of a connection a crash reset.
+  own timeouts run as before: once a request times out its client closes the connection (see
+  Connections), so nothing the cut held of it is sent again; nor is anything of a connection a
+  crash reset. The model keeps one retransmission queue per pair of nodes and direction: a
+  request on the new connection still waits behind what the pair's other connections held.
 - set_link drops: silence. A dropped message is never sent and never sent again (a message
   lost above TCP: the caller's timeout notices).
 - Connection identity: a response belongs to its request's connection. A crash of either end
-  ends the connection, so late responses of it are discarded.
+  ends the connection (the crashed node's own requests are done, forgotten), so late responses
+  of it are discarded.
 
 Determinism: the only randomness is the injected ``rng``, drawn only when a drop probability is
 set; no set or string-keyed dict decides an order (dicts keep insertion order).
@@ -319,7 +334,10 @@ class _Call:
         self.dst_incarnation = dst.incarnation
         self.response: Any = None
         self.responded = False
-        self.done = False  # outcome decided (or forgotten): nothing more happens
+        #: outcome decided (or forgotten): nothing more happens. For the target, a call not yet
+        #: answered that is done is one whose connection is gone: its caller timed out (and so
+        #: closed it) or either end crashed
+        self.done = False
         #: its request's or response's time on the WAN pipe (pipe, start, end in s) while it
         #: crosses between sites, else None
         self.wan: tuple[WanPipe, float, float] | None = None
@@ -363,7 +381,8 @@ def _book_nic(
     sparse: bool,
 ) -> tuple[float, float, float]:
     """Book one direction of a NIC for a message from or to ``peer`` that takes ``own_s`` on
-    it alone, ready at ``ready_s``; returns (start, end, the NIC's new busy-until time), s.
+    it alone, ready at ``ready_s``; returns (when it starts on the wire, when it ends, the
+    NIC's new busy-until time), s.
 
     ``flows`` holds when each peer's last message ends on this NIC, ``busy_s`` when the NIC
     has carried everything booked on it. A message waits for its own flow's last one (a
@@ -385,7 +404,21 @@ def _book_nic(
     else:
         end = busy_s = start + own_s
     flows[peer] = end
-    return start, end, busy_s
+    return end - own_s, end, busy_s
+
+
+def _connection_of(request: Any) -> Any:
+    """Which of its sender's connections to the target ``request`` travels on: its
+    ``connection`` (sim.protocol); None for traffic of one connection per pair of nodes."""
+    return getattr(request, "connection", None)
+
+
+def _closed(item: _Call | _Message, connection: Any) -> bool:
+    """Whether a held ``item`` is gone with the closing of ``connection``: a call settled, or a
+    one-way message on that connection (None: a message names none, so it stays)."""
+    if isinstance(item, _Call):
+        return item.done
+    return connection is not None and _connection_of(item.message) == connection
 
 
 def _fire(event: simpy.Event, value: Any) -> None:
@@ -548,8 +581,8 @@ class Network:
         host.out_busy_s = host.in_busy_s = self.env.now
         host.out_flows.clear()
         host.in_flows.clear()
-        for call in [call for call in self._open.values() if call.dst is host]:
-            if self._settle(call):
+        for call in [call for call in self._open.values() if call.dst is host or call.src is host]:
+            if self._settle(call):  # false for its own requests: forgotten
                 call.event.succeed(Disconnected(name))
 
     def restart(self, name: str) -> None:
@@ -670,13 +703,50 @@ class Network:
         bytes in order). The hot paths call it only when some link is cut or holds messages."""
         return self._is_cut(src, dst) or (src.name, dst.name, client.name) in self._held
 
-    def _close_connection(self, client: _Host, server: _Host) -> None:
-        """The client closed its connection to ``server`` (a request of it timed out, as
-        Kafka's NetworkClient.handleTimedOutRequests then closes the node's connection and fails
-        its other requests in flight): what it held is dropped, and the
-        next request opens a new connection that waits behind nothing."""
-        self._held.pop((client.name, server.name, client.name), None)
-        self._held.pop((server.name, client.name, client.name), None)
+    def _close_connection(self, timed_out: _Call) -> None:
+        """The caller of ``timed_out`` closes the connection it travels on, and only that one
+        (NetworkClient.handleTimedOutRequests: ``selector.close(nodeId)``, then
+        processTimeoutDisconnection -> cancelInFlightRequests with timedOut): every request
+        still open on it times out now, in send order, and what a cut held of it is not sent
+        again. The target sees the close through these calls (:attr:`_Call.done`); the next
+        request opens a new connection. A request that names no connection is not a Kafka
+        client's (ZooKeeper's client gives its connection up and reconnects by itself): it
+        times out alone."""
+        src, dst = timed_out.src, timed_out.dst
+        connection = _connection_of(timed_out.request)
+        if connection is None:
+            closed = [timed_out]
+        else:
+            closed = [
+                call
+                for call in self._open.values()
+                if call.src is src
+                and call.dst is dst
+                and _connection_of(call.request) == connection
+            ]
+        waiting = [call for call in closed if self._settle(call)]
+        for call in closed:
+            if call.wan is not None:
+                self._release_wan(call)
+        if self._held:
+            self._drop_held(src, dst, connection)
+        for call in waiting:
+            _fire(call.event, RequestTimedOut(dst.name))
+            call.event = None
+
+    def _drop_held(self, client: _Host, server: _Host, connection: Any) -> None:
+        """Forget what the cuts held of a connection ``client`` closed, both ways: its calls
+        (settled already) and its one-way messages. The model keeps one retransmission queue
+        per node pair and direction, so a request on the next connection still waits behind
+        what the pair's other connections hold (it leaves with them at TCP's retransmission)."""
+        c, s = client.name, server.name
+        for key in ((c, s, c), (s, c, c)):
+            held = self._held.get(key)
+            if held is None:
+                continue
+            held.items = [entry for entry in held.items if not _closed(entry[1], connection)]
+            if not held.items:
+                del self._held[key]
 
     def _resend_healed(self) -> None:
         """Schedule what the cuts held on each link that is no longer cut."""
@@ -815,7 +885,7 @@ class Network:
         elif call.src_incarnation == src.incarnation and call.dst_incarnation == dst.incarnation:
             # _deliver_request's usual case written out (no crash since it was sent): it runs
             # once per request
-            request, call.request = call.request, None
+            request = call.request
             dst.bytes_in += request.size_bytes
             self.messages_delivered += 1
             dst.node.on_request(request, src.name, call)
@@ -830,25 +900,21 @@ class Network:
             return
         if call.dst_incarnation != call.dst.incarnation:
             return  # in flight to a node that crashed: lost (the caller saw Disconnected)
-        request, call.request = call.request, None  # delivered: the call no longer holds it
+        request = call.request
+        if call.done:
+            call.request = None  # nothing needs it on the call any more
         call.dst.bytes_in += request.size_bytes
         self.messages_delivered += 1
         call.dst.node.on_request(request, call.src.name, call)
 
     def _on_deadline(self, call: _Call) -> None:
-        if call.wan is not None:
-            self._release_wan(call)
-        if self._held:
-            self._close_connection(call.src, call.dst)
-        if self._settle(call):
-            _fire(call.event, RequestTimedOut(call.dst.name))
-            call.event = None
+        self._close_connection(call)
 
     def _release_wan(self, call: _Call) -> None:
-        """The call's client closed its connection (its timeout): what of its request or
-        response was still to cross the WAN is not sent (the closed socket's unsent bytes are
-        dropped), so the pipe is free that much sooner. Messages booked after it keep their
-        times; only later ones gain."""
+        """The call's client closed its connection (:meth:`_close_connection`): what of its
+        request or response was still to cross the WAN is not sent (the closed socket's unsent
+        bytes are dropped), so the pipe is free that much sooner. Messages booked after it keep
+        their times; only later ones gain."""
         pipe, start, end = call.wan
         call.wan = None
         now = self.env.now
@@ -906,8 +972,9 @@ class Network:
                 callbacks, event.callbacks = event.callbacks, None
                 for callback in callbacks:
                     callback(event)
-        # delivered: the call keeps nothing heavy (the request was let go at delivery)
+        # delivered: the call keeps nothing heavy
         call.event = None
+        call.request = None
         call.response = None
 
     # one-way messages

@@ -3,13 +3,22 @@
 Clients and brokers exchange only these objects, through :mod:`sim.net`. A record batch is one
 object however many records it holds: records are counts and arrays inside it.
 Sizes are bytes on the wire; times are simulated seconds.
+
+Each request names the connection it travels on (``connection``): a Kafka client opens one per
+NetworkClient and node, so a consumer's group requests go to its coordinator on a connection of
+their own (AbstractCoordinator's coordinator node, ``Integer.MAX_VALUE - nodeId``), each replica
+fetcher thread has its own (FetchRequest.connection), the controller's requests to a broker
+travel on its ControllerChannelManager's and a broker's requests to the controller on its
+BrokerToControllerChannelManager's; anything else on the client's. The broker handles each
+connection's requests in order, and a timeout closes only the timed-out request's connection
+(:mod:`sim.net`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 
@@ -182,6 +191,8 @@ class ProduceRequest:
 
     acks: -1 (all), 0 or 1. timeout_s: how long the leader may wait for replication.
     """
+
+    connection: ClassVar[str] = "client"
 
     acks: int
     timeout_s: float
@@ -359,6 +370,8 @@ LATEST_TIMESTAMP = -1  # ListOffsetsRequest.LATEST_TIMESTAMP
 class ListOffsetsRequest:
     """Ask a leader for the earliest (-2) or latest (-1) offset of partitions (offset reset)."""
 
+    connection: ClassVar[str] = "client"
+
     partitions: dict[TopicPartition, int]
     size_bytes: int = REQUEST_OVERHEAD_BYTES
 
@@ -376,6 +389,8 @@ class OffsetsForLeaderEpochRequest:
     """Ask a leader where epochs end (OffsetsForLeaderEpoch, KIP-101/320), per partition: (the
     epoch asked about, the leader epoch the asker knows, NO_EPOCH: not checked). A consumer
     sends it to validate its position after a leader change."""
+
+    connection: ClassVar[str] = "client"
 
     partitions: dict[TopicPartition, tuple[int, int]]
     size_bytes: int = 0
@@ -414,6 +429,8 @@ class PartitionMetadata:
 @dataclass(slots=True, eq=False)
 class MetadataRequest:
     """Ask any broker for the leaders of ``topics`` (all topics when None)."""
+
+    connection: ClassVar[str] = "client"
 
     topics: list[str] | None = None
     size_bytes: int = REQUEST_OVERHEAD_BYTES
@@ -455,6 +472,8 @@ class LeaderAndIsrPartition:
 class LeaderAndIsrRequest:
     """The controller tells a broker to lead or follow partitions (ApiKeys.LEADER_AND_ISR)."""
 
+    connection: ClassVar[str] = "controller-channel"
+
     controller_id: int
     controller_epoch: int
     partitions: dict[TopicPartition, LeaderAndIsrPartition]
@@ -468,6 +487,8 @@ class LeaderAndIsrRequest:
 @dataclass(slots=True, eq=False)
 class UpdateMetadataRequest:
     """The controller's view of live brokers and leaders, for brokers' metadata caches."""
+
+    connection: ClassVar[str] = "controller-channel"
 
     controller_id: int
     controller_epoch: int
@@ -494,6 +515,8 @@ class AlterPartitionRequest:
     """A leader asks the controller to change ISRs (AlterPartition, KIP-497), per partition:
     (its leader epoch, the proposed ISR, the partition epoch it knows)."""
 
+    connection: ClassVar[str] = "to-controller"
+
     broker_id: int
     partitions: dict[TopicPartition, tuple[int, list[int], int]]
     size_bytes: int = 0
@@ -517,6 +540,8 @@ class AlterPartitionResponse:
 @dataclass(slots=True, eq=False)
 class ControlledShutdownRequest:
     """A broker asks the controller to move its leaderships away before it stops."""
+
+    connection: ClassVar[str] = "to-controller"
 
     broker_id: int
     size_bytes: int = REQUEST_OVERHEAD_BYTES
@@ -558,6 +583,8 @@ class Subscription:
 class FindCoordinatorRequest:
     """Which broker coordinates group ``key`` (FindCoordinator, key type GROUP)?"""
 
+    connection: ClassVar[str] = "client"
+
     key: str
     size_bytes: int = REQUEST_OVERHEAD_BYTES
 
@@ -577,6 +604,8 @@ class JoinGroupRequest:
 
     session_timeout_s / rebalance_timeout_s: ``session.timeout.ms`` / ``max.poll.interval.ms``.
     """
+
+    connection: ClassVar[str] = "coordinator"
 
     group_id: str
     session_timeout_s: float
@@ -624,6 +653,8 @@ class JoinGroupResponse:
 class SyncGroupRequest:
     """A member asks for its assignment; the leader brings everyone's (member id -> partitions)."""
 
+    connection: ClassVar[str] = "coordinator"
+
     group_id: str
     generation_id: int
     member_id: str
@@ -655,6 +686,8 @@ class SyncGroupResponse:
 class HeartbeatRequest:
     """A member is alive in ``generation_id``."""
 
+    connection: ClassVar[str] = "coordinator"
+
     group_id: str
     generation_id: int
     member_id: str
@@ -673,6 +706,8 @@ class HeartbeatResponse:
 @dataclass(slots=True, eq=False)
 class LeaveGroupRequest:
     """Members leave: (member id, group instance id) each."""
+
+    connection: ClassVar[str] = "coordinator"
 
     group_id: str
     members: list[tuple[str, str | None]]
@@ -706,6 +741,8 @@ class OffsetCommitRequest:
     """Commit ``offsets`` (per partition the next offset to consume and committedLeaderEpoch)
     for the group's generation."""
 
+    connection: ClassVar[str] = "coordinator"
+
     group_id: str
     generation_id: int
     member_id: str
@@ -733,6 +770,8 @@ class OffsetCommitResponse:
 @dataclass(slots=True, eq=False)
 class OffsetFetchRequest:
     """The committed offsets of ``partitions`` (require_stable: KIP-447, as consumers send)."""
+
+    connection: ClassVar[str] = "coordinator"
 
     group_id: str
     partitions: list[TopicPartition]

@@ -36,6 +36,7 @@ WR = wire_bytes(RESP_BYTES)
 class Msg:
     size_bytes: int
     tag: object = None
+    connection: object = None  # which of its sender's connections it travels on
 
 
 class Node:
@@ -345,6 +346,56 @@ def test_a_request_held_past_its_timeout_is_still_processed_but_its_answer_is_dr
     env.run()
     assert seen == [(TIMEOUT, RequestTimedOut("b"))]
     assert [tag for _, _, tag in nodes["b"].received] == ["late"]
+
+
+def test_a_timeout_closes_its_connection_and_times_out_its_other_requests_only():
+    """NetworkClient.handleTimedOutRequests closes the timed-out request's connection and
+    processTimeoutDisconnection times out every request still in flight on it, at once; a
+    request on another connection to the same node (a consumer's coordinator connection) stays,
+    as does one sent on the next connection; a late answer on the closed one is dropped."""
+    env, net, nodes = make(b=False)
+    first = outcome_log(env, net.request("a", "b", Msg(N, "1", "client"), TIMEOUT))
+    env.run(until=TIMEOUT / 2)
+    second = outcome_log(env, net.request("a", "b", Msg(N, "2", "client"), 10 * TIMEOUT))
+    other = outcome_log(env, net.request("a", "b", Msg(N, "3", "coordinator"), 10 * TIMEOUT))
+    env.run(until=1.5 * TIMEOUT)
+    after = outcome_log(env, net.request("a", "b", Msg(N, "4", "client"), 10 * TIMEOUT))
+    env.run(until=2 * TIMEOUT)
+    for respond in nodes["b"].owed:
+        respond(Msg(RESP_BYTES, "late"))
+    env.run()
+    assert first == second == [(TIMEOUT, RequestTimedOut("b"))]
+    assert [value for _, value in other + after] == [Msg(RESP_BYTES, "late")] * 2
+    assert net.bytes_in["a"] == 2 * RESP_BYTES  # the two on the closed connection: dropped
+
+
+def test_a_request_naming_no_connection_times_out_alone():
+    """Traffic that is not a Kafka client's (ZooKeeper's client reconnects by itself) names no
+    connection: a timeout ends only its own request."""
+    env, net, nodes = make(b=False)
+    first = outcome_log(env, net.request("a", "b", Msg(N, "1"), TIMEOUT))
+    second = outcome_log(env, net.request("a", "b", Msg(N, "2"), 10 * TIMEOUT))
+    env.run(until=2 * TIMEOUT)
+    nodes["b"].owed[1](Msg(RESP_BYTES, "re"))
+    env.run()
+    assert first == [(TIMEOUT, RequestTimedOut("b"))]
+    assert [value for _, value in second] == [Msg(RESP_BYTES, "re")]
+
+
+def test_a_crash_ends_the_connections_of_the_crashed_node_too():
+    """A request of a node that crashed is done at the network: its target sees the
+    connection gone (sim.broker's connections drop what it queued), and its answer goes
+    nowhere."""
+    env, net, nodes = make(b=False)
+    seen = outcome_log(env, net.request("a", "b", Msg(N, "q"), TIMEOUT))
+    env.run(until=TIMEOUT / 2)
+    (respond,) = nodes["b"].owed
+    assert not respond.done
+    net.crash("a")
+    assert respond.done
+    respond(Msg(RESP_BYTES, "late"))
+    env.run()
+    assert seen == [] and net.bytes_out["b"] == 0
 
 
 def test_one_way_cut_blocks_only_one_direction():

@@ -150,8 +150,17 @@ class _Connection:
     """One connection from ``peer`` to ``broker``. ``held``: a request awaits its answer (acks=all,
     parked fetch), so later requests wait in ``queue`` (the muted channel). ``free_at_s``: when
     the handler of the last answered request is done. ``respond`` and ``done_at_s``: the held
-    request's way back and when its handlers are done with it (s). ``closed``: the broker
-    crashed since; a late answer goes nowhere.
+    request's way back and when its handlers are done with it (s). ``closed``: the connection
+    is gone (the broker crashed, or the peer closed it and opened a new one); a late answer
+    goes nowhere.
+
+    The peer closes it when a request on it times out or the peer crashes (SocketServer's
+    Processor sees the close and removes the channel, Processor.close): the requests not yet
+    read from the muted channel are never handled, the held one still runs (its effects
+    happen) but its answer is dropped (Processor.sendResponse: "Attempting to send response via
+    channel for which there is no open connection"), and the peer's next request comes on a
+    new connection, handled at once. The broker sees the close through the network's calls: a
+    request not yet answered whose call is done (:attr:`sim.net._Call.done`).
 
     Its :meth:`reply` is the held request's reply, one bound method rather than a closure per
     request: a closure over the request's state cost about 1,000 more instructions to build."""
@@ -196,7 +205,7 @@ class _Connection:
 
     def handle_queued(self) -> None:
         """Unmute the channel: handle the requests queued behind the answered one, until one
-        must wait for its answer."""
+        must wait for its answer; those of a connection the peer closed are dropped unread."""
         if self.closed:
             return
         self.held = False
@@ -204,30 +213,26 @@ class _Connection:
         broker = self.broker
         while queue and not self.held:
             queued, queued_respond = queue.popleft()
-            broker._handle(self, queued, queued_respond)
+            if queued_respond is None or not queued_respond.done:
+                broker._handle(self, queued, queued_respond)
+
+    def closed_by_peer(self) -> bool:
+        """Whether the peer closed this held connection: its newest request not yet answered is
+        done at the network (a close ends every request of the connection at once)."""
+        for _, respond in reversed(self.queue):
+            if respond is not None:
+                return respond.done
+        respond = self.respond
+        return respond is not None and respond.done
+
+    def close(self) -> None:
+        """The connection is gone: drop what it queued; a late answer goes nowhere."""
+        self.closed = True
+        self.queue.clear()
 
 
 #: the connection's unmuting, with the connection itself as the item on SimPy's queue
 _UNMUTE = (_Connection.handle_queued,)
-
-
-#: The connection a request travels on, by request type (one dict lookup per request). The
-#: consumer's group requests go to the group coordinator on a separate connection (Kafka opens
-#: it as a separate node, ``Integer.MAX_VALUE - nodeId``): a parked JoinGroup holds up its
-#: heartbeats. A fetch travels on the connection it names (FetchRequest.connection: each replica
-#: fetcher thread has its own, see :meth:`Broker.on_request`); any other type on the client's.
-_CHANNEL_BY_TYPE: dict[type, str] = {
-    JoinGroupRequest: "coordinator",
-    SyncGroupRequest: "coordinator",
-    HeartbeatRequest: "coordinator",
-    LeaveGroupRequest: "coordinator",
-    OffsetCommitRequest: "coordinator",
-    OffsetFetchRequest: "coordinator",
-    LeaderAndIsrRequest: "controller-channel",
-    UpdateMetadataRequest: "controller-channel",
-    AlterPartitionRequest: "to-controller",
-    ControlledShutdownRequest: "to-controller",
-}
 
 
 class Broker:
@@ -326,7 +331,7 @@ class Broker:
         self.replicas.stop()
         self.log_manager.stop()
         for conn in self._connections.values():
-            conn.closed = True
+            conn.close()
         self._connections = {}
         # the process's memory: a restarted broker knows no partition, live broker or
         # controller epoch until the controller tells it (MetadataCache, ReplicaManager start
@@ -419,7 +424,10 @@ class Broker:
 
     def on_request(self, request: Any, source: str, respond: Callable | None) -> None:
         """A request arrived from ``source``: handle it, or queue it behind one on the same
-        connection that awaits its answer. A ZooKeeper watch event goes to the ZooKeeper client.
+        connection that awaits its answer. If the peer closed that connection since (see
+        :class:`_Connection`), the request came on a new one and is handled at once, unless it
+        was sent on the closed one (never read). A ZooKeeper watch event goes to the ZooKeeper
+        client.
 
         Its effects happen on arrival; its answer leaves when the network and request handler
         threads are done with it (RequestHandlerPool), or later when it must wait (acks=all, a
@@ -428,18 +436,18 @@ class Broker:
         if isinstance(request, WatchEvent):
             self.zk.deliver(request)
             return
-        # which of the peer's connections it travels on
-        kind = type(request)
-        if kind is FetchRequest:
-            key = (source, request.connection)  # a fetcher thread's own, or the client's
-        else:
-            key = (source, _CHANNEL_BY_TYPE.get(kind, "client"))
+        key = (source, request.connection)  # which of the peer's connections it travels on
         conn = self._connections.get(key)
         if conn is None:
             conn = self._connections[key] = _Connection(self, source)
-        if conn.held:
-            conn.queue.append((request, respond))
-            return
+        elif conn.held:
+            if respond is not None and respond.done:
+                return  # sent before its client closed this muted connection: never read
+            if not conn.closed_by_peer():
+                conn.queue.append((request, respond))
+                return
+            conn.close()  # the client closed it: this request came on a new connection
+            conn = self._connections[key] = _Connection(self, source)
         self._handle(conn, request, respond)
 
     def _handle(self, conn: _Connection, request: Any, respond: Callable | None) -> None:
