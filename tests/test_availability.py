@@ -8,8 +8,11 @@ import math
 import pandas as pd
 import pytest
 
+import sim
+from sim import kafka_config, liveness
 from sim.availability import partition_pauses, produce_stalls, unavailability_windows
 from sim.metrics import events_frame
+from sim.world import World
 
 
 def _tables(acks: list[tuple[int, int, float]], polls: list[tuple[str, int, int, float]]):
@@ -192,3 +195,58 @@ def test_stalls_are_per_partition_and_skip_records_without_one():
     assert list(stalls["partition"]) == [0, 1]
     assert list(stalls["max_stall_s"]) == pytest.approx([0.0, 2.0])
     assert math.isnan(stalls["from_s"].iloc[0])
+
+
+def _crash_run(default_dict, seed: int, crash_s: float) -> tuple[World, sim.Results]:
+    """The default scenario at 2,000 msg/s (acks=all, RF 3 on 3 brokers, min.insync.replicas
+    2), seed ``seed``: the leader of orders-0 crashes at ``crash_s`` for good; the run lasts
+    until the producer's liveness bound after the crash has passed."""
+    default_dict.update(seed=seed)
+    default_dict["producers"][0]["rate_msgs_s"] = 2_000
+    default_dict["faults"] = [
+        {"kind": "crash_broker", "at_s": crash_s, "broker": "leader:orders-0"}
+    ]
+    scenario = sim.Scenario.from_dict(default_dict)
+    duration_s = crash_s + _bounds(World(scenario), crash_s).producer_s + 1.0
+    world = World(scenario.model_copy(update={"duration_s": duration_s}))
+    world.run()
+    return world, world.results()
+
+
+def _bounds(world: World, crash_s: float) -> liveness.Bounds:
+    """The liveness bounds of ``world``'s scenario for a fault at ``crash_s`` healing then."""
+    return liveness.bounds(world.scenario, len(world.assignments), crash_s, crash_s)
+
+
+def _session_s(scenario: sim.Scenario) -> float:
+    """The brokers' zookeeper.session.timeout.ms, s."""
+    return kafka_config.broker_config(scenario.cluster.config).s("zookeeper.session.timeout.ms")
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_leader_crash_stalls_acks_all_writes_until_the_controller_notices(default_dict, seed):
+    """A crash under acks=all with RF 3 on 3 brokers: the dead broker leads or is in the ISR of
+    every partition, so none acknowledges anything until the controller notices the death at
+    its ZooKeeper session's expiry (then elects leaders and shrinks the ISRs). The broker's
+    ZooKeeper client pings after a third of zookeeper.session.timeout.ms of silence, so the
+    server last heard from it no earlier than that before the crash, and expires the session no
+    sooner than the timeout after that (sim.coordination.zookeeper): at least 2/3 of the
+    timeout after the crash. Records wait throughout (2,000 msg/s, linger.ms 5). Every stall
+    ends (writes resume) within the producer's liveness bound after the crash."""
+    crash_s = 10.37  # between ZooKeeper's ticks
+    world, results = _crash_run(default_dict, seed, crash_s)
+    assert results.summary()["max_produce_stall_s"] >= 2 / 3 * _session_s(world.scenario)
+    stalls = results.produce_stalls
+    assert len(stalls) == 6
+    ends_s = stalls["from_s"] + stalls["max_stall_s"]
+    assert (ends_s <= crash_s + _bounds(world, crash_s).producer_s).all(), stalls
+
+
+def test_without_faults_no_stall_is_as_long_as_a_session_expiry(default_dict):
+    """Without faults writes never wait for a session to expire: every stall is shorter than the
+    crash test's lower bound (and some record did wait: a stall is about a produce latency)."""
+    default_dict.update(duration_s=20.0, faults=[])
+    default_dict["producers"][0]["rate_msgs_s"] = 2_000
+    results = sim.run(sim.Scenario.from_dict(default_dict))
+    stall_s = results.summary()["max_produce_stall_s"]
+    assert 0 < stall_s < 2 / 3 * _session_s(results.scenario)
