@@ -4,7 +4,9 @@
 - :func:`rebalance_metrics`: how many rebalances the groups went through after they formed, and
   how long they took;
 - :func:`partition_pauses`: per group and partition, the longest time records waited unconsumed
-  (what eager and cooperative rebalancing change).
+  (what eager and cooperative rebalancing change);
+- :func:`produce_stalls`: per partition, the longest time records sent to it waited while
+  nothing of it was acknowledged (writes blocked, whatever the cause).
 
 Every fact comes from a column (``kind``, ``broker``, ``group``, ``generation``, ``outcome``,
 ...; see :data:`sim.results.TABLES`), never from the ``detail`` prose.
@@ -185,4 +187,66 @@ def _longest_pause(
     if not length.size or length.max() <= 0:
         return 0.0, float("nan")
     k = int(np.argmax(length))
+    return float(length[k]), float(begin[k])
+
+
+def produce_stalls(produced: pd.DataFrame, acked: pd.DataFrame, duration_s: float) -> pd.DataFrame:
+    """Per partition producers wrote to: the longest stall (TABLES["produce_stalls"]).
+
+    A stall is a time records sent to the partition waited for an answer while no batch of the
+    partition was acknowledged without error (acked ``error`` ''). For each gap between two
+    successive successful acknowledgements of the partition (any producer; before the first,
+    from the partition's first ``first_arrival_s``; after the last, to the run's end,
+    ``duration_s``), s: from the later of the gap's start and the earliest ``first_arrival_s``
+    of a batch not answered by then (answered: any final answer, an error or SPLIT too; a batch
+    never answered waits to the run's end), to the gap's end. A batch failed with an error is
+    answered but ends no stall. In steady state a stall is about one produce latency; a write
+    outage (no leader, acks=all waiting for a dead ISR member until the controller removes it,
+    min.insync.replicas not met) is one long stall, whatever kept the leader from answering.
+
+    acks=0: no broker answers; the producer completes such a batch without error when its
+    request has left the NIC (base_offset -1; at once when the request could not be sent, to a
+    crashed broker say), and counts it acknowledged (TABLES["producers"] ``acked``). So does
+    this function: for acks=0 a stall is the time records waited to be sent (no leader known,
+    send() blocked for buffer.memory), not whether a broker stored them. Batches refused before
+    the partitioner chose a partition (partition -1) belong to no partition and are left out.
+    """
+    columns = ["topic", "partition", "max_stall_s", "from_s"]
+    sent = produced[produced["partition"] >= 0]
+    if sent.empty:
+        return pd.DataFrame({c: [] for c in columns})
+    # each batch's final answer (one acked row per batch); index -1, past the end: none
+    final = pd.Index(acked["batch_id"]).get_indexer(sent["batch_id"])
+    answer_s = np.append(acked["done_s"].to_numpy(float), np.inf)[final]
+    ok = np.append((acked["error"] == "").to_numpy(bool), False)[final]
+    arrival_s = sent["first_arrival_s"].to_numpy(float)
+    topic, topics = pd.factorize(sent["topic"], sort=True)
+    partition = sent["partition"].to_numpy(np.int64)
+    key = topic * (int(partition.max()) + 1) + partition
+    order = np.lexsort((answer_s, key))  # by partition, then by answer
+    cuts = np.flatnonzero(np.diff(key[order])) + 1
+    rows = []
+    for at in np.split(order, cuts):
+        stall, start = _longest_stall(arrival_s[at], answer_s[at], ok[at], duration_s)
+        rows.append((topics[topic[at[0]]], int(partition[at[0]]), stall, start))
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _longest_stall(
+    arrival_s: np.ndarray, answer_s: np.ndarray, ok: np.ndarray, end_s: float
+) -> tuple[float, float]:
+    """(length, start) of the longest stall of one partition (see :func:`produce_stalls`), s,
+    from its batches sorted by answer: each batch's first arrival, final answer (inf: none) and
+    whether that answer acknowledged it; (0, NaN) when nothing ever waited."""
+    acks_s = answer_s[ok]
+    starts = np.concatenate(([arrival_s.min()], acks_s))
+    stops = np.concatenate((acks_s, [end_s]))
+    # the earliest arrival among the batches answered at or after each position, inf past them
+    earliest = np.append(np.minimum.accumulate(arrival_s[::-1])[::-1], np.inf)
+    waiting_s = earliest[np.searchsorted(answer_s, starts, side="right")]
+    begin = np.maximum(starts, waiting_s)
+    length = np.where(stops > begin, stops - begin, 0.0)
+    k = int(np.argmax(length))
+    if length[k] <= 0:
+        return 0.0, float("nan")
     return float(length[k]), float(begin[k])

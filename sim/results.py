@@ -203,6 +203,18 @@ TABLES: dict[str, tuple[Column, ...]] = {
         ),
         ("from_s", "float64", "when that longest pause began, s (NaN when records never waited)"),
     ),
+    "produce_stalls": _cols(
+        ("topic", "string", "topic"),
+        ("partition", "int32", "partition number (one row per partition producers wrote to)"),
+        (
+            "max_stall_s",
+            "float64",
+            "longest time records sent to the partition waited for an answer while no batch of "
+            "it was acknowledged without error: a write outage, whatever its cause "
+            "(sim.availability.produce_stalls), s",
+        ),
+        ("from_s", "float64", "when that longest stall began, s (NaN when nothing waited)"),
+    ),
     "liveness": _cols(
         (
             "item",
@@ -467,7 +479,10 @@ SUMMARY_FIELDS: dict[str, str] = {
     "leader_elections": "partition leader elections, __consumer_offsets included (events)",
     "unclean_elections": "elections of a leader outside the ISR (events)",
     "unavailable_partition_s": "partition-seconds without a leader clients could use: the "
-    "duration_s of the partition_unavailable rows, summed, __consumer_offsets included (events)",
+    "duration_s of the partition_unavailable rows, summed, __consumer_offsets included (events). "
+    "Leaderless partitions only: a partition whose leader is up but cannot acknowledge (acks=all "
+    "waiting for a dead ISR member until the controller removes it) is not in it; "
+    "max_produce_stall_s shows writes blocked for any reason",
     "rebalances": "consumer group rebalances after each group formed, all groups: "
     "rebalance_start rows, not counting a group's formation (a rebalance starting at generation "
     "0) and counting a rebalance carried on at a new coordinator once (events)",
@@ -476,6 +491,11 @@ SUMMARY_FIELDS: dict[str, str] = {
     "max_partition_pause_s": "longest time any partition's acknowledged records waited "
     "unconsumed by a group that reads it while no member polled it, from each group's first "
     "poll on; the largest max_pause_s of the pauses table, s",
+    "max_produce_stall_s": "longest time any partition's records waited for an answer while "
+    "no batch of that partition was acknowledged without error: writes blocked for any reason "
+    "(no leader; acks=all waiting for a dead ISR member until the controller removes it at its "
+    "ZooKeeper session's expiry; min.insync.replicas not met); about one produce latency in "
+    "steady state; the largest max_stall_s of the produce_stalls table, s (0 without any)",
     "max_consumer_lag": "largest lag of any group on any partition, records (timeseries)",
     "mirrored_messages": "distinct source records stored in the final logs of the remote topics "
     "mirrors write, all mirrors (audit across clusters)",
@@ -518,6 +538,7 @@ FROM_TABLES = frozenset(
         "throughput_msgs_s",
         "max_consumer_lag",
         "max_partition_pause_s",
+        "max_produce_stall_s",
     }
 )
 
@@ -679,6 +700,7 @@ class Results:
         acked_after = float(np.nansum(ok_counts[ok["done_s"].to_numpy(dtype=float) >= warmup_s]))
         lag = self.tables["timeseries"]["max_consumer_lag"]
         pauses = self.tables["pauses"]["max_pause_s"]
+        stalls = self.tables["produce_stalls"]["max_stall_s"]
         acked_messages = float(np.nansum(ok_counts))
         failed = acked[(acked["error"] != "") & (acked["error"] != SPLIT)]
         failed_messages = float(np.nansum(counts.reindex(failed["batch_id"]).to_numpy(float)))
@@ -700,6 +722,7 @@ class Results:
             "throughput_msgs_s": acked_after / (self.scenario.duration_s - warmup_s),
             "max_consumer_lag": float(lag.max()) if len(lag) else math.nan,
             "max_partition_pause_s": float(pauses.max()) if len(pauses) else 0.0,
+            "max_produce_stall_s": float(stalls.max()) if len(stalls) else 0.0,
         }
 
     def plot(self):

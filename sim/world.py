@@ -27,6 +27,7 @@ from sim import kafka_config, liveness
 from sim.audit import audit
 from sim.availability import (
     partition_pauses,
+    produce_stalls,
     rebalance_metrics,
     unavailability_windows,
 )
@@ -106,6 +107,7 @@ MEASURED = (
     "rebalances",
     "rebalance_time_s",
     "max_partition_pause_s",
+    "max_produce_stall_s",
     "e2e_latency_p50_ms",
     "recovery_s",
     "liveness_violations",
@@ -685,6 +687,9 @@ class World:
         tables["events"] = self._with_unavailability(tables["events"])
         tables["pauses"] = partition_pauses(
             tables["produced"], tables["acked"], tables["consumed"], self.scenario.duration_s
+        )
+        tables["produce_stalls"] = produce_stalls(
+            tables["produced"], tables["acked"], self.scenario.duration_s
         )
         accounts = [(p.name, *p.account(self.env.now)) for p in self.producers]
         tables["producers"], tables["failures"] = producers_table(
