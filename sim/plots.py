@@ -263,27 +263,34 @@ def dashboard(results: Results) -> Figure:
     return figure
 
 
+#: The figures :func:`save_standard_plots` writes for every run, by file name.
+FIGURES: dict[str, Callable[[Results], Figure]] = {
+    "dashboard.png": dashboard,
+    "throughput.png": throughput,
+    "latency.png": latency,
+    "latency_cdf.png": latency_cdf,
+    "consumer_lag.png": consumer_lag,
+    "isr.png": isr,
+    "resources.png": resources,
+}
+#: The figures it writes only when the run has what they show: (figure, the run has it).
+OPTIONAL_FIGURES: dict[str, tuple[Callable[[Results], Figure], Callable[[Results], bool]]] = {
+    "rebalances.png": (rebalance_timeline, lambda r: not r.tables["assignments"].empty),
+    "lost_acked.png": (lost_acked, lambda r: not lost_acked_over_time(r).empty),
+    "mirrors.png": (mirror_lag, lambda r: bool(r.scenario.mirrors)),
+}
+#: File name of a sweep's figure of one summary field (:func:`save_sweep_plots`).
+SWEEP_FIGURE = "sweep_{metric}.png"
+
+
 def save_standard_plots(results: Results, directory: str | Path) -> list[Path]:
-    """Write dashboard.png and each figure's PNG (rebalances.png when the run had consumers,
-    lost_acked.png when it lost acknowledged records, mirrors.png when it had mirrors); their
-    paths."""
+    """Write each of :data:`FIGURES` and those of :data:`OPTIONAL_FIGURES` the run has
+    (rebalances.png when it had consumers, lost_acked.png when it lost acknowledged records,
+    mirrors.png when it had mirrors); their paths."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    figures = {
-        "dashboard.png": dashboard,
-        "throughput.png": throughput,
-        "latency.png": latency,
-        "latency_cdf.png": latency_cdf,
-        "consumer_lag.png": consumer_lag,
-        "isr.png": isr,
-        "resources.png": resources,
-    }
-    if not results.tables["assignments"].empty:
-        figures["rebalances.png"] = rebalance_timeline
-    if not lost_acked_over_time(results).empty:
-        figures["lost_acked.png"] = lost_acked
-    if results.scenario.mirrors:
-        figures["mirrors.png"] = mirror_lag
+    figures = dict(FIGURES)
+    figures.update({name: draw for name, (draw, has) in OPTIONAL_FIGURES.items() if has(results)})
     for name, draw in figures.items():
         draw(results).savefig(out / name)
     return [out / name for name in figures]
@@ -335,16 +342,16 @@ def sweep_metric(stats: pd.DataFrame, metric: str, x: str | None = None, name: s
 
 
 def save_sweep_plots(stats: pd.DataFrame, directory: str | Path, name: str = "") -> list[Path]:
-    """Write ``sweep_<metric>.png`` for each of :data:`SWEEP_METRICS` the sweep measured (a
-    finite mean somewhere); their paths."""
+    """Write :data:`SWEEP_FIGURE` (``sweep_<metric>.png``) for each of :data:`SWEEP_METRICS`
+    the sweep measured (a finite mean somewhere); their paths."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for metric in SWEEP_METRICS:
         means = stats.loc[stats["metric"] == metric, "mean"]
         if np.isfinite(means.to_numpy(dtype=float)).any():
-            sweep_metric(stats, metric, name=name).savefig(out / f"sweep_{metric}.png")
-            written.append(out / f"sweep_{metric}.png")
+            written.append(out / SWEEP_FIGURE.format(metric=metric))
+            sweep_metric(stats, metric, name=name).savefig(written[-1])
     return written
 
 
