@@ -213,20 +213,20 @@ def mirror_lag(results: Results) -> Figure:
 
 
 def latency_cdf(results: Results) -> Figure:
-    """The distributions of produce and end-to-end latency over records (ms, log axis)."""
+    """The distributions of produce and end-to-end latency over records (ms, log axis): those
+    of the summary's percentiles (:meth:`~sim.results.Results.latency_samples`, the records
+    sent from ``warmup_s`` on), p50 and p99 in the legend."""
     figure = Figure(figsize=FIGSIZE_IN, layout="constrained")
     ax = figure.add_subplot()
-    ax.set_title(f"{results.scenario.name}: latency CDF (weighted by records)")
-    ok = results.tables["acked"]
-    counts = results.tables["produced"].drop_duplicates("batch_id").set_index("batch_id")["count"]
-    ok = ok[ok["error"] == ""]
-    consumed = results.tables["consumed"]
-    sources = {
-        "produce": (ok["latency_s"], counts.reindex(ok["batch_id"]), PRODUCE_COLOR),
-        "end-to-end": (consumed["e2e_latency_s"], consumed["count"], E2E_COLOR),
-    }
-    for label, (seconds, weights, color) in sources.items():
-        _draw_cdf(ax, 1e3 * seconds.to_numpy(float), weights.to_numpy(float), label, color)
+    warmup = f", sent from {results.scenario.warmup_s:g} s on" if results.scenario.warmup_s else ""
+    ax.set_title(f"{results.scenario.name}: latency CDF (weighted by records{warmup})")
+    samples = results.latency_samples()
+    for label, key, color in (
+        ("produce", "produce", PRODUCE_COLOR),
+        ("end-to-end", "e2e", E2E_COLOR),
+    ):
+        seconds, weights = samples[key]
+        _draw_cdf(ax, 1e3 * seconds, weights, label, color)
     ax.set_xlabel("latency (ms, log scale)")
     ax.set_ylabel("fraction of records")
     ax.set_ylim(0, 1.02)
