@@ -31,6 +31,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import StrMethodFormatter
 
 from sim.availability import rebalance_spans
+from sim.disk import DIRTY_RATIO
 from sim.events import ELECTIONS, FAULT_ROWS, EventKind
 from sim.results import Results, weighted_quantile
 from sim.sweep import grid_columns
@@ -146,21 +147,29 @@ def lost_acked(results: Results) -> Figure:
 
 
 def resources(results: Results) -> Figure:
-    """Each broker's NIC, out and in, as a fraction of its line rate, its disk appends (MB/s)
-    and its CPU use (cores busy, with a line at the brokers' cores when set) per interval (the
-    ``nodes`` table): which resource a saturated run runs out of."""
-    figure, axes = _panels(results, "broker NICs, disks and CPUs", 4)
+    """Each broker's NIC, out and in, as a fraction of its line rate, its disk appends (MB/s),
+    its page cache's data not yet on disk (MB, with a line at Linux's ``dirty_ratio`` limit,
+    above which its log appends wait for the disk) and its CPU use (cores busy, with a line at
+    the brokers' cores when set) per interval (the ``nodes`` table): which resource a saturated
+    run runs out of."""
+    figure, axes = _panels(results, "broker NICs, disks and CPUs", 5)
     nodes = results.tables["nodes"]
     brokers = nodes[nodes["node"].str.contains(r"(?:^|/)broker-\d+$", regex=True)]
     panels = {
         "NIC out (of line rate)": "nic_out_utilisation",
         "NIC in (of line rate)": "nic_in_utilisation",
         "disk appends (MB/s)": "disk_append_mb_s",
+        "page cache not yet on disk (MB; dotted: dirty_ratio limit)": "dirty_mb",
         "CPU (cores busy)": "cpu_busy",
     }
     # by cluster, then by broker number (broker-2 before broker-10)
     names = sorted(brokers["node"].unique(), key=lambda n: (n.rpartition("/")[0], len(n), n))
     colors = dict(zip(names, _partition_colors(len(names)), strict=True))
+    limits = {"cpu_busy": _cores(brokers)}  # dotted lines: what each panel cannot pass
+    if not brokers.empty:
+        limits.update(
+            nic_out_utilisation=[1.0], nic_in_utilisation=[1.0], dirty_mb=_dirty_limits_mb(results)
+        )
     for i, (ax, (title, column)) in enumerate(zip(axes, panels.items(), strict=True)):
         ax.set_title(title, fontsize="medium")
         if brokers.empty:
@@ -168,15 +177,24 @@ def resources(results: Results) -> Figure:
         for name in names:
             rows = brokers[brokers["node"] == name]
             ax.plot(rows["time_s"], rows[column], label=name, color=colors[name], linewidth=1.0)
-        if column.startswith("nic") and not brokers.empty:  # the line rate
-            ax.axhline(1.0, color="0.5", linewidth=0.8, linestyle=":", zorder=0)
-        if column == "cpu_busy":
-            for cores in _cores(brokers):
-                ax.axhline(cores, color="0.5", linewidth=0.8, linestyle=":", zorder=0)
+        for limit in limits.get(column, []):
+            ax.axhline(limit, color="0.5", linewidth=0.8, linestyle=":", zorder=0)
         ax.set_ylim(bottom=0)
         drawn = mark_events(ax, results)
         _legend(ax, skip=() if i == 0 else drawn)
     return figure
+
+
+def _dirty_limits_mb(results: Results) -> list[float]:
+    """The distinct dirty data limits of the brokers' page caches (MB): Linux's
+    ``dirty_ratio`` × ``page_cache_mb`` of each cluster's hardware and its per-broker
+    overrides (:class:`sim.disk.Disk`)."""
+    pages = set()
+    for cluster in results.scenario.all_clusters:
+        hardware = cluster.hardware
+        pages.add(hardware.page_cache_mb)
+        pages.update(o.page_cache_mb for o in hardware.per_broker.values() if o.page_cache_mb)
+    return sorted(DIRTY_RATIO * mb for mb in pages)
 
 
 def _cores(nodes: pd.DataFrame) -> list[float]:

@@ -131,7 +131,7 @@ def test_isr_draws_under_replicated_count_and_each_partitions_isr(story):
 
 
 def test_resources_draws_each_brokers_nics_disk_and_cpu_not_the_clients(story):
-    out, into, disk, cpu = resources(story).axes
+    out, into, disk, dirty, cpu = resources(story).axes
     for ax, value in ((out, 0.1), (into, 0.2), (disk, 1.0), (cpu, 0.5)):
         lines = _lines(ax)
         assert sorted(k for k in lines if k.startswith("broker")) == [
@@ -145,6 +145,28 @@ def test_resources_draws_each_brokers_nics_disk_and_cpu_not_the_clients(story):
         assert values == [value, value, 0.0] + [value] * 7  # silent while it was down
     assert "crash_broker" in _legend(out) and "crash_broker" not in _legend(disk)
     assert [line.get_ydata()[0] for line in cpu.lines if line.get_linestyle() == ":"] == [2.0]
+    assert _lines(dirty)["broker-1"][1] == [5.0] * 10  # dirty pages outlive a crash's interval
+
+
+def test_resources_shows_each_brokers_dirty_data_and_its_limit(story):
+    """The slow disk's broker stands out (its dirty data reaches its limit); a dotted line at
+    Linux's dirty_ratio of each page cache size, the cluster's and a broker's override."""
+    from sim.scenario import Scenario
+
+    data = story.scenario.to_dict()
+    data["cluster"]["hardware"] = {
+        "page_cache_mb": 512,
+        "per_broker": {"2": {"page_cache_mb": 256}},
+    }
+    nodes = story.nodes.copy()
+    nodes.loc[nodes["node"] == "broker-2", "dirty_mb"] = 51.2
+    results = Results(Scenario.from_dict(data), {**story.tables, "nodes": nodes})
+    dirty = resources(results).axes[3]
+    assert "page cache" in dirty.get_title()
+    assert _lines(dirty)["broker-2"][1] == [51.2] * 10
+    assert _lines(dirty)["broker-0"][1] == [5.0] * 10
+    limits = [line.get_ydata()[0] for line in dirty.lines if line.get_linestyle() == ":"]
+    assert limits == pytest.approx([0.2 * 256, 0.2 * 512])  # sim.disk.DIRTY_RATIO
 
 
 def test_rebalance_timeline_one_row_per_member(story):
