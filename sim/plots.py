@@ -101,6 +101,13 @@ SWEEP_METRICS = (
     "unavailable_partition_s",
 )
 CI_ALPHA = 0.2
+#: Longest grid value a sweep figure writes as it is on a tick or in its legend (characters);
+#: when a path has a longer one, its values are numbered and spelt out under the axis.
+MAX_VALUE_CHARS = 16
+#: Longest text of a numbered value spelt out under the axis (characters).
+MAX_KEY_CHARS = 140
+#: Height a line of that key adds to the figure (inches).
+KEY_LINE_IN = 0.2
 
 
 # ------------------------------------------------------------------ figures
@@ -341,17 +348,22 @@ def sweep_metric(stats: pd.DataFrame, metric: str, x: str | None = None, name: s
         return figure
     x = x or paths[0]
     others = [p for p in paths if p != x]
-    positions, labels = _positions(rows[x])
+    names = {p: _value_names(rows[p]) for p in paths}
+    positions, labels = _positions(rows[x], names[x])
     if labels:
         ax.set_xticks(range(len(labels)), labels)
-    ax.set_xlabel(x)
+    key = [line for p in paths for line in _key(p, names[p])]
+    ax.set_xlabel("\n".join([x, *key]), loc="left" if key else "center")
+    figure.set_size_inches(FIGSIZE_IN[0], FIGSIZE_IN[1] + KEY_LINE_IN * len(key))  # plot kept
     series = rows.groupby(others, sort=False, dropna=False) if others else [((), rows)]
-    for key, group in series:
+    for group_key, group in series:
         where = positions.loc[group.index]
         order = np.argsort(where.to_numpy(), kind="stable")
         at, part = where.to_numpy()[order], group.iloc[order]
-        values = key if isinstance(key, tuple) else (key,)
-        label = ", ".join(f"{p}={v}" for p, v in zip(others, values, strict=True))
+        values = group_key if isinstance(group_key, tuple) else (group_key,)
+        label = ", ".join(
+            f"{p}={names[p].get(str(v), v)}" for p, v in zip(others, values, strict=True)
+        )
         (line,) = ax.plot(at, part["mean"], marker="o", label=label or metric)
         ax.fill_between(at, part["lo"], part["hi"], color=line.get_color(), alpha=CI_ALPHA)
     if others:
@@ -373,14 +385,41 @@ def save_sweep_plots(stats: pd.DataFrame, directory: str | Path, name: str = "")
     return written
 
 
-def _positions(values: pd.Series) -> tuple[pd.Series, list[str]]:
+def _positions(values: pd.Series, names: dict[str, str]) -> tuple[pd.Series, list[str]]:
     """x positions of a grid path's values and the tick labels: the values themselves when
-    numeric (no labels), else 0, 1, ... in order of first appearance, labelled by value."""
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+    numeric (no labels), else 0, 1, ... in order of first appearance, labelled by ``names``
+    (:func:`_value_names`)."""
+    if _numeric(values):
         return values.astype(float), []
     text = values.astype(str)
-    labels = list(dict.fromkeys(text))
-    return text.map({v: float(i) for i, v in enumerate(labels)}), labels
+    order = {v: float(i) for i, v in enumerate(names)}
+    return text.map(order), list(names.values())
+
+
+def _numeric(values: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+
+
+def _value_names(values: pd.Series) -> dict[str, str]:
+    """What a sweep figure writes for each of a grid path's values (by its text, in order of
+    first appearance): the text itself, or ``#0``, ``#1``, ... for every value when one is
+    longer than :data:`MAX_VALUE_CHARS` (a list of faults, say), spelt out by :func:`_key`.
+    Numbers are written as they are."""
+    texts = list(dict.fromkeys(values.astype(str)))
+    if _numeric(values) or max(map(len, texts), default=0) <= MAX_VALUE_CHARS:
+        return {t: t for t in texts}
+    return {t: f"#{i}" for i, t in enumerate(texts)}
+
+
+def _key(path: str, names: dict[str, str]) -> list[str]:
+    """One line per numbered value of ``path``: ``path #i: <its text>``, the text cut to
+    :data:`MAX_KEY_CHARS` (the sweep table holds it whole)."""
+    lines = []
+    for text, name in names.items():
+        if name != text:
+            cut = text if len(text) <= MAX_KEY_CHARS else text[: MAX_KEY_CHARS - 1] + "…"
+            lines.append(f"{path} {name}: {cut}")
+    return lines
 
 
 def _half_widths(rows: pd.DataFrame) -> np.ndarray:
