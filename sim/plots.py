@@ -34,7 +34,7 @@ from sim.availability import rebalance_spans
 from sim.disk import DIRTY_RATIO
 from sim.events import ELECTIONS, FAULT_ROWS, EventKind
 from sim.results import Results, weighted_quantile
-from sim.sweep import grid_columns
+from sim.sweep import CONFIDENCE, grid_columns
 from sim.timelines import (
     isr_segments,
     latency_bands,
@@ -326,7 +326,10 @@ def save_standard_plots(results: Results, directory: str | Path) -> list[Path]:
 
 def sweep_metric(stats: pd.DataFrame, metric: str, x: str | None = None, name: str = "") -> Figure:
     """One summary field against a grid path: the mean over seeds, one line per combination of
-    the other paths (the legend names them), and the confidence band from lo to hi.
+    the other paths (the legend names them), and the confidence band from lo to hi (its level
+    in the title, from the statistics' ``attrs``). The y axis starts at 0 at the lowest: every
+    summary field is a count, a duration, a latency or a rate, so a band's part below 0 (a
+    few lost records over few seeds) is cut.
 
     stats: :func:`sim.sweep.sweep_stats` of a sweep table; x: the path on the x axis (default
     the grid's first). Numeric values are placed by value, others evenly in grid order. A
@@ -339,12 +342,15 @@ def sweep_metric(stats: pd.DataFrame, metric: str, x: str | None = None, name: s
     figure = Figure(figsize=FIGSIZE_IN, layout="constrained")
     ax = figure.add_subplot()
     n = rows["n"].max()
-    title = f"{metric}: mean over {n} seeds, band: confidence interval"
+    level = stats.attrs.get(CONFIDENCE)
+    band = f"{100 * level:g} % confidence interval of the mean" if level else "lo to hi"
+    title = f"{metric}: mean over {n} seeds, band: {band}"
     ax.set_title(f"{name}: {title}" if name else title)
     ax.set_ylabel(metric)
     if not paths:
         ax.errorbar([0], rows["mean"], yerr=_half_widths(rows), fmt="o", capsize=4)
         ax.set_xticks([0], ["all runs"])
+        ax.set_ylim(bottom=max(ax.get_ylim()[0], 0.0))  # no summary field is negative
         return figure
     x = x or paths[0]
     others = [p for p in paths if p != x]
@@ -368,6 +374,7 @@ def sweep_metric(stats: pd.DataFrame, metric: str, x: str | None = None, name: s
         ax.fill_between(at, part["lo"], part["hi"], color=line.get_color(), alpha=CI_ALPHA)
     if others:
         ax.legend(fontsize="small", frameon=False)
+    ax.set_ylim(bottom=max(ax.get_ylim()[0], 0.0))  # no summary field is negative
     return figure
 
 

@@ -282,3 +282,23 @@ def test_sweep_metric_numbers_long_grid_values_and_spells_them_out_under_the_axi
     assert len(key[3]) == len("faults #2: ") + MAX_KEY_CHARS
     assert key[4] == 'config #0: {"linger.ms": 0, "acks": "1"}'
     assert all(len(t.get_text()) <= MAX_VALUE_CHARS for t in ax.get_xticklabels())
+
+
+def test_sweep_metric_titles_the_level_and_starts_a_count_at_zero():
+    """lost records of 0, 0 and 3 over three seeds: the 95 % interval goes below 0, the axis
+    does not; a field whose band is well above 0 keeps its own lower limit."""
+    rows = [(seed, lost, 100.0 + seed, 0.1, "") for seed, lost in ((1, 0), (2, 0), (3, 3))]
+    table = pd.DataFrame(
+        rows, columns=["seed", "lost_acked_messages", "throughput_msgs_s", "wall_s", "error"]
+    )
+    for confidence, said in ((0.95, "95 %"), (0.9, "90 %")):
+        stats = sim.sweep_stats(table, confidence=confidence)
+        assert stats.loc[stats["metric"] == "lost_acked_messages", "lo"].iloc[0] < 0
+        (ax,) = sweep_metric(stats, "lost_acked_messages").axes
+        assert f"band: {said} confidence interval of the mean" in ax.get_title()
+        assert ax.get_ylim()[0] == 0.0
+        (ax,) = sweep_metric(stats, "throughput_msgs_s").axes
+        assert ax.get_ylim()[0] > 90
+    grid = table.assign(x=[1, 1, 1])[["x", *table.columns]]  # the same with a grid path
+    (ax,) = sweep_metric(sim.sweep_stats(grid), "lost_acked_messages").axes
+    assert ax.get_ylim()[0] == 0.0
