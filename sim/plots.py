@@ -350,7 +350,7 @@ def sweep_metric(stats: pd.DataFrame, metric: str, x: str | None = None, name: s
     if not paths:
         ax.errorbar([0], rows["mean"], yerr=_half_widths(rows), fmt="o", capsize=4)
         ax.set_xticks([0], ["all runs"])
-        ax.set_ylim(bottom=max(ax.get_ylim()[0], 0.0))  # no summary field is negative
+        _from_zero(ax)
         return figure
     x = x or paths[0]
     others = [p for p in paths if p != x]
@@ -374,8 +374,15 @@ def sweep_metric(stats: pd.DataFrame, metric: str, x: str | None = None, name: s
         ax.fill_between(at, part["lo"], part["hi"], color=line.get_color(), alpha=CI_ALPHA)
     if others:
         ax.legend(fontsize="small", frameon=False)
-    ax.set_ylim(bottom=max(ax.get_ylim()[0], 0.0))  # no summary field is negative
+    _from_zero(ax)
     return figure
+
+
+def _from_zero(ax: Axes) -> None:
+    """Cut a sweep figure's y axis at 0 when its autoscaling went below (a band's lower end):
+    every summary field is a count, a duration, a latency or a rate, none negative."""
+    if ax.get_ylim()[0] < 0:
+        ax.set_ylim(bottom=0.0)
 
 
 def save_sweep_plots(stats: pd.DataFrame, directory: str | Path, name: str = "") -> list[Path]:
