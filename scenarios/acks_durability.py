@@ -21,7 +21,7 @@ and the controller elects new leaders from the ISR; when broker 1 restarts it tr
 end offsets (KIP-101): ``lost_acked_messages`` 29, the two ``truncate`` rows of ``events`` (18
 and 11 records), about the rate of its two partitions × the replication delay. Meanwhile the
 other four partitions take writes: throughput drops to two thirds, 2,000 msg/s
-(``throughput_latency.png``), produce latency p50 3.5 ms; the p99 of 18.7 s is the records of
+(``throughput.png``), produce latency p50 3.5 ms; the p99 of 18.7 s is the records of
 the two leaderless partitions (``unavailable_partition_s`` 38), held until the election.
 
 With acks=all nothing acknowledged is lost (``lost_acked_messages`` 0): a record is acknowledged

@@ -18,7 +18,7 @@ broker reads a connection's next request only after answering the previous one, 
 acks=all takes a follower's fetch round trip (about one RTT, 5 ms). So each broker takes at most
 one 16 KiB batch per 5 ms from this producer: about 9 MB/s for the three. The run shows it:
 ``throughput_msgs_s`` 8,925 of the 12,000 offered, every batch full (15 records), and produce
-latency climbing without end as the backlog grows (``throughput_latency.png``: p99 from 0 to
+latency climbing without end as the backlog grows (``latency.png``: p99 from 0 to
 5 s in 20 s; p50 2.6 s over the run); once ``buffer.memory`` (32 MiB) is full, send() blocks and
 fewer records are even produced (178,720 instead of 240,000). linger.ms=0 and linger.ms=50 change
 nothing here: the batches are full before any linger ends. With batch.size=65536 the ceiling

@@ -15,7 +15,7 @@ What to look for (seed 1). From 10 s nothing at all is acknowledged: broker 2 is
 the controller still sees it alive (its ZooKeeper session is fine), so acks=all waits for it.
 At 45 s the leaders of the four other partitions drop it from their ISRs (``isr_shrink`` rows:
 ``replica.lag.time.max.ms`` is 30 s, checked every 15 s) and the held records go out (48,928
-acknowledged in that second); ``under_replicated.png`` shows 4. Broker 2's own two partitions
+acknowledged in that second); ``isr.png`` shows 4 under-replicated. Broker 2's own two partitions
 stay stuck: their ISR can shrink only through the controller, which broker 2 cannot reach. The
 cut heals at 50 s, but nothing changes yet: the followers' fetches to broker 2 wait in TCP. Each
 follower gave up its first fetch at 40 s (``replica.socket.timeout.ms``, 30 s) and sent another

@@ -15,7 +15,7 @@ What to look for (``kafkasim run scenarios/replay_new_group.py``, seed 1): ``con
 (``consumed_messages`` 120,006 = twice ``produced_messages``, ``duplicate_deliveries`` 0: a
 duplicate is counted within one group, and each group read each record once). ``alerts`` reads
 nothing: "latest" starts at the end of the log, and nothing is produced after 30 s. In
-``throughput_latency.png`` the consumed line has two spikes: ``billing`` catching up on the
+``throughput.png`` the consumed line has two spikes: ``billing`` catching up on the
 12,000 records produced while its group formed (its first rebalance ends at 6 s, the
 ``group.initial.rebalance.delay.ms`` of 3 s extended as members join), then ``audit`` reading the
 whole 60 MB at 46 s in about 30 ms, as fast as its members' NICs take it (10 Gbit/s; the data is

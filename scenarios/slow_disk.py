@@ -11,9 +11,11 @@ Question: does Kafka route around a slow (not dead) broker, and what does the pr
 
 What to look for (seed 1). For 9 s nothing shows: broker 2's appends go to its page cache.
 At 19 s its dirty pages pass Linux's ``dirty_ratio`` (20 % of the page cache, ``Disk``), and
-from then on its log appends, as leader and as follower, wait for the disk. Acknowledged
+from then on its log appends, as leader and as follower, wait for the disk (``resources.png``:
+its data not yet on disk climbs to the dotted limit, 102 MB, while the other brokers' stays at
+51 MB; the disk appends, which every replica makes alike, do not tell them apart). Acknowledged
 throughput halves at once, to 605 records/s, about 5 MB/s: the slow disk's rate, for the whole
-cluster (``throughput_latency.png``). There is no ``isr_shrink`` row in ``events``:
+cluster (``throughput.png``). There is no ``isr_shrink`` row in ``events``:
 ``replica.lag.time.max.ms`` drops a follower that has not caught up to the leader's end offset
 for 30 s, and broker 2 catches up on every fetch, because the producer cannot write faster than
 it replicates (acks=all waits for it, and the producer's buffer then fills with the records of

@@ -7,9 +7,10 @@
 file; ``--set`` too) as ``run`` would, and print it normalised as JSON, or print the one-line error
 and exit 2.
 ``kafkasim sweep FILE --grid PATH=V1,V2,... --seeds N``: run the scenario at every grid point with
-N seeds (:func:`sim.sweep.sweep`), print the means and 95 % intervals, save the table (parquet and
-csv), its statistics and plots; VALUEs are read as ``--set`` reads them. Each finished run is kept
-in the store (default ``<out>/runs``), so the same command after an interruption resumes.
+N seeds (:func:`sim.sweep.sweep`; ``--seeds 7,8`` runs seeds 7 and 8 themselves), print the
+means and 95 % intervals, save the table (parquet and csv), its statistics and plots; VALUEs are
+read as ``--set`` reads them. Each finished run is kept in the store (default ``<out>/runs``), so
+the same command after an interruption resumes.
 ``kafkasim plot DIR``: draw again the plots of a saved run or sweep folder.
 ``kafkasim defaults SCOPE``: print Kafka 3.9's defaults of the properties the model honours.
 """
@@ -105,7 +106,7 @@ def _sweep(args: argparse.Namespace) -> int:
         table = sweep(
             scenario,
             _grid(args.grid or []),
-            args.seeds,
+            _seeds(args.seeds),
             executor=executor,
             address=args.dask,
             store=store,
@@ -178,6 +179,22 @@ def _assignments(items: list[str]) -> dict[str, object]:
             )
         values[path] = _value(text)
     return values
+
+
+def _seeds(text: str) -> int | list[int]:
+    """``--seeds``: ``N`` (a count, drawn from the scenario's seed) or ``S1,S2,...`` (the run
+    seeds themselves; ``7,`` is the one seed 7)."""
+    parts = text.split(",")
+    if len(parts) > 1 and not parts[-1].strip():
+        parts.pop()  # "7,": a list of one seed
+    try:
+        numbers = [int(part) for part in parts]
+    except ValueError:
+        raise ScenarioError(
+            "--seeds",
+            f"give a count (--seeds 5) or seeds separated by commas (--seeds 7,8), got {text!r}",
+        ) from None
+    return numbers if "," in text else numbers[0]
 
 
 def _grid(items: list[str]) -> dict[str, list[object]]:
@@ -302,7 +319,14 @@ def _add_sweep(commands: argparse._SubParsersAction) -> None:
         metavar="PATH=V1,V2",
         help="values of one field, e.g. --grid producers.0.config.linger.ms=0,5,20 (repeatable)",
     )
-    sweep.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, help="seeds per grid point")
+    sweep.add_argument(
+        "--seeds",
+        default=str(DEFAULT_SEEDS),
+        metavar="N|S1,S2",
+        help="N: N seeds drawn from the scenario's seed; S1,S2,...: these seeds ('7,' is seed 7"
+        " alone). The table's seed column is each run's seed: kafkasim run FILE --set seed=SEED"
+        " (and the row's grid values as --set) reproduces that row",
+    )
     sweep.add_argument("--executor", choices=("processes", "dask", "serial"))
     sweep.add_argument("--dask", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
     sweep.add_argument("--workers", type=int, help="local worker processes (default: cores)")

@@ -31,9 +31,10 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import StrMethodFormatter
 
 from sim.availability import rebalance_spans
+from sim.disk import DIRTY_RATIO
 from sim.events import ELECTIONS, FAULT_ROWS, EventKind
 from sim.results import Results, weighted_quantile
-from sim.sweep import grid_columns
+from sim.sweep import CONFIDENCE, grid_columns
 from sim.timelines import (
     isr_segments,
     latency_bands,
@@ -100,6 +101,13 @@ SWEEP_METRICS = (
     "unavailable_partition_s",
 )
 CI_ALPHA = 0.2
+#: Longest grid value a sweep figure writes as it is on a tick or in its legend (characters);
+#: when a path has a longer one, its values are numbered and spelt out under the axis.
+MAX_VALUE_CHARS = 16
+#: Longest text of a numbered value spelt out under the axis (characters).
+MAX_KEY_CHARS = 140
+#: Height a line of that key adds to the figure (inches).
+KEY_LINE_IN = 0.2
 
 
 # ------------------------------------------------------------------ figures
@@ -146,21 +154,29 @@ def lost_acked(results: Results) -> Figure:
 
 
 def resources(results: Results) -> Figure:
-    """Each broker's NIC, out and in, as a fraction of its line rate, its disk appends (MB/s)
-    and its CPU use (cores busy, with a line at the brokers' cores when set) per interval (the
-    ``nodes`` table): which resource a saturated run runs out of."""
-    figure, axes = _panels(results, "broker NICs, disks and CPUs", 4)
+    """Each broker's NIC, out and in, as a fraction of its line rate, its disk appends (MB/s),
+    its page cache's data not yet on disk (MB, with a line at Linux's ``dirty_ratio`` limit,
+    above which its log appends wait for the disk) and its CPU use (cores busy, with a line at
+    the brokers' cores when set) per interval (the ``nodes`` table): which resource a saturated
+    run runs out of."""
+    figure, axes = _panels(results, "broker NICs, disks and CPUs", 5)
     nodes = results.tables["nodes"]
     brokers = nodes[nodes["node"].str.contains(r"(?:^|/)broker-\d+$", regex=True)]
     panels = {
         "NIC out (of line rate)": "nic_out_utilisation",
         "NIC in (of line rate)": "nic_in_utilisation",
         "disk appends (MB/s)": "disk_append_mb_s",
+        "page cache not yet on disk (MB; dotted: dirty_ratio limit)": "dirty_mb",
         "CPU (cores busy)": "cpu_busy",
     }
     # by cluster, then by broker number (broker-2 before broker-10)
     names = sorted(brokers["node"].unique(), key=lambda n: (n.rpartition("/")[0], len(n), n))
     colors = dict(zip(names, _partition_colors(len(names)), strict=True))
+    limits = {"cpu_busy": _cores(brokers)}  # dotted lines: what each panel cannot pass
+    if not brokers.empty:
+        limits.update(
+            nic_out_utilisation=[1.0], nic_in_utilisation=[1.0], dirty_mb=_dirty_limits_mb(results)
+        )
     for i, (ax, (title, column)) in enumerate(zip(axes, panels.items(), strict=True)):
         ax.set_title(title, fontsize="medium")
         if brokers.empty:
@@ -168,15 +184,24 @@ def resources(results: Results) -> Figure:
         for name in names:
             rows = brokers[brokers["node"] == name]
             ax.plot(rows["time_s"], rows[column], label=name, color=colors[name], linewidth=1.0)
-        if column.startswith("nic") and not brokers.empty:  # the line rate
-            ax.axhline(1.0, color="0.5", linewidth=0.8, linestyle=":", zorder=0)
-        if column == "cpu_busy":
-            for cores in _cores(brokers):
-                ax.axhline(cores, color="0.5", linewidth=0.8, linestyle=":", zorder=0)
+        for limit in limits.get(column, []):
+            ax.axhline(limit, color="0.5", linewidth=0.8, linestyle=":", zorder=0)
         ax.set_ylim(bottom=0)
         drawn = mark_events(ax, results)
         _legend(ax, skip=() if i == 0 else drawn)
     return figure
+
+
+def _dirty_limits_mb(results: Results) -> list[float]:
+    """The distinct dirty data limits of the brokers' page caches (MB): Linux's
+    ``dirty_ratio`` × ``page_cache_mb`` of each cluster's hardware and its per-broker
+    overrides (:class:`sim.disk.Disk`)."""
+    pages = set()
+    for cluster in results.scenario.all_clusters:
+        hardware = cluster.hardware
+        pages.add(hardware.page_cache_mb)
+        pages.update(o.page_cache_mb for o in hardware.per_broker.values() if o.page_cache_mb)
+    return sorted(DIRTY_RATIO * mb for mb in pages)
 
 
 def _cores(nodes: pd.DataFrame) -> list[float]:
@@ -213,20 +238,20 @@ def mirror_lag(results: Results) -> Figure:
 
 
 def latency_cdf(results: Results) -> Figure:
-    """The distributions of produce and end-to-end latency over records (ms, log axis)."""
+    """The distributions of produce and end-to-end latency over records (ms, log axis): those
+    of the summary's percentiles (:meth:`~sim.results.Results.latency_samples`, the records
+    sent from ``warmup_s`` on), p50 and p99 in the legend."""
     figure = Figure(figsize=FIGSIZE_IN, layout="constrained")
     ax = figure.add_subplot()
-    ax.set_title(f"{results.scenario.name}: latency CDF (weighted by records)")
-    ok = results.tables["acked"]
-    counts = results.tables["produced"].drop_duplicates("batch_id").set_index("batch_id")["count"]
-    ok = ok[ok["error"] == ""]
-    consumed = results.tables["consumed"]
-    sources = {
-        "produce": (ok["latency_s"], counts.reindex(ok["batch_id"]), PRODUCE_COLOR),
-        "end-to-end": (consumed["e2e_latency_s"], consumed["count"], E2E_COLOR),
-    }
-    for label, (seconds, weights, color) in sources.items():
-        _draw_cdf(ax, 1e3 * seconds.to_numpy(float), weights.to_numpy(float), label, color)
+    warmup = f", sent from {results.scenario.warmup_s:g} s on" if results.scenario.warmup_s else ""
+    ax.set_title(f"{results.scenario.name}: latency CDF (weighted by records{warmup})")
+    samples = results.latency_samples()
+    for label, key, color in (
+        ("produce", "produce", PRODUCE_COLOR),
+        ("end-to-end", "e2e", E2E_COLOR),
+    ):
+        seconds, weights = samples[key]
+        _draw_cdf(ax, 1e3 * seconds, weights, label, color)
     ax.set_xlabel("latency (ms, log scale)")
     ax.set_ylabel("fraction of records")
     ax.set_ylim(0, 1.02)
@@ -263,27 +288,34 @@ def dashboard(results: Results) -> Figure:
     return figure
 
 
+#: The figures :func:`save_standard_plots` writes for every run, by file name.
+FIGURES: dict[str, Callable[[Results], Figure]] = {
+    "dashboard.png": dashboard,
+    "throughput.png": throughput,
+    "latency.png": latency,
+    "latency_cdf.png": latency_cdf,
+    "consumer_lag.png": consumer_lag,
+    "isr.png": isr,
+    "resources.png": resources,
+}
+#: The figures it writes only when the run has what they show: (figure, the run has it).
+OPTIONAL_FIGURES: dict[str, tuple[Callable[[Results], Figure], Callable[[Results], bool]]] = {
+    "rebalances.png": (rebalance_timeline, lambda r: not r.tables["assignments"].empty),
+    "lost_acked.png": (lost_acked, lambda r: not lost_acked_over_time(r).empty),
+    "mirrors.png": (mirror_lag, lambda r: bool(r.scenario.mirrors)),
+}
+#: File name of a sweep's figure of one summary field (:func:`save_sweep_plots`).
+SWEEP_FIGURE = "sweep_{metric}.png"
+
+
 def save_standard_plots(results: Results, directory: str | Path) -> list[Path]:
-    """Write dashboard.png and each figure's PNG (rebalances.png when the run had consumers,
-    lost_acked.png when it lost acknowledged records, mirrors.png when it had mirrors); their
-    paths."""
+    """Write each of :data:`FIGURES` and those of :data:`OPTIONAL_FIGURES` the run has
+    (rebalances.png when it had consumers, lost_acked.png when it lost acknowledged records,
+    mirrors.png when it had mirrors); their paths."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    figures = {
-        "dashboard.png": dashboard,
-        "throughput.png": throughput,
-        "latency.png": latency,
-        "latency_cdf.png": latency_cdf,
-        "consumer_lag.png": consumer_lag,
-        "isr.png": isr,
-        "resources.png": resources,
-    }
-    if not results.tables["assignments"].empty:
-        figures["rebalances.png"] = rebalance_timeline
-    if not lost_acked_over_time(results).empty:
-        figures["lost_acked.png"] = lost_acked
-    if results.scenario.mirrors:
-        figures["mirrors.png"] = mirror_lag
+    figures = dict(FIGURES)
+    figures.update({name: draw for name, (draw, has) in OPTIONAL_FIGURES.items() if has(results)})
     for name, draw in figures.items():
         draw(results).savefig(out / name)
     return [out / name for name in figures]
@@ -294,7 +326,10 @@ def save_standard_plots(results: Results, directory: str | Path) -> list[Path]:
 
 def sweep_metric(stats: pd.DataFrame, metric: str, x: str | None = None, name: str = "") -> Figure:
     """One summary field against a grid path: the mean over seeds, one line per combination of
-    the other paths (the legend names them), and the confidence band from lo to hi.
+    the other paths (the legend names them), and the confidence band from lo to hi (its level
+    in the title, from the statistics' ``attrs``). The y axis starts at 0 at the lowest: every
+    summary field is a count, a duration, a latency or a rate, so a band's part below 0 (a
+    few lost records over few seeds) is cut.
 
     stats: :func:`sim.sweep.sweep_stats` of a sweep table; x: the path on the x axis (default
     the grid's first). Numeric values are placed by value, others evenly in grid order. A
@@ -307,55 +342,98 @@ def sweep_metric(stats: pd.DataFrame, metric: str, x: str | None = None, name: s
     figure = Figure(figsize=FIGSIZE_IN, layout="constrained")
     ax = figure.add_subplot()
     n = rows["n"].max()
-    title = f"{metric}: mean over {n} seeds, band: confidence interval"
+    level = stats.attrs.get(CONFIDENCE)
+    band = f"{100 * level:g} % confidence interval of the mean" if level else "lo to hi"
+    title = f"{metric}: mean over {n} seeds, band: {band}"
     ax.set_title(f"{name}: {title}" if name else title)
     ax.set_ylabel(metric)
     if not paths:
         ax.errorbar([0], rows["mean"], yerr=_half_widths(rows), fmt="o", capsize=4)
         ax.set_xticks([0], ["all runs"])
+        _from_zero(ax)
         return figure
     x = x or paths[0]
     others = [p for p in paths if p != x]
-    positions, labels = _positions(rows[x])
+    names = {p: _value_names(rows[p]) for p in paths}
+    positions, labels = _positions(rows[x], names[x])
     if labels:
         ax.set_xticks(range(len(labels)), labels)
-    ax.set_xlabel(x)
+    key = [line for p in paths for line in _key(p, names[p])]
+    ax.set_xlabel("\n".join([x, *key]), loc="left" if key else "center")
+    figure.set_size_inches(FIGSIZE_IN[0], FIGSIZE_IN[1] + KEY_LINE_IN * len(key))  # plot kept
     series = rows.groupby(others, sort=False, dropna=False) if others else [((), rows)]
-    for key, group in series:
+    for group_key, group in series:
         where = positions.loc[group.index]
         order = np.argsort(where.to_numpy(), kind="stable")
         at, part = where.to_numpy()[order], group.iloc[order]
-        values = key if isinstance(key, tuple) else (key,)
-        label = ", ".join(f"{p}={v}" for p, v in zip(others, values, strict=True))
+        values = group_key if isinstance(group_key, tuple) else (group_key,)
+        label = ", ".join(
+            f"{p}={names[p].get(str(v), v)}" for p, v in zip(others, values, strict=True)
+        )
         (line,) = ax.plot(at, part["mean"], marker="o", label=label or metric)
         ax.fill_between(at, part["lo"], part["hi"], color=line.get_color(), alpha=CI_ALPHA)
     if others:
         ax.legend(fontsize="small", frameon=False)
+    _from_zero(ax)
     return figure
 
 
+def _from_zero(ax: Axes) -> None:
+    """Cut a sweep figure's y axis at 0 when its autoscaling went below (a band's lower end):
+    every summary field is a count, a duration, a latency or a rate, none negative."""
+    if ax.get_ylim()[0] < 0:
+        ax.set_ylim(bottom=0.0)
+
+
 def save_sweep_plots(stats: pd.DataFrame, directory: str | Path, name: str = "") -> list[Path]:
-    """Write ``sweep_<metric>.png`` for each of :data:`SWEEP_METRICS` the sweep measured (a
-    finite mean somewhere); their paths."""
+    """Write :data:`SWEEP_FIGURE` (``sweep_<metric>.png``) for each of :data:`SWEEP_METRICS`
+    the sweep measured (a finite mean somewhere); their paths."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for metric in SWEEP_METRICS:
         means = stats.loc[stats["metric"] == metric, "mean"]
         if np.isfinite(means.to_numpy(dtype=float)).any():
-            sweep_metric(stats, metric, name=name).savefig(out / f"sweep_{metric}.png")
-            written.append(out / f"sweep_{metric}.png")
+            written.append(out / SWEEP_FIGURE.format(metric=metric))
+            sweep_metric(stats, metric, name=name).savefig(written[-1])
     return written
 
 
-def _positions(values: pd.Series) -> tuple[pd.Series, list[str]]:
+def _positions(values: pd.Series, names: dict[str, str]) -> tuple[pd.Series, list[str]]:
     """x positions of a grid path's values and the tick labels: the values themselves when
-    numeric (no labels), else 0, 1, ... in order of first appearance, labelled by value."""
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+    numeric (no labels), else 0, 1, ... in order of first appearance, labelled by ``names``
+    (:func:`_value_names`)."""
+    if _numeric(values):
         return values.astype(float), []
     text = values.astype(str)
-    labels = list(dict.fromkeys(text))
-    return text.map({v: float(i) for i, v in enumerate(labels)}), labels
+    order = {v: float(i) for i, v in enumerate(names)}
+    return text.map(order), list(names.values())
+
+
+def _numeric(values: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+
+
+def _value_names(values: pd.Series) -> dict[str, str]:
+    """What a sweep figure writes for each of a grid path's values (by its text, in order of
+    first appearance): the text itself, or ``#0``, ``#1``, ... for every value when one is
+    longer than :data:`MAX_VALUE_CHARS` (a list of faults, say), spelt out by :func:`_key`.
+    Numbers are written as they are."""
+    texts = list(dict.fromkeys(values.astype(str)))
+    if _numeric(values) or max(map(len, texts), default=0) <= MAX_VALUE_CHARS:
+        return {t: t for t in texts}
+    return {t: f"#{i}" for i, t in enumerate(texts)}
+
+
+def _key(path: str, names: dict[str, str]) -> list[str]:
+    """One line per numbered value of ``path``: ``path #i: <its text>``, the text cut to
+    :data:`MAX_KEY_CHARS` (the sweep table holds it whole)."""
+    lines = []
+    for text, name in names.items():
+        if name != text:
+            cut = text if len(text) <= MAX_KEY_CHARS else text[: MAX_KEY_CHARS - 1] + "…"
+            lines.append(f"{path} {name}: {cut}")
+    return lines
 
 
 def _half_widths(rows: pd.DataFrame) -> np.ndarray:

@@ -684,11 +684,14 @@ class Results:
                 out[name] = self.metrics.get(name, math.nan)
         return out
 
-    def _from_tables(self) -> dict[str, float]:
+    def latency_samples(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """The latencies the summary's percentiles are over, each with the records it stands
+        for, of the records sent from ``warmup_s`` on: ``produce``, send() to ack (s) per batch
+        acknowledged without error (from acked); ``e2e``, send() to poll() (s) per consumed row
+        (from consumed). Also drawn by :func:`sim.plots.latency_cdf`."""
         acked = self.tables["acked"]
         ok = acked[acked["error"] == ""]
-        produced = self.tables["produced"]
-        counts = produced.set_index("batch_id")["count"]
+        counts = self.tables["produced"].set_index("batch_id")["count"]
         ok_counts = counts.reindex(ok["batch_id"]).to_numpy(dtype=float)
         consumed = self.tables["consumed"]
         warmup_s = self.scenario.warmup_s
@@ -697,6 +700,20 @@ class Results:
         e2e = consumed["e2e_latency_s"].to_numpy(dtype=float)
         e2e_measured = consumed["polled_s"].to_numpy(dtype=float) - e2e >= warmup_s
         e2e_counts = consumed["count"].to_numpy(dtype=float)
+        return {
+            "produce": (lat[measured], ok_counts[measured]),
+            "e2e": (e2e[e2e_measured], e2e_counts[e2e_measured]),
+        }
+
+    def _from_tables(self) -> dict[str, float]:
+        acked = self.tables["acked"]
+        ok = acked[acked["error"] == ""]
+        produced = self.tables["produced"]
+        counts = produced.set_index("batch_id")["count"]
+        ok_counts = counts.reindex(ok["batch_id"]).to_numpy(dtype=float)
+        consumed = self.tables["consumed"]
+        warmup_s = self.scenario.warmup_s
+        samples = self.latency_samples()
         acked_after = float(np.nansum(ok_counts[ok["done_s"].to_numpy(dtype=float) >= warmup_s]))
         lag = self.tables["timeseries"]["max_consumer_lag"]
         pauses = self.tables["pauses"]["max_pause_s"]
@@ -715,10 +732,10 @@ class Results:
             "undeserializable_messages": float(
                 self.tables["deserialization_errors"]["count"].sum()
             ),
-            "produce_latency_p50_ms": _ms(lat[measured], ok_counts[measured], 0.50),
-            "produce_latency_p99_ms": _ms(lat[measured], ok_counts[measured], 0.99),
-            "e2e_latency_p50_ms": _ms(e2e[e2e_measured], e2e_counts[e2e_measured], 0.50),
-            "e2e_latency_p99_ms": _ms(e2e[e2e_measured], e2e_counts[e2e_measured], 0.99),
+            "produce_latency_p50_ms": _ms(*samples["produce"], 0.50),
+            "produce_latency_p99_ms": _ms(*samples["produce"], 0.99),
+            "e2e_latency_p50_ms": _ms(*samples["e2e"], 0.50),
+            "e2e_latency_p99_ms": _ms(*samples["e2e"], 0.99),
             "throughput_msgs_s": acked_after / (self.scenario.duration_s - warmup_s),
             "max_consumer_lag": float(lag.max()) if len(lag) else math.nan,
             "max_partition_pause_s": float(pauses.max()) if len(pauses) else 0.0,

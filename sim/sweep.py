@@ -61,6 +61,8 @@ ERROR = "error"
 STORED_SCENARIO = b"kafkasim.scenario"
 #: Largest run seed + 1 (Scenario.seed is below 2**63).
 SEED_LIMIT = 2**63
+#: Key of :func:`sweep_stats`' ``attrs`` that holds its intervals' confidence level.
+CONFIDENCE = "confidence"
 #: Columns of :func:`sweep_stats` after the grid's.
 STATS_COLUMNS = ("metric", "mean", "lo", "hi", "n")
 
@@ -169,7 +171,8 @@ def sweep_stats(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     """Mean and Student-t confidence interval of each summary field per grid point, across
     seeds, in long form: the grid's columns, then ``metric``, ``mean``, ``lo``, ``hi``, ``n``.
 
-    n counts the runs without error whose value is not NaN; lo/hi are NaN when n < 2.
+    n counts the runs without error whose value is not NaN; lo/hi are NaN when n < 2. The
+    level is in the frame's ``attrs["confidence"]`` (the sweep figures' titles say it).
     Rows go field by field in the summary's order, each through the grid points in the
     table's order.
     """
@@ -188,7 +191,9 @@ def sweep_stats(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
         half = t * out["sd"].to_numpy() / np.sqrt(n)
     out["lo"] = out["mean"] - half
     out["hi"] = out["mean"] + half
-    return out[[*paths, *STATS_COLUMNS]]
+    out = out[[*paths, *STATS_COLUMNS]]
+    out.attrs[CONFIDENCE] = confidence
+    return out
 
 
 def grid_columns(frame: pd.DataFrame) -> list[str]:

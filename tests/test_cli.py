@@ -184,3 +184,38 @@ def test_the_printed_summary_shows_the_mirrors_fields_only_with_mirrors():
          "mirrors": [{"source": "east", "target": "west"}]}
     )  # fmt: skip
     assert "mirrored_messages" in summary_table({**summary, "mirrored_messages": 5.0}, regions)
+
+
+def test_sweep_seeds_take_a_list_and_a_row_is_reproduced_by_run_with_its_seed(
+    tiny, tmp_path, monkeypatch
+):
+    """``--seeds 7,8`` runs those seeds (a count draws others from the scenario's seed); the
+    row's seed and grid value given to ``kafkasim run --set`` give the row's summary."""
+    import json
+    import math
+
+    from sim.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    common = ("--executor", "serial", "--quiet", "--no-plots")
+    grid = ("--grid", "producers.0.config.acks=1,all")
+    assert main(["sweep", str(tiny), *grid, "--seeds", "7,8", *common, "--out", "s"]) == 0
+    table = pd.read_parquet("s/sweep.parquet")
+    assert list(table["seed"]) == [7, 8, 7, 8]
+    assert main(["sweep", str(tiny), "--seeds", "8,", *common, "--out", "one"]) == 0
+    assert list(pd.read_parquet("one/sweep.parquet")["seed"]) == [8]
+    assert main(["sweep", str(tiny), "--seeds", "1", *common, "--out", "n"]) == 0
+    assert list(pd.read_parquet("n/sweep.parquet")["seed"]) != [1]  # drawn from seed 1
+    row = table.iloc[3]  # acks=all, seed 8
+    sets = ("--set", f"seed={row['seed']}", "--set", "producers.0.config.acks=all")
+    assert main(["run", str(tiny), *sets, "--quiet", "--no-plots", "--out", "r"]) == 0
+    summary = json.loads(Path("r/summary.json").read_text())["summary"]
+    summary = {k: math.nan if v is None else v for k, v in summary.items()}
+    assert summary["acked_messages"] > 0
+    assert {k: row[k] for k in summary} == pytest.approx(summary, nan_ok=True)
+
+
+@pytest.mark.parametrize("seeds", ["7,x", "", ",7", "1.5"])
+def test_sweep_with_bad_seeds_fails_in_one_line_naming_seeds(tiny, tmp_path, seeds):
+    done = _kafkasim("sweep", str(tiny), "--seeds", seeds, "--out", str(tmp_path / "out"))
+    assert _one_error_line(done).startswith("error: --seeds: give a count")

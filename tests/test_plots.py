@@ -131,7 +131,7 @@ def test_isr_draws_under_replicated_count_and_each_partitions_isr(story):
 
 
 def test_resources_draws_each_brokers_nics_disk_and_cpu_not_the_clients(story):
-    out, into, disk, cpu = resources(story).axes
+    out, into, disk, dirty, cpu = resources(story).axes
     for ax, value in ((out, 0.1), (into, 0.2), (disk, 1.0), (cpu, 0.5)):
         lines = _lines(ax)
         assert sorted(k for k in lines if k.startswith("broker")) == [
@@ -145,6 +145,28 @@ def test_resources_draws_each_brokers_nics_disk_and_cpu_not_the_clients(story):
         assert values == [value, value, 0.0] + [value] * 7  # silent while it was down
     assert "crash_broker" in _legend(out) and "crash_broker" not in _legend(disk)
     assert [line.get_ydata()[0] for line in cpu.lines if line.get_linestyle() == ":"] == [2.0]
+    assert _lines(dirty)["broker-1"][1] == [5.0] * 10  # dirty pages outlive a crash's interval
+
+
+def test_resources_shows_each_brokers_dirty_data_and_its_limit(story):
+    """The slow disk's broker stands out (its dirty data reaches its limit); a dotted line at
+    Linux's dirty_ratio of each page cache size, the cluster's and a broker's override."""
+    from sim.scenario import Scenario
+
+    data = story.scenario.to_dict()
+    data["cluster"]["hardware"] = {
+        "page_cache_mb": 512,
+        "per_broker": {"2": {"page_cache_mb": 256}},
+    }
+    nodes = story.nodes.copy()
+    nodes.loc[nodes["node"] == "broker-2", "dirty_mb"] = 51.2
+    results = Results(Scenario.from_dict(data), {**story.tables, "nodes": nodes})
+    dirty = resources(results).axes[3]
+    assert "page cache" in dirty.get_title()
+    assert _lines(dirty)["broker-2"][1] == [51.2] * 10
+    assert _lines(dirty)["broker-0"][1] == [5.0] * 10
+    limits = [line.get_ydata()[0] for line in dirty.lines if line.get_linestyle() == ":"]
+    assert limits == pytest.approx([0.2 * 256, 0.2 * 512])  # sim.disk.DIRTY_RATIO
 
 
 def test_rebalance_timeline_one_row_per_member(story):
@@ -166,7 +188,8 @@ def test_latency_cdf_reaches_one_for_each_latency(story):
     lines = {k: v for k, v in _lines(ax).items() if not k.startswith("_")}  # not p50/p99 rules
     assert len(lines) == 2 and all(y[-1] == pytest.approx(1.0) for _, y in lines.values())
     assert ax.get_xscale() == "log" and "(ms" in ax.get_xlabel()
-    assert any(label.startswith("produce (p50 10 ms, p99 1.5e+04 ms)") for label in lines)
+    # batch 3 (latency 15 s, acknowledged at 0.9 s) was sent before 0 s: not in the summary
+    assert any(label.startswith("produce (p50 10 ms, p99 2.5e+03 ms)") for label in lines)
 
 
 def test_dashboard_stacks_the_panels_and_shows_the_event_legend_once(story):
@@ -303,3 +326,24 @@ def test_save_standard_plots_adds_mirrors_png_when_the_run_has_mirrors(tmp_path,
     paths = save_standard_plots(_regions(), tmp_path / "two")
     assert paths[-1] == tmp_path / "two" / "mirrors.png"
     assert paths[-1].read_bytes().startswith(PNG_MAGIC)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_latency_cdf_draws_the_records_of_the_summary_percentiles(seed):
+    """A run with a warm-up: the group forms in its first seconds, so the records sent then
+    wait for it; the CDF leaves them out as the summary does (its p50 and p99 are the summary's,
+    in the legend and where the line crosses 0.5)."""
+    import sim
+    from sim.scenario import with_values
+
+    values = {"duration_s": 8.0, "warmup_s": 5.0, "faults": [], "seed": seed}
+    default = sim.load_scenario("scenarios/default.py")
+    results = sim.run(sim.Scenario.from_dict(with_values(default, values)))
+    summary = results.summary()
+    (ax,) = latency_cdf(results).axes
+    lines = {k.partition(" (")[0]: line for k, line in zip(_legend(ax), ax.lines, strict=False)}
+    for label, key in (("produce", "produce"), ("end-to-end", "e2e")):
+        p50, p99 = summary[f"{key}_latency_p50_ms"], summary[f"{key}_latency_p99_ms"]
+        assert f"{label} (p50 {p50:,.3g} ms, p99 {p99:,.3g} ms)" in _legend(ax)
+        xs, fraction = lines[label].get_xdata(), lines[label].get_ydata()
+        assert xs[np.searchsorted(fraction, 0.5)] == pytest.approx(p50, rel=1e-12)

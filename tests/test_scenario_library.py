@@ -10,6 +10,7 @@ that nothing acknowledged is lost (see :func:`loses_nothing_acked`) must lose no
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -118,3 +119,29 @@ def test_loses_nothing_acked_needs_every_guarantee(default_dict):
     assert not loses_nothing_acked(Scenario.from_dict(one_isr))
     power = {**default_dict, "faults": [{"kind": "power_loss", "at_s": 60, "broker": 0}]}
     assert not loses_nothing_acked(Scenario.from_dict(power))
+
+
+#: A figure's file name in prose: not a path (docs/images/x.png) nor a quoted example name.
+FIGURE_NAME = re.compile(r"(?<![\w/\"<>.-])[\w<>]+\.png")
+
+
+def _written_figures() -> set[str]:
+    """The file names sim.plots writes: a run's figures and a sweep's (its name template with
+    the ``<metric>`` the docs write, and each metric's)."""
+    from sim import plots
+
+    sweep = {plots.SWEEP_FIGURE.format(metric=m) for m in (*plots.SWEEP_METRICS, "<metric>")}
+    return {*plots.FIGURES, *plots.OPTIONAL_FIGURES, *sweep}
+
+
+def test_the_figures_the_docs_name_are_written():
+    texts = {p: p.read_text() for p in [*SCENARIOS, ROOT / "README.md"]}
+    texts.update({p: p.read_text() for p in (ROOT / "docs").glob("*.md")})
+    written = _written_figures()
+    named = {
+        (p.relative_to(ROOT).as_posix(), n)
+        for p, t in texts.items()
+        for n in FIGURE_NAME.findall(t)
+    }
+    assert {n for _, n in named} >= {"latency_cdf.png", "sweep_<metric>.png"}  # the search works
+    assert sorted((p, n) for p, n in named if n not in written) == []

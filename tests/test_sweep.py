@@ -4,6 +4,7 @@ front, seeds, statistics and the sweep plot."""
 from __future__ import annotations
 
 import importlib
+import json
 import math
 
 import numpy as np
@@ -255,3 +256,49 @@ def test_save_sweep_plots_writes_the_measured_metrics(tmp_path):
     assert written == [tmp_path / "sweep_throughput_msgs_s.png"]
     assert "throughput_msgs_s" in SWEEP_METRICS
     assert written[0].read_bytes().startswith(b"\x89PNG")
+
+
+def test_sweep_metric_numbers_long_grid_values_and_spells_them_out_under_the_axis():
+    """Gridding a whole list (faults) gives values as JSON text: the ticks and the legend say
+    #0, #1, ... and the x label maps each to its text (cut to MAX_KEY_CHARS)."""
+    from sim.plots import MAX_KEY_CHARS, MAX_VALUE_CHARS
+
+    faults = [[], [{"kind": "crash_broker", "at_s": 60, "broker": 1}], [{"kind": "pause"}] * 20]
+    shown = [json.dumps(f) for f in faults]
+    rows = [
+        (f, m, seed, 10.0 * i + seed, 0.1, "")
+        for i, f in enumerate(shown)
+        for m in ('{"linger.ms": 0, "acks": "1"}', '{"linger.ms": 5, "acks": "all"}')
+        for seed in (1, 2)
+    ]
+    table = pd.DataFrame(rows, columns=["faults", "config", "seed", "m", "wall_s", "error"])
+    (ax,) = sweep_metric(sim.sweep_stats(table), "m").axes
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["#0", "#1", "#2"]
+    assert [line.get_label() for line in ax.lines] == ["config=#0", "config=#1"]
+    key = ax.get_xlabel().split("\n")
+    assert key[0] == "faults"
+    assert key[1:3] == ["faults #0: []", f"faults #1: {shown[1]}"]
+    assert key[3].startswith(f"faults #2: {shown[2][:50]}") and key[3].endswith("…")
+    assert len(key[3]) == len("faults #2: ") + MAX_KEY_CHARS
+    assert key[4] == 'config #0: {"linger.ms": 0, "acks": "1"}'
+    assert all(len(t.get_text()) <= MAX_VALUE_CHARS for t in ax.get_xticklabels())
+
+
+def test_sweep_metric_titles_the_level_and_starts_a_count_at_zero():
+    """lost records of 0, 0 and 3 over three seeds: the 95 % interval goes below 0, the axis
+    does not; a field whose band is well above 0 keeps its own lower limit."""
+    rows = [(seed, lost, 100.0 + seed, 0.1, "") for seed, lost in ((1, 0), (2, 0), (3, 3))]
+    table = pd.DataFrame(
+        rows, columns=["seed", "lost_acked_messages", "throughput_msgs_s", "wall_s", "error"]
+    )
+    for confidence, said in ((0.95, "95 %"), (0.9, "90 %")):
+        stats = sim.sweep_stats(table, confidence=confidence)
+        assert stats.loc[stats["metric"] == "lost_acked_messages", "lo"].iloc[0] < 0
+        (ax,) = sweep_metric(stats, "lost_acked_messages").axes
+        assert f"band: {said} confidence interval of the mean" in ax.get_title()
+        assert ax.get_ylim()[0] == 0.0
+        (ax,) = sweep_metric(stats, "throughput_msgs_s").axes
+        assert ax.get_ylim()[0] > 90
+    grid = table.assign(x=[1, 1, 1])[["x", *table.columns]]  # the same with a grid path
+    (ax,) = sweep_metric(sim.sweep_stats(grid), "lost_acked_messages").axes
+    assert ax.get_ylim()[0] == 0.0
