@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sim.disk import DIRTY_RATIO
+from sim.net import wire_bytes
 from sim.protocol import RECORD_BATCH_OVERHEAD_BYTES, RECORD_OVERHEAD_BYTES
 from sim.scenario import HardwareSpec, Scenario
 from sim.world import World
@@ -67,13 +68,9 @@ ACKS_ALL_REASON = (
     "(KafkaApis.handleProducerOrOffsetCommitRequest appends, then wakes the followers' parked "
     "fetches; handleFetchRequest, recordFollowerPosition, producerRequestPurgatory.update). "
     "With two partitions led per broker a request carries two batches: at the brokers' limit "
-    "ours takes {cycle_ours:.1f} ms per request (that limit is the model's least certain "
-    "figure: each NIC sends whole messages first come, first served, so a follower's small "
-    "fetch waits behind whole batches booked on the leader's NIC before it, and the three "
-    "leaders' cycles lock into patterns a microsecond's shift can change; NICs that "
-    "interleaved packets would let the brokers reach their line rate, {wire_ms:.1f} ms a "
-    "request for the request and the other two leaders' batches it fetches as a follower); "
-    "the published rate needs "
+    "ours takes {cycle_ours:.1f} ms per request, near the brokers' line rate ({wire_ms:.1f} "
+    "ms a request on the wire for the request and the other two leaders' batches each broker "
+    "fetches as a follower, framing included); the published rate needs "
     "{cycle_pub:.1f} ms "
     "(two batches of {v0_batch} records at 2014's {v0_bytes} bytes a record). 2014's code rules "
     "out what could add the difference: the producer's in-flight limit (the muted channel "
@@ -119,7 +116,7 @@ def acks_all_reason(row: dict, fast: dict, published: float, value_bytes: int, b
         nic=fast["nic"],
         cycle_ours=ours,
         cycle_pub=needed,
-        wire_ms=3 * 2 * batch / (GBE_MB_S * 1e6) * 1e3,
+        wire_ms=3 * 2 * wire_bytes(batch) / (GBE_MB_S * 1e6) * 1e3,
         v0_batch=v0_per_batch,
         v0_bytes=v0_bytes,
         fetch_wait_ms=V0_FETCH_WAIT_MS,

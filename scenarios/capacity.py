@@ -13,29 +13,29 @@ Question: how many brokers does this load need? Compare::
 
 Arithmetic first: with B brokers each leads 1/B of the partitions, so its NIC takes in 1/B of the
 producers' bytes plus 2/B as a follower, and sends 2/B to its followers plus 1/B to the
-consumers: 3 × 150 / B MB/s each way, 150 MB/s for B = 3 (more than the NIC's 125), 112 for B = 4,
-75 for B = 6. Disks write the same 3 × 150 / B MB/s, well under 500.
+consumers: 3 × 150 / B MB/s each way, 150 MB/s for B = 3, 112 for B = 4, 75 for B = 6. A 1 Gbit/s
+NIC carries 125 MB/s on the wire, 117.7 MB/s of it Kafka's bytes (each 1,448-byte TCP packet adds
+90 bytes of headers and framing): 3 brokers are too few, 4 just enough. Disks write the same
+3 × 150 / B MB/s, well under 500.
 
-What to look for (seed 1). 3 brokers: acknowledged throughput levels off at 9,882 msg/s (99 MB/s)
-instead of 15,000, and produce latency grows for as long as the run lasts
-(``latency.png``: p50 5.4 s, p99 10.2 s). The producers' ``buffer.memory`` fills and
-send() blocks: 301,038 records produced of the 450,000 offered. Nothing is lost and no partition
-is under-replicated: a saturated cluster is slow, not broken. The consumers keep up with what is
-acknowledged (``max_consumer_lag`` 130). 4 brokers are not enough either: 13,089 msg/s, p50 2.2
-s and growing. 6 brokers take the whole load: 14,970 msg/s, p50 57 ms, p99 143 ms; so do 3
-brokers with 10 Gbit/s NICs (``--set cluster.hardware.network_gbps=10``: p50 4.1 ms).
+What to look for (seed 1). 3 brokers: acknowledged throughput levels off at 11,137 msg/s
+(111 MB/s) instead of 15,000, and produce latency grows for as long as the run lasts
+(``latency.png``: p50 4.1 s, p99 7.7 s). The producers' ``buffer.memory`` fills and send()
+blocks: 338,721 records produced of the 450,000 offered. Nothing is lost and no partition is
+under-replicated: a saturated cluster is slow, not broken. The consumers keep up with what is
+acknowledged (``max_consumer_lag`` 78). 4 brokers take 14,717 msg/s, but at 95 % of their NICs'
+capacity batches queue: p50 0.55 s. 6 brokers take the whole load with room: 14,991 msg/s, p50
+18 ms, p99 70 ms; so do 3 brokers with 10 Gbit/s NICs (``--set cluster.hardware.network_gbps=10``:
+p50 4.4 ms).
 
-Why not at the line rate: with 3 brokers each NIC carries about 100 MB/s each way, 80 % of its
-125, its send queue 17 ms long on average and empty a fifth of the time (``resources.png``; the
-``nodes`` table's ``nic_out_utilisation`` and ``nic_out_backlog_ms``). What holds the load back
-is the produce pipeline: a broker handles one request at a time per connection (Kafka mutes a
-connection until it has answered its request), a request carries at most one batch per partition
-(four 256 KiB batches here), and with acks=all each answer waits for the followers' next fetch,
-whose responses queue behind the same NICs. Every producer keeps its 5 requests in flight to every
-broker for the whole run and a batch waits 0.46 s from its close to its acknowledgement, so each
-connection moves 5 requests of about 1 MB per 0.46 s: 11 MB/s, 33 MB/s a producer. More
-connections fill the NICs further (``--set producers.0.count=6``: 11,354 msg/s, 113 MB/s), and so
-do more brokers; a faster network shortens the round trip itself.
+What holds 3 brokers: their NICs, each at 0.96 of its line rate both ways (``resources.png``;
+the ``nodes`` table's ``nic_out_utilisation`` counts the wire, ``nic_out_mb_s`` Kafka's bytes,
+about 112.6 MB/s), their send queues 16 to 20 ms long. The produce pipeline keeps them that busy:
+every producer keeps its 5 requests in flight to every broker (a broker handles one request at
+a time per connection, and with acks=all each answer waits for the followers' next fetch), and a
+follower's fetch request or a produce answer, one TCP packet, goes ahead of the batches queued on
+a NIC, as Linux's fq_codel lets a new flow's first packet ahead. More producers do not help
+(``--set producers.0.count=6``: 11,013 msg/s); more brokers or a faster network do.
 """
 
 SCENARIO = {
