@@ -521,7 +521,7 @@ class Network:
                 h.out_busy_s,
                 h.in_busy_s,
                 h.nic_bytes_s,
-            )  # fmt: skip
+            )
             for h in self._hosts.values()
         ]
 

@@ -1053,14 +1053,21 @@ def test_regression_controller_back_in_office_forgets_its_own_controlled_shutdow
     """Found by the recovery property (a controlled rolling restart overlapping a controlled
     shutdown of the controller): broker 0, the controller, shuts down in a controlled way at
     2 s (its own controller marks it shutting down), comes back at 3 s; the controllers that
-    follow are shut down in turn at 5 s and 8 s, and broker 0 takes office again. It used to
+    follow are shut down in turn at 5 s (back at 10 s) and 8 s (back at 9 s), and broker 0, the
+    only one left, takes office again. It used to
     keep broker 0 in its shutting-down set from its previous term, refusing every ISR holding
     broker 0 (INELIGIBLE_REPLICA): broker 2, back at 9 s, never rejoined an ISR. Kafka's
     onControllerResignation resets the context (shuttingDownBrokerIds cleared). Every seed:
     broker 0 is the controller at the end, the run is safe and every item recovers."""
+    # the second controller stays down until 10 s, so at 8 s broker 0 is the only broker left
+    # to take office: it does on every seed, whichever broker won the elections before
     faults = [
-        {"kind": "controlled_shutdown", "at_s": at_s, "broker": broker, "restart_after_s": 1.0}
-        for at_s, broker in [(2.0, 0), (5.0, "controller"), (8.0, "controller")]
+        {"kind": "controlled_shutdown", "at_s": at_s, "broker": broker, "restart_after_s": down_s}
+        for at_s, broker, down_s in [
+            (2.0, 0, 1.0),
+            (5.0, "controller", 5.0),
+            (8.0, "controller", 1.0),
+        ]
     ]
     for seed in range(3):
         world = _world(_scenario(faults, duration_s=20.0, seed=seed))
