@@ -476,21 +476,23 @@ def _parse(kind: str, value: Any, where: str) -> Any:
     return parser(value, kind, where)
 
 
-def _type_error(where: str, value: Any, expected: str) -> ConfigError:
-    return ConfigError(where, f"{value!r} is not {expected}", f"give {expected}")
+def _type_error(where: str, value: Any, expected: str, hint: str) -> ConfigError:
+    """``value`` is not of the property's type: what it should be, and how to write one."""
+    return ConfigError(where, f"{value!r} is not {expected}", hint)
 
 
 def _parse_integer(value: Any, kind: str, where: str) -> int:
     bits = _BITS[kind]
     expected = f"a {bits}-bit integer ({kind})"
+    low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
     if isinstance(value, str) and _JAVA_INTEGER.fullmatch(value.strip()):
         number = int(value.strip())
     elif isinstance(value, int) and not isinstance(value, bool):
         number = value
     else:
-        raise _type_error(where, value, expected)
-    if not -(2 ** (bits - 1)) <= number < 2 ** (bits - 1):
-        raise _type_error(where, value, expected)
+        raise _type_error(where, value, expected, "give a whole number, e.g. 100")
+    if not low <= number <= high:
+        raise _type_error(where, value, expected, f"give one from {low:,} to {high:,}")
     return number
 
 
@@ -502,7 +504,7 @@ def _parse_double(value: Any, kind: str, where: str) -> float:
             return float(value.strip())
         except ValueError:
             pass
-    raise _type_error(where, value, "a number (double)")
+    raise _type_error(where, value, "a number (double)", "give a number, e.g. 0.5")
 
 
 def _parse_boolean(value: Any, kind: str, where: str) -> bool:
@@ -510,13 +512,13 @@ def _parse_boolean(value: Any, kind: str, where: str) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
-    raise _type_error(where, value, "a boolean (true or false)")
+    raise _type_error(where, value, "a boolean", "give true or false")
 
 
 def _parse_string(value: Any, kind: str, where: str) -> str:
     if isinstance(value, str):
         return value.strip()
-    raise _type_error(where, value, "a string")
+    raise _type_error(where, value, "a string", "give it as text in quotes")
 
 
 def _parse_list(value: Any, kind: str, where: str) -> list[str]:
@@ -525,7 +527,9 @@ def _parse_list(value: Any, kind: str, where: str) -> list[str]:
         return _LIST_SPLIT.split(text) if text else []
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
         return list(value)
-    raise _type_error(where, value, "a list of strings or a comma-separated string")
+    raise _type_error(
+        where, value, "a list of strings", 'give e.g. ["a", "b"] or a comma-separated "a,b"'
+    )
 
 
 _PARSERS: dict[str, Callable[[Any, str, str], Any]] = {

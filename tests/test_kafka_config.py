@@ -252,6 +252,10 @@ def test_wrong_type_names_path_and_value(name: str, value: object) -> None:
     assert err.value.path == f"{P}.{name}"
     assert message.startswith(f"{P}.{name}: {value!r} is not ")
     assert "\n" not in message
+    # the fix after the semicolon says how to write one, not the problem again
+    problem, fix = message.split("; ")
+    expected = problem.split(" is not ")[1]
+    assert fix.startswith("give ") and expected not in fix
 
 
 @pytest.mark.parametrize(
