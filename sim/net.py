@@ -10,9 +10,11 @@ Each direction of a NIC carries messages first come, first served,
 except a one-packet message (a fetch request, an answer, a heartbeat) of a flow with nothing
 queued on it (a flow: the messages between one pair of nodes in one direction, kept in order as
 TCP keeps a connection's bytes): it goes ahead of the backlog after the packet on the wire, as
-Linux's default queueing discipline, fq_codel, serves a new flow's first quantum before the
-flows with a queue (RFC 8290), rather than waiting behind whole batches of other connections. A
-message of n bytes on the wire from A to B (:func:`_book_nic`)::
+fq_codel (RFC 8290; the default queueing discipline systemd sets, net.core.default_qdisc) gives
+new flows priority over flows with a queue, rather than waiting behind whole batches of other
+connections. On the receiving side the same rule stands in for the switch port ahead of the NIC,
+whose queue TCP keeps short, so that there too a small message does not wait for every batch
+sent to the node before it. A message of n bytes on the wire from A to B (:func:`_book_nic`)::
 
     start    = max(now, when A's flow to B last ended)
     A.out_busy = max(A.out_busy, start) + n / bw_A
@@ -379,26 +381,28 @@ def _book_nic(
     peer: _Host,
     ready_s: float,
     busy_s: float,
-    own_s: float,
-    packet_s: float,
+    wire: int,
+    bytes_s: float,
     sparse: bool,
 ) -> tuple[float, float, float]:
-    """Book one direction of a NIC for a message from or to ``peer`` that takes ``own_s`` on
-    it alone, ready at ``ready_s``; returns (when it may start: ``ready_s`` or its flow's
-    last end, when it ends, the NIC's new busy-until time), s.
+    """Book one direction of a NIC of ``bytes_s`` for a message from or to ``peer`` of
+    ``wire`` bytes on the wire, ready at ``ready_s``; returns (when it may start: ``ready_s``
+    or its flow's last end, when it ends, the NIC's new busy-until time), s.
 
     ``flows`` holds when each peer's last message ends on this NIC, ``busy_s`` when the NIC
     has carried everything booked on it. A message waits for its own flow's last one (a
     connection's bytes stay in order), then for the NIC's backlog, first come, first served;
     except a one-packet message (``sparse``: not over MSS_BYTES) of a flow with nothing
-    queued, which goes ahead of the backlog after the packet on the wire (``packet_s``), as
-    Linux's default queueing discipline, fq_codel, serves a new flow's first quantum of
-    1,514 bytes before the flows with a queue (RFC 8290, section 4.1). Its time is added to
+    queued, which goes ahead of the backlog after the full packet on the wire, as
+    fq_codel serves a new flow's first quantum (the device's MTU, 1,514 bytes on Ethernet)
+    before the flows with a queue (RFC 8290, section 4.1). Its time is added to
     the backlog: what was booked before keeps its end, what is booked after waits for it."""
+    own_s = wire / bytes_s
     own_end = flows.get(peer, 0.0)
     start = ready_s if ready_s > own_end else own_end
     if busy_s > start:
         if sparse and own_end <= ready_s:
+            packet_s = _PACKET_BYTES / bytes_s
             backlog = busy_s - start
             end = start + (packet_s if packet_s < backlog else backlog) + own_s
         else:
@@ -808,17 +812,15 @@ class Network:
             return self._transmit_wan(src, dst, wire, link, now + after_s, call)
         factor = link.bandwidth_factor
         prop = self._half_rtt_s
-        out_bw = src.nic_bytes_s * factor
-        in_bw = dst.nic_bytes_s * factor
         sparse = packets <= 1
         start, out_end, src.out_busy_s = _book_nic(
-            src.out_flows, dst, now + after_s, src.out_busy_s, wire / out_bw,
-            _PACKET_BYTES / out_bw, sparse,
+            src.out_flows, dst, now + after_s, src.out_busy_s, wire,
+            src.nic_bytes_s * factor, sparse,
         )  # fmt: skip
         self._left_nic_s = out_end
         _, in_end, dst.in_busy_s = _book_nic(
-            dst.in_flows, src, start + prop, dst.in_busy_s, wire / in_bw,
-            _PACKET_BYTES / in_bw, sparse,
+            dst.in_flows, src, start + prop, dst.in_busy_s, wire,
+            dst.nic_bytes_s * factor, sparse,
         )  # fmt: skip
         done = out_end + prop
         return (done if done > in_end else in_end) + link.extra_delay_s - now
